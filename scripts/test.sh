@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start, part two: builds everything and runs every test (unit, differential against the
+# real last/lastb/who/utmpdump/lastlog, a real sshd on loopback, fuzz smoke runs).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/build.sh" -DUTMPCD_FUZZ=ON
+cd "${UTMPCD_BUILD_DIR:-$top/build}"
+ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"

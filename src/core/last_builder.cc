@@ -1,0 +1,173 @@
+#include "core/last_builder.h"
+
+#include <cctype>
+
+namespace utmpcd {
+namespace {
+
+// ut_type last.c gives a shutdown record (user "shutdown" on line "~"); glibc has none.
+constexpr int16_t kShutdownTime = 254;
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// strncmp(field, arg, size) == 0, for a field that holds no NUL before its end.
+bool FieldEquals(std::string_view field, std::string_view arg, size_t size) {
+  return field == arg.substr(0, size);
+}
+
+// The tty column: "ftp" and "uucp" sessions carry a number that last.c cuts off.
+std::string_view DisplayLine(std::string_view line) {
+  if (StartsWith(line, "ftp") && line.size() > 3 && std::isdigit(static_cast<unsigned char>(line[3])))
+    return line.substr(0, 3);
+  if (StartsWith(line, "uucp") && line.size() > 4 &&
+      std::isdigit(static_cast<unsigned char>(line[4])))
+    return line.substr(0, 4);
+  return line;
+}
+
+// The type last.c acts on: old writers leave ut_type wrong, and last.c fixes it from the text.
+int16_t EffectiveType(const LoginRecord& r) {
+  int16_t type = r.type;
+  if (StartsWith(r.line, "~")) {
+    if (StartsWith(r.user, "shutdown")) return kShutdownTime;
+    if (StartsWith(r.user, "reboot")) return kBootTime;
+    if (StartsWith(r.user, "runlevel")) return kRunLevel;
+    return type;
+  }
+  if (type != kDeadProcess && !r.user.empty() && !r.line.empty() && !StartsWith(r.user, "LOGIN"))
+    type = kUserProcess;
+  if (r.user.empty()) type = kDeadProcess;
+  if (StartsWith(r.user, "date")) {
+    if (StartsWith(r.line, "|")) type = kOldTime;
+    if (StartsWith(r.line, "{")) type = kNewTime;
+  }
+  return type;
+}
+
+}  // namespace
+
+const char* SessionEndName(SessionEnd end) {
+  switch (end) {
+    case SessionEnd::kLogout:
+      return "logout";
+    case SessionEnd::kCrash:
+      return "crash";
+    case SessionEnd::kDown:
+      return "down";
+    case SessionEnd::kStillLoggedIn:
+      return "still";
+    case SessionEnd::kBoot:
+      return "boot";
+    case SessionEnd::kGone:
+      return "gone";
+    case SessionEnd::kTimeChange:
+      return "time_change";
+  }
+  return "unknown";
+}
+
+LastBuilder::LastBuilder(const LastQuery& query, int64_t now_s, PhantomCheck is_phantom)
+    : query_(query),
+      now_s_(now_s),
+      is_phantom_(std::move(is_phantom)),
+      last_runlevel_s_(now_s),
+      last_down_s_(now_s) {}
+
+bool LastBuilder::Shown(const LoginRecord& r, std::string_view line) const {
+  if (query_.show.empty()) return true;
+  for (const std::string& want : query_.show) {
+    if (FieldEquals(r.user, want, kUserSize) || line == want ||
+        (StartsWith(line, "tty") && line.substr(3) == want)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const LastRow* LastBuilder::Row(const LoginRecord& r, std::string_view line, int64_t logout_s,
+                                SessionEnd end) {
+  if (!Shown(r, line)) return nullptr;
+  if (query_.present_s != 0) {
+    if (query_.present_s < r.time_s) return nullptr;
+    if (0 < logout_s && logout_s < query_.present_s) return nullptr;
+  }
+  row_ = LastRow{&r, line, r.time_s, logout_s, end};
+  return &row_;
+}
+
+const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
+  const LastRow* row;
+  auto it = open_lines_.find(r.line);
+  if (it != open_lines_.end()) {
+    row = Row(r, line, it->second, SessionEnd::kLogout);
+  } else if (last_boot_s_ == 0) {
+    // Checked only for a row that will show: the check reads /proc and the user database.
+    if (!Shown(r, line)) return nullptr;
+    row = Row(r, line, last_boot_s_,
+              is_phantom_ && is_phantom_(r) ? SessionEnd::kGone : SessionEnd::kStillLoggedIn);
+  } else {
+    row = Row(r, line, last_boot_s_, why_down_);
+  }
+  return row;
+}
+
+const LastRow* LastBuilder::Step(const LoginRecord& r) {
+  if (query_.btmp) return Row(r, DisplayLine(r.line), r.time_s, SessionEnd::kLogout);
+
+  int16_t type = EffectiveType(r);
+  const LastRow* row = nullptr;
+  bool down = false;
+  switch (type) {
+    case kShutdownTime:
+      if (query_.extended) row = Row(r, "system down", last_boot_s_, SessionEnd::kLogout);
+      last_down_s_ = last_runlevel_s_ = r.time_s;
+      down = true;
+      break;
+    case kOldTime:
+    case kNewTime:
+      if (query_.extended) {
+        row = Row(r, type == kNewTime ? "new time" : "old time", last_down_s_,
+                  SessionEnd::kTimeChange);
+      }
+      break;
+    case kBootTime:
+      row = Row(r, "system boot", last_down_s_, SessionEnd::kBoot);
+      last_boot_s_ = r.time_s;
+      down = true;
+      break;
+    case kRunLevel: {
+      char level = static_cast<char>(r.pid & 255);
+      if (query_.extended) {
+        line_buffer_ = "(to lvl ";
+        if (level != '\0') line_buffer_ += std::string{level, ')'};
+        row = Row(r, line_buffer_, last_runlevel_s_, SessionEnd::kLogout);
+      }
+      if (level == '0' || level == '6') {
+        last_down_s_ = r.time_s;
+        down = true;
+        type = kShutdownTime;
+      }
+      last_runlevel_s_ = r.time_s;
+      break;
+    }
+    case kUserProcess:
+      row = Login(r, DisplayLine(r.line));
+      [[fallthrough]];
+    case kDeadProcess:
+      // The nearest later record on a line closes the logins before it.
+      if (!r.line.empty()) open_lines_.insert_or_assign(std::string(r.line), r.time_s);
+      break;
+    default:  // EMPTY, INIT_PROCESS, LOGIN_PROCESS, ACCOUNTING: nothing to list
+      break;
+  }
+  if (down) {
+    last_boot_s_ = r.time_s;
+    why_down_ = type == kShutdownTime ? SessionEnd::kDown : SessionEnd::kCrash;
+    open_lines_.clear();
+  }
+  return row;
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,105 @@
+// LastBuilder: turns login records, read newest first, into the rows util-linux `last` prints.
+//
+// It is util-linux 2.38 last.c's process_wtmp_file() as a state machine, decision for decision:
+// a login is closed by the nearest later record on the same line (a logout, or a newer login on
+// that line); a boot or shutdown closes everything open before it (crash / down); what is still
+// open after the newest boot is "still logged in" unless its process is gone. Formatting is
+// elsewhere (utmpc/last_text.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/login_record.h"
+
+namespace utmpcd {
+
+// How a listed session ended; the R_* of last.c.
+enum class SessionEnd {
+  kLogout,         // R_NORMAL: a logout (or a newer login on the same line) at logout_s
+  kCrash,          // R_CRASH: the host booted again with no shutdown
+  kDown,           // R_DOWN: the host was shut down
+  kStillLoggedIn,  // R_NOW: open, and its process is alive
+  kBoot,           // R_REBOOT: a boot record; logout_s is when that boot ended (or now)
+  kGone,           // R_PHANTOM: open, but its process is gone or older than this boot
+  kTimeChange,     // R_TIMECHANGE: a clock change ("new time" / "old time", with -x)
+};
+
+const char* SessionEndName(SessionEnd end);
+
+struct LastQuery {
+  bool btmp = false;      // lastb: every record is one failed login, no pairing
+  bool extended = false;  // -x: list shutdowns, runlevel and clock changes too
+  // 0 means unset, as in last.c. since/until drop records before pairing; present filters rows.
+  int64_t since_s = 0;
+  int64_t until_s = 0;
+  int64_t present_s = 0;
+  // User names or ttys to show ("tty1" also matches "1"); empty shows everything.
+  std::vector<std::string> show;
+};
+
+// One row. `record` is the record as read; `line` is what the tty column shows ("system boot",
+// "(to lvl 3)", "ftp" for "ftp123"). Both are valid only during the emit callback.
+struct LastRow {
+  const LoginRecord* record = nullptr;
+  std::string_view line;
+  int64_t login_s = 0;
+  int64_t logout_s = 0;
+  SessionEnd end = SessionEnd::kLogout;
+};
+
+class LastBuilder {
+ public:
+  // Decides, for a login still open after the newest boot, whether its process is gone.
+  using PhantomCheck = std::function<bool(const LoginRecord&)>;
+
+  // `now_s` is the time the listing starts: what "still running" compares with. One builder per
+  // file: state does not carry from one file to the next.
+  LastBuilder(const LastQuery& query, int64_t now_s, PhantomCheck is_phantom);
+
+  // Feeds the next record (newest first). Calls emit(const LastRow&) for each row to list, which
+  // returns false to end the listing; Feed then returns false too.
+  template <typename Emit>
+  bool Feed(const LoginRecord& record, Emit&& emit);
+
+ private:
+  // A row the caller should see, after the show/present filters; the row, or nullptr.
+  const LastRow* Row(const LoginRecord& r, std::string_view line, int64_t logout_s,
+                     SessionEnd end);
+  bool Shown(const LoginRecord& r, std::string_view line) const;
+  // Applies the ut_type fixes of last.c for old writers, and acts on the record; returns the
+  // row it lists, if any.
+  const LastRow* Step(const LoginRecord& r);
+  const LastRow* Login(const LoginRecord& r, std::string_view line);
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  const LastQuery& query_;
+  int64_t now_s_;
+  PhantomCheck is_phantom_;
+  // Newest to oldest, the time of the record that closes a login on each line.
+  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> open_lines_;
+  int64_t last_boot_s_ = 0;
+  int64_t last_runlevel_s_;
+  int64_t last_down_s_;
+  SessionEnd why_down_ = SessionEnd::kLogout;
+  std::string line_buffer_;
+  LastRow row_;
+};
+
+template <typename Emit>
+bool LastBuilder::Feed(const LoginRecord& record, Emit&& emit) {
+  if (query_.since_s != 0 && record.time_s < query_.since_s) return true;
+  if (query_.until_s != 0 && query_.until_s < record.time_s) return true;
+  const LastRow* row = Step(record);
+  return row == nullptr || emit(*row);
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,158 @@
+#include "core/local_time.h"
+
+#include <time.h>
+
+#include <cstdlib>
+
+namespace utmpcd {
+namespace {
+
+constexpr int64_t kSecondsPerDay = 86400;
+constexpr int64_t kSecondsPerHour = 3600;
+
+constexpr char kWeekdays[] = "SunMonTueWedThuFriSat";
+constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+void Append2(std::string& out, int v) {
+  out.push_back(static_cast<char>('0' + v / 10 % 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+void AppendInt(std::string& out, int64_t v) { out += std::to_string(v); }
+
+void AppendYear4(std::string& out, int64_t year) {
+  if (year >= 0 && year <= 9999) {
+    Append2(out, static_cast<int>(year / 100));
+    Append2(out, static_cast<int>(year % 100));
+  } else {
+    AppendInt(out, year);
+  }
+}
+
+void AppendIsoDateTime(std::string& out, const CivilTime& t) {
+  AppendYear4(out, t.year);
+  out.push_back('-');
+  Append2(out, t.month);
+  out.push_back('-');
+  Append2(out, t.day);
+  out.push_back('T');
+  Append2(out, t.hour);
+  out.push_back(':');
+  Append2(out, t.minute);
+  out.push_back(':');
+  Append2(out, t.second);
+}
+
+// "%+03d:%02d" of (gmtoff / 3600, |gmtoff % 3600| / 60), as util-linux prints the zone.
+void AppendIsoZone(std::string& out, int64_t gmtoff_s) {
+  int64_t hours = gmtoff_s / 3600;
+  int64_t minutes = std::llabs(gmtoff_s % 3600) / 60;
+  out.push_back(hours < 0 ? '-' : '+');
+  int64_t abs_hours = std::llabs(hours);
+  if (abs_hours < 10) out.push_back('0');
+  AppendInt(out, abs_hours);
+  out.push_back(':');
+  Append2(out, static_cast<int>(minutes));
+}
+
+}  // namespace
+
+// Howard Hinnant's days-from-civil and civil-from-days algorithms.
+CivilTime CivilFromUnix(int64_t unix_s, int64_t gmtoff_s) {
+  int64_t local = unix_s + gmtoff_s;
+  int64_t days = FloorDiv(local, kSecondsPerDay);
+  int64_t secs = local - days * kSecondsPerDay;
+  CivilTime t;
+  t.gmtoff_s = gmtoff_s;
+  t.hour = static_cast<int>(secs / 3600);
+  t.minute = static_cast<int>(secs / 60 % 60);
+  t.second = static_cast<int>(secs % 60);
+  t.weekday = static_cast<int>(FloorDiv(days + 4, 7) * -7 + days + 4);
+
+  int64_t z = days + 719468;
+  int64_t era = FloorDiv(z, 146097);
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  t.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  t.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  t.year = yoe + era * 400 + (t.month <= 2);
+  return t;
+}
+
+int64_t UnixFromCivil(int64_t year, int month, int day, int hour, int minute, int second) {
+  year -= month <= 2;
+  int64_t era = FloorDiv(year, 400);
+  int64_t yoe = year - era * 400;
+  int64_t mp = (month + 9) % 12;
+  int64_t doy = (153 * mp + 2) / 5 + day - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = era * 146097 + doe - 719468;
+  return days * kSecondsPerDay + hour * kSecondsPerHour + minute * 60 + second;
+}
+
+CivilTime LocalClock::Local(int64_t unix_s) {
+  int64_t hour = FloorDiv(unix_s, kSecondsPerHour);
+  if (hour == cached_hour_ && cached_valid_) return CivilFromUnix(unix_s, cached_gmtoff_s_);
+
+  auto gmtoff_at = [](int64_t t) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm {};
+    if (localtime_r(&tt, &tm) == nullptr) return int64_t{0};
+    return static_cast<int64_t>(tm.tm_gmtoff);
+  };
+  int64_t first = gmtoff_at(hour * kSecondsPerHour);
+  int64_t last = gmtoff_at(hour * kSecondsPerHour + kSecondsPerHour - 1);
+  cached_hour_ = hour;
+  cached_valid_ = first == last;
+  cached_gmtoff_s_ = first;
+  if (cached_valid_) return CivilFromUnix(unix_s, first);
+  // An offset change inside this hour: ask libc for this very second.
+  return CivilFromUnix(unix_s, gmtoff_at(unix_s));
+}
+
+void AppendCtime(std::string& out, const CivilTime& t) {
+  out.append(kWeekdays + 3 * t.weekday, 3);
+  out.push_back(' ');
+  out.append(kMonths + 3 * (t.month - 1), 3);
+  out.push_back(' ');
+  out.push_back(t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10));
+  out.push_back(static_cast<char>('0' + t.day % 10));
+  out.push_back(' ');
+  Append2(out, t.hour);
+  out.push_back(':');
+  Append2(out, t.minute);
+  out.push_back(':');
+  Append2(out, t.second);
+  out.push_back(' ');
+  AppendInt(out, t.year);
+}
+
+void AppendIso8601(std::string& out, const CivilTime& t) {
+  AppendIsoDateTime(out, t);
+  AppendIsoZone(out, t.gmtoff_s);
+}
+
+void AppendIso8601Usec(std::string& out, const CivilTime& t, int32_t usec) {
+  AppendIsoDateTime(out, t);
+  out.push_back(',');
+  char digits[7];
+  uint32_t u = static_cast<uint32_t>(usec) % 1000000;
+  for (int i = 5; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  }
+  out.append(digits, 6);
+  AppendIsoZone(out, t.gmtoff_s);
+}
+
+void AppendHourMinute(std::string& out, const CivilTime& t) {
+  Append2(out, t.hour);
+  out.push_back(':');
+  Append2(out, t.minute);
+}
+
+}  // namespace utmpcd

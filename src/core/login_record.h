@@ -1,0 +1,53 @@
+// LoginRecord: one utmp/wtmp/btmp record, decoded but not interpreted.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace utmpcd {
+
+// The ut_type values of glibc's <utmp.h>; a record's type is stored as it was found.
+enum RecordType : int16_t {
+  kEmpty = 0,
+  kRunLevel = 1,
+  kBootTime = 2,
+  kNewTime = 3,
+  kOldTime = 4,
+  kInitProcess = 5,
+  kLoginProcess = 6,
+  kUserProcess = 7,
+  kDeadProcess = 8,
+  kAccounting = 9,
+};
+inline constexpr int16_t kMaxRecordType = kAccounting;
+
+// Field sizes of struct utmp; text fields are not NUL-terminated when full.
+inline constexpr size_t kLineSize = 32;
+inline constexpr size_t kIdSize = 4;
+inline constexpr size_t kUserSize = 32;
+inline constexpr size_t kHostSize = 256;
+
+// Text fields are raw bytes up to the first NUL (or the whole field when it has none): login
+// records carry bytes, not UTF-8. The views point into the buffer the record was decoded from and
+// are valid only while it is.
+struct LoginRecord {
+  int16_t type = kEmpty;
+  int32_t pid = 0;
+  std::string_view line;
+  std::string_view id;
+  std::string_view user;
+  std::string_view host;
+  int16_t exit_termination = 0;
+  int16_t exit_status = 0;
+  int32_t session = 0;
+  // ut_tv as read: seconds are unsigned 32-bit on disk (good until 2106, as glibc 2.40 reads them).
+  int64_t time_s = 0;
+  int32_t time_usec = 0;
+  // ut_addr_v6 in network byte order; IPv4 is the first word with the other three zero.
+  std::array<uint8_t, 16> addr{};
+
+  int64_t time_us() const { return time_s * 1000000 + time_usec; }
+};
+
+}  // namespace utmpcd

@@ -1,0 +1,146 @@
+#include "core/text.h"
+
+#include <langinfo.h>
+#include <strings.h>
+#include <wctype.h>
+
+namespace utmpcd {
+namespace {
+
+bool IsBidiControl(char32_t c) {
+  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+void AppendOctal(std::string& out, unsigned char byte) {
+  out.push_back('\\');
+  out.push_back(static_cast<char>('0' + (byte >> 6)));
+  out.push_back(static_cast<char>('0' + ((byte >> 3) & 7)));
+  out.push_back(static_cast<char>('0' + (byte & 7)));
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+TerminalCharset CurrentTerminalCharset() {
+  const char* codeset = nl_langinfo(CODESET);
+  if (codeset != nullptr &&
+      (strcasecmp(codeset, "UTF-8") == 0 || strcasecmp(codeset, "utf8") == 0)) {
+    return TerminalCharset::kUtf8;
+  }
+  return TerminalCharset::kAscii;
+}
+
+size_t Utf8SequenceLength(std::string_view text, char32_t* code_point) {
+  if (text.empty()) return 0;
+  auto b = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = b(0);
+  size_t len;
+  char32_t cp;
+  if (lead < 0x80) {
+    *code_point = lead;
+    return 1;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    len = 2;
+    cp = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    len = 3;
+    cp = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    len = 4;
+    cp = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (text.size() < len) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((b(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not well-formed.
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  *code_point = cp;
+  return len;
+}
+
+void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset) {
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x80) {
+      out.push_back('*');
+      out.push_back(static_cast<char>(c ^ 0x40));
+      ++i;
+    } else {
+      char32_t cp = 0;
+      size_t len = charset == TerminalCharset::kUtf8 ? Utf8SequenceLength(text.substr(i), &cp) : 0;
+      if (len > 0 && iswprint(static_cast<wint_t>(cp)) && !IsBidiControl(cp)) {
+        out.append(text.substr(i, len));
+        i += len;
+      } else if (len > 0) {
+        for (size_t k = 0; k < len; ++k) AppendOctal(out, static_cast<unsigned char>(text[i + k]));
+        i += len;
+      } else {
+        AppendOctal(out, c);
+        ++i;
+      }
+    }
+  }
+}
+
+void AppendValidUtf8(std::string& out, std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    char32_t cp;
+    size_t len = Utf8SequenceLength(text.substr(i), &cp);
+    if (len == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    if (c < 0x20) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+      ++i;
+      continue;
+    }
+    char32_t cp;
+    size_t len = Utf8SequenceLength(text.substr(i), &cp);
+    if (len == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,18 @@
+// Parsing the time arguments of last -s/-t/-p, as util-linux's parse_timestamp() accepts them.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace utmpcd {
+
+// Parses `text` relative to `now_us` (microseconds since the epoch, UTC) in the process's local
+// time zone, accepting what util-linux 2.38 parse_timestamp() accepts: "now", "today",
+// "yesterday", "tomorrow", "YYYY-MM-DD[ HH:MM[:SS]]", "HH:MM[:SS]", "@EPOCH", and relative
+// offsets such as "-2d", "+5min", "-1h 30min" (units us, ms, s, sec, m, min, h, hr, hour, d,
+// day, w, week, month, y, year, ...). Returns microseconds since the epoch, or kInvalidArgument.
+Result<int64_t> ParseTimestamp(std::string_view text, int64_t now_us);
+
+}  // namespace utmpcd

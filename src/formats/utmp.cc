@@ -1,0 +1,238 @@
+#include "formats/utmp.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace utmpcd {
+namespace {
+
+// Field offsets shared by both layouts, then the ones that differ (see utmp.h).
+constexpr size_t kTypeOffset = 0;
+constexpr size_t kPidOffset = 4;
+constexpr size_t kLineOffset = 8;
+constexpr size_t kIdOffset = 40;
+constexpr size_t kUserOffset = 44;
+constexpr size_t kHostOffset = 76;
+constexpr size_t kExitOffset = 332;
+constexpr size_t kSessionOffset = 336;
+
+struct WideOffsets {
+  size_t tv_sec, tv_usec, addr, size;
+  bool wide;
+};
+constexpr WideOffsets kGlibc{340, 344, 348, 384, false};
+constexpr WideOffsets kWide{344, 352, 360, 400, true};
+
+constexpr const WideOffsets& OffsetsOf(UtmpLayout layout) {
+  return layout == UtmpLayout::kGlibc384 ? kGlibc : kWide;
+}
+
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <typename T>
+void Store(char* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+std::string_view Text(const char* p, size_t size) {
+  const void* nul = std::memchr(p, 0, size);
+  return {p, nul != nullptr ? static_cast<size_t>(static_cast<const char*>(nul) - p) : size};
+}
+
+void PutText(char* p, size_t size, std::string_view text) {
+  std::memcpy(p, text.data(), std::min(size, text.size()));
+}
+
+}  // namespace
+
+size_t RecordSize(UtmpLayout layout) { return OffsetsOf(layout).size; }
+
+const char* LayoutName(UtmpLayout layout) {
+  return layout == UtmpLayout::kGlibc384 ? "384" : "400";
+}
+
+std::optional<UtmpLayout> ParseLayout(std::string_view name) {
+  if (name == "384" || name == "glibc") return UtmpLayout::kGlibc384;
+  if (name == "400" || name == "wide") return UtmpLayout::kWide400;
+  return std::nullopt;
+}
+
+Result<LoginRecord> DecodeUtmp(std::string_view bytes, UtmpLayout layout) {
+  const WideOffsets& o = OffsetsOf(layout);
+  if (bytes.size() != o.size) {
+    return MakeError(ErrorCode::kCorrupt,
+                     fmt::format("record of {} bytes, expected {}", bytes.size(), o.size));
+  }
+  const char* p = bytes.data();
+  LoginRecord r;
+  r.type = Load<int16_t>(p + kTypeOffset);
+  if (r.type < 0 || r.type > kMaxRecordType) {
+    return MakeError(ErrorCode::kCorrupt, fmt::format("invalid ut_type {}", r.type));
+  }
+  r.pid = Load<int32_t>(p + kPidOffset);
+  r.line = Text(p + kLineOffset, kLineSize);
+  r.id = Text(p + kIdOffset, kIdSize);
+  r.user = Text(p + kUserOffset, kUserSize);
+  r.host = Text(p + kHostOffset, kHostSize);
+  r.exit_termination = Load<int16_t>(p + kExitOffset);
+  r.exit_status = Load<int16_t>(p + kExitOffset + 2);
+  if (o.wide) {
+    r.session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
+    r.time_s = Load<int64_t>(p + o.tv_sec);
+    r.time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
+  } else {
+    r.session = Load<int32_t>(p + kSessionOffset);
+    // Unsigned: a 32-bit second counter read as glibc 2.40 reads it, good until 2106.
+    r.time_s = Load<uint32_t>(p + o.tv_sec);
+    r.time_usec = Load<int32_t>(p + o.tv_usec);
+  }
+  std::memcpy(r.addr.data(), p + o.addr, r.addr.size());
+  return r;
+}
+
+void EncodeUtmp(const LoginRecord& r, UtmpLayout layout, std::string* out) {
+  const WideOffsets& o = OffsetsOf(layout);
+  size_t start = out->size();
+  out->resize(start + o.size, '\0');
+  char* p = out->data() + start;
+  Store<int16_t>(p + kTypeOffset, r.type);
+  Store<int32_t>(p + kPidOffset, r.pid);
+  PutText(p + kLineOffset, kLineSize, r.line);
+  PutText(p + kIdOffset, kIdSize, r.id);
+  PutText(p + kUserOffset, kUserSize, r.user);
+  PutText(p + kHostOffset, kHostSize, r.host);
+  Store<int16_t>(p + kExitOffset, r.exit_termination);
+  Store<int16_t>(p + kExitOffset + 2, r.exit_status);
+  if (o.wide) {
+    Store<int64_t>(p + kSessionOffset, r.session);
+    Store<int64_t>(p + o.tv_sec, r.time_s);
+    Store<int64_t>(p + o.tv_usec, r.time_usec);
+  } else {
+    Store<int32_t>(p + kSessionOffset, r.session);
+    Store<uint32_t>(p + o.tv_sec, static_cast<uint32_t>(r.time_s));
+    Store<int32_t>(p + o.tv_usec, r.time_usec);
+  }
+  std::memcpy(p + o.addr, r.addr.data(), r.addr.size());
+}
+
+namespace {
+
+// How plausible the first records are under a layout: a valid type and a microsecond count
+// below one million, for each of up to 16 records.
+int Plausibility(std::string_view head, UtmpLayout layout) {
+  size_t rec = RecordSize(layout);
+  int score = 0;
+  for (size_t off = 0; off + rec <= head.size() && off < 16 * rec; off += rec) {
+    auto r = DecodeUtmp(head.substr(off, rec), layout);
+    if (r && r->time_usec >= 0 && r->time_usec < 1000000) ++score;
+  }
+  return score;
+}
+
+}  // namespace
+
+UtmpLayout DetectLayout(std::string_view head, uint64_t file_size) {
+  bool fits384 = file_size % 384 == 0;
+  bool fits400 = file_size % 400 == 0;
+  if (fits384 && !fits400) return UtmpLayout::kGlibc384;
+  if (fits400 && !fits384) return UtmpLayout::kWide400;
+  int narrow = Plausibility(head, UtmpLayout::kGlibc384);
+  int wide = Plausibility(head, UtmpLayout::kWide400);
+  return wide > narrow ? UtmpLayout::kWide400 : UtmpLayout::kGlibc384;
+}
+
+Result<UtmpFile> UtmpFile::Open(const std::string& path, std::optional<UtmpLayout> layout) {
+  UtmpFile f;
+  f.path_ = path;
+  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd_ < 0) return tl::unexpected(ErrnoError("cannot open " + path, errno));
+  struct stat st {};
+  if (fstat(f.fd_, &st) != 0) return tl::unexpected(ErrnoError("stat of " + path, errno));
+  if (!S_ISREG(st.st_mode)) {
+    return MakeError(ErrorCode::kInvalidArgument, path + ": not a regular file");
+  }
+  f.size_bytes_ = static_cast<uint64_t>(st.st_size);
+  f.ctime_s_ = st.st_ctim.tv_sec;
+  if (layout) {
+    f.layout_ = *layout;
+  } else {
+    char head[16 * 400];
+    ssize_t n = pread(f.fd_, head, sizeof head, 0);
+    if (n < 0) return tl::unexpected(ErrnoError("cannot read " + path, errno));
+    f.layout_ = DetectLayout(std::string_view(head, static_cast<size_t>(n)), f.size_bytes_);
+  }
+  size_t rec = RecordSize(f.layout_);
+  f.record_count_ = f.size_bytes_ / rec;
+  f.damage_.trailing_bytes = f.size_bytes_ % rec;
+  return f;
+}
+
+UtmpFile::UtmpFile(UtmpFile&& other) noexcept { *this = std::move(other); }
+
+UtmpFile& UtmpFile::operator=(UtmpFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    layout_ = other.layout_;
+    size_bytes_ = other.size_bytes_;
+    record_count_ = other.record_count_;
+    ctime_s_ = other.ctime_s_;
+    damage_ = other.damage_;
+    buffer_ = std::move(other.buffer_);
+  }
+  return *this;
+}
+
+UtmpFile::~UtmpFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::string_view> UtmpFile::ReadRecords(uint64_t first, uint64_t count) {
+  const uint64_t rec = RecordSize(layout_);
+  size_t want = static_cast<size_t>(count * rec);
+  if (buffer_.size() < want) buffer_.resize(want);
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = pread(fd_, buffer_.data() + got, want - got,
+                      static_cast<off_t>(first * rec + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return tl::unexpected(ErrnoError("cannot read " + path_, errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return std::string_view(buffer_.data(), got / rec * rec);
+}
+
+void UtmpFile::CountGarbled(uint64_t offset) {
+  if (damage_.garbled++ == 0) damage_.first_garbled_offset = offset;
+}
+
+std::string UtmpFile::DamageReport() const {
+  std::string report;
+  if (damage_.garbled > 0) {
+    report = fmt::format("{}: skipped {} garbled record{} (first at byte {})", path_,
+                         damage_.garbled, damage_.garbled == 1 ? "" : "s",
+                         damage_.first_garbled_offset);
+  }
+  if (damage_.trailing_bytes > 0) {
+    report += report.empty() ? path_ + ": " : "; ";
+    report += fmt::format("ignored {} trailing bytes at byte {} (truncated record)",
+                          damage_.trailing_bytes, size_bytes_ - damage_.trailing_bytes);
+  }
+  return report;
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,268 @@
+// utmpc last / lastb: util-linux last(1) and lastb(1), same options, same bytes out.
+#include <getopt.h>
+#include <libgen.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/last_builder.h"
+#include "core/text.h"
+#include "core/timestamp.h"
+#include "formats/utmp.h"
+#include "utmpc/commands.h"
+#include "utmpc/host_state.h"
+#include "utmpc/last_json.h"
+#include "utmpc/last_text.h"
+#include "utmpc/output.h"
+
+namespace utmpcd {
+namespace {
+
+constexpr char kWtmpPath[] = "/var/log/wtmp";
+constexpr char kBtmpPath[] = "/var/log/btmp";
+
+struct LastArgs {
+  LastQuery query;
+  LastTextOptions text;
+  std::vector<std::string> files;
+  std::optional<UtmpLayout> layout;
+  uint64_t max_rows = 0;
+  bool json = false;
+};
+
+void Usage(const char* name, bool lastb, FILE* out) {
+  fmt::print(out,
+             "Usage:\n utmpc {} [options] [<username>...] [<tty>...]\n\n"
+             "Show a listing of last logged in users (util-linux {} compatible).\n\n"
+             "Options:\n"
+             " -<number>            how many lines to show\n"
+             " -a, --hostlast       display hostnames in the last column\n"
+             " -d, --dns            translate the IP number back into a hostname\n"
+             " -f, --file <file>    use a specific file instead of {} (repeatable)\n"
+             " -F, --fulltimes      print full login and logout times and dates\n"
+             " -i, --ip             display IP numbers in numbers-and-dots notation\n"
+             " -n, --limit <number> how many lines to show\n"
+             " -R, --nohostname     don't display the hostname field\n"
+             " -s, --since <time>   display the lines since the specified time\n"
+             " -t, --until <time>   display the lines until the specified time\n"
+             " -p, --present <time> display who were present at the specified time\n"
+             " -w, --fullnames      display full user and domain names\n"
+             " -x, --system         display system shutdown entries and run level changes\n"
+             "     --time-format <format>  notime|short|full|iso\n"
+             "     --json           one JSON object per session, in a JSON array\n"
+             "     --layout <384|400>  record layout (default: detected)\n"
+             " -h, --help           display this help\n",
+             name, name, lastb ? kBtmpPath : kWtmpPath);
+}
+
+bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_s) {
+  auto t = ParseTimestamp(text, now_us);
+  if (!t) {
+    fmt::print(stderr, "utmpc {}: invalid time value \"{}\"\n", name, text);
+    return false;
+  }
+  *out_s = *t / 1000000;
+  return true;
+}
+
+// Parses last's command line; returns an exit status to stop with, or -1 to go on.
+int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
+  const char* name = lastb ? "lastb" : "last";
+  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout };
+  static const struct option kLong[] = {
+      {"limit", required_argument, nullptr, 'n'},     {"help", no_argument, nullptr, 'h'},
+      {"file", required_argument, nullptr, 'f'},      {"nohostname", no_argument, nullptr, 'R'},
+      {"hostlast", no_argument, nullptr, 'a'},        {"since", required_argument, nullptr, 's'},
+      {"until", required_argument, nullptr, 't'},     {"present", required_argument, nullptr, 'p'},
+      {"system", no_argument, nullptr, 'x'},          {"dns", no_argument, nullptr, 'd'},
+      {"ip", no_argument, nullptr, 'i'},              {"fulltimes", no_argument, nullptr, 'F'},
+      {"fullnames", no_argument, nullptr, 'w'},       {"time-format", required_argument, nullptr, kTimeFormat},
+      {"json", no_argument, nullptr, kJson},          {"layout", required_argument, nullptr, kLayout},
+      {nullptr, 0, nullptr, 0}};
+  struct timespec now {};
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_us = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+  bool full_times = false, time_format = false;
+  optind = 0;  // a fresh scan, also when called twice in one process (tests)
+  int c;
+  while ((c = getopt_long(argc, argv, "hVf:n:RxadFit:p:s:0123456789w", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'h':
+        Usage(name, lastb, stdout);
+        return 0;
+      case 'V':
+        fmt::print("utmpc {} (utmpcd) 0.1.0\n", name);
+        return 0;
+      case 'R':
+        a->text.show_host = false;
+        break;
+      case 'x':
+        a->query.extended = true;
+        break;
+      case 'n': {
+        char* end = nullptr;
+        errno = 0;
+        long n = std::strtol(optarg, &end, 10);
+        if (errno != 0 || end == optarg || *end != '\0' || n < INT_MIN || n > INT_MAX) {
+          fmt::print(stderr, "utmpc {}: failed to parse number: '{}'\n", name, optarg);
+          return 1;
+        }
+        // last.c stores the int in an unsigned: a negative limit is a huge one.
+        a->max_rows = static_cast<unsigned int>(static_cast<int>(n));
+        break;
+      }
+      case 'f':
+        a->files.emplace_back(optarg);
+        break;
+      case 'd':
+        a->text.dns = true;
+        break;
+      case 'i':
+        a->text.numeric_ip = true;
+        break;
+      case 'a':
+        a->text.host_last = true;
+        break;
+      case 'F':
+        full_times = true;
+        a->text.time_format = LastTimeFormat::kFull;
+        break;
+      case 'p':
+        if (!ParseTime(name, optarg, now_us, &a->query.present_s)) return 1;
+        break;
+      case 's':
+        if (!ParseTime(name, optarg, now_us, &a->query.since_s)) return 1;
+        break;
+      case 't':
+        if (!ParseTime(name, optarg, now_us, &a->query.until_s)) return 1;
+        break;
+      case 'w':
+        a->text.name_len = 32;
+        a->text.host_len = 256;
+        break;
+      case kTimeFormat: {
+        time_format = true;
+        std::string_view f = optarg;
+        if (f == "notime") {
+          a->text.time_format = LastTimeFormat::kNoTime;
+        } else if (f == "short") {
+          a->text.time_format = LastTimeFormat::kShort;
+        } else if (f == "full") {
+          a->text.time_format = LastTimeFormat::kFull;
+        } else if (f == "iso") {
+          a->text.time_format = LastTimeFormat::kIso;
+        } else {
+          fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, optarg);
+          return 1;
+        }
+        break;
+      }
+      case kJson:
+        a->json = true;
+        break;
+      case kLayout:
+        a->layout = ParseLayout(optarg);
+        if (!a->layout) {
+          fmt::print(stderr, "utmpc {}: unknown record layout: {} (384 or 400)\n", name, optarg);
+          return 1;
+        }
+        break;
+      default:
+        if (c >= '0' && c <= '9') {
+          a->max_rows = 10 * a->max_rows + static_cast<unsigned>(c - '0');
+          break;
+        }
+        fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", name);
+        return 1;
+    }
+    if (full_times && time_format) {
+      fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n",
+                 name);
+      return 1;
+    }
+  }
+  for (int i = optind; i < argc; ++i) a->query.show.emplace_back(argv[i]);
+  if (a->files.empty()) a->files.emplace_back(lastb ? kBtmpPath : kWtmpPath);
+  a->query.btmp = lastb;
+  a->text.charset = CurrentTerminalCharset();
+  return -1;
+}
+
+std::string BaseName(const std::string& path) {
+  std::string copy = path;
+  return ::basename(copy.data());
+}
+
+}  // namespace
+
+int RunLast(int argc, char** argv, bool lastb) {
+  const char* name = lastb ? "lastb" : "last";
+  LastArgs args;
+  if (int status = ParseArgs(argc, argv, lastb, &args); status >= 0) return status;
+
+  Output out(stdout);
+  LastJson json(&out, lastb);
+  if (args.json) json.Begin();
+  uint64_t rows = 0;
+  int status = 0;
+  for (const std::string& path : args.files) {
+    auto file = UtmpFile::Open(path, args.layout);
+    if (!file) {
+      out.Flush();
+      fmt::print(stderr, "utmpc {}: {}\n", name, file.error().message);
+      return 1;
+    }
+    int64_t now_s = ::time(nullptr);
+    int64_t boot_s = BootTimeS();
+    args.text.now_s = now_s;
+    LastText text(args.text);
+    LastBuilder builder(args.query, now_s, [boot_s](const LoginRecord& r) {
+      return IsPhantomLogin(r, boot_s);
+    });
+    auto emit = [&](const LastRow& row) {
+      if (args.json) {
+        json.AppendRow(row, now_s, path);
+      } else {
+        text.AppendRow(out.buffer(), row);
+      }
+      out.MaybeFlush();
+      ++rows;
+      return !(args.max_rows != 0 && args.max_rows <= rows);
+    };
+    // As last.c: the listing "begins" at the first record, or the file's ctime when empty.
+    int64_t begins_s = file->ctime_s();
+    (void)file->ReadForward([&](const LoginRecord& r, uint64_t) {
+      begins_s = r.time_s;
+      return false;
+    });
+    auto read = file->ReadBackward([&](const LoginRecord& r, uint64_t) {
+      return builder.Feed(r, emit);
+    });
+    if (!read) {
+      out.Flush();
+      fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
+      status = 1;
+    }
+    if (!args.json) text.AppendBegins(out.buffer(), BaseName(path), begins_s);
+    if (std::string report = file->DamageReport(); !report.empty()) {
+      out.Flush();
+      fmt::print(stderr, "utmpc {}: warning: {}\n", name, report);
+    }
+  }
+  if (args.json) json.End();
+  if (!out.Flush()) {
+    fmt::print(stderr, "utmpc {}: write error: {}\n", name, std::strerror(errno));
+    return 1;
+  }
+  return status;
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,85 @@
+#include "utmpc/last_json.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/local_time.h"
+#include "core/text.h"
+
+namespace utmpcd {
+namespace {
+
+void AppendUtcIso(std::string& out, int64_t t_s) { AppendIso8601(out, CivilFromUnix(t_s, 0)); }
+
+// The row's type, from the tty column last.c rewrote for system records.
+const char* RowType(const LastRow& row, bool btmp) {
+  if (btmp) return "failed";
+  if (row.end == SessionEnd::kBoot) return "boot";
+  if (row.end == SessionEnd::kTimeChange) return "clock";
+  if (row.line == "system down") return "shutdown";
+  if (row.line.substr(0, 8) == "(to lvl ") return "runlevel";
+  return "login";
+}
+
+void AppendAddr(std::string& out, const LoginRecord& r) {
+  static constexpr uint8_t kZero[16] = {};
+  if (std::memcmp(r.addr.data(), kZero, 16) == 0) {
+    out += "null";
+    return;
+  }
+  char text[INET6_ADDRSTRLEN];
+  bool v4 = std::memcmp(r.addr.data() + 4, kZero, 12) == 0;
+  inet_ntop(v4 ? AF_INET : AF_INET6, r.addr.data(), text, sizeof text);
+  AppendJsonString(out, text);
+}
+
+}  // namespace
+
+void LastJson::Begin() { out_->buffer() += "["; }
+
+void LastJson::AppendRow(const LastRow& row, int64_t now_s, const std::string& file) {
+  std::string& o = out_->buffer();
+  const LoginRecord& r = *row.record;
+  o += first_ ? "\n" : ",\n";
+  first_ = false;
+  o += "{\"type\":";
+  AppendJsonString(o, RowType(row, btmp_));
+  o += ",\"user\":";
+  AppendJsonString(o, r.user);
+  o += ",\"tty\":";
+  AppendJsonString(o, row.line);
+  o += ",\"host\":";
+  AppendJsonString(o, r.host);
+  o += ",\"addr\":";
+  AppendAddr(o, r);
+  o += fmt::format(",\"pid\":{},\"login\":\"", r.pid);
+  AppendUtcIso(o, row.login_s);
+  o += fmt::format("\",\"login_time_us\":{}", r.time_us());
+
+  // "end" names how the session ended; a logout time exists only for a real end.
+  bool running = row.logout_s == now_s &&
+                 (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot);
+  const char* end = running ? "running" : SessionEndName(row.end);
+  bool has_logout = !running && row.end != SessionEnd::kStillLoggedIn &&
+                    row.end != SessionEnd::kGone && row.end != SessionEnd::kTimeChange;
+  o += ",\"end\":";
+  AppendJsonString(o, end);
+  if (has_logout) {
+    o += ",\"logout\":\"";
+    AppendUtcIso(o, row.logout_s);
+    o += fmt::format("\",\"logout_time_us\":{},\"duration_s\":{}", row.logout_s * 1000000,
+                     row.logout_s - row.login_s);
+  } else {
+    o += ",\"logout\":null,\"logout_time_us\":null,\"duration_s\":null";
+  }
+  o += ",\"file\":";
+  AppendJsonString(o, file);
+  o += "}";
+}
+
+void LastJson::End() { out_->buffer() += first_ ? "]\n" : "\n]\n"; }
+
+}  // namespace utmpcd

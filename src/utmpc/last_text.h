@@ -1,0 +1,46 @@
+// The text of util-linux `last` rows, byte for byte (see last.c list()).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/last_builder.h"
+#include "core/local_time.h"
+#include "core/text.h"
+
+namespace utmpcd {
+
+enum class LastTimeFormat { kNoTime, kShort, kFull, kIso };
+
+struct LastTextOptions {
+  LastTimeFormat time_format = LastTimeFormat::kShort;
+  bool show_host = true;   // -R clears it
+  bool host_last = false;  // -a
+  bool numeric_ip = false; // -i: the address instead of ut_host
+  bool dns = false;        // -d: the address's name instead of ut_host
+  int name_len = 8;        // -w: 32
+  int host_len = 16;       // -w: 256
+  int64_t now_s = 0;       // a row whose end is exactly now "still running"
+  TerminalCharset charset = TerminalCharset::kAscii;
+};
+
+class LastText {
+ public:
+  explicit LastText(const LastTextOptions& options) : options_(options) {}
+
+  // Appends one row and its newline, sanitized for a terminal.
+  void AppendRow(std::string& out, const LastRow& row);
+  // Appends "\n<file> begins <time>\n" (nothing with --time-format notime).
+  void AppendBegins(std::string& out, const std::string& basename, int64_t begins_s);
+
+ private:
+  void AppendTime(std::string& out, LastTimeFormat format, int64_t t, bool hour_minute);
+  void AppendHost(std::string& out, const LastRow& row);
+
+  LastTextOptions options_;
+  LocalClock clock_;
+  std::string raw_;
+  std::string login_, logout_, length_, host_;
+};
+
+}  // namespace utmpcd

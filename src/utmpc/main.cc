@@ -1,0 +1,61 @@
+// utmpc: who is logged in, and who was, from login records.
+#include <clocale>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "utmpc/commands.h"
+
+namespace {
+
+void Usage(FILE* out) {
+  std::fputs(
+      "Usage: utmpc <command> [options]\n\n"
+      "Commands:\n"
+      "  last     sessions from wtmp, as util-linux last(1)\n"
+      "  lastb    failed logins from btmp, as util-linux lastb(1)\n"
+      "  who      who is logged in now, from utmp, as coreutils who(1)\n"
+      "  lastlog  the last login of each user, as shadow lastlog(8)\n"
+      "  dump     every record of a utmp/wtmp/btmp file, as util-linux utmpdump(1)\n\n"
+      "Run 'utmpc <command> --help' for a command's options; see utmpc(1).\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setlocale(LC_ALL, "");
+  // Invoked as "last", "lastb", ... through a symlink, utmpc is that tool.
+  std::string_view self = argv[0];
+  if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+  int skip = 1;
+  if (self != "utmpc") {
+    skip = 0;
+  } else if (argc < 2) {
+    Usage(stderr);
+    return 1;
+  } else {
+    self = argv[1];
+  }
+  int sub_argc = argc - skip;
+  char** sub_argv = argv + skip;
+  try {
+    if (self == "last") return utmpcd::RunLast(sub_argc, sub_argv, false);
+    if (self == "lastb") return utmpcd::RunLast(sub_argc, sub_argv, true);
+    if (self == "who") return utmpcd::RunWho(sub_argc, sub_argv);
+    if (self == "lastlog") return utmpcd::RunLastlog(sub_argc, sub_argv);
+    if (self == "dump") return utmpcd::RunDump(sub_argc, sub_argv);
+    if (self == "-h" || self == "--help" || self == "help") {
+      Usage(stdout);
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "utmpc: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "utmpc: unknown command '%.*s'\n", static_cast<int>(self.size()),
+               self.data());
+  Usage(stderr);
+  return 1;
+}

@@ -1,0 +1,111 @@
+#include "core/last_builder.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace utmpcd {
+namespace {
+
+struct Seen {
+  std::string user, line;
+  int64_t login_s, logout_s;
+  SessionEnd end;
+};
+
+LoginRecord Rec(int16_t type, const char* user, const char* line, int64_t t, int32_t pid = 1) {
+  LoginRecord r;
+  r.type = type;
+  r.user = user;
+  r.line = line;
+  r.time_s = t;
+  r.pid = pid;
+  return r;
+}
+
+// Feeds `records` (given oldest first, as in the file) newest first, as `last` reads.
+std::vector<Seen> Build(const std::vector<LoginRecord>& records, const LastQuery& q,
+                        int64_t now = 10000, bool phantom = false) {
+  LastBuilder b(q, now, [phantom](const LoginRecord&) { return phantom; });
+  std::vector<Seen> seen;
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    b.Feed(*it, [&](const LastRow& row) {
+      seen.push_back({std::string(row.record->user), std::string(row.line), row.login_s,
+                      row.logout_s, row.end});
+      return true;
+    });
+  }
+  return seen;
+}
+
+TEST(LastBuilderTest, PairsLogoutWithLoginOnTheSameLine) {
+  auto rows = Build({Rec(kBootTime, "reboot", "~", 100), Rec(kUserProcess, "alice", "pts/0", 200),
+                     Rec(kUserProcess, "bob", "pts/1", 300), Rec(kDeadProcess, "", "pts/0", 400)},
+                    {});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].user, "bob");
+  EXPECT_EQ(rows[0].end, SessionEnd::kStillLoggedIn);
+  EXPECT_EQ(rows[1].user, "alice");
+  EXPECT_EQ(rows[1].end, SessionEnd::kLogout);
+  EXPECT_EQ(rows[1].logout_s, 400);
+  EXPECT_EQ(rows[2].line, "system boot");
+  EXPECT_EQ(rows[2].end, SessionEnd::kBoot);
+  EXPECT_EQ(rows[2].logout_s, 10000);  // no shutdown since: still running
+}
+
+TEST(LastBuilderTest, CrashAndDownCloseOpenSessions) {
+  auto rows = Build({Rec(kBootTime, "reboot", "~", 100), Rec(kUserProcess, "alice", "tty1", 200),
+                     Rec(kBootTime, "reboot", "~", 300), Rec(kUserProcess, "bob", "tty1", 400),
+                     Rec(kRunLevel, "shutdown", "~", 500), Rec(kBootTime, "reboot", "~", 600)},
+                    {});
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[1].user, "bob");
+  EXPECT_EQ(rows[1].end, SessionEnd::kDown);
+  EXPECT_EQ(rows[1].logout_s, 500);
+  EXPECT_EQ(rows[3].user, "alice");
+  EXPECT_EQ(rows[3].end, SessionEnd::kCrash);
+  EXPECT_EQ(rows[3].logout_s, 300);
+}
+
+TEST(LastBuilderTest, OpenLoginOfAGoneProcessIsGone) {
+  auto rows = Build({Rec(kUserProcess, "alice", "pts/3", 200)}, {}, 10000, /*phantom=*/true);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].end, SessionEnd::kGone);
+}
+
+TEST(LastBuilderTest, ShowFiltersByUserOrTty) {
+  LastQuery q;
+  q.show = {"1"};  // matches tty1 through the "tty" prefix rule
+  auto rows = Build({Rec(kUserProcess, "alice", "tty1", 200), Rec(kUserProcess, "bob", "tty2", 300)},
+                    q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].user, "alice");
+}
+
+TEST(LastBuilderTest, ExtendedListsRunlevelsAndClockChanges) {
+  LastQuery q;
+  q.extended = true;
+  auto rows = Build({Rec(kRunLevel, "runlevel", "~", 100, '5'), Rec(kNewTime, "date", "{", 200),
+                     Rec(kRunLevel, "shutdown", "~", 300, 0)},
+                    q);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].line, "system down");
+  EXPECT_EQ(rows[1].line, "new time");
+  EXPECT_EQ(rows[1].end, SessionEnd::kTimeChange);
+  EXPECT_EQ(rows[2].line, "(to lvl 5)");
+}
+
+TEST(LastBuilderTest, SinceDropsRecordsBeforePairing) {
+  LastQuery q;
+  q.since_s = 250;
+  // The logout at 400 is kept; the login at 200 is dropped, so nothing pairs with it.
+  auto rows = Build({Rec(kUserProcess, "alice", "pts/0", 200), Rec(kDeadProcess, "", "pts/0", 400),
+                     Rec(kUserProcess, "bob", "pts/0", 300)},
+                    q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].user, "bob");
+}
+
+}  // namespace
+}  // namespace utmpcd

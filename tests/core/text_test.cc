@@ -1,0 +1,56 @@
+#include "core/text.h"
+
+#include <clocale>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace utmpcd {
+namespace {
+
+std::string Term(std::string_view s, TerminalCharset cs) {
+  std::string out;
+  AppendForTerminal(out, s, cs);
+  return out;
+}
+
+TEST(TextTest, ControlBytesNeverReachTheTerminal) {
+  // An escape sequence that would clear the screen, as `last` shows it.
+  EXPECT_EQ(Term("a\x1b[2Jb", TerminalCharset::kUtf8), "a*[[2Jb");
+  EXPECT_EQ(Term("\x7f", TerminalCharset::kUtf8), "*?");
+  // `last` passes these raw; a record must not be able to move the cursor or ring the bell.
+  EXPECT_EQ(Term("u\nv\rw\a", TerminalCharset::kUtf8), "u*Jv*Mw*G");
+  EXPECT_EQ(Term("tab\there", TerminalCharset::kUtf8), "tab\there");
+}
+
+TEST(TextTest, HighBytesDependOnTheLocale) {
+  // kUtf8 means the process runs in a UTF-8 locale (iswprint answers from it).
+  ASSERT_NE(std::setlocale(LC_CTYPE, "C.UTF-8"), nullptr);
+  EXPECT_EQ(Term("h\xc3\xa9x", TerminalCharset::kAscii), "h\\303\\251x");
+  EXPECT_EQ(Term("h\xc3\xa9x", TerminalCharset::kUtf8), "h\xc3\xa9x");
+  // Invalid UTF-8 and the 8-bit CSI.
+  EXPECT_EQ(Term("\xff\x9b", TerminalCharset::kUtf8), "\\377\\233");
+  // U+009B encoded in UTF-8 is still a control character.
+  EXPECT_EQ(Term("\xc2\x9b", TerminalCharset::kUtf8), "\\302\\233");
+  // U+202E RIGHT-TO-LEFT OVERRIDE would reorder the rest of the row.
+  EXPECT_EQ(Term("a\xe2\x80\xae" "b", TerminalCharset::kUtf8), "a\\342\\200\\256b");
+  std::setlocale(LC_CTYPE, "C");
+}
+
+TEST(TextTest, JsonIsValidWhateverTheBytes) {
+  std::string out;
+  AppendJsonString(out, std::string("q\"\\\x01\xff\xc3\xa9\0x", 9));
+  EXPECT_EQ(out, "\"q\\\"\\\\\\u0001\xEF\xBF\xBD\xc3\xa9\\u0000x\"");
+}
+
+TEST(TextTest, Utf8RejectsOverlongAndSurrogates) {
+  char32_t cp;
+  EXPECT_EQ(Utf8SequenceLength("\xc0\xaf", &cp), 0u);
+  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80", &cp), 0u);
+  EXPECT_EQ(Utf8SequenceLength("\xf4\x90\x80\x80", &cp), 0u);
+  EXPECT_EQ(Utf8SequenceLength("\xf0\x9f\x98\x80", &cp), 4u);
+  EXPECT_EQ(cp, 0x1F600u);
+}
+
+}  // namespace
+}  // namespace utmpcd
