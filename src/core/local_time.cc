@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace utmpcd {
 namespace {
@@ -18,6 +19,11 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 void Append2(std::string& out, int v) {
   out.push_back(static_cast<char>('0' + v / 10 % 10));
   out.push_back(static_cast<char>('0' + v % 10));
+}
+
+void Put2(char* p, int v) {
+  p[0] = static_cast<char>('0' + v / 10 % 10);
+  p[1] = static_cast<char>('0' + v % 10);
 }
 
 void AppendInt(std::string& out, int64_t v) { out += std::to_string(v); }
@@ -96,39 +102,57 @@ int64_t UnixFromCivil(int64_t year, int month, int day, int hour, int minute, in
 
 CivilTime LocalClock::Local(int64_t unix_s) {
   int64_t hour = FloorDiv(unix_s, kSecondsPerHour);
-  if (hour == cached_hour_ && cached_valid_) return CivilFromUnix(unix_s, cached_gmtoff_s_);
-
+  Slot& slot = slots_[static_cast<uint64_t>(hour) % kCachedHours];
   auto gmtoff_at = [](int64_t t) {
     time_t tt = static_cast<time_t>(t);
     struct tm tm {};
     if (localtime_r(&tt, &tm) == nullptr) return int64_t{0};
     return static_cast<int64_t>(tm.tm_gmtoff);
   };
-  int64_t first = gmtoff_at(hour * kSecondsPerHour);
-  int64_t last = gmtoff_at(hour * kSecondsPerHour + kSecondsPerHour - 1);
-  cached_hour_ = hour;
-  cached_valid_ = first == last;
-  cached_gmtoff_s_ = first;
-  if (cached_valid_) return CivilFromUnix(unix_s, first);
+  if (slot.hour != hour) {
+    int64_t first = gmtoff_at(hour * kSecondsPerHour);
+    int64_t last = gmtoff_at(hour * kSecondsPerHour + kSecondsPerHour - 1);
+    slot = Slot{hour, first, first == last};
+  }
   // An offset change inside this hour: ask libc for this very second.
-  return CivilFromUnix(unix_s, gmtoff_at(unix_s));
+  return CivilFromUnix(unix_s, slot.uniform ? slot.gmtoff_s : gmtoff_at(unix_s));
+}
+
+char* FormatCtime(char* p, const CivilTime& t) {
+  std::memcpy(p, kWeekdays + 3 * t.weekday, 3);
+  p[3] = ' ';
+  std::memcpy(p + 4, kMonths + 3 * (t.month - 1), 3);
+  p[7] = ' ';
+  p[8] = t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10);
+  p[9] = static_cast<char>('0' + t.day % 10);
+  p[10] = ' ';
+  Put2(p + 11, t.hour);
+  p[13] = ':';
+  Put2(p + 14, t.minute);
+  p[16] = ':';
+  Put2(p + 17, t.second);
+  p[19] = ' ';
+  p += 20;
+  if (t.year >= 1000 && t.year <= 9999) {
+    Put2(p, static_cast<int>(t.year / 100));
+    Put2(p + 2, static_cast<int>(t.year % 100));
+    return p + 4;
+  }
+  std::string year = std::to_string(t.year);
+  std::memcpy(p, year.data(), year.size());
+  return p + year.size();
+}
+
+char* FormatHourMinute(char* p, const CivilTime& t) {
+  Put2(p, t.hour);
+  p[2] = ':';
+  Put2(p + 3, t.minute);
+  return p + 5;
 }
 
 void AppendCtime(std::string& out, const CivilTime& t) {
-  out.append(kWeekdays + 3 * t.weekday, 3);
-  out.push_back(' ');
-  out.append(kMonths + 3 * (t.month - 1), 3);
-  out.push_back(' ');
-  out.push_back(t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10));
-  out.push_back(static_cast<char>('0' + t.day % 10));
-  out.push_back(' ');
-  Append2(out, t.hour);
-  out.push_back(':');
-  Append2(out, t.minute);
-  out.push_back(':');
-  Append2(out, t.second);
-  out.push_back(' ');
-  AppendInt(out, t.year);
+  char buf[kMaxCtimeLength];
+  out.append(buf, FormatCtime(buf, t));
 }
 
 void AppendIso8601(std::string& out, const CivilTime& t) {
@@ -150,9 +174,8 @@ void AppendIso8601Usec(std::string& out, const CivilTime& t, int32_t usec) {
 }
 
 void AppendHourMinute(std::string& out, const CivilTime& t) {
-  Append2(out, t.hour);
-  out.push_back(':');
-  Append2(out, t.minute);
+  char buf[8];
+  out.append(buf, FormatHourMinute(buf, t));
 }
 
 }  // namespace utmpcd

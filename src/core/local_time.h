@@ -23,25 +23,35 @@ CivilTime CivilFromUnix(int64_t unix_s, int64_t gmtoff_s = 0);
 int64_t UnixFromCivil(int64_t year, int month, int day, int hour, int minute, int second);
 
 // Converts to local time exactly as localtime_r(3) does for the process's TZ, but asks libc only
-// once per UTC hour (twice, to prove no offset change falls inside it): a listing of a million
-// records then costs arithmetic, not a million localtime calls. Not thread-safe; one per thread.
+// once per UTC hour (twice, to prove no offset change falls inside it) and remembers the answer
+// for the last kCachedHours hours it saw: a listing of a million records then costs arithmetic,
+// not a million localtime calls. Not thread-safe; one per thread.
 class LocalClock {
  public:
   CivilTime Local(int64_t unix_s);
 
  private:
-  int64_t cached_hour_ = INT64_MIN;
-  int64_t cached_gmtoff_s_ = 0;
-  bool cached_valid_ = false;
+  // Logins and their logouts are hours or days apart; 256 slots keep both in the cache.
+  static constexpr size_t kCachedHours = 256;
+  struct Slot {
+    int64_t hour = INT64_MIN;
+    int64_t gmtoff_s = 0;
+    bool uniform = false;  // one offset for the whole hour
+  };
+  Slot slots_[kCachedHours];
 };
 
 // "Tue Nov 14 22:13:20 2023": ctime(3) without its newline (24 characters for 4-digit years).
 void AppendCtime(std::string& out, const CivilTime& t);
+// The same into `out`, which must hold kMaxCtimeLength bytes; returns the end of what it wrote.
+inline constexpr size_t kMaxCtimeLength = 48;
+char* FormatCtime(char* out, const CivilTime& t);
 // "2023-11-14T23:13:20+01:00", as util-linux's strtime_iso(ISO_TIMESTAMP_T).
 void AppendIso8601(std::string& out, const CivilTime& t);
 // "2023-11-14T23:13:20,123456+01:00", as util-linux's ISO_TIMESTAMP_COMMA_GT (utmpdump).
 void AppendIso8601Usec(std::string& out, const CivilTime& t, int32_t usec);
 // "22:13".
 void AppendHourMinute(std::string& out, const CivilTime& t);
+char* FormatHourMinute(char* out, const CivilTime& t);
 
 }  // namespace utmpcd

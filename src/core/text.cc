@@ -67,12 +67,21 @@ size_t Utf8SequenceLength(std::string_view text, char32_t* code_point) {
   return len;
 }
 
+namespace {
+
+bool PassesRaw(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; }
+
+}  // namespace
+
 void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset) {
   for (size_t i = 0; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
-      out.push_back(static_cast<char>(c));
-      ++i;
+    if (PassesRaw(c)) {
+      // Rows are almost always plain ASCII: copy the whole run at once.
+      size_t run = i + 1;
+      while (run < text.size() && PassesRaw(static_cast<unsigned char>(text[run]))) ++run;
+      out.append(text.data() + i, run - i);
+      i = run;
     } else if (c < 0x80) {
       out.push_back('*');
       out.push_back(static_cast<char>(c ^ 0x40));

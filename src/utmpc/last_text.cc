@@ -31,27 +31,104 @@ Widths WidthsOf(LastTimeFormat f) {
   return {16, 7};
 }
 
-// printf's "%-W.Ps": at most `precision` bytes of `s` (-1: all), padded to `width`.
-void AppendField(std::string& out, std::string_view s, int width, int precision) {
-  if (precision >= 0 && s.size() > static_cast<size_t>(precision)) s = s.substr(0, precision);
-  out.append(s);
-  if (s.size() < static_cast<size_t>(width)) out.append(width - s.size(), ' ');
+// A row under construction. Nothing in a row is longer than 256 bytes (the host field) and a row
+// has eight fields, so 2 KiB never overflows; appends are unchecked on this hot path.
+class RowBuffer {
+ public:
+  void Put(char c) { data_[size_++] = c; }
+  void Append(std::string_view s) {
+    std::memcpy(data_ + size_, s.data(), s.size());
+    size_ += s.size();
+  }
+  // printf's "%-W.Ps": at most `precision` bytes of `s` (-1: all), padded to `width`.
+  void Field(std::string_view s, int width, int precision) {
+    if (precision >= 0 && s.size() > static_cast<size_t>(precision)) s = s.substr(0, precision);
+    Append(s);
+    if (s.size() < static_cast<size_t>(width)) {
+      std::memset(data_ + size_, ' ', width - s.size());
+      size_ += width - s.size();
+    }
+  }
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  char data_[2048];
+  size_t size_ = 0;
+};
+
+// Appends "%02d" of a value in 0..99, or more digits when larger (days can be).
+char* PutNumber(char* p, int64_t v, int min_digits) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n < min_digits) digits[n++] = '0';
+  while (n > 0) *p++ = digits[--n];
+  return p;
+}
+
+// printf's "%02d".
+char* Put02(char* p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return PutNumber(p, -v, 1);
+  }
+  return PutNumber(p, v, 2);
+}
+
+// last.c's length column: "(D+HH:MM)", " (HH:MM)", or " (-00:MM)" when the clock went back;
+// hours and minutes lose their sign where last.c takes abs() of them.
+std::string_view FormatLength(char* buf, int64_t secs) {
+  int64_t mins = (secs / 60) % 60;
+  int64_t hours = (secs / 3600) % 24;
+  int64_t days = static_cast<int>(secs / 86400);
+  char* p = buf;
+  if (days != 0) {
+    *p++ = '(';
+    if (days < 0) *p++ = '-';
+    p = PutNumber(p, days < 0 ? -days : days, 1);
+    *p++ = '+';
+    p = Put02(p, std::abs(hours));
+  } else if (hours != 0) {
+    *p++ = ' ';
+    *p++ = '(';
+    p = Put02(p, hours);
+  } else if (secs >= 0) {
+    *p++ = ' ';
+    *p++ = '(';
+    p = Put02(p, hours);
+  } else {
+    std::memcpy(p, " (-00", 5);
+    p += 5;
+  }
+  *p++ = ':';
+  p = Put02(p, std::abs(mins));
+  *p++ = ')';
+  return {buf, static_cast<size_t>(p - buf)};
 }
 
 bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 }  // namespace
 
-void LastText::AppendTime(std::string& out, LastTimeFormat format, int64_t t, bool hour_minute) {
-  if (format == LastTimeFormat::kNoTime) return;
+std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
+                                      bool hour_minute) {
+  if (format == LastTimeFormat::kNoTime) return {};
   CivilTime c = clock_.Local(t);
+  char* end;
   if (hour_minute) {
-    AppendHourMinute(out, c);
+    end = FormatHourMinute(buf, c);
   } else if (format == LastTimeFormat::kIso) {
-    AppendIso8601(out, c);
+    iso_.clear();
+    AppendIso8601(iso_, c);
+    std::memcpy(buf, iso_.data(), iso_.size());  // 25 bytes: fits kMaxCtimeLength
+    end = buf + iso_.size();
   } else {
-    AppendCtime(out, c);
+    end = FormatCtime(buf, c);
   }
+  return {buf, static_cast<size_t>(end - buf)};
 }
 
 void LastText::AppendHost(std::string& out, const LastRow& row) {
@@ -62,7 +139,8 @@ void LastText::AppendHost(std::string& out, const LastRow& row) {
     static constexpr uint8_t kZero[12] = {};
     static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     bool mapped = std::memcmp(a, kMapped, 12) == 0;
-    char name[NI_MAXHOST];
+    // last.c's buffer: a longer name does not fit, and the record's host is shown instead.
+    char name[256];
     int rc;
     if (mapped || std::memcmp(a + 4, kZero, 12) == 0) {
       sockaddr_in sin{};
@@ -92,91 +170,89 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   const bool short_fmt = fmt == LastTimeFormat::kShort;
   const bool long_fmt = fmt == LastTimeFormat::kFull || fmt == LastTimeFormat::kIso;
 
-  login_.clear();
-  AppendTime(login_, fmt, row.login_s, false);
+  char login_buf[kMaxCtimeLength];
+  std::string_view login = FormatTime(login_buf, fmt, row.login_s, false);
 
-  int64_t secs = row.logout_s - row.login_s;
-  int mins = static_cast<int>((secs / 60) % 60);
-  int hours = static_cast<int>((secs / 3600) % 24);
-  int days = static_cast<int>(secs / 86400);
+  char logout_buf[kMaxCtimeLength + 2] = "- ";
+  std::string_view logout(logout_buf,
+                          2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt).size());
 
-  logout_ = "- ";
-  AppendTime(logout_, fmt, row.logout_s, short_fmt);
-  length_.clear();
+  char length_buf[64];
+  std::string_view length;
   if (row.logout_s == options_.now_s) {
-    logout_ = long_fmt ? "  still running" : "  still";
-    length_ = long_fmt ? "" : "running";
-  } else if (days != 0) {
-    length_ = fmt::format("({}+{:02}:{:02})", days, std::abs(hours), std::abs(mins));
-  } else if (hours != 0) {
-    length_ = fmt::format(" ({:02}:{:02})", hours, std::abs(mins));
-  } else if (secs >= 0) {
-    length_ = fmt::format(" ({:02}:{:02})", hours, mins);
+    logout = long_fmt ? "  still running" : "  still";
+    length = long_fmt ? "" : "running";
   } else {
-    length_ = fmt::format(" (-00:{:02})", std::abs(mins));
+    length = FormatLength(length_buf, row.logout_s - row.login_s);
   }
+  EndColumns(row.end, fmt, &logout, &length);
 
-  switch (row.end) {
+  host_.clear();
+  AppendHost(host_, row);
+
+  RowBuffer raw;
+  raw.Field(row.record->user, 8, options_.name_len);
+  raw.Put(' ');
+  raw.Field(row.line, 12, 12);
+  raw.Put(' ');
+  if (options_.show_host && !options_.host_last) {
+    raw.Field(host_, 16, options_.host_len);
+    raw.Put(' ');
+  }
+  raw.Field(login, w.in_len, w.in_len);
+  raw.Put(' ');
+  raw.Field(logout, w.out_len, w.out_len);
+  raw.Put(' ');
+  if (options_.show_host && options_.host_last) {
+    // last.c's -a format string pairs "%-12.12s" with the length and "%s" with the host.
+    raw.Field(length, 12, 12);
+    raw.Put(' ');
+    raw.Append(host_);
+  } else {
+    raw.Append(length);
+  }
+  // trim_trailing_spaces(), then the careful print of the whole row.
+  std::string_view text = raw.view();
+  while (!text.empty() && IsCSpace(text.back())) text.remove_suffix(1);
+  AppendForTerminal(out, text, options_.charset);
+  out.push_back('\n');
+}
+
+// The switch of last.c's list(): how each end rewrites the logout and length columns.
+void LastText::EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
+                          std::string_view* length) {
+  const bool long_fmt = fmt == LastTimeFormat::kFull || fmt == LastTimeFormat::kIso;
+  switch (end) {
     case SessionEnd::kCrash:
-      logout_ = "- crash";
+      *logout = "- crash";
       break;
     case SessionEnd::kDown:
-      logout_ = "- down ";
+      *logout = "- down ";
       break;
     case SessionEnd::kStillLoggedIn:
-      logout_ = long_fmt ? "  still logged in" : "  still";
-      length_ = long_fmt ? "" : "logged in";
+      *logout = long_fmt ? "  still logged in" : "  still";
+      *length = long_fmt ? "" : "logged in";
       break;
     case SessionEnd::kGone:
       if (long_fmt) {
-        logout_ = "  gone - no logout";
-        length_.clear();
-      } else if (short_fmt) {
-        logout_ = "   gone";
-        length_ = "- no logout";
+        *logout = "  gone - no logout";
+        *length = "";
+      } else if (fmt == LastTimeFormat::kShort) {
+        *logout = "   gone";
+        *length = "- no logout";
       } else {
-        logout_.clear();
-        length_ = "no logout";
+        *logout = "";
+        *length = "no logout";
       }
       break;
     case SessionEnd::kTimeChange:
-      logout_.clear();
-      length_.clear();
+      *logout = "";
+      *length = "";
       break;
     case SessionEnd::kLogout:
     case SessionEnd::kBoot:
       break;
   }
-
-  host_.clear();
-  AppendHost(host_, row);
-
-  raw_.clear();
-  AppendField(raw_, row.record->user, 8, options_.name_len);
-  raw_.push_back(' ');
-  AppendField(raw_, row.line, 12, 12);
-  raw_.push_back(' ');
-  if (options_.show_host && !options_.host_last) {
-    AppendField(raw_, host_, 16, options_.host_len);
-    raw_.push_back(' ');
-  }
-  AppendField(raw_, login_, w.in_len, w.in_len);
-  raw_.push_back(' ');
-  AppendField(raw_, logout_, w.out_len, w.out_len);
-  raw_.push_back(' ');
-  if (options_.show_host && options_.host_last) {
-    // last.c's -a format string pairs "%-12.12s" with the length and "%s" with the host.
-    AppendField(raw_, length_, 12, 12);
-    raw_.push_back(' ');
-    raw_.append(host_);
-  } else {
-    raw_.append(length_);
-  }
-  // trim_trailing_spaces(), then the careful print of the whole row.
-  size_t end = raw_.size();
-  while (end > 0 && IsCSpace(raw_[end - 1])) --end;
-  AppendForTerminal(out, std::string_view(raw_).substr(0, end), options_.charset);
-  out.push_back('\n');
 }
 
 void LastText::AppendBegins(std::string& out, const std::string& basename, int64_t begins_s) {
@@ -184,9 +260,11 @@ void LastText::AppendBegins(std::string& out, const std::string& basename, int64
   out.push_back('\n');
   out.append(basename);
   out.append(" begins ");
-  AppendTime(out, options_.time_format == LastTimeFormat::kShort ? LastTimeFormat::kFull
-                                                                 : options_.time_format,
-             begins_s, false);
+  char buf[kMaxCtimeLength];
+  out.append(FormatTime(buf,
+                        options_.time_format == LastTimeFormat::kShort ? LastTimeFormat::kFull
+                                                                       : options_.time_format,
+                        begins_s, false));
   out.push_back('\n');
 }
 

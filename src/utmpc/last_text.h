@@ -34,13 +34,15 @@ class LastText {
   void AppendBegins(std::string& out, const std::string& basename, int64_t begins_s);
 
  private:
-  void AppendTime(std::string& out, LastTimeFormat format, int64_t t, bool hour_minute);
+  // The time as the column shows it, written into `buf` (kMaxCtimeLength bytes) or iso_.
+  std::string_view FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute);
   void AppendHost(std::string& out, const LastRow& row);
+  static void EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
+                         std::string_view* length);
 
   LastTextOptions options_;
   LocalClock clock_;
-  std::string raw_;
-  std::string login_, logout_, length_, host_;
+  std::string host_, iso_;
 };
 
 }  // namespace utmpcd
