@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages utmpcd builds and tests with, when any is missing.
-# Usage: scripts/deps.sh        (as root; a no-op when everything is there)
+# Usage: scripts/deps.sh [EXTRA-PACKAGE...]   (as root; a no-op when everything is there)
 set -euo pipefail
 
 packages=(
@@ -10,7 +10,8 @@ packages=(
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # the classic tools we test against, and a real sshd making real logins
-  util-linux coreutils login openssh-server openssh-client procps iproute2 hyperfine
+  util-linux coreutils login openssh-server openssh-client procps iproute2
+  "$@"
 )
 
 missing=()

@@ -115,7 +115,20 @@ CivilTime LocalClock::Local(int64_t unix_s) {
     slot = Slot{hour, first, first == last};
   }
   // An offset change inside this hour: ask libc for this very second.
-  return CivilFromUnix(unix_s, slot.uniform ? slot.gmtoff_s : gmtoff_at(unix_s));
+  int64_t gmtoff_s = slot.uniform ? slot.gmtoff_s : gmtoff_at(unix_s);
+  int64_t local = unix_s + gmtoff_s;
+  int64_t day = FloorDiv(local, kSecondsPerDay);
+  if (day != cached_day_) {
+    cached_day_ = day;
+    cached_date_ = CivilFromUnix(day * kSecondsPerDay);
+  }
+  CivilTime t = cached_date_;
+  int64_t secs = local - day * kSecondsPerDay;
+  t.hour = static_cast<int>(secs / 3600);
+  t.minute = static_cast<int>(secs / 60 % 60);
+  t.second = static_cast<int>(secs % 60);
+  t.gmtoff_s = gmtoff_s;
+  return t;
 }
 
 char* FormatCtime(char* p, const CivilTime& t) {

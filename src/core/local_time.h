@@ -39,6 +39,9 @@ class LocalClock {
     bool uniform = false;  // one offset for the whole hour
   };
   Slot slots_[kCachedHours];
+  // The calendar date of the last local day converted: rows come in time order, mostly same-day.
+  int64_t cached_day_ = INT64_MIN;
+  CivilTime cached_date_;
 };
 
 // "Tue Nov 14 22:13:20 2023": ctime(3) without its newline (24 characters for 4-digit years).

@@ -4,6 +4,9 @@
 #include <strings.h>
 #include <wctype.h>
 
+#include <cstdint>
+#include <cstring>
+
 namespace utmpcd {
 namespace {
 
@@ -73,8 +76,27 @@ bool PassesRaw(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; }
 
 }  // namespace
 
+// Length of the prefix of `text` that passes raw, eight bytes at a time: a word passes when
+// none of its bytes is below 0x20 or above 0x7E (a tab sends the word to the byte loop).
+size_t RawPrefix(std::string_view text) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
+    uint64_t del_or_high = (w | (w + kOnes)) & kHighs;
+    if ((below_space | del_or_high) != 0) break;
+  }
+  while (i < text.size() && PassesRaw(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
 void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset) {
-  for (size_t i = 0; i < text.size();) {
+  size_t clean = RawPrefix(text);
+  out.append(text.data(), clean);
+  for (size_t i = clean; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (PassesRaw(c)) {
       // Rows are almost always plain ASCII: copy the whole run at once.

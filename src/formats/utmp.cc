@@ -1,12 +1,16 @@
 #include "formats/utmp.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -69,36 +73,89 @@ std::optional<UtmpLayout> ParseLayout(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// Decodes a whole record at `p`; false when ut_type is not one glibc defines or the time is
+// out of range. Builds nothing that needs destroying: it runs under the SIGBUS guard (see
+// DecodeGuarded).
+bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r) {
+  r->type = Load<int16_t>(p + kTypeOffset);
+  if (r->type < 0 || r->type > kMaxRecordType) return false;
+  r->pid = Load<int32_t>(p + kPidOffset);
+  r->line = Text(p + kLineOffset, kLineSize);
+  r->id = Text(p + kIdOffset, kIdSize);
+  r->user = Text(p + kUserOffset, kUserSize);
+  r->host = Text(p + kHostOffset, kHostSize);
+  r->exit_termination = Load<int16_t>(p + kExitOffset);
+  r->exit_status = Load<int16_t>(p + kExitOffset + 2);
+  if (o.wide) {
+    r->session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
+    r->time_s = Load<int64_t>(p + o.tv_sec);
+    r->time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
+    // A 64-bit second count whose time_us() would overflow int64 (about 292,000 years from
+    // 1970) is no real time but a garbled record; passed on, every time_us() and every
+    // difference of two times would be undefined behaviour (found by fuzz_utmp_listing).
+    constexpr int64_t kMaxTimeS = (INT64_MAX - INT32_MAX) / 1000000;
+    if (r->time_s > kMaxTimeS || r->time_s < -kMaxTimeS) return false;
+  } else {
+    r->session = Load<int32_t>(p + kSessionOffset);
+    // Unsigned: a 32-bit second counter read as glibc 2.40 reads it, good until 2106.
+    r->time_s = Load<uint32_t>(p + o.tv_sec);
+    r->time_usec = Load<int32_t>(p + o.tv_usec);
+  }
+  std::memcpy(r->addr.data(), p + o.addr, r->addr.size());
+  return true;
+}
+
+// The SIGBUS guard: a fault inside the guarded mapping jumps back to DecodeGuarded.
+struct Guard {
+  sigjmp_buf jump;
+  const char* begin;
+  const char* end;
+};
+thread_local Guard* t_guard = nullptr;
+struct sigaction g_previous_sigbus;
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  Guard* guard = t_guard;
+  const char* addr = static_cast<const char*>(info->si_addr);
+  if (guard != nullptr && addr >= guard->begin && addr < guard->end) siglongjmp(guard->jump, 1);
+  // Not a fault of ours: do what would have happened without this handler.
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) != 0) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    g_previous_sigbus.sa_handler(sig);
+  } else {
+    signal(SIGBUS, SIG_DFL);
+    raise(SIGBUS);
+  }
+}
+
+void InstallSigbusHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = OnSigbus;
+    // SA_NODEFER: SIGBUS stays unblocked after the jump, so sigsetjmp need not save the mask.
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
+}  // namespace
+
 Result<LoginRecord> DecodeUtmp(std::string_view bytes, UtmpLayout layout) {
   const WideOffsets& o = OffsetsOf(layout);
   if (bytes.size() != o.size) {
     return MakeError(ErrorCode::kCorrupt,
                      fmt::format("record of {} bytes, expected {}", bytes.size(), o.size));
   }
-  const char* p = bytes.data();
   LoginRecord r;
-  r.type = Load<int16_t>(p + kTypeOffset);
-  if (r.type < 0 || r.type > kMaxRecordType) {
-    return MakeError(ErrorCode::kCorrupt, fmt::format("invalid ut_type {}", r.type));
+  if (!DecodeFields(bytes.data(), o, &r)) {
+    return MakeError(ErrorCode::kCorrupt,
+                     fmt::format("invalid ut_type {} or ut_tv", Load<int16_t>(bytes.data())));
   }
-  r.pid = Load<int32_t>(p + kPidOffset);
-  r.line = Text(p + kLineOffset, kLineSize);
-  r.id = Text(p + kIdOffset, kIdSize);
-  r.user = Text(p + kUserOffset, kUserSize);
-  r.host = Text(p + kHostOffset, kHostSize);
-  r.exit_termination = Load<int16_t>(p + kExitOffset);
-  r.exit_status = Load<int16_t>(p + kExitOffset + 2);
-  if (o.wide) {
-    r.session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
-    r.time_s = Load<int64_t>(p + o.tv_sec);
-    r.time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
-  } else {
-    r.session = Load<int32_t>(p + kSessionOffset);
-    // Unsigned: a 32-bit second counter read as glibc 2.40 reads it, good until 2106.
-    r.time_s = Load<uint32_t>(p + o.tv_sec);
-    r.time_usec = Load<int32_t>(p + o.tv_usec);
-  }
-  std::memcpy(r.addr.data(), p + o.addr, r.addr.size());
   return r;
 }
 
@@ -183,6 +240,7 @@ UtmpFile::UtmpFile(UtmpFile&& other) noexcept { *this = std::move(other); }
 
 UtmpFile& UtmpFile::operator=(UtmpFile&& other) noexcept {
   if (this != &other) {
+    Unmap();
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     fd_ = std::exchange(other.fd_, -1);
@@ -191,29 +249,113 @@ UtmpFile& UtmpFile::operator=(UtmpFile&& other) noexcept {
     record_count_ = other.record_count_;
     ctime_s_ = other.ctime_s_;
     damage_ = other.damage_;
-    buffer_ = std::move(other.buffer_);
+    other.Unmap();
   }
   return *this;
 }
 
 UtmpFile::~UtmpFile() {
+  Unmap();
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<std::string_view> UtmpFile::ReadRecords(uint64_t first, uint64_t count) {
+void UtmpFile::Unmap() {
+  if (map_ != nullptr) munmap(map_, map_len_);
+  map_ = nullptr;
+  map_len_ = 0;
+  map_count_ = 0;
+}
+
+void UtmpFile::StartPass(bool backward) {
+  Unmap();
+  damage_.garbled = 0;
+  backward_ = backward;
+  cursor_ = backward ? record_count_ : 0;
+  window_ = kFirstWindowRecords;
+  if (!slots_) slots_ = std::make_unique<Slot[]>(kBatchRecords);
+}
+
+Result<void> UtmpFile::MapWindow(uint64_t first, uint64_t count) {
+  Unmap();
   const uint64_t rec = RecordSize(layout_);
-  size_t want = static_cast<size_t>(count * rec);
-  if (buffer_.size() < want) buffer_.resize(want);
-  size_t got = 0;
-  while (got < want) {
-    ssize_t n = pread(fd_, buffer_.data() + got, want - got,
-                      static_cast<off_t>(first * rec + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return tl::unexpected(ErrnoError("cannot read " + path_, errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t begin = first * rec;
+  uint64_t aligned = begin / page * page;
+  size_t len = static_cast<size_t>(begin - aligned + count * rec);
+  // MAP_POPULATE: the whole window is read anyway, and one fault per page would cost more.
+  void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_,
+                 static_cast<off_t>(aligned));
+  if (m == MAP_FAILED) return tl::unexpected(ErrnoError("cannot map " + path_, errno));
+  map_ = m;
+  map_len_ = len;
+  map_records_ = static_cast<const char*>(m) + (begin - aligned);
+  map_first_ = first;
+  map_count_ = count;
+  return {};
+}
+
+Result<size_t> UtmpFile::NextBatch() {
+  uint64_t left = backward_ ? cursor_ : record_count_ - cursor_;
+  if (left == 0) {
+    Unmap();
+    return 0;
   }
-  return std::string_view(buffer_.data(), got / rec * rec);
+  uint64_t map_end = map_first_ + map_count_;
+  bool covered = map_count_ > 0 && (backward_ ? cursor_ > map_first_ && cursor_ <= map_end
+                                              : cursor_ >= map_first_ && cursor_ < map_end);
+  if (!covered) {
+    uint64_t count = left < window_ ? left : window_;
+    auto mapped = MapWindow(backward_ ? cursor_ - count : cursor_, count);
+    if (!mapped) return tl::unexpected(mapped.error());
+    window_ = window_ * 2 < kMaxWindowRecords ? window_ * 2 : kMaxWindowRecords;
+    map_end = map_first_ + map_count_;
+  }
+  uint64_t available = backward_ ? cursor_ - map_first_ : map_end - cursor_;
+  size_t n = static_cast<size_t>(available < kBatchRecords ? available : kBatchRecords);
+  uint64_t first = backward_ ? cursor_ - n : cursor_;
+  if (DecodeGuarded(first, n) < n) {  // the file shrank under us: what is gone is gone
+    Unmap();
+    cursor_ = backward_ ? 0 : record_count_;
+    return 0;
+  }
+  cursor_ = backward_ ? cursor_ - n : cursor_ + n;
+  return n;
+}
+
+size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
+  InstallSigbusHandler();
+  Guard guard;
+  guard.begin = static_cast<const char*>(map_);
+  guard.end = guard.begin + map_len_;
+  if (sigsetjmp(guard.jump, 0) != 0) {
+    t_guard = nullptr;
+    return 0;
+  }
+  t_guard = &guard;
+  const size_t rec = RecordSize(layout_);
+  const char* base = map_records_ + (first - map_first_) * rec;
+  for (size_t i = 0; i < count; ++i) {
+    size_t index = backward_ ? count - 1 - i : i;
+    DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
+  }
+  t_guard = nullptr;
+  return count;
+}
+
+void UtmpFile::DecodeInto(Slot& slot, const char* bytes, uint64_t offset) {
+  slot.offset = offset;
+  slot.ok = DecodeFields(bytes, OffsetsOf(layout_), &slot.record);
+  if (!slot.ok) {
+    CountGarbled(offset);
+    return;
+  }
+  char* p = slot.text;
+  for (std::string_view* field : {&slot.record.line, &slot.record.id, &slot.record.user,
+                                  &slot.record.host}) {
+    std::memcpy(p, field->data(), field->size());
+    *field = std::string_view(p, field->size());
+    p += field->size();
+  }
 }
 
 void UtmpFile::CountGarbled(uint64_t offset) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,8 @@ const char* LayoutName(UtmpLayout layout);
 std::optional<UtmpLayout> ParseLayout(std::string_view name);
 
 // Decodes one record from exactly RecordSize(layout) bytes. Text fields of the result point
-// into `bytes`. Fails with kCorrupt when the size is wrong or ut_type is not one glibc defines
-// (how a garbled or misaligned record shows itself).
+// into `bytes`. Fails with kCorrupt when the size is wrong, ut_type is not one glibc defines or
+// a 64-bit ut_tv is too large for time_us() (how a garbled or misaligned record shows itself).
 Result<LoginRecord> DecodeUtmp(std::string_view bytes, UtmpLayout layout);
 
 // Appends the RecordSize(layout) bytes of `record`; text longer than its field is cut, a field
@@ -38,10 +39,11 @@ void EncodeUtmp(const LoginRecord& record, UtmpLayout layout, std::string* out);
 // Picks the layout that decodes the first records of a file best; kGlibc384 when in doubt.
 UtmpLayout DetectLayout(std::string_view head, uint64_t file_size);
 
-// A utmp-format file read in windows with pread(2), so memory stays flat whatever its size and a
-// file truncated under the reader ends the listing early instead of faulting (as mmap would).
+// A utmp-format file read through windows of mmap(2), so memory stays flat whatever its size.
 // Records are counted from the start of the file; a partial record at the end is ignored and
-// reported in damage(). Not thread-safe.
+// reported in damage(). A file truncated under the reader ends the listing early instead of
+// killing the process with SIGBUS: records are decoded out of the mapping in small batches under
+// a SIGBUS guard, with their text copied out, before anyone sees them. Not thread-safe.
 class UtmpFile {
  public:
   struct Damage {
@@ -70,24 +72,45 @@ class UtmpFile {
   // in the file) first; stops early when visit returns false. The record's text is valid only
   // during the call.
   template <typename Visit>
-  Result<void> ReadBackward(Visit&& visit);
+  Result<void> ReadBackward(Visit&& visit) {
+    return Read(true, visit);
+  }
   // The same, oldest first.
   template <typename Visit>
-  Result<void> ReadForward(Visit&& visit);
+  Result<void> ReadForward(Visit&& visit) {
+    return Read(false, visit);
+  }
 
   // One line for a person when damage() is not empty: "wtmp: skipped 3 garbled records (first at
   // byte 1152); ignored 17 trailing bytes at byte 38400 (truncated record)". Empty otherwise.
   std::string DamageReport() const;
 
  private:
-  // 16 records first, then doubling to 21,845 (8 MiB of 384-byte records): big reads are few,
-  // memory stays flat, and a listing that needs only the newest records reads only a few.
+  // A decoded record whose text lives in `text`, not in the mapping.
+  struct Slot {
+    LoginRecord record;
+    uint64_t offset;
+    bool ok;
+    char text[kLineSize + kIdSize + kUserSize + kHostSize];
+  };
+  // Windows grow from 16 records to 21,845 (8 MiB of 384-byte records): a listing that needs
+  // only the newest records maps a few pages, and a full listing makes few mmap calls.
   static constexpr uint64_t kFirstWindowRecords = 16;
   static constexpr uint64_t kMaxWindowRecords = 21845;
+  // Records decoded per guarded batch: small enough to stay in cache.
+  static constexpr size_t kBatchRecords = 256;
 
   UtmpFile() = default;
-  // Reads records [first, first + count); fewer when the file has shrunk since Open.
-  Result<std::string_view> ReadRecords(uint64_t first, uint64_t count);
+  template <typename Visit>
+  Result<void> Read(bool backward, Visit& visit);
+  // Starts a pass over the file; NextBatch then fills slots_ in visiting order, returning how
+  // many (0 at the end, or when the file shrank under us).
+  void StartPass(bool backward);
+  Result<size_t> NextBatch();
+  Result<void> MapWindow(uint64_t first, uint64_t count);
+  size_t DecodeGuarded(uint64_t first, size_t count);
+  void DecodeInto(Slot& slot, const char* bytes, uint64_t offset);
+  void Unmap();
   void CountGarbled(uint64_t offset);
 
   std::string path_;
@@ -97,59 +120,34 @@ class UtmpFile {
   uint64_t record_count_ = 0;
   int64_t ctime_s_ = 0;
   Damage damage_;
-  std::string buffer_;
+
+  // The pass in progress.
+  bool backward_ = true;
+  uint64_t cursor_ = 0;  // backward: records left before it; forward: the next record
+  uint64_t window_ = kFirstWindowRecords;
+  void* map_ = nullptr;
+  size_t map_len_ = 0;
+  const char* map_records_ = nullptr;  // record map_first_ in the mapping
+  uint64_t map_first_ = 0;
+  uint64_t map_count_ = 0;
+  std::unique_ptr<Slot[]> slots_;
 };
 
 template <typename Visit>
-Result<void> UtmpFile::ReadBackward(Visit&& visit) {
-  const size_t rec = RecordSize(layout_);
-  damage_.garbled = 0;
-  uint64_t end = record_count_;
-  // Windows grow from a few records to kMaxWindowRecords, so `last -n 20` reads kilobytes.
-  uint64_t window = kFirstWindowRecords;
-  while (end > 0) {
-    uint64_t count = end < window ? end : window;
-    uint64_t first = end - count;
-    auto bytes = ReadRecords(first, count);
-    if (!bytes) return tl::unexpected(bytes.error());
-    // A file that shrank under us: records past its new end are gone, visit what was read.
-    for (uint64_t i = bytes->size() / rec; i-- > 0;) {
-      auto record = DecodeUtmp(bytes->substr(i * rec, rec), layout_);
-      if (!record) {
-        CountGarbled((first + i) * rec);
-        continue;
+Result<void> UtmpFile::Read(bool backward, Visit& visit) {
+  StartPass(backward);
+  while (true) {
+    auto n = NextBatch();
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) return {};
+    for (size_t i = 0; i < *n; ++i) {
+      if (slots_[i].ok && !visit(static_cast<const LoginRecord&>(slots_[i].record),
+                                 slots_[i].offset)) {
+        Unmap();
+        return {};
       }
-      if (!visit(*record, (first + i) * rec)) return {};
     }
-    end = first;
-    window = window * 2 < kMaxWindowRecords ? window * 2 : kMaxWindowRecords;
   }
-  return {};
-}
-
-template <typename Visit>
-Result<void> UtmpFile::ReadForward(Visit&& visit) {
-  const size_t rec = RecordSize(layout_);
-  damage_.garbled = 0;
-  uint64_t window = kFirstWindowRecords;
-  for (uint64_t first = 0; first < record_count_;) {
-    uint64_t count = record_count_ - first < window ? record_count_ - first : window;
-    auto bytes = ReadRecords(first, count);
-    if (!bytes) return tl::unexpected(bytes.error());
-    uint64_t got = bytes->size() / rec;
-    for (uint64_t i = 0; i < got; ++i) {
-      auto record = DecodeUtmp(bytes->substr(i * rec, rec), layout_);
-      if (!record) {
-        CountGarbled((first + i) * rec);
-        continue;
-      }
-      if (!visit(*record, (first + i) * rec)) return {};
-    }
-    if (got < count) break;  // the file shrank
-    first += count;
-    window = window * 2 < kMaxWindowRecords ? window * 2 : kMaxWindowRecords;
-  }
-  return {};
 }
 
 }  // namespace utmpcd
