@@ -6,3 +6,5 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh" -DUTMPCD_FUZZ=ON
 cd "${UTMPCD_BUILD_DIR:-$top/build}"
 ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+# Then real fuzzing: every libFuzzer target for 20 s, in a clang build of its own (build-fuzz).
+"$top/fuzz/run_fuzzers.sh" "${UTMPCD_FUZZ_SECONDS:-20}"

@@ -1,6 +1,7 @@
 #include "core/last_builder.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace utmpcd {
 namespace {
@@ -8,8 +9,10 @@ namespace {
 // ut_type last.c gives a shutdown record (user "shutdown" on line "~"); glibc has none.
 constexpr int16_t kShutdownTime = 254;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
+// Runs for every record: a compile-time length lets the compiler inline the comparison.
+template <size_t N>
+bool StartsWith(std::string_view s, const char (&prefix)[N]) {
+  return s.size() >= N - 1 && std::memcmp(s.data(), prefix, N - 1) == 0;
 }
 
 // strncmp(field, arg, size) == 0, for a field that holds no NUL before its end.
@@ -70,7 +73,6 @@ const char* SessionEndName(SessionEnd end) {
 
 LastBuilder::LastBuilder(const LastQuery& query, int64_t now_s, PhantomCheck is_phantom)
     : query_(query),
-      now_s_(now_s),
       is_phantom_(std::move(is_phantom)),
       last_runlevel_s_(now_s),
       last_down_s_(now_s) {}

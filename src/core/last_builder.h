@@ -93,7 +93,6 @@ class LastBuilder {
   };
 
   const LastQuery& query_;
-  int64_t now_s_;
   PhantomCheck is_phantom_;
   // Newest to oldest, the time of the record that closes a login on each line.
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> open_lines_;

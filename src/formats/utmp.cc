@@ -359,7 +359,10 @@ void UtmpFile::DecodeInto(Slot& slot, const char* bytes, uint64_t offset) {
 }
 
 void UtmpFile::CountGarbled(uint64_t offset) {
-  if (damage_.garbled++ == 0) damage_.first_garbled_offset = offset;
+  // Read backward, the first one met is the last in the file: keep the lowest offset.
+  if (damage_.garbled++ == 0 || offset < damage_.first_garbled_offset) {
+    damage_.first_garbled_offset = offset;
+  }
 }
 
 std::string UtmpFile::DamageReport() const {

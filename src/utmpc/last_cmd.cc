@@ -22,6 +22,7 @@
 #include "utmpc/last_json.h"
 #include "utmpc/last_text.h"
 #include "utmpc/output.h"
+#include "utmpc/row_pipeline.h"
 
 namespace utmpcd {
 namespace {
@@ -201,6 +202,74 @@ std::string BaseName(const std::string& path) {
   return ::basename(copy.data());
 }
 
+// The row as last.c prints it: its is_phantom() ends ut_user at the 32nd byte (for getpwnam)
+// of an open login newer than this boot, and list() then prints the cut name, so `last -w`
+// shows 31 bytes of a 32-byte name there. The cut copy lives in *cut_row and *cut.
+const LastRow& AsLastPrints(const LastRow& row, int64_t boot_s, LastRow* cut_row,
+                            LoginRecord* cut) {
+  bool open = row.end == SessionEnd::kGone || row.end == SessionEnd::kStillLoggedIn;
+  if (!open || row.record->time_s < boot_s || row.record->user.size() < kUserSize) return row;
+  *cut = *row.record;
+  cut->user = cut->user.substr(0, kUserSize - 1);
+  *cut_row = row;
+  cut_row->record = cut;
+  return *cut_row;
+}
+
+// Lists one file; `rows` counts the rows listed so far over all files, as last.c's recsdone.
+// Returns 0, 1 after a read error, or -1 when the file cannot be opened.
+int ListFile(const char* name, const std::string& path, LastArgs& args, Output& out,
+             LastJson& json, uint64_t& rows) {
+  auto file = UtmpFile::Open(path, args.layout);
+  if (!file) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, file.error().message);
+    return -1;
+  }
+  int64_t now_s = ::time(nullptr);
+  int64_t boot_s = BootTimeS();
+  args.text.now_s = now_s;
+  LastText text(args.text);
+  LastBuilder builder(args.query, now_s,
+                      [boot_s](const LoginRecord& r) { return IsPhantomLogin(r, boot_s); });
+  // As last.c: the listing "begins" at the first record, or the file's ctime when empty.
+  int64_t begins_s = file->ctime_s();
+  (void)file->ReadForward([&](const LoginRecord& r, uint64_t) {
+    begins_s = r.time_s;
+    return false;
+  });
+  RowPipeline pipeline([&](const LastRow& row) {
+    if (args.json) {
+      json.AppendRow(row, now_s, path);
+    } else {
+      text.AppendRow(out.buffer(), row);
+    }
+    out.MaybeFlush();
+  });
+  LastRow cut_row;
+  LoginRecord cut;
+  auto emit = [&](const LastRow& row) {
+    pipeline.Push(args.json ? row : AsLastPrints(row, boot_s, &cut_row, &cut));
+    ++rows;
+    return !(args.max_rows != 0 && args.max_rows <= rows);
+  };
+  auto read = file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) { return builder.Feed(r, emit); });
+  pipeline.Finish();
+  int status = 0;
+  if (!read) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
+    status = 1;
+  }
+  if (!args.json) text.AppendBegins(out.buffer(), BaseName(path), begins_s);
+  if (std::string report = file->DamageReport(); !report.empty()) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: warning: {}\n", name, report);
+  }
+  return status;
+}
+
 }  // namespace
 
 int RunLast(int argc, char** argv, bool lastb) {
@@ -214,48 +283,9 @@ int RunLast(int argc, char** argv, bool lastb) {
   uint64_t rows = 0;
   int status = 0;
   for (const std::string& path : args.files) {
-    auto file = UtmpFile::Open(path, args.layout);
-    if (!file) {
-      out.Flush();
-      fmt::print(stderr, "utmpc {}: {}\n", name, file.error().message);
-      return 1;
-    }
-    int64_t now_s = ::time(nullptr);
-    int64_t boot_s = BootTimeS();
-    args.text.now_s = now_s;
-    LastText text(args.text);
-    LastBuilder builder(args.query, now_s, [boot_s](const LoginRecord& r) {
-      return IsPhantomLogin(r, boot_s);
-    });
-    auto emit = [&](const LastRow& row) {
-      if (args.json) {
-        json.AppendRow(row, now_s, path);
-      } else {
-        text.AppendRow(out.buffer(), row);
-      }
-      out.MaybeFlush();
-      ++rows;
-      return !(args.max_rows != 0 && args.max_rows <= rows);
-    };
-    // As last.c: the listing "begins" at the first record, or the file's ctime when empty.
-    int64_t begins_s = file->ctime_s();
-    (void)file->ReadForward([&](const LoginRecord& r, uint64_t) {
-      begins_s = r.time_s;
-      return false;
-    });
-    auto read = file->ReadBackward([&](const LoginRecord& r, uint64_t) {
-      return builder.Feed(r, emit);
-    });
-    if (!read) {
-      out.Flush();
-      fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
-      status = 1;
-    }
-    if (!args.json) text.AppendBegins(out.buffer(), BaseName(path), begins_s);
-    if (std::string report = file->DamageReport(); !report.empty()) {
-      out.Flush();
-      fmt::print(stderr, "utmpc {}: warning: {}\n", name, report);
-    }
+    int file_status = ListFile(name, path, args, out, json, rows);
+    if (file_status < 0) return 1;  // as last: a file that cannot be opened ends the run
+    status |= file_status;
   }
   if (args.json) json.End();
   if (!out.Flush()) {

@@ -71,6 +71,11 @@ char* PutNumber(char* p, int64_t v, int min_digits) {
 
 // printf's "%02d".
 char* Put02(char* p, int64_t v) {
+  if (v >= 0 && v < 100) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+    return p + 2;
+  }
   if (v < 0) {
     *p++ = '-';
     return PutNumber(p, -v, 1);

@@ -1,13 +1,435 @@
-// Placeholder until the who command lands in this session (see issue 2).
-#include <cstdio>
+// utmpc who: coreutils 9.1 who(1), same options, same bytes out.
+//
+// Deviations, each on purpose:
+// - Text from records passes through AppendForTerminal: who prints raw bytes, so a user or host
+//   name could carry terminal escapes. Columns are padded by the bytes of the escaped text, as
+//   who pads by the bytes of the raw text, so clean names line up exactly as in who.
+// - ut_tv.tv_sec is read unsigned (DESIGN.md): after 2038 who (glibc 2.36) prints 1901 dates.
+// - A garbled record (undefined ut_type) is skipped with a warning on stderr; who would read it
+//   and print nothing for it either, so stdout is the same.
+// - -f FILE is ours (who takes the file only as an operand); --lookup (DNS) is not offered.
+#include <fmt/format.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <climits>
+#include <clocale>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/local_time.h"
+#include "core/text.h"
+#include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/output.h"
 
 namespace utmpcd {
+namespace {
 
-int RunWho(int, char**) {
-  std::fputs("utmpc who: not built yet\n", stderr);
-  return 1;
+// glibc's _PATH_UTMP, which who reads when no file is named.
+constexpr char kUtmpPath[] = "/var/run/utmp";
+// who's IDLESTR_LEN: the widest idle text ("HH:MM", " old ") is 5, the column 6.
+constexpr size_t kIdleWidth = 6;
+
+struct WhoOptions {
+  bool need_boottime = false, need_deadprocs = false, need_login = false;
+  bool need_initspawn = false, need_runlevel = false, need_clockchange = false;
+  bool need_users = false;
+  bool include_idle = false, include_heading = false, include_mesg = false;
+  bool include_exit = false, short_output = false, short_list = false;
+  bool my_line_only = false;
+  bool check_pids = false;  // who drops logins whose process is gone, for its default file only
+  bool hard_locale = false;
+  std::string file = kUtmpPath;
+  std::optional<UtmpLayout> layout;
+  TerminalCharset charset = TerminalCharset::kAscii;
+};
+
+// The fields of one row, as who's print_line() takes them.
+struct WhoRow {
+  std::string_view user;
+  char state = ' ';
+  std::string_view line;
+  std::string_view time;
+  std::string_view idle;
+  std::string_view pid;
+  std::string_view comment;
+  std::string_view exit;
+};
+
+void Usage(FILE* out) {
+  std::fputs(
+      "Usage: utmpc who [OPTION]... [ FILE | ARG1 ARG2 ]\n"
+      "Print information about users who are currently logged in (coreutils who compatible).\n\n"
+      "  -a, --all         same as -b -d --login -p -r -t -T -u\n"
+      "  -b, --boot        time of last system boot\n"
+      "  -d, --dead        print dead processes\n"
+      "  -f, --file FILE   read FILE instead of /var/run/utmp\n"
+      "  -H, --heading     print line of column headings\n"
+      "  -l, --login       print system login processes\n"
+      "  -m                only hostname and user associated with stdin\n"
+      "  -p, --process     print active processes spawned by init\n"
+      "  -q, --count       all login names and number of users logged on\n"
+      "  -r, --runlevel    print current runlevel\n"
+      "  -s, --short       print only name, line, and time (default)\n"
+      "  -t, --time        print last system clock change\n"
+      "  -T, -w, --mesg    add user's message status as +, - or ?\n"
+      "  -u, --users       list users logged in\n"
+      "      --message     same as -T\n"
+      "      --writable    same as -T\n"
+      "      --layout <384|400>  record layout (default: detected)\n"
+      "  -h, --help        display this help and exit\n\n"
+      "If ARG1 ARG2 given, -m presumed: 'am i' or 'mom likes' are usual.\n",
+      out);
+}
+
+// Appends `text` made safe for a terminal, padded with spaces to `width` bytes.
+void AppendPadded(std::string& out, std::string_view text, size_t width, TerminalCharset cs) {
+  size_t start = out.size();
+  AppendForTerminal(out, text, cs);
+  size_t len = out.size() - start;
+  if (len < width) out.append(width - len, ' ');
+}
+
+// print_line(): the format "%-8s%s %-12s %-*s%s%s %-8s%s", trailing spaces removed.
+void AppendRow(std::string& out, const WhoOptions& o, const WhoRow& row) {
+  size_t start = out.size();
+  AppendPadded(out, row.user, 8, o.charset);
+  if (o.include_mesg) {
+    out += ' ';
+    out += row.state;
+  }
+  out += ' ';
+  AppendPadded(out, row.line, 12, o.charset);
+  out += ' ';
+  AppendPadded(out, row.time, o.hard_locale ? 16 : 12, o.charset);
+  if (o.include_idle && !o.short_output && row.idle.size() < kIdleWidth + 1) {
+    out += ' ';
+    AppendPadded(out, row.idle, kIdleWidth, o.charset);
+  }
+  if (!o.short_output) fmt::format_to(std::back_inserter(out), " {:>10}", row.pid);
+  out += ' ';
+  AppendPadded(out, row.comment, 8, o.charset);
+  if (o.include_exit) fmt::format_to(std::back_inserter(out), " {:<12}", row.exit);
+  while (out.size() > start && out.back() == ' ') out.pop_back();
+  out += '\n';
+}
+
+// strftime of "%b %e %H:%M" in the C locale, "%Y-%m-%d %H:%M" in any other, as who picks.
+std::string TimeString(LocalClock& clock, int64_t t_s, bool hard_locale) {
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  CivilTime c = clock.Local(t_s);
+  if (hard_locale) {
+    return fmt::format("{}-{:02}-{:02} {:02}:{:02}", c.year, c.month, c.day, c.hour, c.minute);
+  }
+  return fmt::format("{} {:>2} {:02}:{:02}", kMonths[c.month - 1], c.day, c.hour, c.minute);
+}
+
+// who's idle_string(): "  .  " under a minute, "HH:MM" under a day since boot, else " old ".
+std::string IdleString(int64_t when_s, int64_t boot_s, int64_t now_s) {
+  if (boot_s < when_s && now_s - 24 * 60 * 60 < when_s && when_s <= now_s) {
+    int64_t idle_s = now_s - when_s;
+    if (idle_s < 60) return "  .  ";
+    return fmt::format("{:02}:{:02}", idle_s / 3600, idle_s % 3600 / 60);
+  }
+  return " old ";
+}
+
+class WhoPrinter {
+ public:
+  WhoPrinter(const WhoOptions& o, Output* out) : o_(o), out_(out), now_s_(::time(nullptr)) {}
+
+  void Heading() {
+    AppendRow(out_->buffer(), o_, {"NAME", ' ', "LINE", "TIME", "IDLE", "PID", "COMMENT", "EXIT"});
+  }
+
+  // scan_entries() for one record: print it if asked for (and `print`), then remember a boot.
+  void Feed(const LoginRecord& r, bool print);
+
+ private:
+  void Print(const LoginRecord& r);
+  void User(const LoginRecord& r);
+  void RunLevel(const LoginRecord& r);
+  void WithId(const LoginRecord& r, std::string_view user, std::string_view exit);
+  void System(const LoginRecord& r, std::string_view what) {
+    std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
+    AppendRow(out_->buffer(), o_, {"", ' ', what, t, "", "", "", ""});
+  }
+
+  const WhoOptions& o_;
+  Output* out_;
+  LocalClock clock_;
+  int64_t now_s_;
+  int64_t boot_s_ = INT64_MIN;
+};
+
+// gnulib's IS_USER_PROCESS: a USER_PROCESS record with a user name.
+bool IsUserProcess(const LoginRecord& r) { return r.type == kUserProcess && !r.user.empty(); }
+
+void WhoPrinter::Feed(const LoginRecord& r, bool print) {
+  // who -m prints only its own line, but idle times still count from boots on any line.
+  if (print) Print(r);
+  if (r.type == kBootTime) boot_s_ = r.time_s;
+  out_->MaybeFlush();
+}
+
+void WhoPrinter::Print(const LoginRecord& r) {
+  if (o_.need_users && IsUserProcess(r)) {
+    User(r);
+  } else if (o_.need_runlevel && r.type == kRunLevel) {
+    RunLevel(r);
+  } else if (o_.need_boottime && r.type == kBootTime) {
+    System(r, "system boot");
+  } else if (o_.need_clockchange && r.type == kNewTime) {
+    System(r, "clock change");
+  } else if (o_.need_initspawn && r.type == kInitProcess) {
+    WithId(r, "", "");
+  } else if (o_.need_login && r.type == kLoginProcess) {
+    WithId(r, "LOGIN", "");
+  } else if (o_.need_deadprocs && r.type == kDeadProcess) {
+    WithId(r, "", fmt::format("term={} exit={}", r.exit_termination, r.exit_status));
+  }
+}
+
+// print_user(): idle time and mesg state come from the tty's inode, the host in parentheses.
+void WhoPrinter::User(const LoginRecord& r) {
+  std::string path = r.line.starts_with('/') ? "" : "/dev/";
+  path.append(r.line);
+  struct stat st {};
+  char state = '?';
+  int64_t atime_s = 0;
+  if (::stat(path.c_str(), &st) == 0) {
+    // Debian builds coreutils without TTY_GROUP_NAME: group-writable is all that counts.
+    state = (st.st_mode & S_IWGRP) ? '+' : '-';
+    atime_s = st.st_atime;
+  }
+  std::string idle = atime_s != 0 ? IdleString(atime_s, boot_s_, now_s_) : "  ?";
+  std::string pid = std::to_string(r.pid);
+  // who splits an X display off at the first ':' and joins it back the same way.
+  std::string host = r.host.empty() ? "" : "(" + std::string(r.host) + ")";
+  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
+  AppendRow(out_->buffer(), o_, {r.user, state, r.line, t, idle, pid, host, ""});
+}
+
+// print_runlevel(): ut_pid holds the previous level * 256 + the current one, as characters.
+void WhoPrinter::RunLevel(const LoginRecord& r) {
+  auto last = static_cast<unsigned char>(r.pid / 256);
+  auto curr = static_cast<unsigned char>(r.pid % 256);
+  std::string line = "run-level ";
+  if (curr != 0) line += static_cast<char>(curr);  // sprintf's %c of NUL ends the string
+  std::string comment = "last=";
+  comment += last == 'N' ? 'S' : static_cast<char>(last);
+  bool printable = last >= 0x20 && last < 0x7f;
+  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
+  AppendRow(out_->buffer(), o_, {"", ' ', line, t, "", "", printable ? comment : "", ""});
+}
+
+// print_initspawn(), print_login() and print_deadprocs(): the comment is "id=" plus ut_id.
+void WhoPrinter::WithId(const LoginRecord& r, std::string_view user, std::string_view exit) {
+  std::string comment = "id=" + std::string(r.id);
+  std::string pid = std::to_string(r.pid);
+  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
+  AppendRow(out_->buffer(), o_, {user, ' ', r.line, t, "", pid, comment, exit});
+}
+
+// gnulib read_utmp()'s READ_UTMP_CHECK_PIDS: a login whose process no longer exists.
+bool IsStale(const LoginRecord& r, const WhoOptions& o) {
+  return o.check_pids && IsUserProcess(r) && r.pid > 0 && ::kill(r.pid, 0) < 0 && errno == ESRCH;
+}
+
+// The tty of stdin without "/dev/", or nullopt when stdin is no terminal.
+std::optional<std::string> StdinLine() {
+  const char* name = ::ttyname(STDIN_FILENO);
+  if (name == nullptr) return std::nullopt;
+  std::string_view n = name;
+  if (n.starts_with("/dev/")) n.remove_prefix(5);
+  return std::string(n.substr(0, kLineSize));
+}
+
+// who -q: the names of the users, then their count.
+void ListUsers(const LoginRecord& r, std::string& out, uint64_t* count, TerminalCharset cs) {
+  if (!IsUserProcess(r)) return;
+  std::string_view name = r.user;
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  if (*count > 0) out += ' ';
+  AppendForTerminal(out, name, cs);
+  ++*count;
+}
+
+void SetAll(WhoOptions* o) {
+  o->need_boottime = o->need_deadprocs = o->need_login = o->need_initspawn = true;
+  o->need_runlevel = o->need_clockchange = o->need_users = true;
+  o->include_mesg = o->include_idle = o->include_exit = true;
+}
+
+// Options that only change how rows look (-H -m -q -s -T/-w); false for any other letter.
+bool ApplyDisplayOption(int c, WhoOptions* o) {
+  switch (c) {
+    case 'H':
+      o->include_heading = true;
+      return true;
+    case 'm':
+      o->my_line_only = true;
+      return true;
+    case 'q':
+      o->short_list = true;
+      return true;
+    case 's':
+      o->short_output = true;
+      return true;
+    case 'T':
+    case 'w':
+      o->include_mesg = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Options that pick which records to show, and so turn off the default listing, as who's main()
+// sets them; false for an unknown letter.
+bool ApplySelectOption(int c, WhoOptions* o) {
+  switch (c) {
+    case 'a':
+      SetAll(o);
+      return true;
+    case 'b':
+      o->need_boottime = true;
+      return true;
+    case 'd':
+      o->need_deadprocs = o->include_idle = o->include_exit = true;
+      return true;
+    case 'l':
+      o->need_login = o->include_idle = true;
+      return true;
+    case 'p':
+      o->need_initspawn = true;
+      return true;
+    case 'r':
+      o->need_runlevel = o->include_idle = true;
+      return true;
+    case 't':
+      o->need_clockchange = true;
+      return true;
+    case 'u':
+      o->need_users = o->include_idle = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// who's operands: FILE, or two words ("am i") for -m; -f FILE takes the place of FILE. Returns an
+// exit status to stop with, or -1 to go on.
+int TakeOperands(int count, char** operands, bool file_given, WhoOptions* o) {
+  if (count == 1 && !file_given) {
+    o->file = operands[0];
+  } else if (count == 2) {
+    o->my_line_only = true;
+  } else if (count != 0) {
+    fmt::print(stderr, "utmpc who: extra operand '{}'\n", operands[count > 2 ? 2 : 0]);
+    std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
+    return 1;
+  }
+  // read_utmp's READ_UTMP_CHECK_PIDS: who checks processes only in the system's own utmp.
+  o->check_pids = count != 1 && !file_given;
+  return -1;
+}
+
+// Parses who's command line; returns an exit status to stop with, or -1 to go on.
+int ParseArgs(int argc, char** argv, WhoOptions* o) {
+  enum { kLayout = CHAR_MAX + 1 };
+  static const struct option kLong[] = {
+      {"all", no_argument, nullptr, 'a'},        {"boot", no_argument, nullptr, 'b'},
+      {"count", no_argument, nullptr, 'q'},      {"dead", no_argument, nullptr, 'd'},
+      {"heading", no_argument, nullptr, 'H'},    {"login", no_argument, nullptr, 'l'},
+      {"message", no_argument, nullptr, 'T'},    {"mesg", no_argument, nullptr, 'T'},
+      {"process", no_argument, nullptr, 'p'},    {"runlevel", no_argument, nullptr, 'r'},
+      {"short", no_argument, nullptr, 's'},      {"time", no_argument, nullptr, 't'},
+      {"users", no_argument, nullptr, 'u'},      {"writable", no_argument, nullptr, 'T'},
+      {"file", required_argument, nullptr, 'f'}, {"layout", required_argument, nullptr, kLayout},
+      {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
+  bool assumptions = true, file_given = false;
+  optind = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "abdlmpqrstuwHTf:h", kLong, nullptr)) != -1) {
+    if (c == 'h') {
+      Usage(stdout);
+      return 0;
+    } else if (c == 'f') {
+      o->file = optarg;
+      file_given = true;
+    } else if (c == kLayout) {
+      o->layout = ParseLayout(optarg);
+      if (!o->layout) {
+        fmt::print(stderr, "utmpc who: unknown record layout: {} (384 or 400)\n", optarg);
+        return 1;
+      }
+    } else if (ApplySelectOption(c, o)) {
+      assumptions = false;
+    } else if (!ApplyDisplayOption(c, o)) {
+      std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
+      return 1;
+    }
+  }
+  if (assumptions) o->need_users = o->short_output = true;
+  if (o->include_exit) o->short_output = false;
+  const char* lc_time = std::setlocale(LC_TIME, nullptr);
+  o->hard_locale =
+      lc_time != nullptr && std::strcmp(lc_time, "C") != 0 && std::strcmp(lc_time, "POSIX") != 0;
+  o->charset = CurrentTerminalCharset();
+  return TakeOperands(argc - optind, argv + optind, file_given, o);
+}
+
+}  // namespace
+
+int RunWho(int argc, char** argv) {
+  WhoOptions o;
+  if (int status = ParseArgs(argc, argv, &o); status >= 0) return status;
+
+  Output out(stdout);
+  std::optional<std::string> my_line;
+  if (o.my_line_only) my_line = StdinLine();
+  auto file = UtmpFile::Open(o.file, o.layout);
+  // who reads through getutxent(), which shows a file it cannot open as an empty one: hosts
+  // without utmp (systemd-only) list no one. A reason other than absence is still worth a word.
+  if (!file && file.error().code != ErrorCode::kNotFound) {
+    fmt::print(stderr, "utmpc who: warning: {}\n", file.error().message);
+  }
+  WhoPrinter printer(o, &out);
+  uint64_t users = 0;
+  if (!o.short_list && o.include_heading) printer.Heading();
+  bool list_entries = o.short_list || !o.my_line_only || my_line.has_value();
+  if (file && list_entries) {
+    auto read = file->ReadForward([&](const LoginRecord& r, uint64_t) {
+      if (IsStale(r, o)) return true;
+      if (o.short_list) {
+        ListUsers(r, out.buffer(), &users, o.charset);
+      } else {
+        printer.Feed(r, !o.my_line_only || r.line == *my_line);
+      }
+      return true;
+    });
+    if (!read) fmt::print(stderr, "utmpc who: {}\n", read.error().message);
+    if (std::string report = file->DamageReport(); !report.empty()) {
+      out.Flush();
+      fmt::print(stderr, "utmpc who: warning: {}\n", report);
+    }
+  }
+  if (o.short_list) fmt::format_to(std::back_inserter(out.buffer()), "\n# users={}\n", users);
+  if (!out.Flush()) {
+    fmt::print(stderr, "utmpc who: write error: {}\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace utmpcd
