@@ -100,19 +100,16 @@ const LastRow* LastBuilder::Row(const LoginRecord& r, std::string_view line, int
 }
 
 const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
-  const LastRow* row;
-  auto it = open_lines_.find(r.line);
-  if (it != open_lines_.end()) {
-    row = Row(r, line, it->second, SessionEnd::kLogout);
-  } else if (last_boot_s_ == 0) {
-    // Checked only for a row that will show: the check reads /proc and the user database.
-    if (!Shown(r, line)) return nullptr;
-    row = Row(r, line, last_boot_s_,
-              is_phantom_ && is_phantom_(r) ? SessionEnd::kGone : SessionEnd::kStillLoggedIn);
-  } else {
-    row = Row(r, line, last_boot_s_, why_down_);
-  }
-  return row;
+  // The nearest later record on this line closes this login; this login then closes the ones
+  // before it (as a logout would).
+  int64_t closed_s = 0;
+  bool closed = !r.line.empty() && open_lines_.Exchange(r.line, r.time_s, &closed_s);
+  if (closed) return Row(r, line, closed_s, SessionEnd::kLogout);
+  if (last_boot_s_ != 0) return Row(r, line, last_boot_s_, why_down_);
+  // Checked only for a row that will show: the check reads /proc and the user database.
+  if (!Shown(r, line)) return nullptr;
+  return Row(r, line, last_boot_s_,
+             is_phantom_ && is_phantom_(r) ? SessionEnd::kGone : SessionEnd::kStillLoggedIn);
 }
 
 const LastRow* LastBuilder::Step(const LoginRecord& r) {
@@ -156,18 +153,20 @@ const LastRow* LastBuilder::Step(const LoginRecord& r) {
     }
     case kUserProcess:
       row = Login(r, DisplayLine(r.line));
-      [[fallthrough]];
-    case kDeadProcess:
-      // The nearest later record on a line closes the logins before it.
-      if (!r.line.empty()) open_lines_.insert_or_assign(std::string(r.line), r.time_s);
       break;
+    case kDeadProcess: {
+      // The nearest later record on a line closes the logins before it.
+      int64_t unused;
+      if (!r.line.empty()) open_lines_.Exchange(r.line, r.time_s, &unused);
+      break;
+    }
     default:  // EMPTY, INIT_PROCESS, LOGIN_PROCESS, ACCOUNTING: nothing to list
       break;
   }
   if (down) {
     last_boot_s_ = r.time_s;
     why_down_ = type == kShutdownTime ? SessionEnd::kDown : SessionEnd::kCrash;
-    open_lines_.clear();
+    open_lines_.Clear();
   }
   return row;
 }

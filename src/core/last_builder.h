@@ -12,9 +12,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "core/line_table.h"
 #include "core/login_record.h"
 
 namespace utmpcd {
@@ -77,25 +77,10 @@ class LastBuilder {
   const LastRow* Step(const LoginRecord& r);
   const LastRow* Login(const LoginRecord& r, std::string_view line);
 
-  struct Hash {
-    using is_transparent = void;
-    // Lines are short ("pts/12"): a multiply per 8 bytes beats std::hash's general loop.
-    size_t operator()(std::string_view s) const {
-      uint64_t h = s.size();
-      for (size_t i = 0; i < s.size(); i += 8) {
-        uint64_t chunk = 0;
-        std::memcpy(&chunk, s.data() + i, s.size() - i < 8 ? s.size() - i : 8);
-        h = (h ^ chunk) * 0x9E3779B97F4A7C15ULL;
-        h ^= h >> 29;
-      }
-      return static_cast<size_t>(h);
-    }
-  };
-
   const LastQuery& query_;
   PhantomCheck is_phantom_;
   // Newest to oldest, the time of the record that closes a login on each line.
-  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> open_lines_;
+  LineTable open_lines_;
   int64_t last_boot_s_ = 0;
   int64_t last_runlevel_s_;
   int64_t last_down_s_;

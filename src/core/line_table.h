@@ -1,0 +1,97 @@
+// LineTable: a map from a tty line (at most 32 bytes) to a time, built for the session builder's
+// inner loop: no allocation per insert, and Clear() is O(1), because a boot clears it and a
+// wtmp has thousands of boots.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "core/login_record.h"
+
+namespace utmpcd {
+
+class LineTable {
+ public:
+  LineTable() : slots_(kInitialSlots) {}
+
+  // Sets the time of `line` (at most kLineSize bytes), adding it when absent; returns whether
+  // it was present, and then its previous time in *previous_s.
+  bool Exchange(std::string_view line, int64_t time_s, int64_t* previous_s) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    Key key(line);
+    for (size_t i = key.Hash() & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& s = slots_[i];
+      if (s.generation != generation_) {
+        s = Slot{key, time_s, generation_};
+        ++size_;
+        return false;
+      }
+      if (s.key == key) {
+        *previous_s = s.time_s;
+        s.time_s = time_s;
+        return true;
+      }
+    }
+  }
+
+  void Clear() {
+    ++generation_;
+    size_ = 0;
+  }
+
+ private:
+  static constexpr size_t kInitialSlots = 64;  // a power of two
+
+  // A line zero-padded to 32 bytes: compared and hashed as four words.
+  struct Key {
+    uint64_t words[kLineSize / 8] = {};
+    Key() = default;
+    explicit Key(std::string_view line) {
+      std::memcpy(words, line.data(), line.size() < kLineSize ? line.size() : kLineSize);
+    }
+    bool operator==(const Key& o) const {
+      return ((words[0] ^ o.words[0]) | (words[1] ^ o.words[1]) | (words[2] ^ o.words[2]) |
+              (words[3] ^ o.words[3])) == 0;
+    }
+    size_t Hash() const {
+      uint64_t h = (words[0] ^ (words[1] * 0x9E3779B97F4A7C15ULL)) ^ words[2] ^ words[3];
+      h *= 0xBF58476D1CE4E5B9ULL;
+      return static_cast<size_t>(h ^ (h >> 31));
+    }
+  };
+  struct Slot {
+    Key key;
+    int64_t time_s = 0;
+    uint64_t generation = 0;  // the slot is in use when it equals the table's
+  };
+
+  void Grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    size_ = 0;
+    uint64_t live = generation_;
+    ++generation_;  // every new slot (generation 0) must read as empty, also after wrap-around
+    for (const Slot& s : old) {
+      if (s.generation == live) SetKey(s.key, s.time_s);
+    }
+  }
+  void SetKey(const Key& key, int64_t time_s) {
+    for (size_t i = key.Hash() & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].generation != generation_) {
+        slots_[i] = Slot{key, time_s, generation_};
+        ++size_;
+        return;
+      }
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  uint64_t generation_ = 1;
+};
+
+}  // namespace utmpcd
