@@ -101,7 +101,9 @@ TEST_F(UtmpFileTest, FileTruncatedUnderTheReaderEndsTheListing) {
   ASSERT_TRUE(file);
   uint64_t seen = 0;
   auto result = file->ReadForward([&](const LoginRecord&, uint64_t) {
-    if (++seen == 1000) EXPECT_EQ(truncate(path_.c_str(), 0), 0);
+    if (++seen == 1000) {
+      EXPECT_EQ(truncate(path_.c_str(), 0), 0);
+    }
     return true;
   });
   EXPECT_TRUE(result);
