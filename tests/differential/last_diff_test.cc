@@ -498,3 +498,75 @@ TEST_F(LastDiff, RelativeTimesNearNow) {
 
 }  // namespace
 }  // namespace utmpcd
+
+namespace utmpcd {
+namespace {
+
+bool HasControlBytes(const std::string& line) {
+  return std::any_of(line.begin(), line.end(), [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == '\x7f';
+  });
+}
+
+bool HasHighBytes(const std::string& line) {
+  return std::any_of(line.begin(), line.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// who prints record text raw; utmpc never lets a control byte through, nor (in the C locale) a
+// byte that is not ASCII, and lines columns up by the escaped text. Lines with such bytes must
+// differ by being safe; every other line must be the same.
+void ExpectSameButSanitized(const std::string& want, const std::string& got,
+                            const std::string& what, bool c_locale) {
+  std::vector<std::string> a = Lines(want), b = Lines(got);
+  ASSERT_EQ(a.size(), b.size()) << what << "\n" << FirstDifference(want, got);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (HasControlBytes(a[i]) || HasHighBytes(a[i])) {
+      EXPECT_FALSE(HasControlBytes(b[i])) << what << " line " << i + 1 << ": " << b[i];
+      EXPECT_FALSE(c_locale && HasHighBytes(b[i])) << what << " line " << i + 1 << ": " << b[i];
+    } else {
+      EXPECT_EQ(a[i], b[i]) << what << " line " << i + 1;
+    }
+  }
+  EXPECT_EQ(want.back() == '\n', got.back() == '\n') << what;
+}
+
+// The other tools on the same generated files: utmpdump on wtmp and btmp, who on a utmp and on
+// a wtmp (who reads any utmp-format file), in two zones and both locales.
+TEST_F(LastDiff, DumpAndWhoMatchOnGeneratedFiles) {
+  if (::access("/usr/bin/utmpdump", X_OK) != 0 || ::access("/usr/bin/who", X_OK) != 0) {
+    GTEST_SKIP() << "utmpdump or who not installed";
+  }
+  std::string wtmp = Fixture("dw", "wtmp", {"--seed", "31", "--records", "5000"});
+  std::string btmp = Fixture("dw", "btmp", {"--seed", "32", "--records", "2000", "--kind", "btmp"});
+  std::string utmp = Fixture("dw", "utmp", {"--seed", "33", "--records", "300", "--kind", "utmp"});
+  struct Case {
+    Args classic, ours;
+  };
+  const std::vector<Case> cases = {
+      {{"/usr/bin/utmpdump", wtmp}, {utmpc_, "dump", wtmp}},
+      {{"/usr/bin/utmpdump", btmp}, {utmpc_, "dump", btmp}},
+      {{"/usr/bin/who", utmp}, {utmpc_, "who", utmp}},
+      {{"/usr/bin/who", "-a", utmp}, {utmpc_, "who", "-a", utmp}},
+      {{"/usr/bin/who", "-H", "-u", utmp}, {utmpc_, "who", "-H", "-u", utmp}},
+      {{"/usr/bin/who", "-q", utmp}, {utmpc_, "who", "-q", utmp}},
+      {{"/usr/bin/who", "-b", wtmp}, {utmpc_, "who", "-b", wtmp}},
+      {{"/usr/bin/who", "-a", wtmp}, {utmpc_, "who", "-a", wtmp}},
+  };
+  for (const std::string tz : {"UTC", "America/New_York"}) {
+    for (const std::string locale : {"C", "C.UTF-8"}) {
+      for (const Case& c : cases) {
+        Args env{"TZ=" + tz, "LC_ALL=" + locale};
+        Outcome want = Spawn(c.classic, env, dir_);
+        Outcome got = Spawn(c.ours, env, dir_);
+        std::string what = Join(c.ours) + " (TZ=" + tz + " LC_ALL=" + locale + ")";
+        EXPECT_EQ(want.status, got.status) << what << "\nutmpc stderr: " << got.err;
+        ASSERT_FALSE(want.out.empty()) << what;
+        ExpectSameButSanitized(want.out, got.out, what, locale == "C");
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace utmpcd
