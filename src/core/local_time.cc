@@ -101,20 +101,20 @@ int64_t UnixFromCivil(int64_t year, int month, int day, int hour, int minute, in
 }
 
 CivilTime LocalClock::Local(int64_t unix_s) {
-  int64_t hour = FloorDiv(unix_s, kSecondsPerHour);
-  Slot& slot = slots_[static_cast<uint64_t>(hour) % kCachedHours];
+  int64_t day_utc = FloorDiv(unix_s, kSecondsPerDay);
+  Slot& slot = slots_[static_cast<uint64_t>(day_utc) % kCachedDays];
   auto gmtoff_at = [](int64_t t) {
     time_t tt = static_cast<time_t>(t);
     struct tm tm {};
     if (localtime_r(&tt, &tm) == nullptr) return int64_t{0};
     return static_cast<int64_t>(tm.tm_gmtoff);
   };
-  if (slot.hour != hour) {
-    int64_t first = gmtoff_at(hour * kSecondsPerHour);
-    int64_t last = gmtoff_at(hour * kSecondsPerHour + kSecondsPerHour - 1);
-    slot = Slot{hour, first, first == last};
+  if (slot.day != day_utc) {
+    int64_t first = gmtoff_at(day_utc * kSecondsPerDay);
+    int64_t last = gmtoff_at(day_utc * kSecondsPerDay + kSecondsPerDay - 1);
+    slot = Slot{day_utc, first, first == last};
   }
-  // An offset change inside this hour: ask libc for this very second.
+  // An offset change inside this day: ask libc for this very second.
   int64_t gmtoff_s = slot.uniform ? slot.gmtoff_s : gmtoff_at(unix_s);
   int64_t local = unix_s + gmtoff_s;
   int64_t day = FloorDiv(local, kSecondsPerDay);

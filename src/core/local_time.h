@@ -23,22 +23,23 @@ CivilTime CivilFromUnix(int64_t unix_s, int64_t gmtoff_s = 0);
 int64_t UnixFromCivil(int64_t year, int month, int day, int hour, int minute, int second);
 
 // Converts to local time exactly as localtime_r(3) does for the process's TZ, but asks libc only
-// once per UTC hour (twice, to prove no offset change falls inside it) and remembers the answer
-// for the last kCachedHours hours it saw: a listing of a million records then costs arithmetic,
-// not a million localtime calls. Not thread-safe; one per thread.
+// twice per UTC day (at its first and last second: when both give the same offset, no change
+// falls inside it, as no zone changes its offset twice within a day) and remembers the answer
+// for kCachedDays days: a listing of a million records then costs arithmetic, not a million
+// localtime calls. Not thread-safe; one per thread.
 class LocalClock {
  public:
   CivilTime Local(int64_t unix_s);
 
  private:
-  // Logins and their logouts are hours or days apart; 256 slots keep both in the cache.
-  static constexpr size_t kCachedHours = 256;
+  // Logins and their logouts are hours or days apart; 1024 slots keep years of them.
+  static constexpr size_t kCachedDays = 1024;
   struct Slot {
-    int64_t hour = INT64_MIN;
+    int64_t day = INT64_MIN;
     int64_t gmtoff_s = 0;
-    bool uniform = false;  // one offset for the whole hour
+    bool uniform = false;  // one offset for the whole day
   };
-  Slot slots_[kCachedHours];
+  Slot slots_[kCachedDays];
   // The calendar date of the last local day converted: rows come in time order, mostly same-day.
   int64_t cached_day_ = INT64_MIN;
   CivilTime cached_date_;

@@ -26,12 +26,16 @@ void Usage(FILE* out) {
 
 int main(int argc, char** argv) {
   std::setlocale(LC_ALL, "");
-  // Invoked as "last", "lastb", ... through a symlink, utmpc is that tool.
+  // Invoked as last, lastb, who, lastlog or utmpdump (a symlink), utmpc is that tool; under any
+  // other name (utmpc, utmpc-0.1, ...) the first argument names the command.
   std::string_view self = argv[0];
   if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
   int skip = 1;
-  if (self != "utmpc") {
+  if (self == "last" || self == "lastb" || self == "who" || self == "lastlog") {
     skip = 0;
+  } else if (self == "utmpdump") {
+    skip = 0;
+    self = "dump";
   } else if (argc < 2) {
     Usage(stderr);
     return 1;
