@@ -1,5 +1,6 @@
 #include "formats/utmp.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -198,6 +199,18 @@ void EncodeUtmp(const LoginRecord& r, UtmpLayout layout, std::string* out) {
     Store<int32_t>(p + o.tv_usec, r.time_usec);
   }
   std::memcpy(p + o.addr, r.addr.data(), r.addr.size());
+}
+
+std::string AddressText(const LoginRecord& r) {
+  static constexpr uint8_t kZero[12] = {};
+  bool v6 = std::memcmp(r.addr.data() + 4, kZero, sizeof kZero) != 0;
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(v6 ? AF_INET6 : AF_INET, r.addr.data(), text, sizeof text);
+  return text;
+}
+
+bool HasAddress(const LoginRecord& r) {
+  return std::any_of(r.addr.begin(), r.addr.end(), [](uint8_t b) { return b != 0; });
 }
 
 namespace {

@@ -36,6 +36,12 @@ Result<LoginRecord> DecodeUtmp(std::string_view bytes, UtmpLayout layout);
 // filled completely gets no NUL (as glibc writes it). Unused bytes are zero.
 void EncodeUtmp(const LoginRecord& record, UtmpLayout layout, std::string* out);
 
+// ut_addr_v6 as text, the way utmpdump and last -i read it: IPv6 when any of its last three
+// words is set, else the IPv4 address in its first word ("0.0.0.0" when nothing is recorded).
+std::string AddressText(const LoginRecord& record);
+// Whether the record holds an address at all.
+bool HasAddress(const LoginRecord& record);
+
 // Picks the layout that decodes the first records of a file best; kGlibc384 when in doubt.
 UtmpLayout DetectLayout(std::string_view head, uint64_t file_size);
 

@@ -6,7 +6,6 @@
 // - ut_tv.tv_sec is read unsigned (DESIGN.md): after 2038 utmpdump (glibc 2.36) prints 1901.
 // - A FILE is required to dump (utmpdump reads stdin without one); -r reads stdin without one.
 // - No "Utmp dump of FILE" line on stderr, no --follow, no --output.
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <getopt.h>
 #include <time.h>
@@ -58,15 +57,6 @@ void AppendCleansed(std::string& out, std::string_view text, size_t width) {
   if (text.size() < width) out.append(width - text.size(), ' ');
 }
 
-// inet_ntop of ut_addr_v6: IPv6 when any of its last three words is set, else the first word.
-std::string AddrString(const LoginRecord& r) {
-  static constexpr uint8_t kZero[12] = {};
-  bool v6 = std::memcmp(r.addr.data() + 4, kZero, sizeof kZero) != 0;
-  char text[INET6_ADDRSTRLEN] = "";
-  inet_ntop(v6 ? AF_INET6 : AF_INET, r.addr.data(), text, sizeof text);
-  return text;
-}
-
 // util-linux's ISO_TIMESTAMP_COMMA_GT: UTC whatever TZ says, "%06ld" microseconds (printf,
 // not modulo: a garbage tv_usec shows as garbage). JSON gets '.' before the microseconds, which
 // more parsers (JavaScript's Date among them) accept than utmpdump's ','.
@@ -88,7 +78,7 @@ void AppendText(std::string& out, const LoginRecord& r) {
   AppendCleansed(out, r.line, 12);
   out += "] [";
   AppendCleansed(out, r.host, 20);
-  fmt::format_to(std::back_inserter(out), "] [{:<15}] [", AddrString(r));
+  fmt::format_to(std::back_inserter(out), "] [{:<15}] [", AddressText(r));
   AppendUtcTime(out, r);
   out += "]\n";
 }
@@ -104,12 +94,11 @@ void AppendJson(std::string& out, const LoginRecord& r, uint64_t offset, bool fi
   AppendJsonString(out, r.user);
   out += ",\"host\":";
   AppendJsonString(out, r.host);
-  static constexpr uint8_t kZero[16] = {};
   out += ",\"addr\":";
-  if (std::memcmp(r.addr.data(), kZero, sizeof kZero) == 0) {
-    out += "null";
+  if (HasAddress(r)) {
+    AppendJsonString(out, AddressText(r));
   } else {
-    AppendJsonString(out, AddrString(r));
+    out += "null";
   }
   fmt::format_to(std::back_inserter(out),
                  ",\"exit_termination\":{},\"exit_status\":{},\"session\":{},\"time\":\"",

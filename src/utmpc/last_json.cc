@@ -1,13 +1,11 @@
 #include "utmpc/last_json.h"
 
-#include <arpa/inet.h>
-
-#include <cstring>
 
 #include <fmt/format.h>
 
 #include "core/local_time.h"
 #include "core/text.h"
+#include "formats/utmp.h"
 
 namespace utmpcd {
 namespace {
@@ -22,18 +20,6 @@ const char* RowType(const LastRow& row, bool btmp) {
   if (row.line == "system down") return "shutdown";
   if (row.line.substr(0, 8) == "(to lvl ") return "runlevel";
   return "login";
-}
-
-void AppendAddr(std::string& out, const LoginRecord& r) {
-  static constexpr uint8_t kZero[16] = {};
-  if (std::memcmp(r.addr.data(), kZero, 16) == 0) {
-    out += "null";
-    return;
-  }
-  char text[INET6_ADDRSTRLEN];
-  bool v4 = std::memcmp(r.addr.data() + 4, kZero, 12) == 0;
-  inet_ntop(v4 ? AF_INET : AF_INET6, r.addr.data(), text, sizeof text);
-  AppendJsonString(out, text);
 }
 
 }  // namespace
@@ -54,7 +40,11 @@ void LastJson::AppendRow(const LastRow& row, int64_t now_s, const std::string& f
   o += ",\"host\":";
   AppendJsonString(o, r.host);
   o += ",\"addr\":";
-  AppendAddr(o, r);
+  if (HasAddress(r)) {
+    AppendJsonString(o, AddressText(r));
+  } else {
+    o += "null";
+  }
   o += fmt::format(",\"pid\":{},\"login\":\"", r.pid);
   AppendUtcIso(o, row.login_s);
   o += fmt::format("\",\"login_time_us\":{}", r.time_us());

@@ -1,4 +1,5 @@
 #include "core/local_time.h"
+#include "scoped_tz.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -11,23 +12,6 @@
 
 namespace utmpcd {
 namespace {
-
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* tz) {
-    if (const char* old = getenv("TZ")) old_ = old, had_ = true;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTz() {
-    if (had_) setenv("TZ", old_.c_str(), 1); else unsetenv("TZ");
-    tzset();
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
 
 std::string LibcCtime(int64_t t) {
   time_t tt = t;

@@ -15,29 +15,10 @@
 
 #include "core/login_record.h"
 #include "formats/utmp.h"
+#include "scoped_tz.h"
 
 namespace utmpcd {
 namespace {
-
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* tz) {
-    if (const char* old = getenv("TZ")) old_ = old, had_ = true;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTz() {
-    if (had_)
-      setenv("TZ", old_.c_str(), 1);
-    else
-      unsetenv("TZ");
-    tzset();
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
 
 // util-linux's own test reference time: 2023-01-20 02:07:07 UTC, a Friday.
 constexpr int64_t kRef = 1674180427;
