@@ -124,6 +124,9 @@ bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r) {
   return true;
 }
 
+// How many records ahead DecodeGuarded prefetches: about 3 KiB, a few memory latencies' worth.
+constexpr size_t kPrefetchAhead = 8;
+
 // The SIGBUS guard: a fault inside the guarded mapping jumps back to DecodeGuarded.
 struct Guard {
   sigjmp_buf jump;
@@ -365,6 +368,15 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
   const char* base = map_records_ + (first - map_first_) * rec;
   for (size_t i = 0; i < count; ++i) {
     size_t index = backward_ ? count - 1 - i : i;
+    // Touching a record costs a trip to memory; ask for the one kPrefetchAhead records on now
+    // (its first cache lines and the one with the time), so that trip overlaps this decode.
+    if (i + kPrefetchAhead < count) {
+      const char* ahead = base + (backward_ ? index - kPrefetchAhead : index + kPrefetchAhead) * rec;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+      __builtin_prefetch(ahead + 128);
+      __builtin_prefetch(ahead + 320);
+    }
     DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
   }
   t_guard = nullptr;
