@@ -56,10 +56,14 @@ class LineTable {
       return ((words[0] ^ o.words[0]) | (words[1] ^ o.words[1]) | (words[2] ^ o.words[2]) |
               (words[3] ^ o.words[3])) == 0;
     }
+    // Lines share their first bytes ("pts/"): every word is multiplied and the high bits are
+    // folded down, so the low bits that pick a slot depend on all of the line.
     size_t Hash() const {
-      uint64_t h = (words[0] ^ (words[1] * 0x9E3779B97F4A7C15ULL)) ^ words[2] ^ words[3];
+      uint64_t h = words[0] * 0x9E3779B97F4A7C15ULL ^ words[1] * 0xC2B2AE3D27D4EB4FULL ^
+                   words[2] * 0x165667B19E3779F9ULL ^ words[3] * 0xD6E8FEB86659FD93ULL;
+      h ^= h >> 32;
       h *= 0xBF58476D1CE4E5B9ULL;
-      return static_cast<size_t>(h ^ (h >> 31));
+      return static_cast<size_t>(h ^ (h >> 29));
     }
   };
   struct Slot {
