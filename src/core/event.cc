@@ -1,0 +1,31 @@
+#include "core/event.h"
+
+namespace utmpcd {
+namespace {
+
+constexpr const char* kKindNames[] = {"login",    "logout",   "boot", "shutdown",
+                                      "failed",   "gone",     "runlevel", "clock"};
+constexpr const char* kSourceNames[] = {"utmp", "wtmp", "btmp", "logind", "pam", "import"};
+
+}  // namespace
+
+const char* EventKindName(EventKind kind) { return kKindNames[static_cast<int>(kind)]; }
+const char* EventSourceName(EventSource source) {
+  return kSourceNames[static_cast<int>(source)];
+}
+
+std::optional<EventKind> ParseEventKind(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kKindNames)); ++i) {
+    if (name == kKindNames[i]) return static_cast<EventKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<EventSource> ParseEventSource(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kSourceNames)); ++i) {
+    if (name == kSourceNames[i]) return static_cast<EventSource>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace utmpcd
