@@ -3,17 +3,12 @@
 #include <cctype>
 #include <cstring>
 
+#include "core/strings_internal.h"
+
 namespace utmpcd {
 namespace {
 
-// ut_type last.c gives a shutdown record (user "shutdown" on line "~"); glibc has none.
-constexpr int16_t kShutdownTime = 254;
-
-// Runs for every record: a compile-time length lets the compiler inline the comparison.
-template <size_t N>
-bool StartsWith(std::string_view s, const char (&prefix)[N]) {
-  return s.size() >= N - 1 && std::memcmp(s.data(), prefix, N - 1) == 0;
-}
+using internal::StartsWith;
 
 // strncmp(field, arg, size) == 0, for a field that holds no NUL before its end.
 bool FieldEquals(std::string_view field, std::string_view arg, size_t size) {
@@ -28,25 +23,6 @@ std::string_view DisplayLine(std::string_view line) {
       std::isdigit(static_cast<unsigned char>(line[4])))
     return line.substr(0, 4);
   return line;
-}
-
-// The type last.c acts on: old writers leave ut_type wrong, and last.c fixes it from the text.
-int16_t EffectiveType(const LoginRecord& r) {
-  int16_t type = r.type;
-  if (StartsWith(r.line, "~")) {
-    if (StartsWith(r.user, "shutdown")) return kShutdownTime;
-    if (StartsWith(r.user, "reboot")) return kBootTime;
-    if (StartsWith(r.user, "runlevel")) return kRunLevel;
-    return type;
-  }
-  if (type != kDeadProcess && !r.user.empty() && !r.line.empty() && !StartsWith(r.user, "LOGIN"))
-    type = kUserProcess;
-  if (r.user.empty()) type = kDeadProcess;
-  if (StartsWith(r.user, "date")) {
-    if (StartsWith(r.line, "|")) type = kOldTime;
-    if (StartsWith(r.line, "{")) type = kNewTime;
-  }
-  return type;
 }
 
 }  // namespace

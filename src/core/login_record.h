@@ -21,6 +21,8 @@ enum RecordType : int16_t {
   kAccounting = 9,
 };
 inline constexpr int16_t kMaxRecordType = kAccounting;
+// Not a glibc type: what util-linux last calls a record of user "shutdown" on line "~".
+inline constexpr int16_t kShutdownTime = 254;
 
 // Field sizes of struct utmp; text fields are not NUL-terminated when full.
 inline constexpr size_t kLineSize = 32;
@@ -49,5 +51,12 @@ struct LoginRecord {
 
   int64_t time_us() const { return time_s * 1000000 + time_usec; }
 };
+
+// The type a record really has. Old writers leave ut_type wrong, and readers since sysvinit's
+// last fix it from the text, as util-linux last.c does: on line "~", user "shutdown" is
+// kShutdownTime, "reboot" kBootTime, "runlevel" kRunLevel; elsewhere a record with a user and a
+// line is a login (unless its user starts with "LOGIN" or it is a DEAD_PROCESS), one without a
+// user a logout, and user "date" on line "|" or "{" a clock change.
+int16_t EffectiveType(const LoginRecord& record);
 
 }  // namespace utmpcd
