@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config
-  libfmt-dev libexpected-dev nlohmann-json3-dev
+  libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev libtomlplusplus-dev
+  libsystemd-dev libsqlite3-dev
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # the classic tools we test against, and a real sshd making real logins

@@ -1,0 +1,75 @@
+#include <iterator>
+
+#include "store/schema_internal.h"
+
+namespace utmpcd::store_internal {
+namespace {
+
+// Version 1.
+//
+// Tables are STRICT, so a value of the wrong type is an error rather than silently converted.
+// Text from login records is BLOB: it is bytes (possibly invalid UTF-8, possibly NULs), and a
+// TEXT column would invite SQLite or a reader to treat it as UTF-8. kind, source and boot_id are
+// ours and ASCII, hence TEXT. kind and source have no CHECK list on purpose: a new kind must not
+// need a table rebuild; the store refuses unknown names when it reads them back.
+//
+// seq is the rowid, so appending is an append to the table's B-tree and "events after seq N"
+// is a range scan of it. No AUTOINCREMENT: it costs a sqlite_sequence update per insert, and
+// retention keeps the newest row instead (see SqliteStore::DeleteOlderThan).
+//
+// Indexes (each also holds seq, the rowid, as its last key):
+//   events_by_user (user, seq)     `last -n 20 alice`: seek to alice's newest, read 20 back.
+//                                  Ordered by seq, not time_us, because seq is the store's
+//                                  history order (the order records were written, as in wtmp,
+//                                  whatever the clock did) and pages on it are exact.
+//   events_by_time (time_us)       since/until ranges, and retention.
+//   events_by_tty  (tty, time_us)  who was on a terminal at a time; pairs logouts (which carry
+//                                  no user in wtmp) with their logins.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE events (
+  seq         INTEGER PRIMARY KEY,
+  time_us     INTEGER NOT NULL,
+  kind        TEXT    NOT NULL,
+  user        BLOB    NOT NULL,
+  tty         BLOB    NOT NULL,
+  remote_host BLOB    NOT NULL,
+  remote_addr BLOB    NOT NULL CHECK (length(remote_addr) = 16),
+  pid         INTEGER NOT NULL,
+  session     INTEGER NOT NULL,
+  source      TEXT    NOT NULL,
+  boot_id     TEXT    NOT NULL
+) STRICT;
+CREATE INDEX events_by_user ON events (user, seq);
+CREATE INDEX events_by_time ON events (time_us);
+CREATE INDEX events_by_tty ON events (tty, time_us);
+
+CREATE TABLE cursors (
+  source_key  TEXT    PRIMARY KEY,
+  device      INTEGER NOT NULL,
+  inode       INTEGER NOT NULL,
+  file_offset INTEGER NOT NULL CHECK (file_offset >= 0),
+  extra       BLOB    NOT NULL CHECK (length(extra) <= 4096)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+
+PRAGMA application_id = 1431585604;
+)sql";
+
+static_assert(kApplicationId == 1431585604, "kSchemaV1 spells the application id out");
+static_assert(kMaxCursorExtraBytes == 4096, "kSchemaV1 spells the limit out");
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int CurrentSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+}  // namespace utmpcd::store_internal

@@ -1,0 +1,124 @@
+// SqliteStore: the host daemon's durable event history, one SQLite file in WAL mode
+// (DESIGN.md, "Store"). Events get their seq here; events and the cursors of the sources that
+// produced them commit together, so ingest resumes after a crash exactly where it stopped.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace utmpcd {
+
+// Where a source stopped reading: a position in a file that survives restarts. The store does
+// not interpret it; the source compares device and inode to detect rotation.
+struct SourceCursor {
+  uint64_t device = 0;  // st_dev of the file read
+  uint64_t inode = 0;   // st_ino of the file read
+  int64_t offset = 0;   // bytes consumed, >= 0
+  std::string extra;    // opaque source state, at most 4096 bytes
+};
+
+// A cursor to store under `key` (one per source, e.g. "wtmp:/var/log/wtmp").
+struct CursorUpdate {
+  std::string key;
+  SourceCursor cursor;
+};
+
+struct StoreOptions {
+  // Opens an existing, current database for queries only; nothing is created or migrated and
+  // every write fails. For readers without write access to the file.
+  bool read_only = false;
+  // How long a write waits for another connection's write (or a checkpoint) to finish before
+  // failing with "database is locked".
+  int busy_timeout_ms = 5000;
+};
+
+// Not thread-safe: one thread uses a SqliteStore at a time. Several stores, in this process or
+// others, may open the same file: readers never block the writer nor each other (WAL); writers
+// take turns, each waiting up to busy_timeout_ms. Every error message starts with the path.
+// No exceptions are thrown (except std::bad_alloc).
+class SqliteStore {
+ public:
+  // seq bound for EventsByUser meaning "from the newest event".
+  static constexpr int64_t kNewest = std::numeric_limits<int64_t>::max();
+
+  // Opens `path`, creating it (and not its directory) when missing, and brings its schema up
+  // to date in one transaction. Fails with kCorrupt for a file that is not a SQLite database
+  // or is another program's, kUnsupported for a schema newer than this build knows, kNotFound
+  // for a missing file opened read-only, and kIo when the file cannot be opened or written
+  // (a read-write open of a read-only file fails here, not at the first Append).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   const StoreOptions& options = {});
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore();
+
+  // Stores `events` in order and the `cursors` that produced them, in one transaction: after
+  // a crash at any instant either all of it is stored or none. On success each event's seq is
+  // set (strictly increasing, above every seq ever returned before) and the last event's seq
+  // is returned (LastSeq() when `events` is empty). On failure nothing is stored, the events'
+  // seq are reset to 0, and the store stays usable (retry once the cause is fixed).
+  // Durability: a success survives a crash of the process; a crash of the whole machine may
+  // lose the last successes, whole, cursors included (see Open in the .cc).
+  Result<int64_t> Append(std::span<Event> events, std::span<const CursorUpdate> cursors);
+
+  // The cursor stored under `key`; nullopt when there is none.
+  Result<std::optional<SourceCursor>> GetCursor(std::string_view key);
+
+  // The highest seq stored; 0 when there are no events.
+  Result<int64_t> LastSeq();
+
+  // Up to `limit` events with seq > after_seq, oldest first (the live stream resumes here).
+  Result<std::vector<Event>> EventsFrom(int64_t after_seq, int64_t limit);
+
+  // Up to `limit` events of `user` (bytes, matched exactly) with seq < before_seq, newest
+  // first; page on by passing the last returned seq. A lookup in an index: the cost grows
+  // with log(events) + limit, not with the number of events.
+  Result<std::vector<Event>> EventsByUser(std::string_view user, int64_t before_seq, int64_t limit);
+
+  // Up to `limit` events with since_us <= time_us < until_us (microseconds UTC), in order of
+  // time_us, then seq.
+  Result<std::vector<Event>> EventsInRange(int64_t since_us, int64_t until_us, int64_t limit);
+
+  // Retention: deletes events with time_us < time_us, except that the newest event (highest
+  // seq) is always kept. Returns the number deleted. Runs as one transaction.
+  Result<int64_t> DeleteOlderThan(int64_t time_us);
+
+  // Small key/value settings of this database (the host id, ...). Values are bytes.
+  Result<std::optional<std::string>> GetMeta(std::string_view key);
+  Result<void> SetMeta(std::string_view key, std::string_view value);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Statements;
+
+  SqliteStore(std::string path, sqlite3* db);
+  Result<void> Configure(const StoreOptions& options);
+  Result<void> CheckIdentity();
+  Result<void> Migrate();
+  Result<void> PrepareStatements();
+  Result<void> InsertEvents(std::span<Event> events);
+  Result<void> UpsertCursors(std::span<const CursorUpdate> cursors);
+  Result<std::vector<Event>> ReadEvents(sqlite3_stmt* stmt, const char* what);
+  std::string Context(const char* what) const;
+  Error Fail(int rc, const char* what) const;
+
+  std::string path_;
+  sqlite3* db_;
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace utmpcd

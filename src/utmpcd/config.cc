@@ -1,0 +1,136 @@
+#include "utmpcd/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace utmpcd {
+namespace {
+
+// "origin:line:col: message", or "origin: message" when toml++ gives no position.
+Error ConfigError(std::string_view origin, const toml::source_region& where,
+                  const std::string& message) {
+  if (where.begin.line == 0) {
+    return Error{ErrorCode::kInvalidArgument, fmt::format("{}: {}", origin, message)};
+  }
+  return Error{ErrorCode::kInvalidArgument,
+               fmt::format("{}:{}:{}: {}", origin, where.begin.line, where.begin.column, message)};
+}
+
+// Rejects keys a table does not know: a typo must not silently leave a default in force.
+Result<void> OnlyKeys(const toml::table& table, std::string_view name,
+                      const std::set<std::string_view>& known, std::string_view origin) {
+  for (const auto& [key, node] : table) {
+    if (known.count(key.str()) == 0) {
+      return tl::unexpected(ConfigError(
+          origin, key.source(), fmt::format("unknown key '{}' in [{}]", key.str(), name)));
+    }
+  }
+  return {};
+}
+
+Result<void> ReadString(const toml::table& table, std::string_view key, std::string* out,
+                        std::string_view origin) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return {};
+  // The as_*() accessors are exact: toml++'s value<T>() would turn 1 into true or 90.5 into 90.
+  const toml::value<std::string>* value = node->as_string();
+  if (value == nullptr || value->get().empty()) {
+    return tl::unexpected(
+        ConfigError(origin, node->source(), fmt::format("'{}' must be a non-empty string", key)));
+  }
+  *out = value->get();
+  return {};
+}
+
+Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "layout"}, origin); !ok) return ok;
+  for (auto [key, out] : {std::pair<std::string_view, std::string*>{"wtmp", &c->wtmp},
+                          {"btmp", &c->btmp},
+                          {"utmp", &c->utmp}}) {
+    if (auto ok = ReadString(files, key, out, origin); !ok) return ok;
+  }
+  std::string layout;
+  if (auto ok = ReadString(files, "layout", &layout, origin); !ok) return ok;
+  if (!layout.empty()) {
+    c->layout = ParseLayout(layout);
+    if (!c->layout) {
+      return tl::unexpected(ConfigError(origin, files.get("layout")->source(),
+                                        "'layout' must be \"384\" or \"400\""));
+    }
+  }
+  return {};
+}
+
+Result<void> ReadStore(const toml::table& store, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(store, "store", {"database", "retention_days"}, origin); !ok) return ok;
+  if (auto ok = ReadString(store, "database", &c->database, origin); !ok) return ok;
+  if (const toml::node* node = store.get("retention_days")) {
+    const toml::value<int64_t>* days = node->as_integer();
+    if (days == nullptr || days->get() < 0) {
+      return tl::unexpected(ConfigError(origin, node->source(),
+                                        "'retention_days' must be a whole number >= 0"));
+    }
+    c->retention_days = days->get();
+  }
+  return {};
+}
+
+Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(log, "log", {"debug"}, origin); !ok) return ok;
+  if (const toml::node* node = log.get("debug")) {
+    const toml::value<bool>* debug = node->as_boolean();
+    if (debug == nullptr) {
+      return tl::unexpected(ConfigError(origin, node->source(), "'debug' must be true or false"));
+    }
+    c->debug = debug->get();
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return tl::unexpected(ConfigError(origin, e.source(), std::string(e.description())));
+  }
+  DaemonConfig config;
+  using Reader = Result<void> (*)(const toml::table&, DaemonConfig*, std::string_view);
+  const std::pair<std::string_view, Reader> sections[] = {
+      {"files", ReadFiles}, {"store", ReadStore}, {"log", ReadLog}};
+  for (const auto& [key, node] : root) {
+    const Reader* reader = nullptr;
+    for (const auto& [name, read] : sections) {
+      if (key.str() == name) reader = &read;
+    }
+    if (reader == nullptr || !node.is_table()) {
+      return tl::unexpected(ConfigError(
+          origin, key.source(),
+          fmt::format("unknown {} '{}' (expected [files], [store] or [log])",
+                      node.is_table() ? "table" : "key", key.str())));
+    }
+    if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
+  return config;
+}
+
+Result<DaemonConfig> LoadConfig(const std::string& path, bool required) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (!required && errno == ENOENT) return DaemonConfig{};
+    return tl::unexpected(ErrnoError("cannot read " + path, errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace utmpcd

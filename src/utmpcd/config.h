@@ -1,0 +1,37 @@
+// The daemon's configuration: a TOML file (dist/utmpcd.toml documents every key), then
+// command-line overrides.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "formats/utmp.h"
+
+namespace utmpcd {
+
+struct DaemonConfig {
+  // [files]
+  std::string wtmp = "/var/log/wtmp";
+  std::string btmp = "/var/log/btmp";
+  std::string utmp = "/run/utmp";
+  std::optional<UtmpLayout> layout;  // detected when unset
+  // [store]
+  std::string database = "/var/lib/utmpcd/history.db";
+  int64_t retention_days = 0;  // 0 keeps everything
+  // [log]
+  bool debug = false;
+};
+
+// Parses TOML text; `origin` names it in errors ("utmpcd.toml:3:7: unknown key 'wtmpp' in
+// [files]"). Unknown keys and tables, wrong types and impossible values are errors: a typo must
+// not silently fall back to a default.
+Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin);
+
+// Reads and parses a file. A missing file is an error only when `required` (it was named on the
+// command line); otherwise the defaults apply.
+Result<DaemonConfig> LoadConfig(const std::string& path, bool required);
+
+}  // namespace utmpcd

@@ -1,0 +1,214 @@
+// Boost.Asio stays in this file: one translation unit pays its compile time.
+#include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
+
+#include "utmpcd/daemon.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <filesystem>
+#include <vector>
+
+#include "sources/inotify_watch.h"
+#include "store/sqlite_store.h"
+#include "utmpcd/log.h"
+#include "utmpcd/log_ingest.h"
+#include "utmpcd/notify.h"
+
+namespace utmpcd {
+namespace asio = boost::asio;
+
+// One followed file: its ingest, its inotify watch, and the watch's descriptor in the loop.
+struct Followed {
+  std::unique_ptr<LogIngest> ingest;
+  std::optional<InotifyWatch> watch;
+  std::unique_ptr<asio::posix::stream_descriptor> readable;
+};
+
+class Daemon::Loop {
+ public:
+  Loop(DaemonConfig& config, std::string& config_path)
+      : config_(config), config_path_(config_path), signals_(io_, SIGINT, SIGTERM, SIGHUP),
+        retry_(io_) {}
+
+  Result<void> Open();
+  int Run();
+
+ private:
+  Result<void> Follow(const std::string& path, EventSource source);
+  void Arm(Followed& f);
+  // Ingests everything pending of `f`; on a store error, schedules a retry of all files.
+  void Catch(Followed& f);
+  void ScheduleRetry();
+  void OnSignal(int signal);
+  void ApplyRetention();
+
+  DaemonConfig& config_;
+  std::string& config_path_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer retry_;
+  std::chrono::seconds retry_delay_{1};
+  bool retry_pending_ = false;
+  std::unique_ptr<SqliteStore> store_;
+  std::vector<std::unique_ptr<Followed>> followed_;
+  std::chrono::steady_clock::time_point last_retention_{};
+};
+
+Result<void> Daemon::Loop::Open() {
+  std::filesystem::path db(config_.database);
+  if (db.has_parent_path() && !std::filesystem::exists(db.parent_path())) {
+    std::error_code ec;
+    std::filesystem::create_directories(db.parent_path(), ec);
+    if (ec) return MakeError(ErrorCode::kIo, "cannot create " + db.parent_path().string() +
+                                                 ": " + ec.message());
+  }
+  auto store = SqliteStore::Open(config_.database);
+  if (!store) return tl::unexpected(store.error());
+  store_ = std::move(*store);
+  if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
+  if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
+  ApplyRetention();
+  return {};
+}
+
+Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
+  auto f = std::make_unique<Followed>();
+  UtmpLayout layout = config_.layout.value_or(NativeLayout());
+  f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get());
+  if (auto ok = f->ingest->Start(); !ok) return ok;
+  auto watch = InotifyWatch::Create(path);
+  if (!watch) {
+    // Without a watch the file would only be read at start: say so, and go on with the rest.
+    Log(LogLevel::kWarning, "{}: not watched for changes: {}", path, watch.error().message);
+  } else {
+    f->watch.emplace(std::move(*watch));
+    f->readable = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(f->watch->fd()));
+  }
+  Catch(*f);
+  followed_.push_back(std::move(f));
+  return {};
+}
+
+void Daemon::Loop::Catch(Followed& f) {
+  auto warn = [](const std::string& w) { Log(LogLevel::kWarning, "{}", w); };
+  while (true) {
+    auto progress = f.ingest->Pump(warn);
+    if (!progress) {
+      Log(LogLevel::kError, "{}: {}", f.ingest->path(), progress.error().message);
+      ScheduleRetry();
+      return;
+    }
+    if (progress->events > 0) {
+      Log(LogLevel::kDebug, "{}: stored {} events", f.ingest->path(), progress->events);
+    }
+    if (!progress->more) return;
+  }
+}
+
+void Daemon::Loop::ScheduleRetry() {
+  if (retry_pending_) return;
+  retry_pending_ = true;
+  retry_.expires_after(retry_delay_);
+  // Back off to at most 30 s: a full disk or a read-only database is fixed by a person.
+  retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(30));
+  retry_.async_wait([this](const boost::system::error_code& ec) {
+    retry_pending_ = false;
+    if (ec) return;
+    for (auto& f : followed_) Catch(*f);
+    if (!retry_pending_) {
+      retry_delay_ = std::chrono::seconds(1);
+      Log(LogLevel::kInfo, "caught up after the store error");
+    }
+  });
+}
+
+void Daemon::Loop::Arm(Followed& f) {
+  if (!f.readable) return;
+  f.readable->async_wait(asio::posix::descriptor_base::wait_read,
+                         [this, &f](const boost::system::error_code& ec) {
+                           if (ec) return;
+                           auto events = f.watch->Drain();
+                           if (!events) {
+                             Log(LogLevel::kError, "{}: {}", f.ingest->path(),
+                                 events.error().message);
+                           } else if (events->overflow) {
+                             Log(LogLevel::kWarning, "inotify queue overflowed; re-reading");
+                           }
+                           if (!retry_pending_) Catch(f);
+                           ApplyRetention();
+                           Arm(f);
+                         });
+}
+
+void Daemon::Loop::ApplyRetention() {
+  if (config_.retention_days <= 0) return;
+  auto now = std::chrono::steady_clock::now();
+  // At most hourly, and only when something woke the daemon anyway.
+  if (now - last_retention_ < std::chrono::hours(1)) return;
+  last_retention_ = now;
+  int64_t cutoff_us = (std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()) -
+                       std::chrono::hours(24) * config_.retention_days)
+                          .count();
+  auto deleted = store_->DeleteOlderThan(cutoff_us);
+  if (!deleted) {
+    Log(LogLevel::kError, "retention: {}", deleted.error().message);
+  } else if (*deleted > 0) {
+    Log(LogLevel::kInfo, "retention: deleted {} events older than {} days", *deleted,
+        config_.retention_days);
+  }
+}
+
+void Daemon::Loop::OnSignal(int signal) {
+  if (signal != SIGHUP) {
+    Log(LogLevel::kInfo, "stopping ({})", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    NotifyStopping();
+    io_.stop();
+    return;
+  }
+  if (config_path_.empty()) {
+    Log(LogLevel::kInfo, "SIGHUP: no configuration file to reload");
+  } else if (auto reloaded = LoadConfig(config_path_, true); !reloaded) {
+    Log(LogLevel::kError, "SIGHUP: keeping the running configuration: {}",
+        reloaded.error().message);
+  } else {
+    bool paths_changed = reloaded->wtmp != config_.wtmp || reloaded->btmp != config_.btmp ||
+                         reloaded->database != config_.database;
+    config_.debug = reloaded->debug;
+    config_.retention_days = reloaded->retention_days;
+    SetLogDebug(config_.debug);
+    Log(LogLevel::kInfo, "SIGHUP: configuration reloaded{}",
+        paths_changed ? " (changed paths take effect at the next start)" : "");
+  }
+  signals_.async_wait([this](const boost::system::error_code& ec, int s) {
+    if (!ec) OnSignal(s);
+  });
+}
+
+int Daemon::Loop::Run() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int s) {
+    if (!ec) OnSignal(s);
+  });
+  for (auto& f : followed_) Arm(*f);
+  NotifyReady();
+  Log(LogLevel::kInfo, "following {} and {} into {}", config_.wtmp, config_.btmp,
+      config_.database);
+  io_.run();
+  return 0;
+}
+
+Daemon::Daemon(DaemonConfig config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {}
+
+Daemon::~Daemon() = default;
+
+Result<void> Daemon::Start() {
+  loop_ = std::make_unique<Loop>(config_, config_path_);
+  return loop_->Open();
+}
+
+int Daemon::Run() { return loop_->Run(); }
+
+}  // namespace utmpcd

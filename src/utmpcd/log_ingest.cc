@@ -1,0 +1,59 @@
+#include "utmpcd/log_ingest.h"
+
+#include <utmp.h>
+
+#include <utility>
+#include <vector>
+
+#include "core/record_event.h"
+
+namespace utmpcd {
+
+UtmpLayout NativeLayout() {
+  static_assert(sizeof(struct utmp) == 384 || sizeof(struct utmp) == 400);
+  return sizeof(struct utmp) == 384 ? UtmpLayout::kGlibc384 : UtmpLayout::kWide400;
+}
+
+LogIngest::LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store)
+    : path_(std::move(path)),
+      source_(source),
+      layout_(layout),
+      store_(store),
+      key_(std::string(EventSourceName(source)) + ":" + path_) {}
+
+Result<void> LogIngest::Start() {
+  auto stored = store_->GetCursor(key_);
+  if (!stored) return tl::unexpected(stored.error());
+  std::optional<FileCursor> start;
+  if (*stored) {
+    start = FileCursor{(*stored)->device, (*stored)->inode,
+                       static_cast<uint64_t>((*stored)->offset)};
+  }
+  follower_ = std::make_unique<LogFollower>(path_, layout_, start);
+  return {};
+}
+
+Result<LogIngest::Progress> LogIngest::Pump(
+    const std::function<void(const std::string&)>& warn) {
+  // A follower that read a batch the store then refused would skip it next time: keep a copy of
+  // its cursor, and on failure start a new follower from the last stored one.
+  auto batch = follower_->Poll();
+  if (!batch) return tl::unexpected(batch.error());
+  for (const std::string& w : batch->warnings) warn(w);
+
+  std::vector<Event> events;
+  events.reserve(batch->records.size());
+  for (const FollowedRecord& f : batch->records) {
+    if (auto e = EventFromRecord(f.record, source_)) events.push_back(std::move(*e));
+  }
+  CursorUpdate cursor{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
+                                         static_cast<int64_t>(batch->cursor.offset), {}}};
+  auto stored = store_->Append(events, std::span<const CursorUpdate>(&cursor, 1));
+  if (!stored) {
+    if (auto restarted = Start(); !restarted) warn(restarted.error().message);
+    return tl::unexpected(stored.error());
+  }
+  return Progress{events.size(), batch->garbled, batch->more};
+}
+
+}  // namespace utmpcd

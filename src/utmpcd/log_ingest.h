@@ -1,0 +1,53 @@
+// LogIngest: moves what a LogFollower reads from wtmp or btmp into the store, exactly once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/event.h"
+#include "core/result.h"
+#include "formats/utmp.h"
+#include "sources/log_follower.h"
+#include "store/sqlite_store.h"
+
+namespace utmpcd {
+
+class LogIngest {
+ public:
+  struct Progress {
+    uint64_t events = 0;   // events stored by this call
+    uint64_t garbled = 0;  // records skipped as garbled by this call
+    bool more = false;     // a backlog remains: call again before waiting for the file
+  };
+
+  // Follows `path` as `source` (kWtmp or kBtmp). `store` must outlive this object.
+  LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store);
+
+  // Restores where the last run stopped (the cursor stored under cursor_key()).
+  Result<void> Start();
+
+  // Reads what was appended since the last call and stores it: the events and the cursor after
+  // them in one transaction, so a crash at any instant neither loses nor repeats a record.
+  // Warnings of the follower (rotation, truncation) are passed to `warn`. On a store error
+  // nothing is consumed: the same records are read again by the next call.
+  Result<Progress> Pump(const std::function<void(const std::string&)>& warn);
+
+  const std::string& path() const { return path_; }
+  // "wtmp:/var/log/wtmp": the store key of this source's cursor.
+  const std::string& cursor_key() const { return key_; }
+
+ private:
+  std::string path_;
+  EventSource source_;
+  UtmpLayout layout_;
+  SqliteStore* store_;
+  std::string key_;
+  std::unique_ptr<LogFollower> follower_;
+};
+
+// The layout of this machine's own struct utmp (384 bytes on x86-64, 400 on aarch64).
+UtmpLayout NativeLayout();
+
+}  // namespace utmpcd

@@ -1,0 +1,72 @@
+// utmpcd: the host daemon. Follows wtmp and btmp into a SQLite history, exactly once.
+#include <clocale>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "formats/utmp.h"
+#include "utmpcd/config.h"
+#include "utmpcd/daemon.h"
+#include "utmpcd/log.h"
+
+namespace {
+
+constexpr char kDefaultConfig[] = "/etc/utmpcd/utmpcd.toml";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setlocale(LC_ALL, "C");
+  CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
+  std::string config_path, database, wtmp, btmp, layout;
+  bool once = false, debug = false;
+  auto* config_opt = app.add_option("-c,--config", config_path,
+                                    std::string("configuration file (default ") + kDefaultConfig + ")");
+  app.add_option("--database", database, "history database (overrides [store] database)");
+  app.add_option("--wtmp", wtmp, "wtmp to follow (overrides [files] wtmp)");
+  app.add_option("--btmp", btmp, "btmp to follow (overrides [files] btmp)");
+  app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
+  app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
+  app.add_flag("--debug", debug, "log every stored batch");
+  app.set_version_flag("--version", "utmpcd 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  bool named = config_opt->count() > 0;
+  if (!named) config_path = kDefaultConfig;
+  auto config = utmpcd::LoadConfig(config_path, named);
+  if (!config) {
+    std::fprintf(stderr, "utmpcd: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  if (!database.empty()) config->database = database;
+  if (!wtmp.empty()) config->wtmp = wtmp;
+  if (!btmp.empty()) config->btmp = btmp;
+  if (!layout.empty()) {
+    config->layout = utmpcd::ParseLayout(layout);
+    if (!config->layout) {
+      std::fprintf(stderr, "utmpcd: --layout must be 384 or 400, not '%s'\n", layout.c_str());
+      return 2;
+    }
+  }
+  config->debug = config->debug || debug;
+  utmpcd::SetLogDebug(config->debug);
+
+  try {
+    utmpcd::Daemon daemon(*config, named || std::filesystem::exists(config_path) ? config_path : "");
+    if (auto started = daemon.Start(); !started) {
+      utmpcd::Log(utmpcd::LogLevel::kError, "{}", started.error().message);
+      return 1;
+    }
+    return once ? 0 : daemon.Run();
+  } catch (const std::exception& e) {
+    utmpcd::Log(utmpcd::LogLevel::kError, "{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,524 @@
+// SqliteStore on real SQLite files in a temporary directory.
+#include "store/sqlite_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/schema_internal.h"
+
+namespace utmpcd {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace fs = std::filesystem;
+
+Event MakeEvent(int64_t time_us, std::string user, std::string tty = "pts/1") {
+  Event event;
+  event.time_us = time_us;
+  event.kind = EventKind::kLogin;
+  event.user = std::move(user);
+  event.tty = std::move(tty);
+  event.remote_host = "10.0.0.1";
+  event.pid = 1234;
+  event.session = 7;
+  event.source = EventSource::kWtmp;
+  event.boot_id = "0123456789abcdef0123456789abcdef";
+  return event;
+}
+
+// The first column of every row of `sql`, as text, through a connection of the test's own.
+std::vector<std::string> RawQuery(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> rows;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  EXPECT_EQ(rc, SQLITE_OK) << sqlite3_errmsg(db);
+  const int column = sqlite3_column_count(stmt) - 1;  // EXPLAIN QUERY PLAN: the last is detail
+  while (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, sql.starts_with("EXPLAIN") ? column : 0);
+    rows.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char name[] = "/tmp/store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(name), nullptr);
+    dir_ = name;
+    path_ = dir_ + "/history.db";
+  }
+  void TearDown() override {
+    chmod(dir_.c_str(), 0700);
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<SqliteStore> OpenOk(const StoreOptions& options = {}) {
+    auto store = SqliteStore::Open(path_, options);
+    EXPECT_TRUE(store.has_value()) << store.error().message;
+    return store ? std::move(*store) : nullptr;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(StoreTest, RoundTripKeepsBinaryTextAndEveryField) {
+  auto store = OpenOk();
+  ASSERT_TRUE(store);
+  std::vector<Event> events;
+  events.push_back(MakeEvent(1700000000123456, std::string("al\0ice", 6), "pts/\xff"));
+  events.push_back(MakeEvent(-5, "\xc3\x28\xa0\xa1", ""));  // invalid UTF-8, pre-1970 time
+  events[1].kind = EventKind::kGone;
+  events[1].source = EventSource::kPam;
+  events[1].remote_host = std::string("h\0st\x80", 6);
+  events[1].remote_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 1};
+  events[1].pid = -1;
+  events[1].session = INT64_MAX;
+  events[1].boot_id = "";
+  CursorUpdate cursor{"wtmp:/var/log/wtmp",
+                      {UINT64_MAX, (uint64_t{1} << 63) + 5, 768, std::string("x\0y", 3)}};
+  auto last = store->Append(events, {&cursor, 1});
+  ASSERT_TRUE(last.has_value()) << last.error().message;
+  EXPECT_EQ(*last, 2);
+  EXPECT_EQ(events[0].seq, 1);
+  EXPECT_EQ(events[1].seq, 2);
+
+  store.reset();
+  store = OpenOk();
+  auto read = store->EventsFrom(0, 10);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  ASSERT_EQ(read->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Event& want = events[i];
+    const Event& got = (*read)[i];
+    EXPECT_EQ(got.seq, want.seq);
+    EXPECT_EQ(got.time_us, want.time_us);
+    EXPECT_EQ(got.kind, want.kind);
+    EXPECT_EQ(got.user, want.user);
+    EXPECT_EQ(got.tty, want.tty);
+    EXPECT_EQ(got.remote_host, want.remote_host);
+    EXPECT_EQ(got.remote_addr, want.remote_addr);
+    EXPECT_EQ(got.pid, want.pid);
+    EXPECT_EQ(got.session, want.session);
+    EXPECT_EQ(got.source, want.source);
+    EXPECT_EQ(got.boot_id, want.boot_id);
+  }
+  auto stored = store->GetCursor("wtmp:/var/log/wtmp");
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_EQ((*stored)->device, UINT64_MAX);
+  EXPECT_EQ((*stored)->inode, (uint64_t{1} << 63) + 5);
+  EXPECT_EQ((*stored)->offset, 768);
+  EXPECT_EQ((*stored)->extra, std::string("x\0y", 3));
+  EXPECT_FALSE(store->GetCursor("btmp:/var/log/btmp")->has_value());
+
+  ASSERT_TRUE(store->SetMeta("host_id", std::string("\0id", 3)).has_value());
+  ASSERT_TRUE(store->SetMeta("host_id", "second").has_value());
+  EXPECT_EQ(store->GetMeta("host_id")->value_or("?"), "second");
+  EXPECT_FALSE(store->GetMeta("nothing")->has_value());
+}
+
+TEST_F(StoreTest, SeqStrictlyIncreasesAcrossReopen) {
+  int64_t previous = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto store = OpenOk();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->LastSeq().value_or(-1), previous);
+    std::vector<Event> events(3, MakeEvent(round, "bob"));
+    ASSERT_TRUE(store->Append(events, {}).has_value());
+    for (const Event& event : events) {
+      EXPECT_EQ(event.seq, previous + 1);
+      previous = event.seq;
+    }
+  }
+  auto store = OpenOk();
+  EXPECT_EQ(store->Append({}, {}).value_or(-1), 9);  // nothing to add: the last seq
+}
+
+// The cursor CHECK fails after the events of the batch were inserted: the whole transaction,
+// events included, must be gone.
+TEST_F(StoreTest, FailedCursorWriteStoresNoEvents) {
+  auto store = OpenOk();
+  std::vector<Event> first(2, MakeEvent(1, "carol"));
+  CursorUpdate cursor{"wtmp", {1, 2, 768, "ok"}};
+  ASSERT_TRUE(store->Append(first, {&cursor, 1}).has_value());
+
+  std::vector<Event> second(5, MakeEvent(2, "carol"));
+  CursorUpdate too_big{"wtmp",
+                       {1, 2, 2688, std::string(store_internal::kMaxCursorExtraBytes + 1, 'x')}};
+  auto failed = store->Append(second, {&too_big, 1});
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(failed.error().message, HasSubstr(path_ + ": append"));
+  EXPECT_THAT(failed.error().message, HasSubstr("CHECK constraint failed"));
+  for (const Event& event : second) EXPECT_EQ(event.seq, 0);
+  EXPECT_EQ(store->LastSeq().value_or(-1), 2);
+  EXPECT_EQ(store->GetCursor("wtmp")->value().offset, 768);
+
+  // Still usable, and no seq was burnt by the failed batch.
+  EXPECT_EQ(store->Append(second, {&cursor, 1}).value_or(-1), 7);
+  EXPECT_EQ(second[0].seq, 3);
+}
+
+// A forced error on the third of four events (a trigger another connection installs).
+TEST_F(StoreTest, ErrorMidBatchStoresNeitherEventsNorCursor) {
+  auto store = OpenOk();
+  RawExec(path_,
+          "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.user = CAST('poison' AS BLOB) "
+          "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
+  std::vector<Event> events = {MakeEvent(1, "a"), MakeEvent(2, "b"), MakeEvent(3, "poison"),
+                               MakeEvent(4, "d")};
+  CursorUpdate cursor{"btmp", {9, 9, 1536, ""}};
+  auto failed = store->Append(events, {&cursor, 1});
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, HasSubstr("poisoned event"));
+  EXPECT_EQ(store->LastSeq().value_or(-1), 0);
+  EXPECT_FALSE(store->GetCursor("btmp")->has_value());
+  EXPECT_EQ(RawQuery(path_, "SELECT count(*) FROM events"), std::vector<std::string>{"0"});
+}
+
+// Batch b holds BatchSize(b) events (session = b, pid = index in the batch); its cursor says
+// how many events precede and include it (offset) and which batch it was (extra).
+int BatchSize(int64_t batch) { return 1 + static_cast<int>((batch * 7919) % 97); }
+
+// The child: resumes from the stored cursor and appends batches until killed.
+[[noreturn]] void AppendForever(const std::string& path) {
+  auto store = SqliteStore::Open(path);
+  if (!store) _exit(2);
+  auto cursor = (*store)->GetCursor("wtmp");
+  if (!cursor) _exit(3);
+  int64_t batch = cursor->has_value() ? std::stoll((*cursor)->extra) + 1 : 0;
+  int64_t total = cursor->has_value() ? (*cursor)->offset : 0;
+  for (;; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < BatchSize(batch); ++i) {
+      events.push_back(MakeEvent(batch, "u" + std::to_string(batch % 13)));
+      events.back().session = batch;
+      events.back().pid = i;
+    }
+    total += static_cast<int64_t>(events.size());
+    CursorUpdate update{"wtmp", {1, 2, total, std::to_string(batch)}};
+    if (!(*store)->Append(events, {&update, 1})) _exit(4);
+  }
+}
+
+// Every stored batch is complete, batches are 0..k with none missing or repeated, seqs are
+// 1..n, and the cursor is the last stored batch's.
+void ExpectConsistent(SqliteStore& store, int64_t* batches) {
+  auto events = store.EventsFrom(0, INT64_MAX);
+  ASSERT_TRUE(events.has_value()) << events.error().message;
+  std::map<int64_t, std::vector<int32_t>> pids_by_batch;
+  for (size_t i = 0; i < events->size(); ++i) {
+    ASSERT_EQ((*events)[i].seq, static_cast<int64_t>(i) + 1);
+    pids_by_batch[(*events)[i].session].push_back((*events)[i].pid);
+  }
+  int64_t expected = 0;
+  for (const auto& [batch, pids] : pids_by_batch) {
+    ASSERT_EQ(batch, expected++);
+    ASSERT_EQ(pids.size(), static_cast<size_t>(BatchSize(batch))) << "batch " << batch;
+    for (size_t i = 0; i < pids.size(); ++i) ASSERT_EQ(pids[i], static_cast<int32_t>(i));
+  }
+  auto cursor = store.GetCursor("wtmp");
+  ASSERT_TRUE(cursor.has_value());
+  if (pids_by_batch.empty()) {
+    EXPECT_FALSE(cursor->has_value());
+  } else {
+    ASSERT_TRUE(cursor->has_value());
+    EXPECT_EQ((*cursor)->offset, static_cast<int64_t>(events->size()));
+    EXPECT_EQ((*cursor)->extra, std::to_string(pids_by_batch.rbegin()->first));
+  }
+  *batches = static_cast<int64_t>(pids_by_batch.size());
+}
+
+TEST_F(StoreTest, KillAtRandomMomentsLosesAndRepeatsNothing) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+  int64_t batches = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) AppendForever(path_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + random() % 200));
+    ASSERT_EQ(kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed with exit status " << status;
+    auto store = OpenOk();
+    ASSERT_TRUE(store);
+    int64_t before = batches;
+    ExpectConsistent(*store, &batches);
+    EXPECT_GE(batches, before);
+  }
+
+  EXPECT_GT(batches, 0);  // the children did get to write
+  EXPECT_EQ(RawQuery(path_, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+TEST_F(StoreTest, LastTwentyOfAUserIsAnIndexLookup) {
+  auto store = OpenOk();
+  std::vector<Event> batch;
+  for (int i = 0; i < 100000; ++i) {
+    batch.push_back(MakeEvent(i, "user" + std::to_string(i % 50)));
+    if (batch.size() == 1000) {
+      ASSERT_TRUE(store->Append(batch, {}).has_value());
+      batch.clear();
+    }
+  }
+  auto newest = store->EventsByUser("user7", SqliteStore::kNewest, 20);
+  ASSERT_TRUE(newest.has_value()) << newest.error().message;
+  ASSERT_EQ(newest->size(), 20u);
+  EXPECT_EQ(newest->front().seq, 99958);  // the last event of user7: i = 99957, seq = i + 1
+  for (size_t i = 0; i < newest->size(); ++i) {
+    EXPECT_EQ((*newest)[i].user, "user7");
+    EXPECT_EQ((*newest)[i].seq, 99958 - 50 * static_cast<int64_t>(i));
+  }
+  auto next_page = store->EventsByUser("user7", newest->back().seq, 1);
+  ASSERT_TRUE(next_page.has_value());
+  EXPECT_EQ(next_page->at(0).seq, newest->back().seq - 50);
+  EXPECT_TRUE(store->EventsByUser("nobody", SqliteStore::kNewest, 20)->empty());
+
+  const std::string by_user = std::string("EXPLAIN QUERY PLAN ") + store_internal::kEventsByUser;
+  auto plan = RawQuery(path_, by_user);
+  ASSERT_EQ(plan.size(), 1u) << ::testing::PrintToString(plan);
+  EXPECT_THAT(plan[0], HasSubstr("SEARCH events USING INDEX events_by_user (user=? AND seq<?)"));
+  const std::string in_range = std::string("EXPLAIN QUERY PLAN ") + store_internal::kEventsInRange;
+  plan = RawQuery(path_, in_range);
+  ASSERT_EQ(plan.size(), 1u) << ::testing::PrintToString(plan);  // no TEMP B-TREE sort step
+  EXPECT_THAT(plan[0], HasSubstr("SEARCH events USING INDEX events_by_time"));
+  plan = RawQuery(path_, std::string("EXPLAIN QUERY PLAN ") + store_internal::kEventsFrom);
+  EXPECT_THAT(plan.at(0), HasSubstr("SEARCH events USING INTEGER PRIMARY KEY"));
+}
+
+TEST_F(StoreTest, EventsInRangeIsHalfOpenAndOrderedByTime) {
+  auto store = OpenOk();
+  std::vector<Event> events = {MakeEvent(30, "a"), MakeEvent(10, "b"), MakeEvent(20, "c"),
+                               MakeEvent(20, "d"), MakeEvent(40, "e")};
+  ASSERT_TRUE(store->Append(events, {}).has_value());
+  auto range = store->EventsInRange(10, 40, 100);
+  ASSERT_TRUE(range.has_value());
+  std::vector<std::string> users;
+  for (const Event& event : *range) users.push_back(event.user);
+  EXPECT_EQ(users, (std::vector<std::string>{"b", "c", "d", "a"}));
+  EXPECT_EQ(store->EventsInRange(10, 40, 2)->size(), 2u);
+  EXPECT_EQ(store->EventsFrom(3, 100)->size(), 2u);
+}
+
+TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
+  std::ofstream(path_).close();  // an existing, zero-byte file
+  auto store = OpenOk();
+  ASSERT_TRUE(store);
+  store.reset();
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"),
+            std::vector<std::string>{std::to_string(store_internal::CurrentSchemaVersion())});
+  EXPECT_EQ(RawQuery(path_, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+  EXPECT_EQ(RawQuery(path_, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
+            (std::vector<std::string>{"cursors", "events", "meta"}));
+  // Opening again applies nothing and keeps the data.
+  store = OpenOk();
+  std::vector<Event> events(1, MakeEvent(1, "x"));
+  ASSERT_TRUE(store->Append(events, {}).has_value());
+  store = OpenOk();
+  EXPECT_EQ(store->LastSeq().value_or(-1), 1);
+}
+
+TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {
+  OpenOk().reset();
+  RawExec(path_,
+          "PRAGMA user_version = " + std::to_string(store_internal::CurrentSchemaVersion() + 1));
+  for (bool read_only : {false, true}) {
+    auto store = SqliteStore::Open(path_, {.read_only = read_only});
+    ASSERT_FALSE(store.has_value());
+    EXPECT_EQ(store.error().code, ErrorCode::kUnsupported);
+    EXPECT_THAT(store.error().message, HasSubstr(path_ + ": schema version 2 is newer"));
+  }
+}
+
+TEST_F(StoreTest, RefusesAFileThatIsNotADatabase) {
+  const std::string garbage(8192, 'w');
+  std::ofstream(path_) << garbage;
+  auto store = SqliteStore::Open(path_);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kCorrupt);
+  EXPECT_EQ(store.error().message, path_ + ": open: file is not a database");
+  std::string after((std::istreambuf_iterator<char>(std::ifstream(path_).rdbuf())), {});
+  EXPECT_EQ(after, garbage);  // left as it was
+
+  const std::string other = dir_ + "/other.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE songs (title TEXT)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  store = SqliteStore::Open(other);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kCorrupt);
+  EXPECT_THAT(store.error().message, HasSubstr("not a utmpcd database"));
+}
+
+// Runs `body` in a child process that cannot write in dir_: as nobody when we are root (root
+// ignores file modes), else as ourselves. Returns the child's exit status.
+template <typename Body>
+int RunWithoutWriteAccess(const std::string& dir, Body body) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (geteuid() == 0 &&
+        (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)) {
+      _exit(90);
+    }
+    if (access(dir.c_str(), W_OK) == 0) _exit(91);  // the test would prove nothing
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(StoreTest, ReadOnlyDirectoryServesQueriesAndRefusesWrites) {
+  {
+    auto store = OpenOk();
+    std::vector<Event> events(3, MakeEvent(5, "dave"));
+    ASSERT_TRUE(store->Append(events, {}).has_value());
+  }
+  ASSERT_EQ(chmod(dir_.c_str(), 0555), 0);
+  for (const char* file : {"/history.db", "/history.db-wal", "/history.db-shm"}) {
+    chmod((dir_ + file).c_str(), 0444);
+  }
+  const std::string path = path_;
+  int status = RunWithoutWriteAccess(dir_, [&path] {
+    auto store = SqliteStore::Open(path, {.read_only = true});
+    if (!store) return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 10;
+    if ((*store)->EventsByUser("dave", SqliteStore::kNewest, 10).value().size() != 3) return 11;
+    if ((*store)->LastSeq().value_or(-1) != 3) return 12;
+    std::vector<Event> more(1, MakeEvent(6, "dave"));
+    auto appended = (*store)->Append(more, {});
+    if (appended) return 13;
+    std::fprintf(stderr, "append: %s\n", appended.error().message.c_str());
+    if (appended.error().message.find(path + ": append: attempt to write a readonly database") !=
+        0) {
+      return 14;
+    }
+    auto writer = SqliteStore::Open(path);  // read-write: refused at once, clearly
+    if (writer) return 15;
+    std::fprintf(stderr, "open: %s\n", writer.error().message.c_str());
+    return writer.error().message.find("read-only") != std::string::npos ? 0 : 16;
+  });
+  EXPECT_EQ(status, 0);
+  auto missing = SqliteStore::Open(dir_ + "/missing.db", {.read_only = true});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+// Fills the disk under `dir` until an append fails, then makes room with `grow` and appends
+// again. Returns 0 when the failure was clear and atomic and the store recovered.
+template <typename Grow>
+int FillDiskThenRecover(const std::string& path, bool real_enospc, Grow grow) {
+  auto store = SqliteStore::Open(path);
+  if (!store) return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 10;
+  Result<int64_t> appended = 0;
+  int64_t stored = 0;
+  while (appended) {
+    std::vector<Event> events(100, MakeEvent(1, std::string(200, 'f')));
+    CursorUpdate cursor{"wtmp", {0, 0, stored + 100, ""}};
+    appended = (*store)->Append(events, {&cursor, 1});
+    if (appended) stored += 100;
+  }
+  const std::string& message = appended.error().message;
+  std::fprintf(stderr, "after %lld events: %s\n", static_cast<long long>(stored), message.c_str());
+  // RLIMIT_FSIZE shows itself as EFBIG, which SQLite reports as an I/O error, not as full.
+  const std::string want = real_enospc ? ": append: database or disk is full" : ": append: ";
+  if (message.find(path + want) != 0 || stored == 0) return 11;
+  if ((*store)->LastSeq().value_or(-1) != stored) return 12;
+  if ((*store)->GetCursor("wtmp")->value().offset != stored) return 13;
+  grow();
+  std::vector<Event> events(100, MakeEvent(2, "after"));
+  CursorUpdate cursor{"wtmp", {0, 0, stored + 100, ""}};
+  if (!(*store)->Append(events, {&cursor, 1})) return 14;
+  if ((*store)->LastSeq().value_or(-1) != stored + 100) return 15;
+  if ((*store)->GetCursor("wtmp")->value().offset != stored + 100) return 16;
+  store->reset();
+  return RawQuery(path, "PRAGMA integrity_check") == std::vector<std::string>{"ok"} ? 0 : 17;
+}
+
+// A full disk: a small tmpfs over the test directory in a private mount namespace when we may
+// mount, else RLIMIT_FSIZE (EFBIG). A clear error, nothing half-stored, and appends work again
+// once there is room.
+TEST_F(StoreTest, FullDiskIsAClearErrorAndRecoverable) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string dir = dir_;
+    if (unshare(CLONE_NEWNS) == 0 &&
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=512k") == 0) {
+      _exit(FillDiskThenRecover(
+          path_, true, [&dir] { mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT, "size=8m"); }));
+    }
+    signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{1 << 20, RLIM_INFINITY};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    _exit(FillDiskThenRecover(path_, false, [&limit] {
+      limit.rlim_cur = RLIM_INFINITY;
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }));
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(StoreTest, RetentionDeletesOldEventsButNeverTheNewest) {
+  auto store = OpenOk();
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(MakeEvent(100 + i, "e"));
+  ASSERT_TRUE(store->Append(events, {}).has_value());
+  EXPECT_EQ(store->DeleteOlderThan(105).value_or(-1), 5);
+  EXPECT_EQ(store->EventsFrom(0, 100)->front().time_us, 105);
+  EXPECT_EQ(store->DeleteOlderThan(1000).value_or(-1), 4);
+  auto left = store->EventsFrom(0, 100);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().seq, 10);
+
+  store = OpenOk();  // after a restart the next seq still follows the highest ever given
+  std::vector<Event> more(1, MakeEvent(2000, "f"));
+  EXPECT_EQ(store->Append(more, {}).value_or(-1), 11);
+  EXPECT_THAT(store->EventsFrom(0, 100)->front().user, Not(HasSubstr("f")));
+}
+
+}  // namespace
+}  // namespace utmpcd

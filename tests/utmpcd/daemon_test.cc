@@ -1,0 +1,218 @@
+// The daemon as a user runs it: a real utmpcd process ($UTMPCD) following real files into a
+// real SQLite file, killed and restarted.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/record_event.h"
+#include "formats/utmp.h"
+#include "store/sqlite_store.h"
+
+namespace utmpcd {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* daemon = std::getenv("UTMPCD");
+    ASSERT_NE(daemon, nullptr) << "UTMPCD must name the utmpcd binary (ctest sets it)";
+    daemon_ = daemon;
+    std::string pattern = (fs::temp_directory_path() / "utmpcd_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    wtmp_ = (dir_ / "wtmp").string();
+    btmp_ = (dir_ / "btmp").string();
+    db_ = (dir_ / "lib" / "history.db").string();
+    std::ofstream(wtmp_).close();
+    std::ofstream(btmp_).close();
+  }
+  void TearDown() override {
+    Stop(SIGKILL);
+    fs::remove_all(dir_);
+  }
+
+  pid_t Start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{daemon_, "-c",   "/dev/null", "--wtmp",     wtmp_,
+                                  "--btmp",  btmp_, "--database", db_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    std::string log = (dir_ / "daemon.log").string();
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    EXPECT_EQ(posix_spawn(&pid_, daemon_.c_str(), &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid_;
+  }
+  int Stop(int signal) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  // Records as a login program would write them: logins and logouts on 40 lines.
+  static std::string Records(uint32_t first, uint32_t count) {
+    std::string bytes;
+    for (uint32_t i = first; i < first + count; ++i) {
+      std::string line = "pts/" + std::to_string(i % 40);
+      std::string user = "user" + std::to_string(i % 7);
+      LoginRecord r;
+      r.type = i % 2 == 0 ? kUserProcess : kDeadProcess;
+      r.pid = static_cast<int32_t>(1000 + i);
+      r.line = line;
+      r.user = r.type == kUserProcess ? std::string_view(user) : std::string_view();
+      r.host = "192.0.2.1";
+      r.time_s = 1700000000 + i;
+      EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
+    }
+    return bytes;
+  }
+  static void Append(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  // All stored events, oldest first (a read-only connection, as a client would open it).
+  std::vector<Event> Stored() {
+    StoreOptions options;
+    options.read_only = true;
+    auto store = SqliteStore::Open(db_, options);
+    if (!store) return {};
+    auto events = (*store)->EventsFrom(0, 10'000'000);
+    return events ? *events : std::vector<Event>{};
+  }
+  // Waits (up to 20 s) until `count` events are stored.
+  size_t WaitFor(size_t count) {
+    auto deadline = Clock::now() + std::chrono::seconds(20);
+    size_t stored = 0;
+    while ((stored = Stored().size()) < count && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return stored;
+  }
+  bool WaitForLog(const std::string& text) {
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Log().find(text) == std::string::npos && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return Log().find(text) != std::string::npos;
+  }
+  std::string Log() {
+    std::ifstream in(dir_ / "daemon.log");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  std::string daemon_;
+  fs::path dir_;
+  std::string wtmp_, btmp_, db_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(DaemonTest, ImportsThenFollowsAppends) {
+  Append(wtmp_, Records(0, 1000));
+  Start();
+  ASSERT_EQ(WaitFor(1000), 1000u) << Log();
+  Append(wtmp_, Records(1000, 10));
+  ASSERT_EQ(WaitFor(1010), 1010u) << Log();
+  std::vector<Event> events = Stored();
+  EXPECT_EQ(events.back().kind, EventKind::kLogout);
+  EXPECT_EQ(events.back().tty, "pts/9");
+  EXPECT_EQ(events.back().time_us, int64_t{1700001009} * 1000000);
+  EXPECT_EQ(events[1000].kind, EventKind::kLogin);
+  EXPECT_EQ(events[1000].user, "user6");
+  // SIGTERM stops it cleanly.
+  int status = Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Log();
+}
+
+TEST_F(DaemonTest, FailedLoginsFromBtmp) {
+  Start();
+  Append(btmp_, Records(0, 4));  // two of them have a user: the failed logins
+  ASSERT_EQ(WaitFor(2), 2u) << Log();
+  for (const Event& e : Stored()) EXPECT_EQ(e.kind, EventKind::kFailed);
+}
+
+// kill -9 at any instant, restart: every record is stored exactly once, also across a
+// rotation in the middle of the burst.
+TEST_F(DaemonTest, KillNineDuringABurstLosesAndRepeatsNothing) {
+  constexpr uint32_t kTotal = 100000;
+  std::mt19937 rng(7);
+  Start();
+  // Up and following (its cursor is stored): from here on the file is the daemon's to track.
+  ASSERT_TRUE(WaitForLog("following")) << Log();
+  uint32_t written = 0;
+  int kills = 0;
+  while (written < kTotal) {
+    uint32_t chunk = std::min<uint32_t>(kTotal - written, 500 + rng() % 3000);
+    Append(wtmp_, Records(written, chunk));
+    written += chunk;
+    if (written >= kTotal / 2 && written - chunk < kTotal / 2) {
+      fs::rename(wtmp_, wtmp_ + ".1");  // logrotate: rename, then a new file
+      Append(wtmp_ + ".1", Records(written, 700));  // a writer still on the old file
+      written += 700;
+      std::ofstream(wtmp_).close();
+    }
+    if (rng() % 4 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 40));
+      Stop(SIGKILL);
+      ++kills;
+      Start();
+    }
+  }
+  ASSERT_GT(kills, 3);
+  ASSERT_EQ(WaitFor(written), written) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more may come
+  std::vector<Event> events = Stored();
+  ASSERT_EQ(events.size(), written) << Log();
+  // Each record once: the times are 1700000000 + its index, and every index is there once.
+  std::vector<bool> seen(written, false);
+  int64_t last_seq = 0;
+  for (const Event& e : events) {
+    EXPECT_GT(e.seq, last_seq);
+    last_seq = e.seq;
+    int64_t index = e.time_us / 1000000 - 1700000000;
+    ASSERT_TRUE(index >= 0 && index < static_cast<int64_t>(written)) << index;
+    ASSERT_FALSE(seen[index]) << "record " << index << " stored twice";
+    seen[index] = true;
+  }
+}
+
+TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
+  std::string config = (dir_ / "bad.toml").string();
+  std::ofstream(config) << "[files]\nwtmpp = \"/var/log/wtmp\"\n";
+  std::string cmd = daemon_ + " -c " + config + " --once 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512] = {};
+  size_t n = fread(buf, 1, sizeof buf - 1, p);
+  int status = pclose(p);
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(std::string(buf, n), "utmpcd: " + config + ":2:1: unknown key 'wtmpp' in [files]\n");
+}
+
+}  // namespace
+}  // namespace utmpcd
