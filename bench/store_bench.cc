@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,17 +34,25 @@ class ScratchDir {
   std::string path_;
 };
 
-// What wtmp import produces: a login with a realistic spread of users and terminals.
+constexpr const char* kUsers[] = {"alice",  "bob",   "carol",  "dave", "erin",    "frank",
+                                  "grace",  "heidi", "ivan",   "judy", "mallory", "niaj",
+                                  "olivia", "peggy", "rupert", "sybil"};
+constexpr int64_t kUserCount = std::size(kUsers);
+
+// What a wtmp import produces, shaped like tests/fixtures/wtmpgen: logins by a few regular users
+// and a long tail of rare ones (1 in 50), and logouts, which carry no user in wtmp, on 64 ptys.
 Event SampleEvent(int64_t i) {
   Event event;
   event.time_us = 1700000000000000 + i * 1000;
   event.kind = i % 2 == 0 ? EventKind::kLogin : EventKind::kLogout;
-  event.user = "user" + std::to_string(i % 500);
-  event.tty = "pts/" + std::to_string(i % 64);
+  if (event.kind == EventKind::kLogin) {
+    event.user = i % 100 == 0 ? "user" + std::to_string(i) : kUsers[(i / 2) % kUserCount];
+  }
+  event.tty = "pts/" + std::to_string((i / 2) % 64);
   event.remote_host = "198.51.100." + std::to_string(i % 250);
   event.remote_addr = {198, 51, 100, static_cast<uint8_t>(i % 250)};
-  event.pid = static_cast<int32_t>(1000 + i % 30000);
-  event.session = i;
+  event.pid = static_cast<int32_t>(1000 + (i / 2) % 30000);
+  event.session = i / 2;
   event.source = EventSource::kWtmp;
   event.boot_id = "6f1b0e7c9a2d4e3f8b5a1c0d9e8f7a6b";
   return event;

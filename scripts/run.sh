@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Quick start, part one: builds utmpcd and runs it against this host.
-# Until the daemon lands (issue 3) this is the client on the host's own files: `utmpc last`
-# over /var/log/wtmp, a drop-in for util-linux last. Extra arguments go to `utmpc last`.
+# Quick start, part one: builds utmpcd and runs the host daemon in the foreground (Ctrl-C or
+# SIGTERM stops it). It follows /var/log/wtmp and /var/log/btmp into
+# /var/lib/utmpcd/history.db, or what /etc/utmpcd/utmpcd.toml says; arguments go to utmpcd
+# (`./scripts/run.sh --debug`, `./scripts/run.sh --once` to import and exit).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/build.sh" >&2
-exec "${UTMPCD_BUILD_DIR:-$top/build}/src/utmpc/utmpc" last "$@"
+exec "${UTMPCD_BUILD_DIR:-$top/build}/src/utmpcd/utmpcd" "$@"

@@ -1,4 +1,6 @@
 // utmpcd: the host daemon. Follows wtmp and btmp into a SQLite history, exactly once.
+#include <sys/stat.h>
+
 #include <clocale>
 #include <cstdio>
 #include <exception>
@@ -20,6 +22,9 @@ constexpr char kDefaultConfig[] = "/etc/utmpcd/utmpcd.toml";
 
 int main(int argc, char** argv) {
   std::setlocale(LC_ALL, "C");
+  // Login history is personal data: what the daemon creates (the database, its directory) is
+  // readable by its owner and group only.
+  ::umask(027);
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, layout;
   bool once = false, debug = false;

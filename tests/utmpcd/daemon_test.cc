@@ -1,6 +1,7 @@
 // The daemon as a user runs it: a real utmpcd process ($UTMPCD) following real files into a
 // real SQLite file, killed and restarted.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -144,6 +145,12 @@ TEST_F(DaemonTest, ImportsThenFollowsAppends) {
   EXPECT_EQ(events.back().time_us, int64_t{1700001009} * 1000000);
   EXPECT_EQ(events[1000].kind, EventKind::kLogin);
   EXPECT_EQ(events[1000].user, "user6");
+  // Login history is personal: nobody but the owner and group reads it.
+  struct stat st {};
+  ASSERT_EQ(::stat(db_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  ASSERT_EQ(::stat((dir_ / "lib").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
   // SIGTERM stops it cleanly.
   int status = Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Log();
