@@ -130,13 +130,17 @@ void Daemon::Loop::Arm(Followed& f) {
                          [this, &f](const boost::system::error_code& ec) {
                            if (ec) return;
                            auto events = f.watch->Drain();
+                           bool relevant = true;  // when in doubt, read
                            if (!events) {
                              Log(LogLevel::kError, "{}: {}", f.ingest->path(),
                                  events.error().message);
                            } else if (events->overflow) {
                              Log(LogLevel::kWarning, "inotify queue overflowed; re-reading");
+                           } else {
+                             // Other files come and go in /var/log: only ours is read.
+                             relevant = events->modified || events->replaced || events->removed;
                            }
-                           if (!retry_pending_) Catch(f);
+                           if (relevant && !retry_pending_) Catch(f);
                            ApplyRetention();
                            Arm(f);
                          });

@@ -25,9 +25,11 @@ Result<void> LogIngest::Start() {
   auto stored = store_->GetCursor(key_);
   if (!stored) return tl::unexpected(stored.error());
   std::optional<FileCursor> start;
+  stored_cursor_.reset();
   if (*stored) {
     start = FileCursor{(*stored)->device, (*stored)->inode,
                        static_cast<uint64_t>((*stored)->offset)};
+    stored_cursor_ = start;
   }
   follower_ = std::make_unique<LogFollower>(path_, layout_, start);
   return {};
@@ -46,6 +48,10 @@ Result<LogIngest::Progress> LogIngest::Pump(
   for (const FollowedRecord& f : batch->records) {
     if (auto e = EventFromRecord(f.record, source_)) events.push_back(std::move(*e));
   }
+  // Nothing read and the position unchanged (a wakeup for another file): no transaction.
+  if (events.empty() && batch->cursor == stored_cursor_ && batch->garbled == 0) {
+    return Progress{0, 0, batch->more};
+  }
   CursorUpdate cursor{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
                                          static_cast<int64_t>(batch->cursor.offset), {}}};
   auto stored = store_->Append(events, std::span<const CursorUpdate>(&cursor, 1));
@@ -53,6 +59,7 @@ Result<LogIngest::Progress> LogIngest::Pump(
     if (auto restarted = Start(); !restarted) warn(restarted.error().message);
     return tl::unexpected(stored.error());
   }
+  stored_cursor_ = batch->cursor;
   return Progress{events.size(), batch->garbled, batch->more};
 }
 

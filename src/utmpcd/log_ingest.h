@@ -45,6 +45,7 @@ class LogIngest {
   SqliteStore* store_;
   std::string key_;
   std::unique_ptr<LogFollower> follower_;
+  std::optional<FileCursor> stored_cursor_;  // the cursor the store holds for this source
 };
 
 // The layout of this machine's own struct utmp (384 bytes on x86-64, 400 on aarch64).

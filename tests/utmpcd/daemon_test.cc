@@ -1,13 +1,17 @@
 // The daemon as a user runs it: a real utmpcd process ($UTMPCD) following real files into a
 // real SQLite file, killed and restarted.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -206,6 +210,42 @@ TEST_F(DaemonTest, KillNineDuringABurstLosesAndRepeatsNothing) {
     ASSERT_FALSE(seen[index]) << "record " << index << " stored twice";
     seen[index] = true;
   }
+}
+
+// The disk under the database fills up: a clear error, the daemon keeps running, and once
+// there is room again it stores everything that was written meanwhile, once.
+TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
+  // A 1 MiB tmpfs for the database, in a mount namespace of this test process alone (the
+  // daemon it starts inherits it); the host's mounts are untouched.
+  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    GTEST_SKIP() << "no mount namespace here (needs root)";
+  }
+  fs::path lib = dir_ / "lib";
+  fs::create_directories(lib);
+  ASSERT_EQ(::mount("tmpfs", lib.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  Append(wtmp_, Records(0, 100));
+  Start();
+  ASSERT_EQ(WaitFor(100), 100u) << Log();
+  // Fill the disk, then log in and out 5,000 times.
+  std::string filler = (lib / "filler").string();
+  {
+    std::ofstream out(filler, std::ios::binary);
+    std::string block(4096, 'x');
+    while (out.write(block.data(), block.size())) {
+    }
+  }
+  Append(wtmp_, Records(100, 5000));
+  ASSERT_TRUE(WaitForLog("full")) << Log();
+  EXPECT_EQ(::kill(pid_, 0), 0) << "the daemon must keep running";
+  fs::remove(filler);
+  ASSERT_EQ(WaitFor(5100), 5100u) << Log();
+  EXPECT_NE(Log().find("caught up"), std::string::npos) << Log();
+  std::vector<Event> events = Stored();
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].time_us, (1700000000 + static_cast<int64_t>(i)) * 1000000) << i;
+  }
+  Stop(SIGTERM);
+  ::umount(lib.c_str());
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
