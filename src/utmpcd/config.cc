@@ -79,6 +79,20 @@ Result<void> ReadStore(const toml::table& store, DaemonConfig* c, std::string_vi
   return {};
 }
 
+Result<void> ReadSessions(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "sessions", {"gone_grace_ms"}, origin); !ok) return ok;
+  if (const toml::node* node = t.get("gone_grace_ms")) {
+    const toml::value<int64_t>* ms = node->as_integer();
+    // Up to an hour: longer would keep a ghost in `who` for no reason anyone needs.
+    if (ms == nullptr || ms->get() < 0 || ms->get() > 3600000) {
+      return tl::unexpected(ConfigError(origin, node->source(),
+                                        "'gone_grace_ms' must be a whole number from 0 to 3600000"));
+    }
+    c->gone_grace_ms = ms->get();
+  }
+  return {};
+}
+
 Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(log, "log", {"debug"}, origin); !ok) return ok;
   if (const toml::node* node = log.get("debug")) {
@@ -103,7 +117,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   DaemonConfig config;
   using Reader = Result<void> (*)(const toml::table&, DaemonConfig*, std::string_view);
   const std::pair<std::string_view, Reader> sections[] = {
-      {"files", ReadFiles}, {"store", ReadStore}, {"log", ReadLog}};
+      {"files", ReadFiles}, {"store", ReadStore}, {"sessions", ReadSessions}, {"log", ReadLog}};
   for (const auto& [key, node] : root) {
     const Reader* reader = nullptr;
     for (const auto& [name, read] : sections) {
@@ -112,7 +126,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [files], [store] or [log])",
+          fmt::format("unknown {} '{}' (expected [files], [store], [sessions] or [log])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

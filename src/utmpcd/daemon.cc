@@ -8,11 +8,16 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "sources/inotify_watch.h"
+#include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
 #include "utmpcd/log.h"
+#include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
 #include "utmpcd/notify.h"
 
@@ -43,6 +48,13 @@ class Daemon::Loop {
   void ScheduleRetry();
   void OnSignal(int signal);
   void ApplyRetention();
+  // utmp: the live sessions and the pidfds of their leaders.
+  void WatchUtmp();
+  void ArmUtmp();
+  void RefreshUtmp();
+  void WaitForLeader(const std::string& key, int pidfd);
+  void CheckGone(const std::string& key);
+  bool AlreadyReported(const LiveSession& session);
 
   DaemonConfig& config_;
   std::string& config_path_;
@@ -54,6 +66,12 @@ class Daemon::Loop {
   std::unique_ptr<SqliteStore> store_;
   std::vector<std::unique_ptr<Followed>> followed_;
   std::chrono::steady_clock::time_point last_retention_{};
+  std::optional<InotifyWatch> utmp_watch_;
+  std::unique_ptr<asio::posix::stream_descriptor> utmp_readable_;
+  LiveSessions live_;
+  // Per live session (by LiveSessions key): the wait on its leader's pidfd, then the grace timer.
+  std::map<std::string, std::unique_ptr<asio::posix::stream_descriptor>> leader_waits_;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> grace_timers_;
 };
 
 Result<void> Daemon::Loop::Open() {
@@ -70,7 +88,103 @@ Result<void> Daemon::Loop::Open() {
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
+  WatchUtmp();
   return {};
+}
+
+void Daemon::Loop::WatchUtmp() {
+  auto watch = InotifyWatch::Create(config_.utmp);
+  if (!watch) {
+    Log(LogLevel::kWarning, "{}: live sessions not tracked: {}", config_.utmp,
+        watch.error().message);
+    return;
+  }
+  utmp_watch_.emplace(std::move(*watch));
+  utmp_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(utmp_watch_->fd()));
+  RefreshUtmp();
+}
+
+void Daemon::Loop::ArmUtmp() {
+  if (!utmp_readable_) return;
+  utmp_readable_->async_wait(asio::posix::descriptor_base::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                               if (ec) return;
+                               (void)utmp_watch_->Drain();
+                               RefreshUtmp();
+                               ArmUtmp();
+                             });
+}
+
+void Daemon::Loop::RefreshUtmp() {
+  auto snapshot = ReadUtmpSnapshot(config_.utmp, config_.layout.value_or(NativeLayout()));
+  if (!snapshot) {
+    // Missing (between a delete and a create, or no utmp on this host): keep what we know.
+    Log(LogLevel::kDebug, "{}: {}", config_.utmp, snapshot.error().message);
+    return;
+  }
+  LiveSessions::Changes changes = live_.Update(snapshot->sessions);
+  for (const std::string& key : changes.removed) {
+    leader_waits_.erase(key);
+    grace_timers_.erase(key);
+  }
+  for (const LiveSessions::Watch& w : changes.added) {
+    if (w.pidfd >= 0) {
+      WaitForLeader(w.key, w.pidfd);
+    } else if (w.watchable) {
+      CheckGone(w.key);  // its leader died before we looked: the grace period starts now
+    }
+  }
+}
+
+void Daemon::Loop::WaitForLeader(const std::string& key, int pidfd) {
+  auto wait = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(pidfd));
+  wait->async_wait(asio::posix::descriptor_base::wait_read,
+                   [this, key](const boost::system::error_code& ec) {
+                     if (!ec) CheckGone(key);
+                   });
+  leader_waits_[key] = std::move(wait);
+}
+
+// The leader is dead: give its logout the grace period to reach utmp, then look again.
+void Daemon::Loop::CheckGone(const std::string& key) {
+  auto timer = std::make_unique<asio::steady_timer>(io_);
+  timer->expires_after(std::chrono::milliseconds(config_.gone_grace_ms));
+  timer->async_wait([this, key](const boost::system::error_code& ec) {
+    if (ec) return;
+    RefreshUtmp();
+    std::optional<LiveSession> session = live_.StillOpen(key);
+    if (!session) return;  // logged out in time, or already reported
+    if (AlreadyReported(*session)) {
+      (void)live_.MarkGone(key, 0);
+      return;
+    }
+    int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    Event gone = live_.MarkGone(key, now_us);
+    auto stored = store_->Append(std::span<Event>(&gone, 1), {});
+    if (!stored) {
+      Log(LogLevel::kError, "storing a gone session: {}", stored.error().message);
+    } else {
+      Log(LogLevel::kInfo, "{} on {} (pid {}) is gone: its process died without a logout",
+          gone.user, gone.tty, gone.pid);
+    }
+    grace_timers_.erase(key);
+  });
+  grace_timers_[key] = std::move(timer);
+}
+
+// A ghost that outlived a daemon restart was reported by the run before.
+bool Daemon::Loop::AlreadyReported(const LiveSession& s) {
+  auto recent = store_->EventsByUser(s.user, SqliteStore::kNewest, 64);
+  if (!recent) return false;
+  for (const Event& e : *recent) {
+    if (e.kind == EventKind::kGone && e.tty == s.line && e.pid == s.pid &&
+        e.time_us >= s.login_time_us) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
@@ -182,6 +296,7 @@ void Daemon::Loop::OnSignal(int signal) {
                          reloaded->database != config_.database;
     config_.debug = reloaded->debug;
     config_.retention_days = reloaded->retention_days;
+    config_.gone_grace_ms = reloaded->gone_grace_ms;
     SetLogDebug(config_.debug);
     Log(LogLevel::kInfo, "SIGHUP: configuration reloaded{}",
         paths_changed ? " (changed paths take effect at the next start)" : "");
@@ -196,6 +311,7 @@ int Daemon::Loop::Run() {
     if (!ec) OnSignal(s);
   });
   for (auto& f : followed_) Arm(*f);
+  ArmUtmp();
   NotifyReady();
   Log(LogLevel::kInfo, "following {} and {} into {}", config_.wtmp, config_.btmp,
       config_.database);

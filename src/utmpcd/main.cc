@@ -26,13 +26,14 @@ int main(int argc, char** argv) {
   // readable by its owner and group only.
   ::umask(027);
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
-  std::string config_path, database, wtmp, btmp, layout;
+  std::string config_path, database, wtmp, btmp, utmp, layout;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
   app.add_option("--database", database, "history database (overrides [store] database)");
   app.add_option("--wtmp", wtmp, "wtmp to follow (overrides [files] wtmp)");
   app.add_option("--btmp", btmp, "btmp to follow (overrides [files] btmp)");
+  app.add_option("--utmp", utmp, "utmp to watch for live sessions (overrides [files] utmp)");
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   if (!database.empty()) config->database = database;
   if (!wtmp.empty()) config->wtmp = wtmp;
   if (!btmp.empty()) config->btmp = btmp;
+  if (!utmp.empty()) config->utmp = utmp;
   if (!layout.empty()) {
     config->layout = utmpcd::ParseLayout(layout);
     if (!config->layout) {

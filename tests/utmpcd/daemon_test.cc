@@ -248,6 +248,71 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
   ::umount(lib.c_str());
 }
 
+// A live session (in utmp) whose leader process dies with no logout is stored as gone, once;
+// one whose logout is recorded is not.
+TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
+  std::string utmp = (dir_ / "utmp").string();
+  std::string config = (dir_ / "utmpcd.toml").string();
+  std::ofstream(config) << "[sessions]\ngone_grace_ms = 200\n";
+  pid_t ghost = fork();
+  if (ghost == 0) {
+    pause();
+    _exit(0);
+  }
+  pid_t clean = fork();
+  if (clean == 0) {
+    pause();
+    _exit(0);
+  }
+  auto entry = [](int16_t type, const char* user, const char* line, pid_t pid) {
+    LoginRecord r;
+    r.type = type;
+    r.user = user;
+    r.line = line;
+    r.pid = pid;
+    r.host = "203.0.113.5";
+    r.time_s = 1700000000;
+    std::string bytes;
+    EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
+    return bytes;
+  };
+  {
+    std::ofstream out(utmp, std::ios::binary);
+    out << entry(kUserProcess, "mallory", "pts/7", ghost) << entry(kUserProcess, "alice", "pts/8", clean);
+  }
+  std::vector<std::string> args{daemon_, "-c", config, "--wtmp", wtmp_, "--btmp", btmp_,
+                                "--utmp", utmp, "--database", db_};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ASSERT_EQ(posix_spawn(&pid_, daemon_.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  ASSERT_EQ(WaitFor(0), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the daemon reads utmp
+  // alice logs out properly (utmp says so), then her process ends; mallory's sshd is killed.
+  {
+    std::ofstream out(utmp, std::ios::binary);
+    out << entry(kUserProcess, "mallory", "pts/7", ghost) << entry(kDeadProcess, "", "pts/8", clean);
+  }
+  ::kill(clean, SIGKILL);
+  ::kill(ghost, SIGKILL);
+  waitpid(clean, nullptr, 0);
+  waitpid(ghost, nullptr, 0);
+  ASSERT_EQ(WaitFor(1), 1u) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // alice's grace runs out too
+  std::vector<Event> events = Stored();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, EventKind::kGone);
+  EXPECT_EQ(events[0].user, "mallory");
+  EXPECT_EQ(events[0].tty, "pts/7");
+  EXPECT_EQ(events[0].pid, ghost);
+  EXPECT_EQ(events[0].source, EventSource::kUtmp);
+  // A restart finds the ghost still in utmp, and does not report it again.
+  Stop(SIGTERM);
+  ASSERT_EQ(posix_spawn(&pid_, daemon_.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(Stored().size(), 1u);
+}
+
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
   std::string config = (dir_ / "bad.toml").string();
   std::ofstream(config) << "[files]\nwtmpp = \"/var/log/wtmp\"\n";
