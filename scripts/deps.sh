@@ -11,7 +11,7 @@ packages=(
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # the classic tools we test against, and a real sshd making real logins
-  util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata
+  util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
   "$@"
 )
 

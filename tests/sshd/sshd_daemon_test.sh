@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The host daemon against real logins made by OpenSSH's sshd on loopback:
+#   - a pty login and its logout become a login and a logout event in utmpcd's history;
+#   - a session whose sshd processes are killed (no logout is ever recorded) becomes a gone
+#     event once its leader has died and the grace period has passed.
+# Runs in a private mount namespace with temporary login files (see sshd_env.sh); skipped where
+# that is refused, since it must own /run/utmp. Environment: UTMPCD, the utmpcd binary.
+# Exit status: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE).
+set -euo pipefail
+
+: "${UTMPCD:?set UTMPCD to the utmpcd binary}"
+command -v sqlite3 >/dev/null || { echo "SKIP: needs the sqlite3 shell"; exit 77; }
+
+# shellcheck source=tests/sshd/sshd_env.sh
+source "$(dirname "$0")/sshd_env.sh"
+
+if [[ $UTMPCD_SSHD_STAGE != namespace ]]; then
+  echo "SKIP: needs a private mount namespace to own /run/utmp"
+  exit 77
+fi
+
+# The daemon, following what sshd writes.
+db=$tmp/history.db
+printf '[sessions]\ngone_grace_ms = 300\n' >"$tmp/utmpcd.toml"
+"$UTMPCD" -c "$tmp/utmpcd.toml" --wtmp /var/log/wtmp --btmp /var/log/btmp --utmp /run/utmp \
+  --database "$db" 2>"$tmp/utmpcd.log" &
+daemon_pid=$!
+extra_cleanup+=("kill $daemon_pid; wait $daemon_pid")
+for _ in $(seq 100); do
+  grep -q following "$tmp/utmpcd.log" && break
+  sleep 0.05
+done
+grep -q following "$tmp/utmpcd.log" || { cat "$tmp/utmpcd.log"; fail "utmpcd did not start"; }
+
+query() { sqlite3 "file:$db?mode=ro" "$1"; }
+# wait_for <seconds> <sql>: until the query prints something.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  while ((SECONDS < deadline)); do
+    [[ -n $(query "$2" 2>/dev/null) ]] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+now_ms() { date +%s%3N; }
+
+# 1. A login and a logout.
+timeout 30 ssh -tt "${ssh_opts[@]}" root@127.0.0.1 'sleep 1; exit' </dev/null >"$tmp/ssh.out" 2>&1 ||
+  { cat "$tmp/ssh.out"; fail "ssh login as root failed"; }
+wait_for 10 "select 1 from events where kind = 'logout' and source = 'wtmp'" ||
+  { cat "$tmp/utmpcd.log"; fail "the logout never reached the history"; }
+query "select kind, user, tty from events where source = 'wtmp' order by seq" >"$tmp/events"
+grep -qE '^login\|root\|pts/[0-9]+$' "$tmp/events" || { cat "$tmp/events"; fail "no login of root"; }
+echo "ok: a pty login and its logout are in the history"
+
+# 2. A session whose sshd dies without recording a logout: its leader dies too (the pty closes),
+#    and after the grace period the daemon names it gone.
+timeout 60 ssh -tt "${ssh_opts[@]}" root@127.0.0.1 'sleep 50' </dev/null >"$tmp/ssh2.out" 2>&1 &
+ssh_pid=$!
+extra_cleanup+=("kill $ssh_pid")
+start=$(now_ms)
+wait_for 10 "select 1 from events where kind = 'login' and seq > 2" ||
+  fail "the second login never reached the history"
+echo "ok: the second login was stored $(($(now_ms) - start)) ms after ssh started"
+tty=$(query "select tty from events where kind = 'login' order by seq desc limit 1")
+# The per-connection sshd processes (monitor and user child), not the listener: nothing is left
+# to write the logout.
+listener=$sshd_pid
+mapfile -t session_sshd < <(pgrep -f "^sshd: root" || true)
+((${#session_sshd[@]} > 0)) || fail "no per-connection sshd process found"
+for pid in "${session_sshd[@]}"; do [[ $pid == "$listener" ]] || kill -9 "$pid"; done
+killed=$(now_ms)
+wait_for 10 "select 1 from events where kind = 'gone' and tty = CAST('$tty' AS BLOB)" ||
+  { cat "$tmp/utmpcd.log"; query "select seq, kind, user, tty, pid from events"; fail "no gone event for $tty"; }
+echo "ok: the killed session on $tty is gone ($(($(now_ms) - killed)) ms after the kill, grace 300 ms)"
+[[ -z $(query "select 1 from events where kind = 'logout' and tty = CAST('$tty' AS BLOB) and seq > 2") ]] ||
+  fail "a logout was recorded after all: the test killed the wrong process"
+[[ $(query "select count(*) from events where kind = 'gone'") == 1 ]] || fail "gone stored twice"
+echo "PASS"
