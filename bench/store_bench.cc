@@ -110,8 +110,7 @@ void BM_LastTwenty(benchmark::State& state) {
   }
   int64_t user = 0;
   for (auto _ : state) {
-    auto found =
-        store->EventsByUser("user" + std::to_string(user++ % 500), SqliteStore::kNewest, 20);
+    auto found = store->EventsByUser(kUsers[user++ % kUserCount], SqliteStore::kNewest, 20);
     if (!found || found->size() != 20) return state.SkipWithError("EventsByUser failed");
     benchmark::DoNotOptimize(found);
   }

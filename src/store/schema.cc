@@ -59,11 +59,24 @@ CREATE TABLE meta (
 PRAGMA application_id = 1431585604;
 )sql";
 
+// Version 2: indexes for `utmpc last` on the history (utmpc/history_read.h), which walks the
+// history in seq order as last walks a wtmp in file order. Each also holds seq, the rowid, last.
+//   events_by_tty_seq (tty, seq)  the nearest later event on a terminal: what ends a login.
+//                                 events_by_tty orders a terminal's events by time_us, which a
+//                                 clock step breaks; last pairs by file order.
+//   events_by_kind    (kind, seq) the nearest later boot or shutdown (a crash, or down), and
+//                                 the oldest event of each kind (where a listing begins).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE INDEX events_by_tty_seq ON events (tty, seq);
+CREATE INDEX events_by_kind ON events (kind, seq);
+)sql";
+
 static_assert(kApplicationId == 1431585604, "kSchemaV1 spells the application id out");
 static_assert(kMaxCursorExtraBytes == 4096, "kSchemaV1 spells the limit out");
 
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 }  // namespace

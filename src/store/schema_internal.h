@@ -50,6 +50,24 @@ inline constexpr const char* kEventsByUser =
 inline constexpr const char* kEventsInRange =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events WHERE time_us >= ?1 AND time_us < ?2 ORDER BY time_us, seq LIMIT ?3";
+// History walks for `last` (schema version 2). kEventsBeforeFrom binds six sources (?3..?8),
+// one per EventSource, repeating one to ask for fewer.
+inline constexpr const char* kEventsBefore =
+    "SELECT " UTMPCD_EVENT_COLUMNS " FROM events WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2";
+inline constexpr const char* kEventsBeforeFrom =
+    "SELECT " UTMPCD_EVENT_COLUMNS
+    " FROM events WHERE seq < ?1 AND source IN (?3, ?4, ?5, ?6, ?7, ?8) ORDER BY seq DESC "
+    "LIMIT ?2";
+inline constexpr const char* kEventsOnTty =
+    "SELECT " UTMPCD_EVENT_COLUMNS
+    " FROM events INDEXED BY events_by_tty_seq WHERE tty = ?1 AND seq < ?2 ORDER BY seq DESC "
+    "LIMIT ?3";
+inline constexpr const char* kEventsOnTtyAfter =
+    "SELECT " UTMPCD_EVENT_COLUMNS
+    " FROM events INDEXED BY events_by_tty_seq WHERE tty = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+inline constexpr const char* kEventsOfKindAfter =
+    "SELECT " UTMPCD_EVENT_COLUMNS
+    " FROM events INDEXED BY events_by_kind WHERE kind = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 inline constexpr const char* kDeleteOlderThan =
     "DELETE FROM events WHERE time_us < ?1 AND seq < (SELECT max(seq) FROM events)";
 inline constexpr const char* kGetMeta = "SELECT value FROM meta WHERE key = ?1";

@@ -30,6 +30,11 @@ struct SqliteStore::Statements {
   Statement events_from;
   Statement events_by_user;
   Statement events_in_range;
+  Statement events_before;
+  Statement events_before_from;
+  Statement events_on_tty;
+  Statement events_on_tty_after;
+  Statement events_of_kind_after;
   Statement delete_older_than;
   Statement get_meta;
   Statement set_meta;
@@ -98,8 +103,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, db));
   sqlite3_extended_result_codes(db, 1);
-  auto ready = store->Configure(options);
-  if (ready) ready = store->CheckIdentity();
+  sqlite3_busy_timeout(db, std::max(0, options.busy_timeout_ms));
+  // Identity first: nothing is written (not even the journal mode) to a file that is not ours.
+  auto ready = store->CheckIdentity();
+  if (ready) ready = store->Configure(options);
   if (ready) ready = store->Migrate();
   if (ready) ready = store->PrepareStatements();
   if (!ready) return tl::unexpected(ready.error());
@@ -107,11 +114,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
 }
 
 Result<void> SqliteStore::Configure(const StoreOptions& options) {
-  sqlite3_busy_timeout(db_, std::max(0, options.busy_timeout_ms));
-  // The first statement to read the file: a file that is not a database fails here
-  // ("file is not a database"), before anything could be written to it.
-  auto version = QueryInt(db_, "PRAGMA user_version", Context("open"));
-  if (!version) return tl::unexpected(version.error());
   if (options.read_only) return {};
   // sqlite3_open_v2 quietly falls back to read-only for a file it may not write; the daemon
   // would then fail at every append, so say it now.
@@ -147,9 +149,11 @@ Result<void> SqliteStore::Configure(const StoreOptions& options) {
 }
 
 Result<void> SqliteStore::CheckIdentity() {
+  // The first statement to read the file: a file that is not a database fails here
+  // ("file is not a database").
   auto app_id = QueryInt(db_, "PRAGMA application_id", Context("open"));
   if (!app_id) return tl::unexpected(app_id.error());
-  if (*app_id == store_internal::kApplicationId) return {};
+  if (*app_id == store_internal::kApplicationId) return CheckNotNewer();
   if (*app_id != 0) {
     char hex[16];
     // application_id is a signed 32-bit header field: show its bits.
@@ -166,20 +170,25 @@ Result<void> SqliteStore::CheckIdentity() {
                                      "not a utmpcd database (it holds another program's "
                                      "tables)"));
   }
-  return {};
+  return CheckNotNewer();
+}
+
+Result<void> SqliteStore::CheckNotNewer() {
+  const int current = store_internal::CurrentSchemaVersion();
+  auto version = QueryInt(db_, "PRAGMA user_version", Context("open"));
+  if (!version) return tl::unexpected(version.error());
+  if (*version <= current) return {};
+  return tl::unexpected(StoreError(ErrorCode::kUnsupported, path_,
+                                   "schema version " + std::to_string(*version) +
+                                       " is newer than this utmpcd knows (" +
+                                       std::to_string(current) + "); use a newer utmpcd"));
 }
 
 Result<void> SqliteStore::Migrate() {
   const int current = store_internal::CurrentSchemaVersion();
   auto version = QueryInt(db_, "PRAGMA user_version", Context("open"));
   if (!version) return tl::unexpected(version.error());
-  if (*version > current) {
-    return tl::unexpected(StoreError(ErrorCode::kUnsupported, path_,
-                                     "schema version " + std::to_string(*version) +
-                                         " is newer than this utmpcd knows (" +
-                                         std::to_string(current) + "); use a newer utmpcd"));
-  }
-  if (*version == current) return {};
+  if (*version >= current) return {};  // newer ones were refused by CheckIdentity
   if (sqlite3_db_readonly(db_, "main") == 1) {
     return tl::unexpected(StoreError(
         *version == 0 ? ErrorCode::kNotFound : ErrorCode::kUnsupported, path_,
@@ -215,6 +224,11 @@ Result<void> SqliteStore::PrepareStatements() {
       {&stmts_->events_from, sql::kEventsFrom},
       {&stmts_->events_by_user, sql::kEventsByUser},
       {&stmts_->events_in_range, sql::kEventsInRange},
+      {&stmts_->events_before, sql::kEventsBefore},
+      {&stmts_->events_before_from, sql::kEventsBeforeFrom},
+      {&stmts_->events_on_tty, sql::kEventsOnTty},
+      {&stmts_->events_on_tty_after, sql::kEventsOnTtyAfter},
+      {&stmts_->events_of_kind_after, sql::kEventsOfKindAfter},
       {&stmts_->delete_older_than, sql::kDeleteOlderThan},
       {&stmts_->get_meta, sql::kGetMeta},
       {&stmts_->set_meta, sql::kSetMeta},
@@ -326,6 +340,56 @@ Result<std::vector<Event>> SqliteStore::EventsInRange(int64_t since_us, int64_t 
   sqlite3_bind_int64(stmt, 2, until_us);
   sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
   return ReadEvents(stmt, "events in range");
+}
+
+Result<std::vector<Event>> SqliteStore::EventsBefore(int64_t before_seq, int64_t limit,
+                                                     std::span<const EventSource> sources) {
+  sqlite3_stmt* stmt =
+      sources.empty() ? stmts_->events_before.get() : stmts_->events_before_from.get();
+  ScopedReset reset(stmt);
+  sqlite3_bind_int64(stmt, 1, before_seq);
+  sqlite3_bind_int64(stmt, 2, std::max<int64_t>(0, limit));
+  // Six slots, one per EventSource: the list is filled up by repeating its last source.
+  constexpr int kSourceSlots = 6;
+  for (int i = 0; i < kSourceSlots && !sources.empty(); ++i) {
+    EventSource source = sources[std::min<size_t>(i, sources.size() - 1)];
+    int rc = BindText(stmt, 3 + i, EventSourceName(source));
+    if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events before seq"));
+  }
+  return ReadEvents(stmt, "events before seq");
+}
+
+Result<std::vector<Event>> SqliteStore::EventsOnTty(std::string_view tty, int64_t before_seq,
+                                                    int64_t limit) {
+  sqlite3_stmt* stmt = stmts_->events_on_tty.get();
+  ScopedReset reset(stmt);
+  int rc = BindBytes(stmt, 1, tty);
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events on tty"));
+  sqlite3_bind_int64(stmt, 2, before_seq);
+  sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
+  return ReadEvents(stmt, "events on tty");
+}
+
+Result<std::vector<Event>> SqliteStore::EventsOnTtyAfter(std::string_view tty, int64_t after_seq,
+                                                         int64_t limit) {
+  sqlite3_stmt* stmt = stmts_->events_on_tty_after.get();
+  ScopedReset reset(stmt);
+  int rc = BindBytes(stmt, 1, tty);
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events on tty"));
+  sqlite3_bind_int64(stmt, 2, after_seq);
+  sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
+  return ReadEvents(stmt, "events on tty");
+}
+
+Result<std::vector<Event>> SqliteStore::EventsOfKindAfter(EventKind kind, int64_t after_seq,
+                                                          int64_t limit) {
+  sqlite3_stmt* stmt = stmts_->events_of_kind_after.get();
+  ScopedReset reset(stmt);
+  int rc = BindText(stmt, 1, EventKindName(kind));
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events of kind"));
+  sqlite3_bind_int64(stmt, 2, after_seq);
+  sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
+  return ReadEvents(stmt, "events of kind");
 }
 
 // Rows are checked as they are read: a kind or source this build does not know, or an address

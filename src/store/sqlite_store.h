@@ -92,6 +92,23 @@ class SqliteStore {
   // time_us, then seq.
   Result<std::vector<Event>> EventsInRange(int64_t since_us, int64_t until_us, int64_t limit);
 
+  // Walking the history as `last` walks a wtmp (utmpc/history_read.h). Each returns up to
+  // `limit` events; page on by passing the last returned seq. Each is a lookup in an index or
+  // the seq order: the cost grows with log(events) + what is returned (for EventsBefore with
+  // `sources`, + the events of other sources passed over).
+  //
+  // Events with seq < before_seq, newest first, of the given sources only (of every source
+  // when `sources` is empty).
+  Result<std::vector<Event>> EventsBefore(int64_t before_seq, int64_t limit,
+                                          std::span<const EventSource> sources = {});
+  // Events on `tty` (bytes, matched exactly) with seq < before_seq, newest first.
+  Result<std::vector<Event>> EventsOnTty(std::string_view tty, int64_t before_seq, int64_t limit);
+  // Events on `tty` (bytes, matched exactly) with seq > after_seq, oldest first.
+  Result<std::vector<Event>> EventsOnTtyAfter(std::string_view tty, int64_t after_seq,
+                                              int64_t limit);
+  // Events of `kind` with seq > after_seq, oldest first.
+  Result<std::vector<Event>> EventsOfKindAfter(EventKind kind, int64_t after_seq, int64_t limit);
+
   // Retention: deletes events with time_us < time_us, except that the newest event (highest
   // seq) is always kept. Returns the number deleted. Runs as one transaction.
   Result<int64_t> DeleteOlderThan(int64_t time_us);
@@ -108,6 +125,7 @@ class SqliteStore {
   SqliteStore(std::string path, sqlite3* db);
   Result<void> Configure(const StoreOptions& options);
   Result<void> CheckIdentity();
+  Result<void> CheckNotNewer();
   Result<void> Migrate();
   Result<void> PrepareStatements();
   Result<void> InsertEvents(std::span<Event> events);

@@ -1,6 +1,7 @@
 // utmpc last / lastb: util-linux last(1) and lastb(1), same options, same bytes out.
 #include <getopt.h>
 #include <libgen.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "core/timestamp.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/history_read.h"
 #include "utmpc/host_state.h"
 #include "utmpc/last_json.h"
 #include "utmpc/last_text.h"
@@ -37,6 +40,8 @@ struct LastArgs {
   std::optional<UtmpLayout> layout;
   uint64_t max_rows = 0;
   bool json = false;
+  std::string database;  // --database; empty: $UTMPC_DATABASE or the default
+  bool verbose = false;
 };
 
 void Usage(const char* name, bool lastb, FILE* out) {
@@ -48,6 +53,8 @@ void Usage(const char* name, bool lastb, FILE* out) {
              " -a, --hostlast       display hostnames in the last column\n"
              " -d, --dns            translate the IP number back into a hostname\n"
              " -f, --file <file>    use a specific file instead of {} (repeatable)\n"
+             "     --database <file>  the utmpcd history to read without -f\n"
+             "                      (default: $UTMPC_DATABASE, else {})\n"
              " -F, --fulltimes      print full login and logout times and dates\n"
              " -i, --ip             display IP numbers in numbers-and-dots notation\n"
              " -n, --limit <number> how many lines to show\n"
@@ -60,8 +67,9 @@ void Usage(const char* name, bool lastb, FILE* out) {
              "     --time-format <format>  notime|short|full|iso\n"
              "     --json           one JSON object per session, in a JSON array\n"
              "     --layout <384|400>  record layout (default: detected)\n"
+             "     --verbose        say on stderr what is read\n"
              " -h, --help           display this help\n",
-             name, name, lastb ? kBtmpPath : kWtmpPath);
+             name, name, lastb ? kBtmpPath : kWtmpPath, kHistoryDatabasePath);
 }
 
 bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_s) {
@@ -77,7 +85,7 @@ bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_
 // Parses last's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
   const char* name = lastb ? "lastb" : "last";
-  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout };
+  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout, kDatabase, kVerbose };
   static const struct option kLong[] = {
       {"limit", required_argument, nullptr, 'n'},     {"help", no_argument, nullptr, 'h'},
       {"file", required_argument, nullptr, 'f'},      {"nohostname", no_argument, nullptr, 'R'},
@@ -87,6 +95,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       {"ip", no_argument, nullptr, 'i'},              {"fulltimes", no_argument, nullptr, 'F'},
       {"fullnames", no_argument, nullptr, 'w'},       {"time-format", required_argument, nullptr, kTimeFormat},
       {"json", no_argument, nullptr, kJson},          {"layout", required_argument, nullptr, kLayout},
+      {"database", required_argument, nullptr, kDatabase}, {"verbose", no_argument, nullptr, kVerbose},
       {nullptr, 0, nullptr, 0}};
   struct timespec now {};
   clock_gettime(CLOCK_REALTIME, &now);
@@ -169,6 +178,12 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       case kJson:
         a->json = true;
         break;
+      case kDatabase:
+        a->database = optarg;
+        break;
+      case kVerbose:
+        a->verbose = true;
+        break;
       case kLayout:
         a->layout = ParseLayout(optarg);
         if (!a->layout) {
@@ -191,7 +206,6 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
     }
   }
   for (int i = optind; i < argc; ++i) a->query.show.emplace_back(argv[i]);
-  if (a->files.empty()) a->files.emplace_back(lastb ? kBtmpPath : kWtmpPath);
   a->query.btmp = lastb;
   a->text.charset = CurrentTerminalCharset();
   return -1;
@@ -216,31 +230,31 @@ const LastRow& AsLastPrints(const LastRow& row, int64_t boot_s, LastRow* cut_row
   return *cut_row;
 }
 
-// Lists one file; `rows` counts the rows listed so far over all files, as last.c's recsdone.
-// Returns 0, 1 after a read error, or -1 when the file cannot be opened.
-int ListFile(const char* name, const std::string& path, LastArgs& args, Output& out,
-             LastJson& json, uint64_t& rows) {
-  auto file = UtmpFile::Open(path, args.layout);
-  if (!file) {
-    out.Flush();
-    fmt::print(stderr, "utmpc {}: {}\n", name, file.error().message);
-    return -1;
-  }
-  int64_t now_s = ::time(nullptr);
-  int64_t boot_s = BootTimeS();
-  args.text.now_s = now_s;
+// When a listing starts: what "still running" and "gone" are decided against.
+struct ListingClock {
+  int64_t now_s;
+  int64_t boot_s;
+};
+using RowEmit = std::function<bool(const LastRow&)>;
+// Produces a listing's rows, newest first, through emit (false ends it).
+using RowSource = std::function<Result<void>(const ListingClock&, const RowEmit&)>;
+
+LastBuilder::PhantomCheck PhantomCheckFor(int64_t boot_s) {
+  return [boot_s](const LoginRecord& r) { return IsPhantomLogin(r, boot_s); };
+}
+
+// Lists the rows of `produce`, then "<label> begins <begins_s>"; `path` names the source in
+// JSON and errors. `rows` counts the rows listed so far over all sources, as last.c's
+// recsdone. Returns 0, or 1 after a read error.
+int ListRows(const char* name, const std::string& path, const std::string& label, int64_t begins_s,
+             LastArgs& args, Output& out, LastJson& json, uint64_t& rows,
+             const RowSource& produce) {
+  const ListingClock clock{::time(nullptr), BootTimeS()};
+  args.text.now_s = clock.now_s;
   LastText text(args.text);
-  LastBuilder builder(args.query, now_s,
-                      [boot_s](const LoginRecord& r) { return IsPhantomLogin(r, boot_s); });
-  // As last.c: the listing "begins" at the first record, or the file's ctime when empty.
-  int64_t begins_s = file->ctime_s();
-  (void)file->ReadForward([&](const LoginRecord& r, uint64_t) {
-    begins_s = r.time_s;
-    return false;
-  });
   RowPipeline pipeline([&](const LastRow& row) {
     if (args.json) {
-      json.AppendRow(row, now_s, path);
+      json.AppendRow(row, clock.now_s, path);
     } else {
       text.AppendRow(out.buffer(), row);
     }
@@ -249,12 +263,11 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
   LastRow cut_row;
   LoginRecord cut;
   auto emit = [&](const LastRow& row) {
-    pipeline.Push(args.json ? row : AsLastPrints(row, boot_s, &cut_row, &cut));
+    pipeline.Push(args.json ? row : AsLastPrints(row, clock.boot_s, &cut_row, &cut));
     ++rows;
     return !(args.max_rows != 0 && args.max_rows <= rows);
   };
-  auto read = file->ReadBackward(
-      [&](const LoginRecord& r, uint64_t) { return builder.Feed(r, emit); });
+  auto read = produce(clock, emit);
   pipeline.Finish();
   int status = 0;
   if (!read) {
@@ -262,12 +275,83 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
     fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
     status = 1;
   }
-  if (!args.json) text.AppendBegins(out.buffer(), BaseName(path), begins_s);
+  if (!args.json) text.AppendBegins(out.buffer(), label, begins_s);
+  return status;
+}
+
+// Lists one file. Returns 0, 1 after a read error, or -1 when the file cannot be opened.
+int ListFile(const char* name, const std::string& path, LastArgs& args, Output& out,
+             LastJson& json, uint64_t& rows) {
+  auto file = UtmpFile::Open(path, args.layout);
+  if (!file) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, file.error().message);
+    return -1;
+  }
+  // As last.c: the listing "begins" at the first record, or the file's ctime when empty.
+  int64_t begins_s = file->ctime_s();
+  (void)file->ReadForward([&](const LoginRecord& r, uint64_t) {
+    begins_s = r.time_s;
+    return false;
+  });
+  int status =
+      ListRows(name, path, BaseName(path), begins_s, args, out, json, rows,
+               [&](const ListingClock& clock, const RowEmit& emit) {
+                 LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
+                 return file->ReadBackward(
+                     [&](const LoginRecord& r, uint64_t) { return builder.Feed(r, emit); });
+               });
   if (std::string report = file->DamageReport(); !report.empty()) {
     out.Flush();
     fmt::print(stderr, "utmpc {}: warning: {}\n", name, report);
   }
   return status;
+}
+
+// Lists the daemon's history as last lists the wtmp (btmp) it holds, down to the begins line,
+// which names that file. An empty history begins when the database file was last changed.
+int ListHistory(const char* name, HistoryReader& history, bool lastb, LastArgs& args,
+                Output& out, LastJson& json, uint64_t& rows) {
+  auto begins = history.BeginsS();
+  if (!begins) {
+    fmt::print(stderr, "utmpc {}: {}\n", name, begins.error().message);
+    return 1;
+  }
+  struct stat st {};
+  int64_t begins_s = ::stat(history.path().c_str(), &st) == 0 ? st.st_ctime : 0;
+  return ListRows(
+      name, history.path(), BaseName(lastb ? kBtmpPath : kWtmpPath), begins->value_or(begins_s),
+      args, out, json, rows, [&](const ListingClock& clock, const RowEmit& emit) {
+        return history.List(args.query, clock.now_s, PhantomCheckFor(clock.boot_s), emit);
+      });
+}
+
+// Without -f: the daemon's history when it can be read, else the classic file. A database
+// named with --database must be readable; the default one (or $UTMPC_DATABASE) is only used
+// when it is. Returns the history to read, or nullptr (read args.files); sets *status to stop.
+std::unique_ptr<HistoryReader> ChooseSource(const char* name, bool lastb, LastArgs& args,
+                                            int* status) {
+  if (!args.files.empty()) return nullptr;
+  const std::string path = HistoryDatabasePath(args.database);
+  auto history = HistoryReader::Open(path, lastb);
+  if (history) {
+    if (args.verbose) {
+      fmt::print(stderr, "utmpc {}: reading the utmpcd history {} ({})\n", name, path,
+                 HistoryReader::UsesIndex(args.query) ? "indexed" : "full scan");
+    }
+    return std::move(*history);
+  }
+  if (!args.database.empty()) {
+    fmt::print(stderr, "utmpc {}: {}\n", name, history.error().message);
+    *status = 1;
+    return nullptr;
+  }
+  args.files.emplace_back(lastb ? kBtmpPath : kWtmpPath);
+  if (args.verbose) {
+    fmt::print(stderr, "utmpc {}: {}; reading {}\n", name, history.error().message,
+               args.files.back());
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -277,11 +361,15 @@ int RunLast(int argc, char** argv, bool lastb) {
   LastArgs args;
   if (int status = ParseArgs(argc, argv, lastb, &args); status >= 0) return status;
 
+  int status = 0;
+  std::unique_ptr<HistoryReader> history = ChooseSource(name, lastb, args, &status);
+  if (status != 0) return status;
+
   Output out(stdout);
   LastJson json(&out, lastb);
   if (args.json) json.Begin();
   uint64_t rows = 0;
-  int status = 0;
+  if (history) status = ListHistory(name, *history, lastb, args, out, json, rows);
   for (const std::string& path : args.files) {
     int file_status = ListFile(name, path, args, out, json, rows);
     if (file_status < 0) return 1;  // as last: a file that cannot be opened ends the run

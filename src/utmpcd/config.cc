@@ -79,6 +79,18 @@ Result<void> ReadStore(const toml::table& store, DaemonConfig* c, std::string_vi
   return {};
 }
 
+Result<void> ReadIngest(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "ingest", {"socket"}, origin); !ok) return ok;
+  if (const toml::node* node = t.get("socket")) {
+    const toml::value<std::string>* path = node->as_string();
+    if (path == nullptr) {
+      return tl::unexpected(ConfigError(origin, node->source(), "'socket' must be a string"));
+    }
+    c->ingest_socket = path->get();
+  }
+  return {};
+}
+
 Result<void> ReadSessions(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "sessions", {"gone_grace_ms"}, origin); !ok) return ok;
   if (const toml::node* node = t.get("gone_grace_ms")) {
@@ -117,7 +129,8 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   DaemonConfig config;
   using Reader = Result<void> (*)(const toml::table&, DaemonConfig*, std::string_view);
   const std::pair<std::string_view, Reader> sections[] = {
-      {"files", ReadFiles}, {"store", ReadStore}, {"sessions", ReadSessions}, {"log", ReadLog}};
+      {"files", ReadFiles},       {"store", ReadStore}, {"ingest", ReadIngest},
+      {"sessions", ReadSessions}, {"log", ReadLog}};
   for (const auto& [key, node] : root) {
     const Reader* reader = nullptr;
     for (const auto& [name, read] : sections) {
@@ -126,7 +139,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [files], [store], [sessions] or [log])",
+          fmt::format("unknown {} '{}' (expected [files], [store], [ingest], [sessions] or [log])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

@@ -21,6 +21,9 @@ struct DaemonConfig {
   // [store]
   std::string database = "/var/lib/utmpcd/history.db";
   int64_t retention_days = 0;  // 0 keeps everything
+  // [ingest]
+  // The socket pam_utmpcd.so reports session open/close to; "" turns it off.
+  std::string ingest_socket = "/run/utmpcd/ingest.sock";
   // [sessions]
   // How long a session whose leader died may take to record its logout before it is "gone".
   int64_t gone_grace_ms = 2000;

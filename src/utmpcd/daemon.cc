@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "sources/ingest_socket.h"
 #include "sources/inotify_watch.h"
 #include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
@@ -55,6 +56,10 @@ class Daemon::Loop {
   void WaitForLeader(const std::string& key, int pidfd);
   void CheckGone(const std::string& key);
   bool AlreadyReported(const LiveSession& session);
+  // PAM: session open/close from pam_utmpcd.so.
+  void OpenIngest();
+  void ArmIngest();
+  void StorePam();
 
   DaemonConfig& config_;
   std::string& config_path_;
@@ -72,6 +77,9 @@ class Daemon::Loop {
   // Per live session (by LiveSessions key): the wait on its leader's pidfd, then the grace timer.
   std::map<std::string, std::unique_ptr<asio::posix::stream_descriptor>> leader_waits_;
   std::map<std::string, std::unique_ptr<asio::steady_timer>> grace_timers_;
+  std::optional<IngestSocket> ingest_;
+  std::unique_ptr<asio::posix::stream_descriptor> ingest_readable_;
+  std::vector<Event> pending_pam_;  // received, not yet stored (a store error): retried
 };
 
 Result<void> Daemon::Loop::Open() {
@@ -89,7 +97,53 @@ Result<void> Daemon::Loop::Open() {
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
   WatchUtmp();
+  OpenIngest();
   return {};
+}
+
+void Daemon::Loop::OpenIngest() {
+  if (config_.ingest_socket.empty()) return;
+  IngestSocket::Options options;
+  options.path = config_.ingest_socket;
+  auto socket = IngestSocket::Open(options);
+  if (!socket) {
+    Log(LogLevel::kWarning, "no PAM ingest: {}", socket.error().message);
+    return;
+  }
+  ingest_.emplace(std::move(*socket));
+  ingest_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ingest_->fd()));
+}
+
+void Daemon::Loop::ArmIngest() {
+  if (!ingest_readable_) return;
+  ingest_readable_->async_wait(asio::posix::descriptor_base::wait_read,
+                               [this](const boost::system::error_code& ec) {
+                                 if (ec) return;
+                                 auto received = ingest_->Drain();
+                                 if (!received) {
+                                   Log(LogLevel::kError, "{}", received.error().message);
+                                 } else {
+                                   for (const auto& r : *received) {
+                                     pending_pam_.push_back(EventFromIngest(r.message));
+                                   }
+                                 }
+                                 if (!retry_pending_) StorePam();
+                                 ArmIngest();
+                               });
+}
+
+// A datagram once read is gone from the socket: what the store refuses waits in pending_pam_.
+void Daemon::Loop::StorePam() {
+  if (pending_pam_.empty()) return;
+  auto stored = store_->Append(pending_pam_, {});
+  if (!stored) {
+    Log(LogLevel::kError, "storing {} PAM events: {}", pending_pam_.size(),
+        stored.error().message);
+    ScheduleRetry();
+    return;
+  }
+  Log(LogLevel::kDebug, "stored {} PAM events", pending_pam_.size());
+  pending_pam_.clear();
 }
 
 void Daemon::Loop::WatchUtmp() {
@@ -231,6 +285,7 @@ void Daemon::Loop::ScheduleRetry() {
     retry_pending_ = false;
     if (ec) return;
     for (auto& f : followed_) Catch(*f);
+    StorePam();
     if (!retry_pending_) {
       retry_delay_ = std::chrono::seconds(1);
       Log(LogLevel::kInfo, "caught up after the store error");
@@ -312,6 +367,7 @@ int Daemon::Loop::Run() {
   });
   for (auto& f : followed_) Arm(*f);
   ArmUtmp();
+  ArmIngest();
   NotifyReady();
   Log(LogLevel::kInfo, "following {} and {} into {}", config_.wtmp, config_.btmp,
       config_.database);

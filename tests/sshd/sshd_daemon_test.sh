@@ -23,7 +23,7 @@ fi
 db=$tmp/history.db
 printf '[sessions]\ngone_grace_ms = 300\n' >"$tmp/utmpcd.toml"
 "$UTMPCD" -c "$tmp/utmpcd.toml" --wtmp /var/log/wtmp --btmp /var/log/btmp --utmp /run/utmp \
-  --database "$db" 2>"$tmp/utmpcd.log" &
+  --database "$db" --ingest-socket "$tmp/ingest.sock" 2>"$tmp/utmpcd.log" &
 daemon_pid=$!
 extra_cleanup+=("kill $daemon_pid; wait $daemon_pid")
 for _ in $(seq 100); do

@@ -338,6 +338,82 @@ TEST_F(StoreTest, EventsInRangeIsHalfOpenAndOrderedByTime) {
   EXPECT_EQ(store->EventsFrom(3, 100)->size(), 2u);
 }
 
+// The walks `utmpc last` makes (utmpc/history_read.h): newest or oldest first by seq, never by
+// time (the clock may step back), each through an index, with no sort step.
+TEST_F(StoreTest, HistoryWalksFollowSeqOrderThroughIndexes) {
+  auto store = OpenOk();
+  ASSERT_TRUE(store);
+  std::vector<Event> events;
+  for (int i = 0; i < 40; ++i) {
+    // Time runs backwards: seq order and time order disagree everywhere.
+    Event e = MakeEvent(1000 - i, "u" + std::to_string(i % 3), "pts/" + std::to_string(i % 4));
+    e.kind = i % 5 == 0 ? EventKind::kBoot : i % 2 == 0 ? EventKind::kLogin : EventKind::kLogout;
+    e.source = i % 7 == 0 ? EventSource::kBtmp : i % 7 == 1 ? EventSource::kPam
+                                                             : EventSource::kWtmp;
+    events.push_back(e);
+  }
+  ASSERT_TRUE(store->Append(events, {}).has_value());
+  auto seqs = [](const Result<std::vector<Event>>& got) {
+    EXPECT_TRUE(got.has_value()) << got.error().message;
+    std::vector<int64_t> out;
+    for (const Event& e : *got) out.push_back(e.seq);
+    return out;
+  };
+  EXPECT_EQ(seqs(store->EventsBefore(SqliteStore::kNewest, 3)), (std::vector<int64_t>{40, 39, 38}));
+  EXPECT_EQ(seqs(store->EventsBefore(38, 2)), (std::vector<int64_t>{37, 36}));
+  const EventSource btmp[] = {EventSource::kBtmp};
+  EXPECT_EQ(seqs(store->EventsBefore(SqliteStore::kNewest, 100, btmp)),
+            (std::vector<int64_t>{36, 29, 22, 15, 8, 1}));
+  const EventSource wtmp_pam[] = {EventSource::kWtmp, EventSource::kPam};
+  EXPECT_EQ(store->EventsBefore(SqliteStore::kNewest, 100, wtmp_pam)->size(), 34u);
+  EXPECT_EQ(seqs(store->EventsBefore(9, 100, wtmp_pam)), (std::vector<int64_t>{7, 6, 5, 4, 3, 2}));
+  // pts/1 holds i = 1, 5, 9, ...: seq 2, 6, 10, ...
+  EXPECT_EQ(seqs(store->EventsOnTty("pts/1", 14, 2)), (std::vector<int64_t>{10, 6}));
+  EXPECT_EQ(seqs(store->EventsOnTtyAfter("pts/1", 14, 3)), (std::vector<int64_t>{18, 22, 26}));
+  EXPECT_TRUE(store->EventsOnTty("pts/9", SqliteStore::kNewest, 5)->empty());
+  // Boots are i = 0, 5, 10, ...: seq 1, 6, 11, ...
+  EXPECT_EQ(seqs(store->EventsOfKindAfter(EventKind::kBoot, 6, 2)), (std::vector<int64_t>{11, 16}));
+  EXPECT_EQ(seqs(store->EventsOfKindAfter(EventKind::kBoot, 0, 1)), (std::vector<int64_t>{1}));
+  EXPECT_TRUE(store->EventsOfKindAfter(EventKind::kClock, 0, 5)->empty());
+
+  const std::pair<const char*, const char*> plans[] = {
+      {store_internal::kEventsBefore, "USING INTEGER PRIMARY KEY (rowid<?)"},
+      {store_internal::kEventsBeforeFrom, "USING INTEGER PRIMARY KEY (rowid<?)"},
+      {store_internal::kEventsOnTty, "USING INDEX events_by_tty_seq (tty=? AND seq<?)"},
+      {store_internal::kEventsOnTtyAfter, "USING INDEX events_by_tty_seq (tty=? AND seq>?)"},
+      {store_internal::kEventsOfKindAfter, "USING INDEX events_by_kind (kind=? AND seq>?)"},
+  };
+  for (const auto& [sql, want] : plans) {
+    auto plan = RawQuery(path_, std::string("EXPLAIN QUERY PLAN ") + sql);
+    ASSERT_EQ(plan.size(), 1u) << sql << ": " << ::testing::PrintToString(plan);  // no sort step
+    EXPECT_THAT(plan[0], HasSubstr(want)) << sql;
+  }
+}
+
+// A database of schema version 1 (before the indexes of `last`) gets them on the first
+// read-write open, events kept.
+TEST_F(StoreTest, MigratesVersionOneAddingTheHistoryIndexes) {
+  std::ofstream(path_).close();
+  RawExec(path_, std::string(store_internal::Migrations()[0].sql) +
+                     "PRAGMA user_version = 1;"
+                     "INSERT INTO events (time_us, kind, user, tty, remote_host, remote_addr, pid,"
+                     " session, source, boot_id) VALUES (5, 'login', x'616c', x'7474', x'',"
+                     " zeroblob(16), 1, 2, 'wtmp', '');");
+  auto read_only = SqliteStore::Open(path_, {.read_only = true});
+  ASSERT_FALSE(read_only.has_value());  // read-only cannot migrate: it says so
+  EXPECT_EQ(read_only.error().code, ErrorCode::kUnsupported);
+  auto store = OpenOk();
+  ASSERT_TRUE(store);
+  auto on_tty = store->EventsOnTtyAfter("tt", 0, 10);
+  ASSERT_TRUE(on_tty.has_value()) << on_tty.error().message;
+  ASSERT_EQ(on_tty->size(), 1u);
+  EXPECT_EQ(on_tty->at(0).user, "al");
+  store.reset();
+  EXPECT_EQ(RawQuery(path_, "SELECT name FROM sqlite_schema WHERE name IN "
+                            "('events_by_tty_seq', 'events_by_kind') ORDER BY name"),
+            (std::vector<std::string>{"events_by_kind", "events_by_tty_seq"}));
+}
+
 TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
   std::ofstream(path_).close();  // an existing, zero-byte file
   auto store = OpenOk();
@@ -364,7 +440,10 @@ TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {
     auto store = SqliteStore::Open(path_, {.read_only = read_only});
     ASSERT_FALSE(store.has_value());
     EXPECT_EQ(store.error().code, ErrorCode::kUnsupported);
-    EXPECT_THAT(store.error().message, HasSubstr(path_ + ": schema version 2 is newer"));
+    EXPECT_THAT(
+        store.error().message,
+        HasSubstr(path_ + ": schema version " +
+                  std::to_string(store_internal::CurrentSchemaVersion() + 1) + " is newer"));
   }
 }
 
@@ -388,6 +467,7 @@ TEST_F(StoreTest, RefusesAFileThatIsNotADatabase) {
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code, ErrorCode::kCorrupt);
   EXPECT_THAT(store.error().message, HasSubstr("not a utmpcd database"));
+  EXPECT_EQ(RawQuery(other, "PRAGMA journal_mode"), std::vector<std::string>{"delete"});
 }
 
 // Runs `body` in a child process that cannot write in dir_: as nobody when we are root (root

@@ -54,8 +54,9 @@ class DaemonTest : public ::testing::Test {
   }
 
   pid_t Start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{daemon_, "-c",   "/dev/null", "--wtmp",     wtmp_,
-                                  "--btmp",  btmp_, "--database", db_};
+    std::vector<std::string> args{daemon_,        "-c",   "/dev/null",       "--wtmp", wtmp_,
+                                  "--btmp",       btmp_,  "--database",      db_,
+                                  "--utmp",       utmp(), "--ingest-socket", socket()};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -124,6 +125,8 @@ class DaemonTest : public ::testing::Test {
     }
     return Log().find(text) != std::string::npos;
   }
+  std::string utmp() const { return (dir_ / "utmp").string(); }
+  std::string socket() const { return (dir_ / "ingest.sock").string(); }
   std::string Log() {
     std::ifstream in(dir_ / "daemon.log");
     std::ostringstream s;
@@ -251,7 +254,7 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
 // A live session (in utmp) whose leader process dies with no logout is stored as gone, once;
 // one whose logout is recorded is not.
 TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
-  std::string utmp = (dir_ / "utmp").string();
+  std::string utmp = this->utmp();
   std::string config = (dir_ / "utmpcd.toml").string();
   std::ofstream(config) << "[sessions]\ngone_grace_ms = 200\n";
   pid_t ghost = fork();
@@ -280,8 +283,9 @@ TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
     std::ofstream out(utmp, std::ios::binary);
     out << entry(kUserProcess, "mallory", "pts/7", ghost) << entry(kUserProcess, "alice", "pts/8", clean);
   }
-  std::vector<std::string> args{daemon_, "-c", config, "--wtmp", wtmp_, "--btmp", btmp_,
-                                "--utmp", utmp, "--database", db_};
+  std::vector<std::string> args{daemon_, "-c",         config, "--wtmp",          wtmp_,
+                                "--btmp",  btmp_,        "--utmp", utmp,             "--database",
+                                db_,       "--ingest-socket", socket()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -311,6 +315,39 @@ TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
   ASSERT_EQ(posix_spawn(&pid_, daemon_.c_str(), nullptr, nullptr, argv.data(), environ), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   EXPECT_EQ(Stored().size(), 1u);
+}
+
+// A host with no utmp at all: a real PAM stack (pamtester) with pam_utmpcd.so reports the
+// session's open and close, and the daemon stores them.
+TEST_F(DaemonTest, PamSessionsAreStored) {
+  const char* module = std::getenv("PAM_UTMPCD");
+  ASSERT_NE(module, nullptr) << "PAM_UTMPCD must name pam_utmpcd.so (ctest sets it)";
+  if (std::system("command -v pamtester >/dev/null") != 0) GTEST_SKIP() << "no pamtester";
+  std::string service = "utmpcd-daemon-test-" + std::to_string(::getpid());
+  std::string pam_file = "/etc/pam.d/" + service;
+  {
+    std::ofstream out(pam_file);
+    ASSERT_TRUE(out) << "cannot write " << pam_file << " (needs root)";
+    out << "session required " << module << " socket=" << socket() << "\n";
+  }
+  Start();
+  ASSERT_TRUE(WaitForLog("following")) << Log();
+  int rc = std::system(("pamtester -I tty=/dev/pts/4 -I rhost=198.51.100.9 -E XDG_SESSION_ID=7 " +
+                        service + " root open_session close_session >/dev/null 2>&1")
+                           .c_str());
+  fs::remove(pam_file);
+  ASSERT_EQ(rc, 0);
+  ASSERT_EQ(WaitFor(2), 2u) << Log();
+  std::vector<Event> events = Stored();
+  EXPECT_EQ(events[0].kind, EventKind::kLogin);
+  EXPECT_EQ(events[1].kind, EventKind::kLogout);
+  for (const Event& e : events) {
+    EXPECT_EQ(e.source, EventSource::kPam);
+    EXPECT_EQ(e.user, "root");
+    EXPECT_EQ(e.tty, "pts/4");
+    EXPECT_EQ(e.remote_host, "198.51.100.9");
+    EXPECT_EQ(e.session, 7);
+  }
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {

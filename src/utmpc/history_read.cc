@@ -1,0 +1,253 @@
+#include "utmpc/history_read.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+#include <vector>
+
+#include "core/record_event.h"
+
+namespace utmpcd {
+namespace {
+
+// A full scan reads 4096 events a page: at most about a megabyte of text in memory, and few
+// calls into SQLite per million events.
+constexpr int64_t kScanPage = 4096;
+// Lookups of "the next event of a kind / on a tty" nearly always want the first row they read;
+// a small page only matters when other sources' events sit in between.
+constexpr int64_t kNextPage = 16;
+
+constexpr EventSource kLastbSources[] = {EventSource::kBtmp};
+
+// One newest-first index lookup (a user's or a tty's events), read in pages that grow: the
+// first rows of `last -n 20 alice` cost one small page, a long listing few round trips.
+class Lookup {
+ public:
+  using Fetch = std::function<Result<std::vector<Event>>(int64_t before_seq, int64_t limit)>;
+  explicit Lookup(Fetch fetch) : fetch_(std::move(fetch)) {}
+
+  // The newest event not yet taken; nullptr when there is none left.
+  Result<const Event*> Head() {
+    if (next_ < page_.size()) return &page_[next_];
+    if (done_) return nullptr;
+    auto page = fetch_(before_seq_, limit_);
+    if (!page) return tl::unexpected(page.error());
+    page_ = std::move(*page);
+    next_ = 0;
+    done_ = static_cast<int64_t>(page_.size()) < limit_;
+    if (!page_.empty()) before_seq_ = page_.back().seq;
+    limit_ = std::min(limit_ * 8, kScanPage);
+    return page_.empty() ? nullptr : &page_[0];
+  }
+  void Take() { ++next_; }
+
+ private:
+  Fetch fetch_;
+  std::vector<Event> page_;
+  size_t next_ = 0;
+  bool done_ = false;
+  int64_t before_seq_ = SqliteStore::kNewest;
+  int64_t limit_ = 32;
+};
+
+// The next event of all lookups together, newest first, each event once (a login can be found
+// by its user and by its tty); nullopt at the end.
+Result<std::optional<Event>> NextOfAll(std::vector<Lookup>& lookups) {
+  int64_t newest = 0;  // seqs start at 1
+  for (Lookup& lookup : lookups) {
+    auto head = lookup.Head();
+    if (!head) return tl::unexpected(head.error());
+    if (*head != nullptr) newest = std::max(newest, (*head)->seq);
+  }
+  std::optional<Event> next;
+  for (Lookup& lookup : lookups) {
+    const Event* head = *lookup.Head();  // read above: no error, no new page
+    if (head == nullptr || head->seq != newest) continue;
+    if (!next) next = *head;
+    lookup.Take();
+  }
+  return next;
+}
+
+}  // namespace
+
+std::string HistoryDatabasePath(const std::string& option) {
+  if (!option.empty()) return option;
+  const char* env = std::getenv("UTMPC_DATABASE");
+  return env != nullptr && *env != '\0' ? env : kHistoryDatabasePath;
+}
+
+HistoryReader::HistoryReader(std::unique_ptr<SqliteStore> store, bool lastb)
+    : store_(std::move(store)), lastb_(lastb) {}
+
+Result<std::unique_ptr<HistoryReader>> HistoryReader::Open(const std::string& path, bool lastb) {
+  auto store = SqliteStore::Open(path, {.read_only = true});
+  if (!store) return tl::unexpected(store.error());
+  std::unique_ptr<HistoryReader> reader(new HistoryReader(std::move(*store), lastb));
+  // A host whose daemon follows wtmp has its sessions there, and pam_utmpcd (if also set up)
+  // reports the same sessions again: listing both would show each login twice. PAM is the
+  // session history only of hosts without wtmp.
+  static constexpr EventSource kWtmp[] = {EventSource::kWtmp};
+  auto any_wtmp = reader->store_->EventsBefore(SqliteStore::kNewest, 1, kWtmp);
+  if (!any_wtmp) return tl::unexpected(any_wtmp.error());
+  reader->session_source_[0] = any_wtmp->empty() ? EventSource::kPam : EventSource::kWtmp;
+  return reader;
+}
+
+bool HistoryReader::Listed(const Event& e) const {
+  if (lastb_) return e.source == EventSource::kBtmp && e.kind == EventKind::kFailed;
+  // A gone session is the daemon's finding, not a wtmp record: last never saw it.
+  return e.source == session_source_[0] && e.kind != EventKind::kFailed &&
+         e.kind != EventKind::kGone;
+}
+
+Result<std::optional<int64_t>> HistoryReader::BeginsS() {
+  auto first = lastb_ ? NextOfKinds({EventKind::kFailed}, 0)
+                      : NextOfKinds({EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
+                                     EventKind::kShutdown, EventKind::kRunlevel, EventKind::kClock},
+                                    0);
+  if (!first) return tl::unexpected(first.error());
+  if (!*first) return std::optional<int64_t>();
+  return std::optional<int64_t>(RecordFromEvent(**first).time_s);
+}
+
+bool HistoryReader::UsesIndex(const LastQuery& query) {
+  if (query.show.empty() || query.since_s != 0 || query.until_s != 0) return false;
+  if (!query.btmp && query.extended) return false;
+  for (const std::string& want : query.show) {
+    // 29 bytes and more could match a stored name longer than its utmp field, cut to it ("tty"
+    // + 29 bytes is a full ut_line); "ftp", "uucp" and "system boot" are shown for lines no
+    // index lookup finds ("ftp123", "~").
+    if (want.empty() || want.size() >= kLineSize - 3 || want == "ftp" || want == "uucp" ||
+        want == "system boot") {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<void> HistoryReader::List(const LastQuery& query, int64_t now_s,
+                                 LastBuilder::PhantomCheck is_phantom, const Emit& emit,
+                                 bool use_index) {
+  if (use_index && UsesIndex(query)) return Indexed(query, now_s, is_phantom, emit);
+  return Scan(query, now_s, std::move(is_phantom), emit);
+}
+
+Result<void> HistoryReader::Scan(const LastQuery& query, int64_t now_s,
+                                 LastBuilder::PhantomCheck is_phantom, const Emit& emit) {
+  LastBuilder builder(query, now_s, std::move(is_phantom));
+  std::span<const EventSource> sources(lastb_ ? std::span<const EventSource>(kLastbSources)
+                                              : std::span<const EventSource>(session_source_));
+  // The first page is small: `last -n 5` lists the newest rows without reading 4096 events.
+  for (int64_t before_seq = SqliteStore::kNewest, limit = 64;;
+       limit = std::min(limit * 8, kScanPage)) {
+    auto page = store_->EventsBefore(before_seq, limit, sources);
+    if (!page) return tl::unexpected(page.error());
+    for (const Event& event : *page) {
+      if (!Listed(event)) continue;
+      LoginRecord record = RecordFromEvent(event);
+      if (!builder.Feed(record, emit)) return {};
+    }
+    if (static_cast<int64_t>(page->size()) < limit) return {};
+    before_seq = page->back().seq;
+  }
+}
+
+Result<void> HistoryReader::Indexed(const LastQuery& query, int64_t now_s,
+                                    const LastBuilder::PhantomCheck& is_phantom, const Emit& emit) {
+  // The builder shows a record whose user is `want`, or whose line is `want` or "tty" + `want`
+  // (UsesIndex ruled out the lines it shows under another name).
+  std::vector<Lookup> lookups;
+  for (const std::string& want : query.show) {
+    lookups.emplace_back([this, want](int64_t before_seq, int64_t limit) {
+      return store_->EventsByUser(want, before_seq, limit);
+    });
+    for (std::string tty : {want, "tty" + want}) {
+      lookups.emplace_back([this, tty](int64_t before_seq, int64_t limit) {
+        return store_->EventsOnTty(tty, before_seq, limit);
+      });
+    }
+  }
+  for (;;) {
+    auto next = NextOfAll(lookups);
+    if (!next) return tl::unexpected(next.error());
+    if (!*next) return {};
+    auto go_on = ListOne(**next, query, now_s, is_phantom, emit);
+    if (!go_on) return tl::unexpected(go_on.error());
+    if (!*go_on) return {};
+  }
+}
+
+// What last knows when it reaches a login, reading newest first: the nearest later boot or
+// shutdown (it cleared every line and set the crash/down time), and the nearest later login or
+// logout on the same line after that (it closes this login). For a boot row: the nearest later
+// shutdown (when the boot ended). Those events, fed to a fresh builder before `event`, put it
+// in the state the full scan has there, and it lists the same row.
+Result<bool> HistoryReader::ListOne(const Event& event, const LastQuery& query, int64_t now_s,
+                                    const LastBuilder::PhantomCheck& is_phantom, const Emit& emit) {
+  const bool login = event.kind == EventKind::kLogin;
+  // Without -x only logins and boots make rows in last; every btmp event makes one in lastb.
+  if (!Listed(event) || (!lastb_ && !login && event.kind != EventKind::kBoot)) return true;
+  std::optional<Event> down, same_line;
+  if (!lastb_) {
+    auto next_down = login ? NextOfKinds({EventKind::kBoot, EventKind::kShutdown}, event.seq)
+                           : NextOfKinds({EventKind::kShutdown}, event.seq);
+    if (!next_down) return tl::unexpected(next_down.error());
+    down = std::move(*next_down);
+    if (login && !event.tty.empty()) {
+      auto next_on_tty = NextOnTty(event.tty, event.seq, down ? down->seq : SqliteStore::kNewest);
+      if (!next_on_tty) return tl::unexpected(next_on_tty.error());
+      same_line = std::move(*next_on_tty);
+    }
+  }
+  // The phantom check reads /proc and the user database: only for the row listed.
+  bool listing = false;
+  LastBuilder builder(query, now_s,
+                      [&](const LoginRecord& r) { return listing && is_phantom && is_phantom(r); });
+  for (const std::optional<Event>* context : {&down, &same_line}) {
+    if (!*context) continue;
+    LoginRecord record = RecordFromEvent(**context);
+    builder.Feed(record, [](const LastRow&) { return true; });
+  }
+  listing = true;
+  LoginRecord record = RecordFromEvent(event);
+  return builder.Feed(record, emit);
+}
+
+Result<std::optional<Event>> HistoryReader::NextOfKinds(std::initializer_list<EventKind> kinds,
+                                                        int64_t after_seq) {
+  std::optional<Event> first;
+  for (EventKind kind : kinds) {
+    for (int64_t after = after_seq; !first || after < first->seq;) {
+      auto page = store_->EventsOfKindAfter(kind, after, kNextPage);
+      if (!page) return tl::unexpected(page.error());
+      auto it =
+          std::find_if(page->begin(), page->end(), [this](const Event& e) { return Listed(e); });
+      if (it != page->end()) {
+        if (!first || it->seq < first->seq) first = std::move(*it);
+        break;
+      }
+      if (static_cast<int64_t>(page->size()) < kNextPage) break;
+      after = page->back().seq;
+    }
+  }
+  return first;
+}
+
+Result<std::optional<Event>> HistoryReader::NextOnTty(const std::string& tty, int64_t after_seq,
+                                                      int64_t before_seq) {
+  for (int64_t after = after_seq;;) {
+    auto page = store_->EventsOnTtyAfter(tty, after, kNextPage);
+    if (!page) return tl::unexpected(page.error());
+    for (Event& e : *page) {
+      if (e.seq >= before_seq) return std::optional<Event>();
+      // Only logins and logouts touch a line in last (a DEAD_PROCESS closes, a login closes).
+      bool closes = e.kind == EventKind::kLogin || e.kind == EventKind::kLogout;
+      if (closes && Listed(e)) return std::optional<Event>(std::move(e));
+    }
+    if (static_cast<int64_t>(page->size()) < kNextPage) return std::optional<Event>();
+    after = page->back().seq;
+  }
+}
+
+}  // namespace utmpcd
