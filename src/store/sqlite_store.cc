@@ -323,13 +323,7 @@ Result<std::vector<Event>> SqliteStore::EventsFrom(int64_t after_seq, int64_t li
 
 Result<std::vector<Event>> SqliteStore::EventsByUser(std::string_view user, int64_t before_seq,
                                                      int64_t limit) {
-  sqlite3_stmt* stmt = stmts_->events_by_user.get();
-  ScopedReset reset(stmt);
-  int rc = BindBytes(stmt, 1, user);
-  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events by user"));
-  sqlite3_bind_int64(stmt, 2, before_seq);
-  sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
-  return ReadEvents(stmt, "events by user");
+  return ReadKeyed(stmts_->events_by_user.get(), user, before_seq, limit, "events by user");
 }
 
 Result<std::vector<Event>> SqliteStore::EventsInRange(int64_t since_us, int64_t until_us,
@@ -361,24 +355,22 @@ Result<std::vector<Event>> SqliteStore::EventsBefore(int64_t before_seq, int64_t
 
 Result<std::vector<Event>> SqliteStore::EventsOnTty(std::string_view tty, int64_t before_seq,
                                                     int64_t limit) {
-  sqlite3_stmt* stmt = stmts_->events_on_tty.get();
-  ScopedReset reset(stmt);
-  int rc = BindBytes(stmt, 1, tty);
-  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events on tty"));
-  sqlite3_bind_int64(stmt, 2, before_seq);
-  sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
-  return ReadEvents(stmt, "events on tty");
+  return ReadKeyed(stmts_->events_on_tty.get(), tty, before_seq, limit, "events on tty");
 }
 
 Result<std::vector<Event>> SqliteStore::EventsOnTtyAfter(std::string_view tty, int64_t after_seq,
                                                          int64_t limit) {
-  sqlite3_stmt* stmt = stmts_->events_on_tty_after.get();
+  return ReadKeyed(stmts_->events_on_tty_after.get(), tty, after_seq, limit, "events on tty");
+}
+
+Result<std::vector<Event>> SqliteStore::ReadKeyed(sqlite3_stmt* stmt, std::string_view key,
+                                                  int64_t seq, int64_t limit, const char* what) {
   ScopedReset reset(stmt);
-  int rc = BindBytes(stmt, 1, tty);
-  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "events on tty"));
-  sqlite3_bind_int64(stmt, 2, after_seq);
+  int rc = BindBytes(stmt, 1, key);
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, what));
+  sqlite3_bind_int64(stmt, 2, seq);
   sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
-  return ReadEvents(stmt, "events on tty");
+  return ReadEvents(stmt, what);
 }
 
 Result<std::vector<Event>> SqliteStore::EventsOfKindAfter(EventKind kind, int64_t after_seq,

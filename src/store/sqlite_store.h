@@ -131,6 +131,9 @@ class SqliteStore {
   Result<void> InsertEvents(std::span<Event> events);
   Result<void> UpsertCursors(std::span<const CursorUpdate> cursors);
   Result<std::vector<Event>> ReadEvents(sqlite3_stmt* stmt, const char* what);
+  // Runs a statement whose parameters are (bytes key, seq bound, limit).
+  Result<std::vector<Event>> ReadKeyed(sqlite3_stmt* stmt, std::string_view key, int64_t seq,
+                                       int64_t limit, const char* what);
   std::string Context(const char* what) const;
   Error Fail(int rc, const char* what) const;
 
