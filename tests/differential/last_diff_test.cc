@@ -23,58 +23,20 @@
 #include <vector>
 
 #include "formats/utmp.h"
+#include "spawn_util.h"
 
 namespace utmpcd {
 namespace {
 
+using testing::Args;
+using testing::Outcome;
+using testing::ReadAll;
+using testing::Spawn;
 namespace fs = std::filesystem;
-using Args = std::vector<std::string>;
 
 constexpr char kLast[] = "/usr/bin/last";
 constexpr char kLastb[] = "/usr/bin/lastb";
 const std::vector<std::string> kZones = {"UTC", "Europe/Berlin", "America/New_York"};
-
-struct Outcome {
-  std::string out, err;
-  int status = -1;
-};
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs `argv` with exactly `env` as its environment (nothing inherited: LANG, TZ or a
-// LC_* of the developer's shell must not change the bytes), stdout and stderr captured.
-Outcome Spawn(const Args& argv, const Args& env, const fs::path& scratch) {
-  fs::path out_path = scratch / "stdout", err_path = scratch / "stderr";
-  int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
-  std::vector<char*> cargv, cenv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-  cargv.push_back(nullptr);
-  cenv.push_back(nullptr);
-  pid_t pid = -1;
-  Outcome run;
-  if (posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), cenv.data()) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_fd);
-  ::close(err_fd);
-  run.out = ReadAll(out_path);
-  run.err = ReadAll(err_path);
-  return run;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

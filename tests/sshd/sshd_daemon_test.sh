@@ -63,12 +63,18 @@ wait_for 10 "select 1 from events where kind = 'login' and seq > 2" ||
   fail "the second login never reached the history"
 echo "ok: the second login was stored $(($(now_ms) - start)) ms after ssh started"
 tty=$(query "select tty from events where kind = 'login' order by seq desc limit 1")
-# The per-connection sshd processes (monitor and user child), not the listener: nothing is left
-# to write the logout.
-listener=$sshd_pid
-mapfile -t session_sshd < <(pgrep -f "^sshd: root" || true)
+# This test's own per-connection sshd processes (the monitor and the user child under the
+# listener, which runs under `timeout`), neither the listener nor any other test's sshd: nothing
+# is left to write the logout.
+children() { pgrep -P "$1" || true; }
+listener=$(children "$sshd_pid")
+[[ -n $listener ]] || fail "the sshd listener is not running"
+mapfile -t session_sshd < <(children "$listener")
 ((${#session_sshd[@]} > 0)) || fail "no per-connection sshd process found"
-for pid in "${session_sshd[@]}"; do [[ $pid == "$listener" ]] || kill -9 "$pid"; done
+for pid in "${session_sshd[@]}"; do
+  mapfile -t -O "${#session_sshd[@]}" session_sshd < <(pgrep -P "$pid" -f '^sshd' || true)
+done
+kill -9 "${session_sshd[@]}"
 killed=$(now_ms)
 wait_for 10 "select 1 from events where kind = 'gone' and tty = CAST('$tty' AS BLOB)" ||
   { cat "$tmp/utmpcd.log"; query "select seq, kind, user, tty, pid from events"; fail "no gone event for $tty"; }
