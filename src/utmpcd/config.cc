@@ -92,7 +92,15 @@ Result<void> ReadIngest(const toml::table& t, DaemonConfig* c, std::string_view 
 }
 
 Result<void> ReadSessions(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "sessions", {"gone_grace_ms"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(t, "sessions", {"gone_grace_ms", "cleanup_gone"}, origin); !ok) return ok;
+  if (const toml::node* node = t.get("cleanup_gone")) {
+    const toml::value<bool>* cleanup = node->as_boolean();
+    if (cleanup == nullptr) {
+      return tl::unexpected(
+          ConfigError(origin, node->source(), "'cleanup_gone' must be true or false"));
+    }
+    c->cleanup_gone = cleanup->get();
+  }
   if (const toml::node* node = t.get("gone_grace_ms")) {
     const toml::value<int64_t>* ms = node->as_integer();
     // Up to an hour: longer would keep a ghost in `who` for no reason anyone needs.

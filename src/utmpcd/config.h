@@ -27,6 +27,8 @@ struct DaemonConfig {
   // [sessions]
   // How long a session whose leader died may take to record its logout before it is "gone".
   int64_t gone_grace_ms = 2000;
+  // Mark a gone session's utmp entry dead and append its logout to wtmp (Solaris utmpd).
+  bool cleanup_gone = false;
   // [log]
   bool debug = false;
 };

@@ -21,6 +21,7 @@
 #include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
 #include "utmpcd/notify.h"
+#include "utmpcd/utmp_cleanup.h"
 
 namespace utmpcd {
 namespace asio = boost::asio;
@@ -222,6 +223,13 @@ void Daemon::Loop::CheckGone(const std::string& key) {
     } else {
       Log(LogLevel::kInfo, "{} on {} (pid {}) is gone: its process died without a logout",
           gone.user, gone.tty, gone.pid);
+    }
+    if (config_.cleanup_gone) {
+      if (auto cleaned = RecordLogoutOfGone(config_.utmp, config_.wtmp, *session, now_us);
+          !cleaned) {
+        Log(LogLevel::kError, "cleaning up {} on {}: {}", gone.user, gone.tty,
+            cleaned.error().message);
+      }
     }
     grace_timers_.erase(key);
   });

@@ -20,6 +20,8 @@ TEST(ConfigTest, TheDocumentedExampleIsTheDefaults) {
   EXPECT_EQ(config->retention_days, 0);
   EXPECT_FALSE(config->layout);
   EXPECT_EQ(config->gone_grace_ms, defaults.gone_grace_ms);
+  EXPECT_EQ(config->cleanup_gone, defaults.cleanup_gone);
+  EXPECT_EQ(config->ingest_socket, defaults.ingest_socket);
 }
 
 TEST(ConfigTest, ValuesAreRead) {
