@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "sources/current_boot.h"
 #include "sources/ingest_socket.h"
 #include "sources/inotify_watch.h"
 #include "sources/utmp_snapshot.h"
@@ -69,6 +70,7 @@ class Daemon::Loop {
   asio::steady_timer retry_;
   std::chrono::seconds retry_delay_{1};
   bool retry_pending_ = false;
+  CurrentBoot boot_ = ReadCurrentBoot();
   std::unique_ptr<SqliteStore> store_;
   std::vector<std::unique_ptr<Followed>> followed_;
   std::chrono::steady_clock::time_point last_retention_{};
@@ -126,6 +128,7 @@ void Daemon::Loop::ArmIngest() {
                                  } else {
                                    for (const auto& r : *received) {
                                      pending_pam_.push_back(EventFromIngest(r.message));
+                                     pending_pam_.back().boot_id = boot_.id;
                                    }
                                  }
                                  if (!retry_pending_) StorePam();
@@ -217,6 +220,7 @@ void Daemon::Loop::CheckGone(const std::string& key) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     Event gone = live_.MarkGone(key, now_us);
+    gone.boot_id = boot_.id;
     auto stored = store_->Append(std::span<Event>(&gone, 1), {});
     if (!stored) {
       Log(LogLevel::kError, "storing a gone session: {}", stored.error().message);
@@ -252,7 +256,7 @@ bool Daemon::Loop::AlreadyReported(const LiveSession& s) {
 Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
   auto f = std::make_unique<Followed>();
   UtmpLayout layout = config_.layout.value_or(NativeLayout());
-  f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get());
+  f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);
   if (auto ok = f->ingest->Start(); !ok) return ok;
   auto watch = InotifyWatch::Create(path);
   if (!watch) {

@@ -14,11 +14,13 @@ UtmpLayout NativeLayout() {
   return sizeof(struct utmp) == 384 ? UtmpLayout::kGlibc384 : UtmpLayout::kWide400;
 }
 
-LogIngest::LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store)
+LogIngest::LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store,
+                     const CurrentBoot* boot)
     : path_(std::move(path)),
       source_(source),
       layout_(layout),
       store_(store),
+      boot_(boot),
       key_(std::string(EventSourceName(source)) + ":" + path_) {}
 
 Result<void> LogIngest::Start() {
@@ -46,7 +48,11 @@ Result<LogIngest::Progress> LogIngest::Pump(
   std::vector<Event> events;
   events.reserve(batch->records.size());
   for (const FollowedRecord& f : batch->records) {
-    if (auto e = EventFromRecord(f.record, source_)) events.push_back(std::move(*e));
+    auto e = EventFromRecord(f.record, source_);
+    if (!e) continue;
+    // Records from before this boot (an import) belong to boots whose id nobody kept.
+    if (e->time_us >= boot_->time_us) e->boot_id = boot_->id;
+    events.push_back(std::move(*e));
   }
   // Nothing read and the position unchanged (a wakeup for another file): no transaction.
   if (events.empty() && batch->cursor == stored_cursor_ && batch->garbled == 0) {

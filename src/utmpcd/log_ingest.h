@@ -9,6 +9,7 @@
 #include "core/event.h"
 #include "core/result.h"
 #include "formats/utmp.h"
+#include "sources/current_boot.h"
 #include "sources/log_follower.h"
 #include "store/sqlite_store.h"
 
@@ -22,8 +23,10 @@ class LogIngest {
     bool more = false;     // a backlog remains: call again before waiting for the file
   };
 
-  // Follows `path` as `source` (kWtmp or kBtmp). `store` must outlive this object.
-  LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store);
+  // Follows `path` as `source` (kWtmp or kBtmp). `store` and `boot` must outlive this object;
+  // events from `boot` on carry its id.
+  LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store,
+            const CurrentBoot* boot);
 
   // Restores where the last run stopped (the cursor stored under cursor_key()).
   Result<void> Start();
@@ -43,6 +46,7 @@ class LogIngest {
   EventSource source_;
   UtmpLayout layout_;
   SqliteStore* store_;
+  const CurrentBoot* boot_;
   std::string key_;
   std::unique_ptr<LogFollower> follower_;
   std::optional<FileCursor> stored_cursor_;  // the cursor the store holds for this source

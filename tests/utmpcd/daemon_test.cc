@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
@@ -187,6 +188,8 @@ TEST_F(DaemonTest, ImportsThenFollowsAppends) {
   EXPECT_EQ(events.back().time_us, int64_t{1700001009} * 1000000);
   EXPECT_EQ(events[1000].kind, EventKind::kLogin);
   EXPECT_EQ(events[1000].user, "user6");
+  // Records from 2023, before this boot: which boot they were in is not known.
+  EXPECT_EQ(events[1000].boot_id, "");
   // Login history is personal: nobody but the owner and group reads it.
   struct stat st {};
   ASSERT_EQ(::stat(db_.c_str(), &st), 0);
@@ -316,6 +319,13 @@ TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
   EXPECT_EQ(events[0].tty, "pts/7");
   EXPECT_EQ(events[0].pid, ghost_pid);
   EXPECT_EQ(events[0].source, EventSource::kUtmp);
+  // It happened in this boot: it carries the boot's id, as the kernel gives it.
+  std::ifstream boot_id_file("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  std::getline(boot_id_file, boot_id);
+  boot_id.erase(std::remove(boot_id.begin(), boot_id.end(), '-'), boot_id.end());
+  EXPECT_EQ(events[0].boot_id, boot_id);
+  EXPECT_EQ(events[0].boot_id.size(), 32u);
   // A restart finds the ghost still in utmp, and does not report it again.
   Stop(SIGTERM);
   Start(config);
