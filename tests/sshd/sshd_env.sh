@@ -55,6 +55,12 @@ if [[ $UTMPCD_SSHD_STAGE == namespace ]]; then
   # /run gets a tmpfs: /run/utmp may not exist on the host (nothing to mount over), and sshd
   # needs /run/sshd for privilege separation. Nothing else in /run is needed by this test.
   mount -t tmpfs -o mode=0755 utmpcd-test-run /run
+  # bash sources ~/.bashrc for commands sshd runs: whatever the machine put there (a pyenv init
+  # that takes a lock, say) must neither slow the logins down nor be left half-done by a test
+  # that kills a session.
+  for rc in "$HOME/.bashrc" /root/.bashrc; do
+    [[ -f $rc ]] && mount --bind /dev/null "$rc"
+  done
   mkdir -m 0755 /run/sshd
   install -m 0664 /dev/null /run/utmp
   # As Debian creates them; sshd refuses to write a btmp that others can read.
