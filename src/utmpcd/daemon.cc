@@ -62,6 +62,8 @@ class Daemon::Loop {
   void OpenIngest();
   void ArmIngest();
   void StorePam();
+  // systemd's watchdog, only when it asked for one: the daemon's one periodic wakeup.
+  void KeepWatchdog(std::chrono::microseconds every);
 
   DaemonConfig& config_;
   std::string& config_path_;
@@ -83,7 +85,17 @@ class Daemon::Loop {
   std::optional<IngestSocket> ingest_;
   std::unique_ptr<asio::posix::stream_descriptor> ingest_readable_;
   std::vector<Event> pending_pam_;  // received, not yet stored (a store error): retried
+  std::unique_ptr<asio::steady_timer> watchdog_;
 };
+
+void Daemon::Loop::KeepWatchdog(std::chrono::microseconds every) {
+  if (!watchdog_) watchdog_ = std::make_unique<asio::steady_timer>(io_);
+  NotifyWatchdog();
+  watchdog_->expires_after(every);
+  watchdog_->async_wait([this, every](const boost::system::error_code& ec) {
+    if (!ec) KeepWatchdog(every);
+  });
+}
 
 Result<void> Daemon::Loop::Open() {
   std::filesystem::path db(config_.database);
@@ -381,6 +393,10 @@ int Daemon::Loop::Run() {
   ArmUtmp();
   ArmIngest();
   NotifyReady();
+  // Pinged at half the interval systemd set, so one slow iteration does not cost a restart.
+  if (uint64_t watchdog_us = WatchdogIntervalUs(); watchdog_us > 0) {
+    KeepWatchdog(std::chrono::microseconds(watchdog_us / 2));
+  }
   Log(LogLevel::kInfo, "following {} and {} into {}", config_.wtmp, config_.btmp,
       config_.database);
   io_.run();

@@ -2,9 +2,14 @@
 // has libsystemd; otherwise these do nothing.
 #pragma once
 
+#include <cstdint>
+
 namespace utmpcd {
 
 void NotifyReady();
 void NotifyStopping();
+// The watchdog interval systemd asked for (WatchdogSec=), in microseconds; 0 when none.
+uint64_t WatchdogIntervalUs();
+void NotifyWatchdog();
 
 }  // namespace utmpcd

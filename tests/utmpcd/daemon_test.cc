@@ -1,6 +1,9 @@
 // The daemon as a user runs it: a real utmpcd process ($UTMPCD) following real files into a
 // real SQLite file, killed and restarted.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -357,6 +360,39 @@ TEST_F(DaemonTest, CleanupMarksTheGhostDeadInUtmpAndWtmp) {
     return true;
   }));
   EXPECT_EQ(live, 0) << "who would still list the ghost";
+}
+
+// Under systemd (Type=notify, WatchdogSec=): READY once caught up, WATCHDOG at half the
+// interval, STOPPING on SIGTERM — read from a notify socket of the test's own.
+TEST_F(DaemonTest, TellsSystemdReadyWatchdogAndStopping) {
+  std::string path = (dir_ / "notify.sock").string();
+  int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "200000", 1);  // 200 ms: pings every 100 ms
+  Start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  auto next = [&]() {
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return std::string("(nothing in 5 s)");
+    char buf[256];
+    ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+    return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  };
+  EXPECT_EQ(next(), "READY=1");
+  EXPECT_EQ(next(), "WATCHDOG=1");
+  EXPECT_EQ(next(), "WATCHDOG=1");
+  ::kill(pid_, SIGTERM);
+  std::string last;
+  for (int i = 0; i < 5 && last != "STOPPING=1"; ++i) last = next();
+  EXPECT_EQ(last, "STOPPING=1");
+  Stop(SIGTERM);
+  ::close(sock);
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
