@@ -47,10 +47,11 @@ Result<void> ReadString(const toml::table& table, std::string_view key, std::str
 }
 
 Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "layout"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "lastlog", "layout"}, origin); !ok) return ok;
   for (auto [key, out] : {std::pair<std::string_view, std::string*>{"wtmp", &c->wtmp},
                           {"btmp", &c->btmp},
-                          {"utmp", &c->utmp}}) {
+                          {"utmp", &c->utmp},
+                          {"lastlog", &c->lastlog}}) {
     if (auto ok = ReadString(files, key, out, origin); !ok) return ok;
   }
   std::string layout;

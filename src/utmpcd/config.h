@@ -17,6 +17,7 @@ struct DaemonConfig {
   std::string wtmp = "/var/log/wtmp";
   std::string btmp = "/var/log/btmp";
   std::string utmp = "/run/utmp";
+  std::string lastlog = "/var/log/lastlog";  // imported once, on the first start
   std::optional<UtmpLayout> layout;  // detected when unset
   // [store]
   std::string database = "/var/lib/utmpcd/history.db";

@@ -19,6 +19,7 @@
 #include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
 #include "utmpcd/log.h"
+#include "utmpcd/lastlog_import.h"
 #include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
 #include "utmpcd/notify.h"
@@ -108,6 +109,12 @@ Result<void> Daemon::Loop::Open() {
   auto store = SqliteStore::Open(config_.database);
   if (!store) return tl::unexpected(store.error());
   store_ = std::move(*store);
+  if (auto imported = ImportLastlogOnce(config_.lastlog, store_.get()); !imported) {
+    Log(LogLevel::kWarning, "lastlog not imported: {}", imported.error().message);
+  } else if (*imported > 0) {
+    Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
+        config_.lastlog);
+  }
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();

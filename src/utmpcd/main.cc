@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   // readable by its owner and group only.
   ::umask(027);
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
-  std::string config_path, database, wtmp, btmp, utmp, layout, ingest_socket;
+  std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--wtmp", wtmp, "wtmp to follow (overrides [files] wtmp)");
   app.add_option("--btmp", btmp, "btmp to follow (overrides [files] btmp)");
   app.add_option("--utmp", utmp, "utmp to watch for live sessions (overrides [files] utmp)");
+  app.add_option("--lastlog", lastlog, "lastlog to import on the first start ([files] lastlog)");
   app.add_option("--ingest-socket", ingest_socket,
                  "socket pam_utmpcd.so reports to (overrides [ingest] socket; \"none\": off)");
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   if (!wtmp.empty()) config->wtmp = wtmp;
   if (!btmp.empty()) config->btmp = btmp;
   if (!utmp.empty()) config->utmp = utmp;
+  if (!lastlog.empty()) config->lastlog = lastlog;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
   if (!layout.empty()) {
     config->layout = utmpcd::ParseLayout(layout);

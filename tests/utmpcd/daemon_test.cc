@@ -28,6 +28,7 @@
 #include <gtest/gtest.h>
 
 #include "core/record_event.h"
+#include "formats/lastlog.h"
 #include "formats/utmp.h"
 #include "store/sqlite_store.h"
 
@@ -83,7 +84,8 @@ class DaemonTest : public ::testing::Test {
   pid_t Start(const std::string& config = "/dev/null") {
     std::vector<std::string> args{daemon_,        "-c",   config,            "--wtmp", wtmp_,
                                   "--btmp",       btmp_,  "--database",      db_,
-                                  "--utmp",       utmp(), "--ingest-socket", socket()};
+                                  "--utmp",       utmp(), "--ingest-socket", socket(),
+                                  "--lastlog",    lastlog()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -152,6 +154,7 @@ class DaemonTest : public ::testing::Test {
     return Log().find(text) != std::string::npos;
   }
   std::string utmp() const { return (dir_ / "utmp").string(); }
+  std::string lastlog() const { return (dir_ / "lastlog").string(); }
   // One utmp entry, as a login program writes it.
   static std::string Entry(int16_t type, const char* user, const char* line, pid_t pid) {
     LoginRecord r;
@@ -393,6 +396,29 @@ TEST_F(DaemonTest, TellsSystemdReadyWatchdogAndStopping) {
   EXPECT_EQ(last, "STOPPING=1");
   Stop(SIGTERM);
   ::close(sock);
+}
+
+// The first start imports the last login of each user from lastlog; later starts do not.
+TEST_F(DaemonTest, ImportsLastlogOnceOnTheFirstStart) {
+  LastlogEntry root;  // uid 0: the first record of the file
+  root.time_s = 1690000000;
+  root.line = "tty1";
+  root.host = "console";
+  std::string bytes;
+  EncodeLastlog(root, &bytes);
+  std::ofstream(lastlog(), std::ios::binary) << bytes;
+  for (int run = 0; run < 2; ++run) {
+    Start();
+    ASSERT_TRUE(WaitForLog("following")) << Log();
+    Stop(SIGTERM);
+  }
+  std::vector<Event> events = Stored();
+  ASSERT_EQ(events.size(), 1u) << Log();
+  EXPECT_EQ(events[0].kind, EventKind::kLogin);
+  EXPECT_EQ(events[0].source, EventSource::kImport);
+  EXPECT_EQ(events[0].user, "root");
+  EXPECT_EQ(events[0].tty, "tty1");
+  EXPECT_EQ(events[0].time_us, int64_t{1690000000} * 1000000);
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {

@@ -1,0 +1,67 @@
+#include "utmpcd/lastlog_import.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <set>
+#include <vector>
+
+#include "formats/lastlog.h"
+
+namespace utmpcd {
+namespace {
+
+struct User {
+  uid_t uid;
+  std::string name;
+};
+
+// Every user of the passwd database, once per uid (the first name wins, as lastlog(8) shows it).
+std::vector<User> PasswdUsers() {
+  std::vector<User> users;
+  std::set<uid_t> seen;
+  setpwent();
+  while (struct passwd* pw = getpwent()) {
+    if (seen.insert(pw->pw_uid).second) users.push_back({pw->pw_uid, pw->pw_name});
+  }
+  endpwent();
+  return users;
+}
+
+}  // namespace
+
+Result<size_t> ImportLastlogOnce(const std::string& lastlog_path, SqliteStore* store) {
+  const std::string key = "import:" + lastlog_path;
+  auto done = store->GetCursor(key);
+  if (!done) return tl::unexpected(done.error());
+  if (*done) return 0;
+  struct stat st {};
+  if (::stat(lastlog_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return 0;
+    return tl::unexpected(ErrnoError("stat " + lastlog_path, errno));
+  }
+  auto file = LastlogFile::Open(lastlog_path);
+  if (!file) return tl::unexpected(file.error());
+  std::vector<Event> events;
+  for (const User& user : PasswdUsers()) {
+    auto entry = file->Get(user.uid);
+    if (!entry) return tl::unexpected(entry.error());
+    if (!*entry || (*entry)->time_s == 0) continue;  // never logged in
+    Event e;
+    e.time_us = (*entry)->time_s * 1000000;
+    e.kind = EventKind::kLogin;
+    e.user = user.name;
+    e.tty = (*entry)->line;
+    e.remote_host = (*entry)->host;
+    e.source = EventSource::kImport;
+    events.push_back(std::move(e));
+  }
+  CursorUpdate cursor{key, SourceCursor{static_cast<uint64_t>(st.st_dev),
+                                        static_cast<uint64_t>(st.st_ino), st.st_size, {}}};
+  auto stored = store->Append(events, std::span<const CursorUpdate>(&cursor, 1));
+  if (!stored) return tl::unexpected(stored.error());
+  return events.size();
+}
+
+}  // namespace utmpcd
