@@ -216,20 +216,6 @@ std::string BaseName(const std::string& path) {
   return ::basename(copy.data());
 }
 
-// The row as last.c prints it: its is_phantom() ends ut_user at the 32nd byte (for getpwnam)
-// of an open login newer than this boot, and list() then prints the cut name, so `last -w`
-// shows 31 bytes of a 32-byte name there. The cut copy lives in *cut_row and *cut.
-const LastRow& AsLastPrints(const LastRow& row, int64_t boot_s, LastRow* cut_row,
-                            LoginRecord* cut) {
-  bool open = row.end == SessionEnd::kGone || row.end == SessionEnd::kStillLoggedIn;
-  if (!open || row.record->time_s < boot_s || row.record->user.size() < kUserSize) return row;
-  *cut = *row.record;
-  cut->user = cut->user.substr(0, kUserSize - 1);
-  *cut_row = row;
-  cut_row->record = cut;
-  return *cut_row;
-}
-
 // When a listing starts: what "still running" and "gone" are decided against.
 struct ListingClock {
   int64_t now_s;
@@ -251,6 +237,7 @@ int ListRows(const char* name, const std::string& path, const std::string& label
              const RowSource& produce) {
   const ListingClock clock{::time(nullptr), BootTimeS()};
   args.text.now_s = clock.now_s;
+  args.text.boot_s = clock.boot_s;
   LastText text(args.text);
   RowPipeline pipeline([&](const LastRow& row) {
     if (args.json) {
@@ -260,10 +247,8 @@ int ListRows(const char* name, const std::string& path, const std::string& label
     }
     out.MaybeFlush();
   });
-  LastRow cut_row;
-  LoginRecord cut;
   auto emit = [&](const LastRow& row) {
-    pipeline.Push(args.json ? row : AsLastPrints(row, clock.boot_s, &cut_row, &cut));
+    pipeline.Push(row);
     ++rows;
     return !(args.max_rows != 0 && args.max_rows <= rows);
   };

@@ -114,6 +114,18 @@ std::string_view FormatLength(char* buf, int64_t secs) {
   return {buf, static_cast<size_t>(p - buf)};
 }
 
+// The user as last.c prints it: its is_phantom() ends ut_user at the 32nd byte (to look the
+// name up) for an open login newer than this boot, and list() then prints the cut name, so
+// `last -w` shows 31 bytes of a 32-byte name there. Text only: JSON keeps the whole name.
+std::string_view UserColumn(const LastRow& row, int64_t boot_s) {
+  std::string_view user = row.record->user;
+  bool open = row.end == SessionEnd::kGone || row.end == SessionEnd::kStillLoggedIn;
+  if (open && row.record->time_s >= boot_s && user.size() >= kUserSize) {
+    user = user.substr(0, kUserSize - 1);
+  }
+  return user;
+}
+
 bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 }  // namespace
@@ -196,7 +208,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   AppendHost(host_, row);
 
   RowBuffer raw;
-  raw.Field(row.record->user, 8, options_.name_len);
+  raw.Field(UserColumn(row, options_.boot_s), 8, options_.name_len);
   raw.Put(' ');
   raw.Field(row.line, 12, 12);
   raw.Put(' ');

@@ -21,6 +21,7 @@ struct LastTextOptions {
   int name_len = 8;        // -w: 32
   int host_len = 16;       // -w: 256
   int64_t now_s = 0;       // a row whose end is exactly now "still running"
+  int64_t boot_s = 0;      // this boot's start (see UserColumn in last_text.cc)
   TerminalCharset charset = TerminalCharset::kAscii;
 };
 

@@ -24,6 +24,24 @@ size_t OpenDescriptors() {
   return n;
 }
 
+// Sends `bytes` with one SOL_SOCKET control message of `type` carrying `data`.
+ssize_t SendWithControl(int fd, const std::string& bytes, int type, const void* data,
+                        size_t size) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))] = {};  // the larger of the two uses
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(size);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_len = CMSG_LEN(size);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = type;
+  std::memcpy(CMSG_DATA(c), data, size);
+  return ::sendmsg(fd, &msg, 0);
+}
+
 class IngestSocketTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,20 +99,11 @@ TEST_F(IngestSocketTest, RejectsAndCountsANonRootSender) {
     std::string bytes = EncodeIngestMessage(SshdOpen());
     if (::send(fd, bytes.data(), bytes.size(), 0) < 0) ::_exit(11);
     // Claiming uid 0 in SCM_CREDENTIALS is refused by the kernel itself.
-    iovec iov{bytes.data(), bytes.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_len = CMSG_LEN(sizeof(ucred));
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_CREDENTIALS;
     ucred forged{::getpid(), 0, 0};
-    std::memcpy(CMSG_DATA(c), &forged, sizeof(forged));
-    ::_exit(::sendmsg(fd, &msg, 0) < 0 && errno == EPERM ? 0 : 12);
+    ::_exit(SendWithControl(fd, bytes, SCM_CREDENTIALS, &forged, sizeof forged) < 0 &&
+                    errno == EPERM
+                ? 0
+                : 12);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
@@ -145,19 +154,8 @@ TEST_F(IngestSocketTest, DescriptorsPassedWithAMessageAreClosed) {
   ASSERT_GE(fd, 0);
   int passed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   std::string bytes = EncodeIngestMessage(SshdOpen());
-  iovec iov{bytes.data(), bytes.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  std::memcpy(CMSG_DATA(c), &passed, sizeof(passed));
-  ASSERT_GE(::sendmsg(fd, &msg, 0), 0) << std::strerror(errno);
+  ASSERT_GE(SendWithControl(fd, bytes, SCM_RIGHTS, &passed, sizeof passed), 0)
+      << std::strerror(errno);
   ::close(passed);
   ::close(fd);
   EXPECT_EQ(Next(socket).size(), 1u);
