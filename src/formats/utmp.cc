@@ -204,13 +204,15 @@ void EncodeUtmp(const LoginRecord& r, UtmpLayout layout, std::string* out) {
   std::memcpy(p + o.addr, r.addr.data(), r.addr.size());
 }
 
-std::string AddressText(const LoginRecord& r) {
+std::string AddressText(const std::array<uint8_t, 16>& addr) {
   static constexpr uint8_t kZero[12] = {};
-  bool v6 = std::memcmp(r.addr.data() + 4, kZero, sizeof kZero) != 0;
+  bool v6 = std::memcmp(addr.data() + 4, kZero, sizeof kZero) != 0;
   char text[INET6_ADDRSTRLEN] = "";
-  inet_ntop(v6 ? AF_INET6 : AF_INET, r.addr.data(), text, sizeof text);
+  inet_ntop(v6 ? AF_INET6 : AF_INET, addr.data(), text, sizeof text);
   return text;
 }
+
+std::string AddressText(const LoginRecord& r) { return AddressText(r.addr); }
 
 bool HasAddress(const LoginRecord& r) {
   return std::any_of(r.addr.begin(), r.addr.end(), [](uint8_t b) { return b != 0; });

@@ -8,6 +8,7 @@
 // Offsets are in utmp.cc; see also docs/FORMATS.md.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,8 @@ void EncodeUtmp(const LoginRecord& record, UtmpLayout layout, std::string* out);
 // ut_addr_v6 as text, the way utmpdump and last -i read it: IPv6 when any of its last three
 // words is set, else the IPv4 address in its first word ("0.0.0.0" when nothing is recorded).
 std::string AddressText(const LoginRecord& record);
+// The same for an ut_addr_v6 value on its own (an Event's remote_addr).
+std::string AddressText(const std::array<uint8_t, 16>& addr);
 // Whether the record holds an address at all.
 bool HasAddress(const LoginRecord& record);
 

@@ -24,7 +24,8 @@ constexpr EventSource kLastbSources[] = {EventSource::kBtmp};
 class Lookup {
  public:
   using Fetch = std::function<Result<std::vector<Event>>(int64_t before_seq, int64_t limit)>;
-  explicit Lookup(Fetch fetch) : fetch_(std::move(fetch)) {}
+  explicit Lookup(Fetch fetch, int64_t before_seq = SqliteStore::kNewest)
+      : fetch_(std::move(fetch)), before_seq_(before_seq) {}
 
   // The newest event not yet taken; nullptr when there is none left.
   Result<const Event*> Head() {
@@ -46,7 +47,7 @@ class Lookup {
   std::vector<Event> page_;
   size_t next_ = 0;
   bool done_ = false;
-  int64_t before_seq_ = SqliteStore::kNewest;
+  int64_t before_seq_;
   int64_t limit_ = 32;
 };
 
@@ -87,10 +88,7 @@ Result<std::unique_ptr<HistoryReader>> HistoryReader::Open(const std::string& pa
   // A host whose daemon follows wtmp has its sessions there, and pam_utmpcd (if also set up)
   // reports the same sessions again: listing both would show each login twice. PAM is the
   // session history only of hosts without wtmp.
-  static constexpr EventSource kWtmp[] = {EventSource::kWtmp};
-  auto any_wtmp = reader->store_->EventsBefore(SqliteStore::kNewest, 1, kWtmp);
-  if (!any_wtmp) return tl::unexpected(any_wtmp.error());
-  reader->session_source_[0] = any_wtmp->empty() ? EventSource::kPam : EventSource::kWtmp;
+  if (auto chosen = reader->ChooseSessionSource(); !chosen) return tl::unexpected(chosen.error());
   return reader;
 }
 
@@ -212,6 +210,76 @@ Result<bool> HistoryReader::ListOne(const Event& event, const LastQuery& query, 
   listing = true;
   LoginRecord record = RecordFromEvent(event);
   return builder.Feed(record, emit);
+}
+
+Result<void> HistoryReader::ChooseSessionSource() {
+  static constexpr EventSource kWtmp[] = {EventSource::kWtmp};
+  auto any_wtmp = store_->EventsBefore(SqliteStore::kNewest, 1, kWtmp);
+  if (!any_wtmp) return tl::unexpected(any_wtmp.error());
+  session_source_[0] = any_wtmp->empty() ? EventSource::kPam : EventSource::kWtmp;
+  return {};
+}
+
+Result<int64_t> HistoryReader::Page(const PageQuery& page, int64_t now_s,
+                                    const LastBuilder::PhantomCheck& is_phantom,
+                                    const PageEmit& emit) {
+  // A daemon's reader lives long: wtmp may have appeared since it opened.
+  if (!lastb_ && session_source_[0] == EventSource::kPam) {
+    if (auto chosen = ChooseSessionSource(); !chosen) return tl::unexpected(chosen.error());
+  }
+  LastQuery query;
+  query.btmp = lastb_;
+  // Where the candidates come from: a user's or a tty's index, or the whole history.
+  std::vector<Lookup> lookups;
+  if (!page.users.empty()) {
+    for (const std::string& user : page.users) {
+      lookups.emplace_back(
+          [this, user](int64_t before_seq, int64_t limit) {
+            return store_->EventsByUser(user, before_seq, limit);
+          },
+          page.before_seq);
+    }
+  } else if (!page.ttys.empty()) {
+    for (const std::string& tty : page.ttys) {
+      lookups.emplace_back(
+          [this, tty](int64_t before_seq, int64_t limit) {
+            return store_->EventsOnTty(tty, before_seq, limit);
+          },
+          page.before_seq);
+    }
+  } else {
+    std::span<const EventSource> sources(lastb_ ? std::span<const EventSource>(kLastbSources)
+                                                : std::span<const EventSource>(session_source_));
+    lookups.emplace_back(
+        [this, sources](int64_t before_seq, int64_t limit) {
+          return store_->EventsBefore(before_seq, limit, sources);
+        },
+        page.before_seq);
+  }
+  int64_t rows = 0;
+  int64_t examined = 0;
+  for (;;) {
+    auto next = NextOfAll(lookups);
+    if (!next) return tl::unexpected(next.error());
+    if (!*next) return 0;  // the history is exhausted
+    const Event& event = **next;
+    bool candidate = Listed(event) && (lastb_ || event.kind == EventKind::kLogin ||
+                                       event.kind == EventKind::kBoot);
+    if (candidate && (page.ttys.empty() || std::find(page.ttys.begin(), page.ttys.end(),
+                                                     event.tty) != page.ttys.end())) {
+      if (page.since_us && event.time_us < *page.since_us) return 0;
+      if (!page.until_us || event.time_us < *page.until_us) {
+        bool emitted = false;
+        auto go_on = ListOne(event, query, now_s, is_phantom, [&](const LastRow& row) {
+          emitted = true;
+          return emit(row, event.seq);
+        });
+        if (!go_on) return tl::unexpected(go_on.error());
+        if (!*go_on || (emitted && ++rows >= page.max_rows)) return event.seq;
+      }
+    }
+    if (++examined >= page.max_examined) return event.seq;
+  }
 }
 
 Result<std::optional<Event>> HistoryReader::NextOfKinds(std::initializer_list<EventKind> kinds,

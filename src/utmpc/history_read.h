@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/last_builder.h"
 #include "core/result.h"
@@ -57,6 +58,26 @@ class HistoryReader {
   // for last no -x (rows of shutdowns, runlevels and clock changes).
   static bool UsesIndex(const LastQuery& query);
 
+  // One page of the listing for the HTTP API (GET /v1/history and /v1/failed): the rows made
+  // from events with seq < before_seq, newest first, each row resolved on its own as the
+  // indexed path resolves it (so a page does not depend on where the one before it ended).
+  struct PageQuery {
+    std::vector<std::string> users;  // rows of these users only (bytes, exact); empty: all
+    std::vector<std::string> ttys;   // rows on these ttys only (bytes, exact); empty: all
+    int64_t before_seq = SqliteStore::kNewest;
+    std::optional<int64_t> since_us;  // the walk ends at the first row logged in before it
+    std::optional<int64_t> until_us;  // rows logged in at or after it are skipped
+    int64_t max_rows = 100;
+    // Bounds the work of one page: after this many events it ends early (with a cursor).
+    int64_t max_examined = 100000;
+  };
+  // Called per row with the seq of the event it is made from; returns false to stop.
+  using PageEmit = std::function<bool(const LastRow&, int64_t seq)>;
+  // Returns the seq to pass as before_seq for the next page, or 0 when the history is
+  // exhausted.
+  Result<int64_t> Page(const PageQuery& page, int64_t now_s,
+                       const LastBuilder::PhantomCheck& is_phantom, const PageEmit& emit);
+
   const std::string& path() const { return store_->path(); }
 
  private:
@@ -69,6 +90,8 @@ class HistoryReader {
   // One row, or none, for `event` as the builder would list it; false when emit ended it.
   Result<bool> ListOne(const Event& event, const LastQuery& query, int64_t now_s,
                        const LastBuilder::PhantomCheck& is_phantom, const Emit& emit);
+  // Lists the PAM module's sessions only when no wtmp event is stored (see the top).
+  Result<void> ChooseSessionSource();
   // Whether `event` is part of what this listing reads (its source and kind).
   bool Listed(const Event& event) const;
   // The first listed event after after_seq of one of `kinds` (nullopt when there is none).

@@ -26,13 +26,10 @@ const char* RowType(const LastRow& row, bool btmp) {
 
 void LastJson::Begin() { out_->buffer() += "["; }
 
-void LastJson::AppendRow(const LastRow& row, int64_t now_s, const std::string& file) {
-  std::string& o = out_->buffer();
+void AppendLastRowFields(std::string& o, const LastRow& row, int64_t now_s, bool btmp) {
   const LoginRecord& r = *row.record;
-  o += first_ ? "\n" : ",\n";
-  first_ = false;
-  o += "{\"type\":";
-  AppendJsonString(o, RowType(row, btmp_));
+  o += "\"type\":";
+  AppendJsonString(o, RowType(row, btmp));
   o += ",\"user\":";
   AppendJsonString(o, r.user);
   o += ",\"tty\":";
@@ -65,6 +62,13 @@ void LastJson::AppendRow(const LastRow& row, int64_t now_s, const std::string& f
   } else {
     o += ",\"logout\":null,\"logout_time_us\":null,\"duration_s\":null";
   }
+}
+
+void LastJson::AppendRow(const LastRow& row, int64_t now_s, const std::string& file) {
+  std::string& o = out_->buffer();
+  o += first_ ? "\n{" : ",\n{";
+  first_ = false;
+  AppendLastRowFields(o, row, now_s, btmp_);
   o += ",\"file\":";
   AppendJsonString(o, file);
   o += "}";

@@ -14,6 +14,10 @@ namespace utmpcd {
 //    "pid":1234,"login":"2024-01-02T03:04:05+00:00","login_time_us":...,"end":"logout",
 //    "logout":"...","logout_time_us":...,"duration_s":3600,"file":"/var/log/wtmp"}
 // Text fields are valid UTF-8 whatever bytes the record holds (invalid bytes become U+FFFD).
+// The fields of one row's object, without braces and without "file" (shared with the HTTP
+// API's GET /v1/history, docs/PROTOCOL.md). `btmp`: the row is a failed login.
+void AppendLastRowFields(std::string& out, const LastRow& row, int64_t now_s, bool btmp);
+
 class LastJson {
  public:
   // `btmp`: the rows are failed logins (lastb).

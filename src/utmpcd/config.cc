@@ -1,6 +1,7 @@
 #include "utmpcd/config.h"
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -114,6 +115,103 @@ Result<void> ReadSessions(const toml::table& t, DaemonConfig* c, std::string_vie
   return {};
 }
 
+Result<void> ReadInteger(const toml::table& t, std::string_view key, int64_t min, int64_t max,
+                         int64_t* out, std::string_view origin) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return {};
+  const toml::value<int64_t>* value = node->as_integer();
+  if (value == nullptr || value->get() < min || value->get() > max) {
+    return tl::unexpected(ConfigError(
+        origin, node->source(),
+        fmt::format("'{}' must be a whole number from {} to {}", key, min, max)));
+  }
+  *out = value->get();
+  return {};
+}
+
+Result<void> ReadNumber(const toml::table& t, std::string_view key, double min, double max,
+                        double* out, std::string_view origin) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return {};
+  std::optional<double> value;
+  if (const auto* d = node->as_floating_point()) value = d->get();
+  if (const auto* i = node->as_integer()) value = static_cast<double>(i->get());
+  if (!value || !(*value >= min && *value <= max)) {
+    return tl::unexpected(ConfigError(origin, node->source(),
+                                      fmt::format("'{}' must be a number from {} to {}", key,
+                                                  min, max)));
+  }
+  *out = *value;
+  return {};
+}
+
+Result<void> ReadBool(const toml::table& t, std::string_view key, bool* out,
+                      std::string_view origin) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return {};
+  const toml::value<bool>* value = node->as_boolean();
+  if (value == nullptr) {
+    return tl::unexpected(
+        ConfigError(origin, node->source(), fmt::format("'{}' must be true or false", key)));
+  }
+  *out = value->get();
+  return {};
+}
+
+// An array of "ADDRESS:PORT" strings; the addresses themselves are checked when bound.
+Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
+                        std::string_view origin) {
+  const toml::node* node = t.get("listen");
+  if (node == nullptr) return {};
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    return tl::unexpected(ConfigError(origin, node->source(),
+                                      "'listen' must be an array of \"ADDRESS:PORT\" strings"));
+  }
+  out->clear();
+  for (const toml::node& item : *array) {
+    const toml::value<std::string>* text = item.as_string();
+    if (text == nullptr || text->get().find(':') == std::string::npos) {
+      return tl::unexpected(ConfigError(
+          origin, item.source(),
+          "'listen' entries must be \"ADDRESS:PORT\" strings (\"127.0.0.1:431\", \"[::1]:431\")"));
+    }
+    out->push_back(text->get());
+  }
+  return {};
+}
+
+Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "http", {"listen", "max_connections", "idle_timeout_s", "heartbeat_s"},
+                         origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadListen(t, &c->http_listen, origin); !ok) return ok;
+  if (auto ok = ReadInteger(t, "max_connections", 1, 1000000, &c->http_max_connections, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadInteger(t, "idle_timeout_s", 1, 3600, &c->http_idle_timeout_s, origin); !ok) {
+    return ok;
+  }
+  return ReadInteger(t, "heartbeat_s", 1, 3600, &c->http_heartbeat_s, origin);
+}
+
+Result<void> ReadUdp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "udp", {"listen", "rate_per_prefix", "burst", "discovery"}, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadListen(t, &c->udp_listen, origin); !ok) return ok;
+  if (auto ok = ReadNumber(t, "rate_per_prefix", 0.01, 1e6, &c->udp_rate_per_prefix, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadNumber(t, "burst", 1, 1e6, &c->udp_burst, origin); !ok) return ok;
+  return ReadBool(t, "discovery", &c->udp_discovery, origin);
+}
+
 Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(log, "log", {"debug"}, origin); !ok) return ok;
   if (const toml::node* node = log.get("debug")) {
@@ -139,7 +237,8 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   using Reader = Result<void> (*)(const toml::table&, DaemonConfig*, std::string_view);
   const std::pair<std::string_view, Reader> sections[] = {
       {"files", ReadFiles},       {"store", ReadStore}, {"ingest", ReadIngest},
-      {"sessions", ReadSessions}, {"log", ReadLog}};
+      {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
+      {"log", ReadLog}};
   for (const auto& [key, node] : root) {
     const Reader* reader = nullptr;
     for (const auto& [name, read] : sections) {
@@ -148,7 +247,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [files], [store], [ingest], [sessions] or [log])",
+          fmt::format("unknown {} '{}' (expected [files], [store], [ingest], [sessions], [http], [udp] or [log])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

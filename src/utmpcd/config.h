@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "formats/utmp.h"
@@ -30,6 +31,17 @@ struct DaemonConfig {
   int64_t gone_grace_ms = 2000;
   // Mark a gone session's utmp entry dead and append its logout to wtmp (Solaris utmpd).
   bool cleanup_gone = false;
+  // [http]: port 431's HTTP/JSON API and event stream (docs/PROTOCOL.md). Loopback only until
+  // access control exists; an empty list turns HTTP off.
+  std::vector<std::string> http_listen = {"127.0.0.1:431", "[::1]:431"};
+  int64_t http_max_connections = 20000;
+  int64_t http_idle_timeout_s = 30;
+  int64_t http_heartbeat_s = 15;
+  // [udp]: port 431's datagrams; an empty list turns UDP off.
+  std::vector<std::string> udp_listen = {"127.0.0.1:431", "[::1]:431"};
+  double udp_rate_per_prefix = 20;  // datagrams per second from one /24 or /64
+  double udp_burst = 40;
+  bool udp_discovery = false;  // answer datagrams sent to a broadcast address
   // [log]
   bool debug = false;
 };

@@ -18,6 +18,7 @@
 #include "sources/inotify_watch.h"
 #include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
+#include "utmpcd/api_server.h"
 #include "utmpcd/log.h"
 #include "utmpcd/lastlog_import.h"
 #include "utmpcd/live_sessions.h"
@@ -63,6 +64,13 @@ class Daemon::Loop {
   void OpenIngest();
   void ArmIngest();
   void StorePam();
+  // Port 431: bound in Open, served from Run on the server's own thread.
+  void OpenApi();
+  // Tells the API that events were stored (its event streams send them).
+  void Stored() {
+    if (api_) api_->NotifyStored();
+  }
+  void PublishLive() { live_view_->Set(live_.Open()); }
   // systemd's watchdog, only when it asked for one: the daemon's one periodic wakeup.
   void KeepWatchdog(std::chrono::microseconds every);
 
@@ -87,7 +95,29 @@ class Daemon::Loop {
   std::unique_ptr<asio::posix::stream_descriptor> ingest_readable_;
   std::vector<Event> pending_pam_;  // received, not yet stored (a store error): retried
   std::unique_ptr<asio::steady_timer> watchdog_;
+  std::shared_ptr<LiveView> live_view_ = std::make_shared<LiveView>();
+  std::unique_ptr<ApiServer> api_;
 };
+
+void Daemon::Loop::OpenApi() {
+  if (config_.http_listen.empty()) return;
+  ApiServerOptions options;
+  options.listen = config_.http_listen;
+  options.max_connections = config_.http_max_connections;
+  options.idle_timeout_s = config_.http_idle_timeout_s;
+  options.heartbeat_s = config_.http_heartbeat_s;
+  options.api = {.database = config_.database,
+                 .boot_id = boot_.id,
+                 .boot_time_us = boot_.time_us,
+                 .version = "0.1.0"};
+  auto server = ApiServer::Open(options, live_view_);
+  if (!server) {
+    // The history matters more than the API: keep recording, say loudly what is not served.
+    Log(LogLevel::kError, "HTTP API not served: {}", server.error().message);
+    return;
+  }
+  api_ = std::move(*server);
+}
 
 void Daemon::Loop::KeepWatchdog(std::chrono::microseconds every) {
   if (!watchdog_) watchdog_ = std::make_unique<asio::steady_timer>(io_);
@@ -115,6 +145,7 @@ Result<void> Daemon::Loop::Open() {
     Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
         config_.lastlog);
   }
+  OpenApi();
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
@@ -167,6 +198,7 @@ void Daemon::Loop::StorePam() {
   }
   Log(LogLevel::kDebug, "stored {} PAM events", pending_pam_.size());
   pending_pam_.clear();
+  Stored();
 }
 
 void Daemon::Loop::WatchUtmp() {
@@ -200,6 +232,7 @@ void Daemon::Loop::RefreshUtmp() {
     return;
   }
   LiveSessions::Changes changes = live_.Update(snapshot->sessions);
+  PublishLive();
   for (const std::string& key : changes.removed) {
     leader_waits_.erase(key);
     grace_timers_.erase(key);
@@ -239,11 +272,13 @@ void Daemon::Loop::CheckGone(const std::string& key) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     Event gone = live_.MarkGone(key, now_us);
+    PublishLive();
     gone.boot_id = boot_.id;
     auto stored = store_->Append(std::span<Event>(&gone, 1), {});
     if (!stored) {
       Log(LogLevel::kError, "storing a gone session: {}", stored.error().message);
     } else {
+      Stored();
       Log(LogLevel::kInfo, "{} on {} (pid {}) is gone: its process died without a logout",
           gone.user, gone.tty, gone.pid);
     }
@@ -301,6 +336,7 @@ void Daemon::Loop::Catch(Followed& f) {
     }
     if (progress->events > 0) {
       Log(LogLevel::kDebug, "{}: stored {} events", f.ingest->path(), progress->events);
+      Stored();
     }
     if (!progress->more) return;
   }
@@ -399,6 +435,12 @@ int Daemon::Loop::Run() {
   for (auto& f : followed_) Arm(*f);
   ArmUtmp();
   ArmIngest();
+  if (api_) {
+    api_->Start();
+    std::string where;
+    for (const std::string& e : api_->endpoints()) where += (where.empty() ? "" : ", ") + e;
+    Log(LogLevel::kInfo, "HTTP API on {}", where);
+  }
   NotifyReady();
   // Pinged at half the interval systemd set, so one slow iteration does not cost a restart.
   if (uint64_t watchdog_us = WatchdogIntervalUs(); watchdog_us > 0) {

@@ -73,6 +73,14 @@ std::optional<LiveSession> LiveSessions::StillOpen(const std::string& key) const
   return it->second.session;
 }
 
+std::vector<LiveSession> LiveSessions::Open() const {
+  std::vector<LiveSession> open;
+  for (const auto& [key, entry] : sessions_) {
+    if (!entry.reported) open.push_back(entry.session);
+  }
+  return open;
+}
+
 Event LiveSessions::MarkGone(const std::string& key, int64_t now_us) {
   Entry& e = sessions_.at(key);
   e.reported = true;

@@ -46,6 +46,9 @@ class LiveSessions {
   // otherwise (it logged out, or it is already reported).
   std::optional<LiveSession> StillOpen(const std::string& key) const;
 
+  // The sessions utmp lists that are not gone: who is really logged in.
+  std::vector<LiveSession> Open() const;
+
   // Marks `key` reported and closes its pidfd; returns the kGone event to store (now_us).
   Event MarkGone(const std::string& key, int64_t now_us);
 

@@ -6,6 +6,7 @@
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   ::umask(027);
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
+  std::vector<std::string> http_listen;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--lastlog", lastlog, "lastlog to import on the first start ([files] lastlog)");
   app.add_option("--ingest-socket", ingest_socket,
                  "socket pam_utmpcd.so reports to (overrides [ingest] socket; \"none\": off)");
+  app.add_option("--http-listen", http_listen,
+                 "ADDRESS:PORT to serve HTTP on, repeatable (overrides [http] listen; \"none\": "
+                 "off)");
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
@@ -60,12 +65,20 @@ int main(int argc, char** argv) {
   if (!utmp.empty()) config->utmp = utmp;
   if (!lastlog.empty()) config->lastlog = lastlog;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
+  if (!http_listen.empty()) {
+    if (http_listen.size() == 1 && http_listen[0] == "none") http_listen.clear();
+    config->http_listen = http_listen;
+  }
   if (!layout.empty()) {
     config->layout = utmpcd::ParseLayout(layout);
     if (!config->layout) {
       std::fprintf(stderr, "utmpcd: --layout must be 384 or 400, not '%s'\n", layout.c_str());
       return 2;
     }
+  }
+  if (once) {  // an import serves nothing
+    config->http_listen.clear();
+    config->udp_listen.clear();
   }
   config->debug = config->debug || debug;
   utmpcd::SetLogDebug(config->debug);

@@ -1,0 +1,378 @@
+#include "api/api.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "api/query.h"
+#include "core/local_time.h"
+#include "core/text.h"
+#include "formats/utmp.h"
+#include "store/sqlite_store.h"
+#include "utmpc/history_read.h"
+#include "utmpc/host_state.h"
+#include "utmpc/last_json.h"
+
+namespace utmpcd {
+namespace {
+
+int64_t NowUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// Whole seconds of a microsecond time, rounded down (also before 1970).
+int64_t FloorSeconds(int64_t time_us) {
+  return time_us >= 0 ? time_us / 1000000 : -((-time_us + 999999) / 1000000);
+}
+
+void AppendTime(std::string& o, int64_t time_us) {
+  o += '"';
+  AppendIso8601(o, CivilFromUnix(FloorSeconds(time_us), 0));
+  o += '"';
+}
+
+void AppendAddr(std::string& o, const std::array<uint8_t, 16>& addr) {
+  if (std::all_of(addr.begin(), addr.end(), [](uint8_t b) { return b == 0; })) {
+    o += "null";
+  } else {
+    AppendJsonString(o, AddressText(addr));
+  }
+}
+
+void AppendNullableString(std::string& o, std::string_view text) {
+  if (text.empty()) {
+    o += "null";
+  } else {
+    AppendJsonString(o, text);
+  }
+}
+
+// Seconds since the terminal last saw input: the access time of /dev/LINE, as w(1) reads it.
+std::optional<int64_t> IdleSeconds(const std::string& line, int64_t now_us) {
+  // utmp is written by root, but its text is still not a path to follow anywhere.
+  if (line.empty() || line[0] == '/' || line.find("..") != std::string::npos ||
+      line.find('\0') != std::string::npos) {
+    return std::nullopt;
+  }
+  struct stat st{};
+  if (::stat(("/dev/" + line).c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) return std::nullopt;
+  int64_t idle = FloorSeconds(now_us) - st.st_atim.tv_sec;
+  return std::max<int64_t>(idle, 0);
+}
+
+ApiResponse Ok(std::string body) {
+  body += '\n';
+  return ApiResponse{200, std::move(body)};
+}
+
+ApiResponse BadParameter(const Error& error) {
+  return Api::Error(400, "bad_parameter", error.message);
+}
+
+ApiResponse Unavailable(const Error& error) {
+  return Api::Error(503, "unavailable", error.message);
+}
+
+bool Wanted(const std::vector<std::string>& wanted, const std::string& value) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+}
+
+}  // namespace
+
+void LiveView::Set(std::vector<LiveSession> sessions) {
+  auto shared = std::make_shared<const std::vector<LiveSession>>(std::move(sessions));
+  std::lock_guard lock(mutex_);
+  sessions_ = std::move(shared);
+}
+
+std::shared_ptr<const std::vector<LiveSession>> LiveView::Get() const {
+  std::lock_guard lock(mutex_);
+  return sessions_;
+}
+
+void AppendEventJson(std::string& o, const Event& e) {
+  o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
+  AppendTime(o, e.time_us);
+  o += fmt::format(",\"time_us\":{},\"user\":", e.time_us);
+  AppendJsonString(o, e.user);
+  o += ",\"tty\":";
+  AppendJsonString(o, e.tty);
+  o += ",\"host\":";
+  AppendJsonString(o, e.remote_host);
+  o += ",\"addr\":";
+  AppendAddr(o, e.remote_addr);
+  o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
+                   EventSourceName(e.source));
+  AppendNullableString(o, e.boot_id);
+  o += '}';
+}
+
+std::string EventFrame(const Event& event) {
+  std::string frame = fmt::format("id: {}\nevent: {}\ndata: ", event.seq,
+                                  EventKindName(event.kind));
+  AppendEventJson(frame, event);  // JSON escapes every newline: one data line
+  frame += "\n\n";
+  return frame;
+}
+
+ApiResponse Api::Error(int status, std::string_view code, std::string_view message) {
+  std::string body = "{\"error\":{\"code\":";
+  AppendJsonString(body, code);
+  body += ",\"message\":";
+  AppendJsonString(body, message);
+  body += "}}\n";
+  return ApiResponse{status, std::move(body)};
+}
+
+Api::Api(const ApiOptions& options, std::shared_ptr<const LiveView> live)
+    : options_(options), live_(std::move(live)) {}
+
+Api::~Api() = default;
+
+Result<std::unique_ptr<Api>> Api::Open(const ApiOptions& options,
+                                       std::shared_ptr<const LiveView> live) {
+  std::unique_ptr<Api> api(new Api(options, std::move(live)));
+  auto store = SqliteStore::Open(options.database, {.read_only = true});
+  if (!store) return tl::unexpected(store.error());
+  api->store_ = std::move(*store);
+  auto history = HistoryReader::Open(options.database, false);
+  if (!history) return tl::unexpected(history.error());
+  api->history_ = std::move(*history);
+  auto failed = HistoryReader::Open(options.database, true);
+  if (!failed) return tl::unexpected(failed.error());
+  api->failed_ = std::move(*failed);
+  if (auto seq = api->ReadLastSeq(); !seq) return tl::unexpected(seq.error());
+  return api;
+}
+
+Result<int64_t> Api::ReadLastSeq() {
+  auto seq = store_->LastSeq();
+  if (seq) last_seq_ = std::max(last_seq_, *seq);
+  return seq;
+}
+
+Result<std::vector<Event>> Api::EventsAfter(int64_t after_seq, int64_t limit) {
+  auto events = store_->EventsFrom(after_seq, limit);
+  if (events && !events->empty()) last_seq_ = std::max(last_seq_, events->back().seq);
+  return events;
+}
+
+HostSummary Api::Summary() const {
+  HostSummary s;
+  char name[256] = "";
+  if (::gethostname(name, sizeof name - 1) == 0) s.hostname = name;
+  s.boot_id = options_.boot_id;
+  s.now_us = NowUs();
+  s.boot_time_us = options_.boot_time_us;
+  timespec up{};
+  if (clock_gettime(CLOCK_BOOTTIME, &up) == 0) s.uptime_s = up.tv_sec;
+  double load[3] = {};
+  if (getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
+  auto sessions = live_->Get();
+  std::set<std::string_view> users;
+  for (const LiveSession& session : *sessions) users.insert(session.user);
+  s.users = static_cast<int64_t>(users.size());
+  s.sessions = static_cast<int64_t>(sessions->size());
+  s.last_seq = last_seq_;
+  return s;
+}
+
+ApiResponse Api::Get(std::string_view target) {
+  auto query = Query::Parse(target);
+  if (!query) return Error(400, "bad_request", query.error().message);
+  const std::string& path = query->path();
+  if (path == "/v1/sessions") return Sessions(*query);
+  if (path == "/v1/history") return History(*query, false);
+  if (path == "/v1/failed") return History(*query, true);
+  if (path == "/v1/host" || path == "/healthz") {
+    if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
+    return path == "/healthz" ? Healthz() : Host();
+  }
+  if (path == "/v1/lastlog") return Lastlog(*query);
+  return Error(404, "not_found",
+               "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
+               "/v1/lastlog, /v1/events, /healthz");
+}
+
+ApiResponse Api::Healthz() {
+  if (auto seq = ReadLastSeq(); !seq) return Unavailable(seq.error());
+  return Ok("{\"status\":\"ok\"}");
+}
+
+ApiResponse Api::Host() {
+  (void)ReadLastSeq();  // a failure shows as the last known seq; /healthz reports it
+  HostSummary s = Summary();
+  std::string o = "{\"api\":1,\"version\":";
+  AppendJsonString(o, options_.version);
+  o += ",\"hostname\":";
+  AppendJsonString(o, s.hostname);
+  o += ",\"time\":";
+  AppendTime(o, s.now_us);
+  o += fmt::format(",\"time_us\":{},\"boot_id\":", s.now_us);
+  AppendNullableString(o, s.boot_id);
+  o += ",\"boot_time\":";
+  AppendTime(o, s.boot_time_us);
+  o += fmt::format(
+      ",\"boot_time_us\":{},\"uptime_s\":{},\"load\":[{:.2f},{:.2f},{:.2f}],\"users\":{},"
+      "\"sessions\":{},\"last_seq\":{}}}",
+      s.boot_time_us, s.uptime_s, s.load[0], s.load[1], s.load[2], s.users, s.sessions,
+      s.last_seq);
+  return Ok(std::move(o));
+}
+
+ApiResponse Api::Sessions(const Query& query) {
+  if (auto known = query.OnlyKnown({"user", "tty"}); !known) return BadParameter(known.error());
+  std::vector<std::string> users = query.All("user");
+  std::vector<std::string> ttys = query.All("tty");
+  auto live = live_->Get();
+  std::vector<const LiveSession*> listed;
+  for (const LiveSession& s : *live) {
+    if (Wanted(users, s.user) && Wanted(ttys, s.line)) listed.push_back(&s);
+  }
+  std::stable_sort(listed.begin(), listed.end(), [](const LiveSession* a, const LiveSession* b) {
+    return a->login_time_us < b->login_time_us;
+  });
+  int64_t now_us = NowUs();
+  std::string o = "{\"sessions\":[";
+  for (const LiveSession* s : listed) {
+    if (o.back() != '[') o += ',';
+    o += "\n{\"user\":";
+    AppendJsonString(o, s->user);
+    o += ",\"tty\":";
+    AppendJsonString(o, s->line);
+    o += ",\"host\":";
+    AppendJsonString(o, s->host);
+    o += ",\"addr\":";
+    AppendAddr(o, s->addr);
+    o += fmt::format(",\"pid\":{},\"session\":{},\"login\":", s->pid, s->session);
+    AppendTime(o, s->login_time_us);
+    o += fmt::format(",\"login_time_us\":{},\"idle_s\":", s->login_time_us);
+    std::optional<int64_t> idle = IdleSeconds(s->line, now_us);
+    o += idle ? std::to_string(*idle) : "null";
+    o += '}';
+  }
+  o += "]}";
+  return Ok(std::move(o));
+}
+
+ApiResponse Api::History(const Query& query, bool failed) {
+  if (auto known = query.OnlyKnown({"user", "tty", "since", "until", "limit", "cursor"});
+      !known) {
+    return BadParameter(known.error());
+  }
+  HistoryReader::PageQuery page;
+  page.users = query.All("user");
+  page.ttys = query.All("tty");
+  auto since = query.TimeUs("since");
+  if (!since) return BadParameter(since.error());
+  auto until = query.TimeUs("until");
+  if (!until) return BadParameter(until.error());
+  page.since_us = *since;
+  page.until_us = *until;
+  auto limit = query.Integer("limit", 1, 1000, 100);
+  if (!limit) return BadParameter(limit.error());
+  page.max_rows = *limit;
+  auto cursor = query.One("cursor");
+  if (!cursor) return BadParameter(cursor.error());
+  if (*cursor) {
+    const std::string& c = **cursor;
+    int64_t seq = 0;
+    auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), seq);
+    if (c.empty() || ec != std::errc() || end != c.data() + c.size() || seq < 1) {
+      return Error(400, "bad_parameter", "cursor: not a cursor this daemon gave");
+    }
+    page.before_seq = seq;
+  }
+
+  const int64_t now_s = FloorSeconds(NowUs());
+  const int64_t boot_s = FloorSeconds(options_.boot_time_us);
+  auto is_phantom = [boot_s](const LoginRecord& r) { return IsPhantomLogin(r, boot_s); };
+  std::string o = failed ? "{\"failed\":[" : "{\"sessions\":[";
+  auto next = (failed ? failed_ : history_)
+                  ->Page(page, now_s, is_phantom, [&](const LastRow& row, int64_t seq) {
+                    if (o.back() != '[') o += ',';
+                    if (failed) {
+                      const LoginRecord& r = *row.record;
+                      o += fmt::format("\n{{\"seq\":{},\"user\":", seq);
+                      AppendJsonString(o, r.user);
+                      o += ",\"tty\":";
+                      AppendJsonString(o, r.line);
+                      o += ",\"host\":";
+                      AppendJsonString(o, r.host);
+                      o += ",\"addr\":";
+                      AppendAddr(o, r.addr);
+                      o += fmt::format(",\"pid\":{},\"time\":", r.pid);
+                      AppendTime(o, r.time_us());
+                      o += fmt::format(",\"time_us\":{}}}", r.time_us());
+                    } else {
+                      o += fmt::format("\n{{\"seq\":{},", seq);
+                      AppendLastRowFields(o, row, now_s, false);
+                      o += '}';
+                    }
+                    return true;
+                  });
+  if (!next) return Unavailable(next.error());
+  o += "],\"next_cursor\":";
+  o += *next > 0 ? fmt::format("\"{}\"", *next) : "null";
+  o += '}';
+  return Ok(std::move(o));
+}
+
+ApiResponse Api::Lastlog(const Query& query) {
+  if (auto known = query.OnlyKnown({"user"}); !known) return BadParameter(known.error());
+  std::vector<std::string> users = query.All("user");
+  std::string o = "{\"lastlog\":[";
+  // The user database, in its order (getpwent is not thread-safe: only this thread uses it).
+  setpwent();
+  while (passwd* pw = getpwent()) {
+    std::string name = pw->pw_name;
+    if (!Wanted(users, name)) continue;
+    uid_t uid = pw->pw_uid;
+    std::optional<Event> newest;
+    for (int64_t before = SqliteStore::kNewest; !newest;) {
+      auto events = store_->EventsByUser(name, before, 64);
+      if (!events) {
+        endpwent();
+        return Unavailable(events.error());
+      }
+      for (Event& e : *events) {
+        if (e.kind == EventKind::kLogin) {
+          newest = std::move(e);
+          break;
+        }
+      }
+      if (events->size() < 64) break;
+      before = events->back().seq;
+    }
+    if (o.back() != '[') o += ',';
+    o += "\n{\"user\":";
+    AppendJsonString(o, name);
+    o += fmt::format(",\"uid\":{},", uid);
+    if (newest) {
+      o += "\"tty\":";
+      AppendJsonString(o, newest->tty);
+      o += ",\"host\":";
+      AppendJsonString(o, newest->remote_host);
+      o += ",\"time\":";
+      AppendTime(o, newest->time_us);
+      o += fmt::format(",\"time_us\":{}}}", newest->time_us);
+    } else {
+      o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
+    }
+  }
+  endpwent();
+  o += "]}";
+  return Ok(std::move(o));
+}
+
+}  // namespace utmpcd

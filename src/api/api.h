@@ -1,0 +1,97 @@
+// Api: the answers of port 431's HTTP endpoints (docs/PROTOCOL.md), without the network. The
+// server (utmpcd/api_server.cc) parses HTTP and calls Handle; the event stream's framing is
+// here too (EventFrame), its connections there.
+//
+// An Api is used by one thread, the daemon's API thread. It reads the history through its own
+// read-only connection to the store, so queries never wait on (nor delay) the ingest, and it
+// learns the live sessions from a LiveView the ingest thread keeps current.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/host_summary.h"
+#include "core/event.h"
+#include "core/result.h"
+#include "sources/utmp_snapshot.h"
+
+namespace utmpcd {
+
+class HistoryReader;
+class Query;
+class SqliteStore;
+
+// The live sessions, shared between the thread that tracks them and the threads that answer
+// about them. Thread-safe.
+class LiveView {
+ public:
+  void Set(std::vector<LiveSession> sessions);
+  std::shared_ptr<const std::vector<LiveSession>> Get() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const std::vector<LiveSession>> sessions_ =
+      std::make_shared<const std::vector<LiveSession>>();
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;  // JSON ending in a newline
+};
+
+struct ApiOptions {
+  std::string database;        // the daemon's history, opened read-only
+  std::string boot_id;         // this boot, "" when unknown
+  int64_t boot_time_us = 0;
+  std::string version;         // the daemon's release
+};
+
+class Api {
+ public:
+  static Result<std::unique_ptr<Api>> Open(const ApiOptions& options,
+                                           std::shared_ptr<const LiveView> live);
+  ~Api();
+
+  // The answer to GET `target` (HEAD gets the same, the server drops the body). Not for
+  // /v1/events, which the server streams.
+  ApiResponse Get(std::string_view target);
+
+  // The host summary (GET /v1/host, the UDP summary). Cheap: no query of the store.
+  HostSummary Summary() const;
+
+  // Up to `limit` stored events with seq > after_seq, oldest first: what the event stream
+  // sends. Also updates last_seq().
+  Result<std::vector<Event>> EventsAfter(int64_t after_seq, int64_t limit);
+  // The newest seq seen by EventsAfter or ReadLastSeq.
+  int64_t last_seq() const { return last_seq_; }
+  Result<int64_t> ReadLastSeq();
+
+  // The error body of docs/PROTOCOL.md, "Errors".
+  static ApiResponse Error(int status, std::string_view code, std::string_view message);
+
+ private:
+  Api(const ApiOptions& options, std::shared_ptr<const LiveView> live);
+  ApiResponse Host();
+  ApiResponse Sessions(const Query& query);
+  ApiResponse History(const Query& query, bool failed);
+  ApiResponse Lastlog(const Query& query);
+  ApiResponse Healthz();
+
+  ApiOptions options_;
+  std::shared_ptr<const LiveView> live_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<HistoryReader> history_;
+  std::unique_ptr<HistoryReader> failed_;
+  int64_t last_seq_ = 0;
+};
+
+// One event as the JSON object of the event stream and docs/PROTOCOL.md.
+void AppendEventJson(std::string& out, const Event& event);
+// One event as a Server-Sent Events message: "id: SEQ\nevent: KIND\ndata: {...}\n\n".
+std::string EventFrame(const Event& event);
+
+}  // namespace utmpcd

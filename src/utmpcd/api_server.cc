@@ -1,0 +1,532 @@
+// Boost.Asio and Beast stay in this file: one translation unit pays their compile time.
+#include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
+
+#include "utmpcd/api_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <deque>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "utmpcd/log.h"
+
+namespace utmpcd {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr size_t kHeaderLimit = 8192;
+// The newest events, framed once, that every stream sends from: a reconnect or a slow stream
+// within this many events never touches the store.
+constexpr size_t kRingFrames = 8192;
+// What a stream sends in one write, at most.
+constexpr size_t kBatchBytes = 256 * 1024;
+constexpr int64_t kStorePage = 512;
+
+Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
+  // "[v6]:port" or "v4:port".
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return MakeError(ErrorCode::kInvalidArgument, "'" + text + "': not ADDRESS:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const char* p = text.data() + colon + 1;
+  auto [end, ec] = std::from_chars(p, text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port > 65535) {
+    return MakeError(ErrorCode::kInvalidArgument, "'" + text + "': bad port");
+  }
+  error_code aec;
+  auto address = asio::ip::make_address(host, aec);
+  if (aec) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + text + "': not an IP address (" + aec.message() + ")");
+  }
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+std::string EndpointText(const tcp::endpoint& e) {
+  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
+                             : fmt::format("{}:{}", e.address().to_string(), e.port());
+}
+
+struct Frame {
+  int64_t seq;
+  std::shared_ptr<const std::string> text;
+};
+
+}  // namespace
+
+class ApiServer::Impl {
+ public:
+  Impl(const ApiServerOptions& options, std::unique_ptr<Api> api)
+      : options_(options), api_(std::move(api)), heartbeat_(io_) {
+    ring_base_ = ring_top_ = api_->last_seq();
+  }
+  ~Impl() { Stop(); }
+
+  Result<void> Bind();
+  void Start() {
+    for (auto& acceptor : acceptors_) Accept(*acceptor);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void Stop() {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  void NotifyStored() {
+    if (fetch_posted_.exchange(true)) return;  // one fetch in the queue is enough
+    asio::post(io_, [this] {
+      fetch_posted_ = false;
+      FetchNew();
+    });
+  }
+  std::vector<std::string> endpoints() const { return endpoints_; }
+
+  class Connection;
+  class Stream;
+
+ private:
+  friend class Connection;
+  friend class Stream;
+
+  void Accept(tcp::acceptor& acceptor);
+  // Reads what was stored since ring_top_ into the ring and wakes the streams.
+  void FetchNew();
+  void Heartbeat();
+  void StartStream(tcp::socket socket, int64_t after_seq, bool head);
+  void StreamClosed(Stream* stream);
+
+  // Connections and streams count themselves out when destroyed, which can be as late as the
+  // io_context's destruction (their handlers own them): the counter outlives it.
+  ApiServerOptions options_;
+  std::unique_ptr<Api> api_;
+  int64_t connections_ = 0;  // HTTP connections and streams
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::string> endpoints_;
+  std::thread thread_;
+  std::atomic<bool> fetch_posted_{false};
+  // The ring holds every event with ring_base_ < seq <= ring_top_, framed.
+  std::deque<Frame> ring_;
+  int64_t ring_base_ = 0;
+  int64_t ring_top_ = 0;
+  std::unordered_set<std::shared_ptr<Stream>> streams_;
+  asio::steady_timer heartbeat_;
+  bool heartbeat_running_ = false;
+};
+
+// One event stream (GET /v1/events): sends every event after after_seq_, in order, then waits
+// for more. Reads only to notice the client going away.
+class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  Stream(Impl& server, tcp::socket socket, int64_t after_seq)
+      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
+        after_seq_(after_seq), check_gap_(true) {
+    ++server_.connections_;
+  }
+  ~Stream() { --server_.connections_; }
+
+  void Start(bool head) {
+    pending_.push_back(std::make_shared<const std::string>(
+        "HTTP/1.1 200 OK\r\nServer: utmpcd/0.1.0\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n" +
+        std::string(head ? "" : "retry: 1000\n\n")));
+    close_after_write_ = head;
+    WatchClose();
+    Write(-1);
+  }
+
+  // Sends what there is to send, unless a write is in flight (its completion calls Pump).
+  void Pump() {
+    if (writing_ || closed_) return;
+    int64_t last = -1;
+    size_t bytes = 0;
+    if (after_seq_ < server_.ring_base_) {
+      // Behind the ring: from the store, a page at a time.
+      auto events = server_.api_->EventsAfter(after_seq_, kStorePage);
+      if (!events) {
+        Log(LogLevel::kError, "event stream: {}", events.error().message);
+        Close();
+        return;
+      }
+      if (check_gap_ && !events->empty() && events->front().seq > after_seq_ + 1) {
+        // Retention deleted the events this client asked for first.
+        pending_.push_back(std::make_shared<const std::string>(
+            fmt::format("event: gap\ndata: {{\"from\":{},\"oldest\":{}}}\n\n", after_seq_ + 1,
+                        events->front().seq)));
+      }
+      for (const Event& e : *events) {
+        pending_.push_back(std::make_shared<const std::string>(EventFrame(e)));
+        last = e.seq;
+      }
+    } else {
+      auto from = std::upper_bound(server_.ring_.begin(), server_.ring_.end(), after_seq_,
+                                   [](int64_t seq, const Frame& f) { return seq < f.seq; });
+      for (; from != server_.ring_.end() && bytes < kBatchBytes; ++from) {
+        pending_.push_back(from->text);
+        bytes += from->text->size();
+        last = from->seq;
+      }
+    }
+    check_gap_ = false;
+    if (pending_.empty()) return;  // caught up: wait for FetchNew
+    Write(last);
+  }
+
+  // ": ping" unless something is being sent anyway.
+  void Ping() {
+    if (writing_ || closed_) return;
+    static const auto kPing = std::make_shared<const std::string>(": ping\n\n");
+    pending_.push_back(kPing);
+    Write(-1);
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+    server_.StreamClosed(this);
+  }
+
+ private:
+  // Writes pending_; `last_seq` (-1: none) is the seq of the last event in it.
+  void Write(int64_t last_seq) {
+    writing_ = true;
+    in_flight_.swap(pending_);
+    pending_.clear();
+    buffers_.clear();
+    for (const auto& text : in_flight_) buffers_.emplace_back(text->data(), text->size());
+    timer_.expires_after(std::chrono::seconds(server_.options_.write_timeout_s));
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (!ec) self->Close();  // the client stopped reading
+    });
+    asio::async_write(socket_, buffers_,
+                      [self = shared_from_this(), last_seq](const error_code& ec, size_t) {
+                        self->writing_ = false;
+                        self->timer_.cancel();
+                        self->in_flight_.clear();
+                        if (ec || self->close_after_write_) {
+                          self->Close();
+                          return;
+                        }
+                        if (last_seq >= 0) self->after_seq_ = last_seq;
+                        self->Pump();
+                      });
+  }
+
+  void WatchClose() {
+    socket_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](const error_code& ec, size_t) {
+                              if (ec) {
+                                self->Close();
+                              } else {
+                                self->WatchClose();  // a client has nothing to say: ignored
+                              }
+                            });
+  }
+
+  Impl& server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  int64_t after_seq_;  // the last event sent (or the resume point)
+  bool check_gap_;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool close_after_write_ = false;
+  std::vector<std::shared_ptr<const std::string>> pending_;
+  std::vector<std::shared_ptr<const std::string>> in_flight_;
+  std::vector<asio::const_buffer> buffers_;
+  char discard_[64];
+};
+
+// One HTTP connection: requests one after another, each answered before the next is read.
+class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    ++server_.connections_;
+  }
+  ~Connection() { --server_.connections_; }
+
+  void Start() { WaitForRequest(); }
+
+ private:
+  // Idle until the next request's first byte (idle timeout), then its head (request timeout).
+  void WaitForRequest() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    if (buffer_.size() > 0) {  // pipelined: the next request is already here
+      ReadHead();
+      return;
+    }
+    stream_.expires_after(std::chrono::seconds(server_.options_.idle_timeout_s));
+    stream_.async_read_some(buffer_.prepare(kHeaderLimit),
+                            [self = shared_from_this()](const error_code& ec, size_t n) {
+                              if (ec) return;  // closed, or idle too long: just close
+                              self->buffer_.commit(n);
+                              self->ReadHead();
+                            });
+  }
+
+  void ReadHead() {
+    stream_.expires_after(std::chrono::seconds(server_.options_.request_timeout_s));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, size_t) {
+                              self->OnHead(ec);
+                            });
+  }
+
+  void OnHead(const error_code& ec) {
+    if (ec == http::error::header_limit) {
+      Fail(11, 431, "headers_too_large", "the request line and headers exceed 8 KiB");
+      return;
+    }
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+        ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      return;  // the connection goes
+    }
+    if (ec) {
+      Fail(11, 400, "bad_request", "not a valid HTTP/1.1 request: " + ec.message());
+      return;
+    }
+    stream_.expires_never();
+    const auto& req = parser_->get();
+    unsigned version = req.version();
+    bool head = req.method() == http::verb::head;
+    if (req.method() != http::verb::get && !head) {
+      Fail(version, 405, "method_not_allowed", "only GET and HEAD are served", true);
+      return;
+    }
+    if (!parser_->is_done()) {
+      Fail(version, 413, "body_not_allowed", "a request to this server has no body");
+      return;
+    }
+    std::string_view target(req.target().data(), req.target().size());
+    if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") {
+      OpenStream(target, head);
+      return;
+    }
+    ApiResponse answer = server_.api_->Get(target);
+    Respond(version, req.keep_alive(), head, std::move(answer));
+  }
+
+  void OpenStream(std::string_view target, bool head) {
+    const auto& req = parser_->get();
+    std::optional<int64_t> after;
+    auto bad = [&](const std::string& message) {
+      Fail(req.version(), 400, "bad_parameter", message);
+    };
+    auto parse_seq = [](std::string_view text) -> std::optional<int64_t> {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0) {
+        return std::nullopt;
+      }
+      return v;
+    };
+    auto last_id = req.find("Last-Event-ID");
+    if (last_id != req.end()) {
+      std::string_view text(last_id->value().data(), last_id->value().size());
+      after = parse_seq(text);
+      if (!after) return bad("Last-Event-ID: not an event id this daemon sent");
+    }
+    size_t question = target.find('?');
+    if (question != std::string_view::npos) {
+      std::string_view query = target.substr(question + 1);
+      if (query.substr(0, 5) != "from=" || query.find('&') != std::string_view::npos) {
+        return bad("/v1/events takes one parameter, from=SEQ");
+      }
+      std::optional<int64_t> from = parse_seq(query.substr(5));
+      if (!from) return bad("from: must be an integer >= 0");
+      if (!after) after = std::max<int64_t>(*from, 1) - 1;  // Last-Event-ID wins
+    }
+    if (!after) {
+      // Only what is stored from now on.
+      (void)server_.api_->ReadLastSeq();
+      after = std::max(server_.api_->last_seq(), server_.ring_top_);
+    }
+    stream_.expires_never();
+    server_.StartStream(stream_.release_socket(), *after, head);
+  }
+
+  void Respond(unsigned version, bool keep_alive, bool head, ApiResponse answer) {
+    response_.emplace();
+    auto& res = *response_;
+    res.version(version);
+    res.result(static_cast<http::status>(answer.status));
+    res.set(http::field::server, "utmpcd/0.1.0");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    if (answer.status == 405) res.set(http::field::allow, "GET, HEAD");
+    res.keep_alive(keep_alive);
+    res.body() = std::move(answer.body);
+    res.prepare_payload();
+    serializer_.emplace(res);
+    stream_.expires_after(std::chrono::seconds(server_.options_.write_timeout_s));
+    auto done = [self = shared_from_this(), keep_alive](const error_code& ec, size_t) {
+      self->serializer_.reset();
+      self->response_.reset();
+      if (ec) return;
+      if (!keep_alive) {
+        error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->WaitForRequest();
+    };
+    if (head) {
+      http::async_write_header(stream_, *serializer_, std::move(done));
+    } else {
+      http::async_write(stream_, *serializer_, std::move(done));
+    }
+  }
+
+  // An error response, then the connection closes (unless `keep` and the client wants it).
+  void Fail(unsigned version, int status, std::string_view code, const std::string& message,
+            bool keep = false) {
+    bool keep_alive = keep && parser_->get().keep_alive() && parser_->is_done();
+    Respond(version, keep_alive, false, Api::Error(status, code, message));
+  }
+
+  Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{kHeaderLimit};
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
+};
+
+Result<void> ApiServer::Impl::Bind() {
+  for (const std::string& text : options_.listen) {
+    auto endpoint = ParseEndpoint(text);
+    if (!endpoint) return tl::unexpected(endpoint.error());
+    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    error_code ec;
+    acceptor->open(endpoint->protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(*endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return MakeError(ErrorCode::kIo, "listening on " + text + ": " + ec.message());
+    endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
+    acceptors_.push_back(std::move(acceptor));
+  }
+  return {};
+}
+
+void ApiServer::Impl::Accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept([this, &acceptor](const error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (connections_ >= options_.max_connections) {
+        error_code ignored;
+        socket.close(ignored);  // full: the newest connection goes, the others are served
+      } else {
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Connection>(*this, std::move(socket))->Start();
+      }
+    } else if (ec == asio::error::no_descriptors) {
+      Log(LogLevel::kWarning, "HTTP: out of file descriptors; raise LimitNOFILE");
+    }
+    Accept(acceptor);
+  });
+}
+
+void ApiServer::Impl::StartStream(tcp::socket socket, int64_t after_seq, bool head) {
+  auto stream = std::make_shared<Stream>(*this, std::move(socket), after_seq);
+  streams_.insert(stream);
+  stream->Start(head);
+  if (!heartbeat_running_) Heartbeat();
+}
+
+void ApiServer::Impl::StreamClosed(Stream* stream) {
+  // The set holds the last reference but one: the caller's shared_from_this keeps it alive.
+  for (auto it = streams_.begin(); it != streams_.end(); ++it) {
+    if (it->get() == stream) {
+      streams_.erase(it);
+      return;
+    }
+  }
+}
+
+void ApiServer::Impl::Heartbeat() {
+  // Runs only while there are streams: an idle daemon has no timer.
+  if (streams_.empty()) {
+    heartbeat_running_ = false;
+    return;
+  }
+  heartbeat_running_ = true;
+  heartbeat_.expires_after(std::chrono::seconds(options_.heartbeat_s));
+  heartbeat_.async_wait([this](const error_code& ec) {
+    if (ec) return;
+    std::vector<std::shared_ptr<Stream>> streams(streams_.begin(), streams_.end());
+    for (const auto& stream : streams) stream->Ping();
+    Heartbeat();
+  });
+}
+
+void ApiServer::Impl::FetchNew() {
+  if (streams_.empty()) {
+    // Nobody is listening: framing every event of an import would be work for nothing.
+    ring_.clear();
+    (void)api_->ReadLastSeq();
+    ring_base_ = ring_top_ = std::max(ring_top_, api_->last_seq());
+    return;
+  }
+  for (;;) {
+    auto events = api_->EventsAfter(ring_top_, kStorePage);
+    if (!events) {
+      Log(LogLevel::kError, "event stream: {}", events.error().message);
+      break;
+    }
+    for (const Event& e : *events) {
+      ring_.push_back(Frame{e.seq, std::make_shared<const std::string>(EventFrame(e))});
+      ring_top_ = e.seq;
+    }
+    while (ring_.size() > kRingFrames) {
+      ring_base_ = ring_.front().seq;
+      ring_.pop_front();
+    }
+    if (static_cast<int64_t>(events->size()) < kStorePage) break;
+  }
+  std::vector<std::shared_ptr<Stream>> streams(streams_.begin(), streams_.end());
+  for (const auto& stream : streams) stream->Pump();
+}
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::~ApiServer() = default;
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& options,
+                                                   std::shared_ptr<const LiveView> live) {
+  auto api = Api::Open(options.api, std::move(live));
+  if (!api) return tl::unexpected(api.error());
+  auto impl = std::make_unique<Impl>(options, std::move(*api));
+  if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+void ApiServer::Start() { impl_->Start(); }
+void ApiServer::NotifyStored() { impl_->NotifyStored(); }
+std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }
+
+}  // namespace utmpcd

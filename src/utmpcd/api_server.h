@@ -1,0 +1,49 @@
+// ApiServer: port 431's HTTP/1.1 server (docs/PROTOCOL.md) on a thread of its own, so a slow
+// query or ten thousand event streams never delay the ingest. The answers come from an Api
+// (api/api.h) on its own read-only connection to the store; the ingest thread tells the server
+// when it stored events (NotifyStored) and keeps the LiveView of live sessions current.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/api.h"
+#include "core/result.h"
+
+namespace utmpcd {
+
+struct ApiServerOptions {
+  // "127.0.0.1:431", "[::1]:431", "0.0.0.0:4310"; port 0 picks a free one (tests).
+  std::vector<std::string> listen;
+  int64_t max_connections = 20000;  // HTTP connections and event streams together
+  int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
+  int64_t request_timeout_s = 10;   // a request head, from its first byte
+  int64_t write_timeout_s = 30;     // a client that does not read what it is sent
+  int64_t heartbeat_s = 15;         // an event stream's ": ping" when nothing happens
+  ApiOptions api;
+};
+
+class ApiServer {
+ public:
+  // Binds every listen address (an error names the one that failed) and opens the store;
+  // serves nothing until Start.
+  static Result<std::unique_ptr<ApiServer>> Open(const ApiServerOptions& options,
+                                                 std::shared_ptr<const LiveView> live);
+  ~ApiServer();  // stops the thread and closes every connection
+
+  // Starts the server's thread.
+  void Start();
+  // Thread-safe: events were stored; event streams send them.
+  void NotifyStored();
+  // The addresses bound, as "127.0.0.1:43123" / "[::1]:431" (the real port when 0 was asked).
+  std::vector<std::string> endpoints() const;
+
+ private:
+  class Impl;
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace utmpcd
