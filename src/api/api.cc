@@ -306,7 +306,7 @@ ApiResponse Api::History(const Query& query, bool failed) {
                       o += fmt::format("\n{{\"seq\":{},\"user\":", seq);
                       AppendJsonString(o, r.user);
                       o += ",\"tty\":";
-                      AppendJsonString(o, r.line);
+                      AppendJsonString(o, row.line);  // as lastb shows it ("ftp" for ftpNNN)
                       o += ",\"host\":";
                       AppendJsonString(o, r.host);
                       o += ",\"addr\":";

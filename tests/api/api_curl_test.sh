@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Port 431's HTTP API as a user meets it: a real utmpcd on temporary files, queried with curl,
+# answers checked with jq. The history pages must hold exactly the sessions `utmpc last --json`
+# lists for the same wtmp (utmpc last is byte-identical to util-linux last: see
+# tests/differential), failed logins exactly what `utmpc lastb --json` lists.
+# Environment: UTMPCD, UTMPC, WTMPGEN. Exit status: 0 pass, 1 fail, 77 skip.
+set -euo pipefail
+: "${UTMPCD:?}" "${UTMPC:?}" "${WTMPGEN:?}"
+command -v curl >/dev/null && command -v jq >/dev/null || { echo "needs curl and jq"; exit 77; }
+
+tmp=$(mktemp -d)
+daemon_pid=
+leader_pid=
+cleanup() {
+  [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [[ -n $leader_pid ]] && kill "$leader_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export TZ=UTC LC_ALL=C
+
+"$WTMPGEN" --seed 41 --records 3000 -o "$tmp/wtmp"
+"$WTMPGEN" --seed 42 --records 400 --kind btmp -o "$tmp/btmp"
+# One live session whose leader really runs (a sleep), so it is "logged in", not gone.
+sleep 600 &
+leader_pid=$!
+printf '[7] [%05d] [ts/0] [alice   ] [pts/0       ] [192.0.2.7           ] [192.0.2.7      ] [2026-11-28T10:00:00,000000+00:00]\n' \
+  "$leader_pid" | utmpdump -r -o "$tmp/utmp" >/dev/null 2>&1
+
+"$UTMPCD" -c /dev/null --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
+  --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
+  --http-listen 127.0.0.1:0 2>"$tmp/daemon.log" &
+daemon_pid=$!
+port=
+for _ in $(seq 200); do
+  port=$(sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/daemon.log")
+  [[ -n $port ]] && break
+  sleep 0.05
+done
+[[ -n $port ]] || { cat "$tmp/daemon.log"; fail "the daemon did not say where it listens"; }
+base="http://127.0.0.1:$port"
+get() { curl -sS --max-time 10 "$base$1"; }
+status_of() { curl -sS --max-time 10 -o "$tmp/body" -w '%{http_code}' "$@"; }
+
+# /healthz and /v1/host.
+[[ $(get /healthz | jq -r .status) == ok ]] || fail "/healthz is not ok"
+get /v1/host >"$tmp/host.json"
+last_seq=$(sqlite3 "file:$tmp/db/history.db?mode=ro" 'SELECT max(seq) FROM events')
+((last_seq > 3000)) || fail "only $last_seq events stored"
+jq -e --arg h "$(hostname)" --argjson seq "$last_seq" '.api == 1 and .hostname == $h
+    and .sessions == 1 and .users == 1 and .last_seq == $seq and .uptime_s > 0 and (.load | length) == 3
+    and (.boot_time_us | type) == "number"' "$tmp/host.json" >/dev/null ||
+  fail "/v1/host: $(cat "$tmp/host.json")"
+
+# /v1/sessions: the one live session, with its filters.
+get /v1/sessions >"$tmp/sessions.json"
+jq -e --argjson pid "$leader_pid" '.sessions | length == 1 and .[0].user == "alice"
+    and .[0].tty == "pts/0" and .[0].pid == $pid and .[0].addr == "192.0.2.7"
+    and .[0].login == "2026-11-28T10:00:00+00:00"' "$tmp/sessions.json" >/dev/null ||
+  fail "/v1/sessions: $(cat "$tmp/sessions.json")"
+[[ $(get '/v1/sessions?user=bob' | jq '.sessions | length') == 0 ]] || fail "user=bob listed a session"
+[[ $(get '/v1/sessions?user=bob&user=alice' | jq '.sessions | length') == 1 ]] || fail "user=bob&user=alice"
+
+# Pages through an endpoint with a small limit; prints every entry, one JSON object a line.
+all_pages() {  # PATH KEY [QUERY]
+  local cursor= page=0
+  while :; do
+    get "$1?limit=37${3:+&$3}${cursor:+&cursor=$cursor}" >"$tmp/page.json"
+    jq -c ".$2[]" "$tmp/page.json"
+    cursor=$(jq -r '.next_cursor // empty' "$tmp/page.json")
+    [[ -n $cursor ]] || break
+    ((++page < 1000)) || fail "$1 pages without end"
+  done
+}
+# The fields the API shares with `utmpc last --json` (which adds "file"; the API adds "seq").
+fields='{type, user, tty, host, addr, pid, login, login_time_us, "end": .end, logout, logout_time_us, duration_s}'
+
+all_pages /v1/history sessions | jq -c "$fields" >"$tmp/api_history"
+"$UTMPC" last --json -f "$tmp/wtmp" | jq -c ".[] | $fields" >"$tmp/last_history"
+[[ $(wc -l <"$tmp/last_history") -gt 500 ]] || fail "the fixture lists too few sessions"
+diff "$tmp/last_history" "$tmp/api_history" >"$tmp/diff" ||
+  { head -20 "$tmp/diff"; fail "/v1/history differs from utmpc last"; }
+
+# A user's sessions: what last lists for that user.
+user=$(jq -r 'select(.type == "login") | .user' "$tmp/last_history" | sort | uniq -c | sort -rn |
+  awk 'NR == 1 {print $2}')
+all_pages /v1/history sessions "user=$user" | jq -c "$fields" >"$tmp/api_user"
+jq -c --arg u "$user" 'select(.user == $u)' "$tmp/last_history" >"$tmp/last_user"
+[[ -s $tmp/last_user ]] || fail "no sessions of $user"
+diff "$tmp/last_user" "$tmp/api_user" >/dev/null || fail "/v1/history?user=$user differs"
+
+# A tty's sessions.
+tty=$(jq -r 'select(.type == "login") | .tty' "$tmp/last_history" | sed -n 1p)
+all_pages /v1/history sessions "tty=$(jq -rn --arg t "$tty" '$t | @uri')" | jq -c "$fields" >"$tmp/api_tty"
+jq -c --arg t "$tty" 'select(.tty == $t and .type == "login")' "$tmp/last_history" >"$tmp/last_tty"
+diff "$tmp/last_tty" "$tmp/api_tty" >/dev/null || fail "/v1/history?tty=$tty differs"
+
+# since/until: exactly the sessions logged in within [since, until).
+since=$(jq -s '.[length / 2 | floor].login_time_us / 1000000 | floor' "$tmp/last_history")
+until=$((since + 86400 * 3))
+all_pages /v1/history sessions "since=$since&until=$until" | jq -c "$fields" >"$tmp/api_range"
+jq -c --argjson s "$since" --argjson u "$until" \
+  'select(.login_time_us >= $s * 1000000 and .login_time_us < $u * 1000000)' \
+  "$tmp/last_history" >"$tmp/last_range"
+[[ -s $tmp/last_range ]] || fail "no sessions in the range"
+diff "$tmp/last_range" "$tmp/api_range" >/dev/null || fail "since/until select other sessions"
+since_iso=$(date -u -d "@$since" +%Y-%m-%dT%H:%M:%SZ)
+[[ $(get "/v1/history?since=$since_iso&limit=1000" | jq '.sessions | length') -ge 1 ]] ||
+  fail "since as RFC 3339 is refused"
+
+# Failed logins: what lastb lists.
+all_pages /v1/failed failed | jq -c '{user, tty, host, time_us}' >"$tmp/api_failed"
+"$UTMPC" lastb --json -f "$tmp/btmp" |
+  jq -c '.[] | {user, tty, host, time_us: .login_time_us}' >"$tmp/lastb"
+[[ $(wc -l <"$tmp/lastb") -gt 100 ]] || fail "the btmp fixture lists too few failures"
+diff "$tmp/lastb" "$tmp/api_failed" >"$tmp/diff" ||
+  { head "$tmp/diff"; fail "/v1/failed differs from utmpc lastb"; }
+
+# lastlog: every user of the user database, root among them.
+get '/v1/lastlog?user=root' | jq -e '.lastlog | length == 1 and .[0].uid == 0' >/dev/null ||
+  fail "/v1/lastlog?user=root"
+
+# Invalid requests: a status, a code and a message that names the problem.
+expect_error() {  # STATUS CODE WORD CURL-ARGS...
+  local want=$1 code=$2 word=$3
+  shift 3
+  local got
+  got=$(status_of "$@")
+  [[ $got == "$want" ]] || fail "$*: status $got, want $want: $(cat "$tmp/body")"
+  jq -e --arg c "$code" --arg w "$word" '.error.code == $c and (.error.message | contains($w))' \
+    "$tmp/body" >/dev/null || fail "$*: body $(cat "$tmp/body")"
+}
+expect_error 400 bad_parameter limit "$base/v1/history?limit=0"
+expect_error 400 bad_parameter limit "$base/v1/history?limit=abc"
+expect_error 400 bad_parameter limit "$base/v1/history?limit=1001"
+expect_error 400 bad_parameter limit "$base/v1/history?limit=5&limit=6"
+expect_error 400 bad_parameter cursor "$base/v1/history?cursor=xyz"
+expect_error 400 bad_parameter since "$base/v1/history?since=yesterday"
+expect_error 400 bad_parameter until "$base/v1/failed?until=2026-13-01T00:00:00Z"
+expect_error 400 bad_parameter usr "$base/v1/history?usr=alice"
+expect_error 400 bad_parameter verbose "$base/v1/host?verbose=1"
+expect_error 400 bad_parameter from "$base/v1/events?from=-3"
+expect_error 400 bad_parameter Last-Event-ID -H 'Last-Event-ID: x' "$base/v1/events"
+expect_error 404 not_found endpoint "$base/v1/nothing"
+expect_error 405 method_not_allowed GET -X DELETE "$base/v1/sessions"
+curl -sS -i -X POST "$base/v1/host" | grep -qi '^Allow: GET, HEAD' || fail "405 without Allow"
+expect_error 413 body_not_allowed body --data-binary hello -X GET "$base/v1/host"
+
+# HEAD: the headers of GET, no body.
+curl -sS -I "$base/v1/host" >"$tmp/head"
+grep -q '^HTTP/1.1 200' "$tmp/head" && grep -qi '^Content-Length: [1-9]' "$tmp/head" ||
+  fail "HEAD: $(cat "$tmp/head")"
+
+# Keep-alive: several requests over one connection.
+curl -sS -v "$base/healthz" "$base/v1/host" "$base/v1/sessions" -o /dev/null -o /dev/null \
+  -o /dev/null 2>"$tmp/verbose"
+grep -q 'Re-using existing connection' "$tmp/verbose" || fail "the connection was not kept alive"
+
+# The event stream: from a seq, then the events written while it runs.
+curl -sS -N --max-time 4 "$base/v1/events?from=$((last_seq - 2))" >"$tmp/events" 2>/dev/null &
+curl_pid=$!
+sleep 1
+"$WTMPGEN" --seed 43 --records 5 --start 1800000000 -o "$tmp/more"
+cat "$tmp/more" >>"$tmp/wtmp"
+wait "$curl_pid" || true
+new_seq=$(sqlite3 "file:$tmp/db/history.db?mode=ro" 'SELECT max(seq) FROM events')
+((new_seq > last_seq)) || fail "the appended records were not stored"
+ids=$(sed -n 's/^id: //p' "$tmp/events" | tr '\n' ' ')
+want=$(seq $((last_seq - 2)) "$new_seq" | tr '\n' ' ')
+[[ $ids == "$want" ]] || fail "event ids: $ids, want $want"
+grep -q '^retry: ' "$tmp/events" || fail "the stream does not say how to retry"
+sed -n 's/^data: //p' "$tmp/events" | jq -e -s --argjson n $((new_seq - last_seq + 3)) 'length == $n and all(.[]; .seq > 0 and (.kind | type) == "string")' >/dev/null ||
+  fail "event data is not valid JSON"
+# Resuming after the last id seen: only what came after it.
+curl -sS -N --max-time 2 -H "Last-Event-ID: $((new_seq - 2))" "$base/v1/events" >"$tmp/resumed" 2>/dev/null || true
+ids=$(sed -n 's/^id: //p' "$tmp/resumed" | tr '\n' ' ')
+[[ $ids == "$((new_seq - 1)) $new_seq " ]] || fail "resumed ids: $ids"
+
+echo "PASS: the HTTP API on port $port"
