@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The host daemon against real logins made by OpenSSH's sshd on loopback:
 #   - a pty login and its logout become a login and a logout event in utmpcd's history;
+#   - a live pty session is listed by GET /v1/sessions (the port-431 API) as soon as utmp has it;
 #   - a session whose sshd processes are killed (no logout is ever recorded) becomes a gone
-#     event once its leader has died and the grace period has passed.
+#     event once its leader has died and the grace period has passed, and /v1/sessions stops
+#     listing it although utmp still does.
 # Runs in a private mount namespace with temporary login files (see sshd_env.sh); skipped where
 # that is refused, since it must own /run/utmp. Environment: UTMPCD, the utmpcd binary.
 # Exit status: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE).
@@ -23,7 +25,8 @@ fi
 db=$tmp/history.db
 printf '[sessions]\ngone_grace_ms = 300\n' >"$tmp/utmpcd.toml"
 "$UTMPCD" -c "$tmp/utmpcd.toml" --wtmp /var/log/wtmp --btmp /var/log/btmp --utmp /run/utmp \
-  --database "$db" --ingest-socket "$tmp/ingest.sock" 2>"$tmp/utmpcd.log" &
+  --database "$db" --ingest-socket "$tmp/ingest.sock" --http-listen 127.0.0.1:0 \
+  2>"$tmp/utmpcd.log" &
 daemon_pid=$!
 extra_cleanup+=("kill $daemon_pid; wait $daemon_pid")
 for _ in $(seq 100); do
@@ -31,6 +34,12 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 grep -q following "$tmp/utmpcd.log" || { cat "$tmp/utmpcd.log"; fail "utmpcd did not start"; }
+port=$(sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/utmpcd.log")
+[[ -n $port ]] || { cat "$tmp/utmpcd.log"; fail "utmpcd did not say where its API listens"; }
+# The live sessions on `tty` the API lists (0 or 1).
+api_sessions_on() {
+  curl -sS --max-time 5 "http://127.0.0.1:$port/v1/sessions?tty=$1" | jq '.sessions | length'
+}
 
 query() { sqlite3 "file:$db?mode=ro" "$1"; }
 # wait_for <seconds> <sql>: until the query prints something.
@@ -63,6 +72,17 @@ wait_for 10 "select 1 from events where kind = 'login' and seq > 2" ||
   fail "the second login never reached the history"
 echo "ok: the second login was stored $(($(now_ms) - start)) ms after ssh started"
 tty=$(query "select tty from events where kind = 'login' order by seq desc limit 1")
+# utmp and the API side by side: how long after utmp has the session the API lists it.
+utmp_seen= api_seen=
+for _ in $(seq 500); do
+  [[ -z $utmp_seen ]] && utmpdump /run/utmp 2>/dev/null | grep -q "^\[7\] .*\[$tty *\]" &&
+    utmp_seen=$(now_ms)
+  [[ -z $api_seen && $(api_sessions_on "$tty") == 1 ]] && api_seen=$(now_ms)
+  [[ -n $utmp_seen && -n $api_seen ]] && break
+  sleep 0.01
+done
+[[ -n $api_seen ]] || fail "GET /v1/sessions never listed the session on $tty"
+echo "ok: /v1/sessions lists the live session on $tty (seen there $((api_seen - utmp_seen)) ms after utmp; polled every ~10 ms)"
 # This test's own per-connection sshd processes (the monitor and the user child under the
 # listener, which runs under `timeout`), neither the listener nor any other test's sshd: nothing
 # is left to write the logout.
@@ -82,4 +102,8 @@ echo "ok: the killed session on $tty is gone ($(($(now_ms) - killed)) ms after t
 [[ -z $(query "select 1 from events where kind = 'logout' and tty = CAST('$tty' AS BLOB) and seq > 2") ]] ||
   fail "a logout was recorded after all: the test killed the wrong process"
 [[ $(query "select count(*) from events where kind = 'gone'") == 1 ]] || fail "gone stored twice"
+utmpdump /run/utmp 2>/dev/null | grep -q "^\[7\] .*\[$tty *\]" ||
+  echo "note: utmp no longer lists $tty (something cleaned it up)"
+[[ $(api_sessions_on "$tty") == 0 ]] || fail "/v1/sessions still lists the gone session on $tty"
+echo "ok: /v1/sessions no longer lists the gone session"
 echo "PASS"

@@ -85,7 +85,7 @@ class DaemonTest : public ::testing::Test {
     std::vector<std::string> args{daemon_,        "-c",   config,            "--wtmp", wtmp_,
                                   "--btmp",       btmp_,  "--database",      db_,
                                   "--utmp",       utmp(), "--ingest-socket", socket(),
-                                  "--lastlog",    lastlog()};
+                                  "--lastlog",    lastlog(),  "--http-listen",   "none"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
