@@ -182,7 +182,9 @@ Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
 }
 
 Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "http", {"listen", "max_connections", "idle_timeout_s", "heartbeat_s"},
+  if (auto ok = OnlyKeys(t, "http",
+                         {"listen", "max_connections", "idle_timeout_s", "request_timeout_s",
+                          "heartbeat_s"},
                          origin);
       !ok) {
     return ok;
@@ -193,6 +195,10 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
     return ok;
   }
   if (auto ok = ReadInteger(t, "idle_timeout_s", 1, 3600, &c->http_idle_timeout_s, origin); !ok) {
+    return ok;
+  }
+  if (auto ok = ReadInteger(t, "request_timeout_s", 1, 3600, &c->http_request_timeout_s, origin);
+      !ok) {
     return ok;
   }
   return ReadInteger(t, "heartbeat_s", 1, 3600, &c->http_heartbeat_s, origin);

@@ -35,7 +35,8 @@ struct DaemonConfig {
   // access control exists; an empty list turns HTTP off.
   std::vector<std::string> http_listen = {"127.0.0.1:431", "[::1]:431"};
   int64_t http_max_connections = 20000;
-  int64_t http_idle_timeout_s = 30;
+  int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
+  int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;
   // [udp]: port 431's datagrams; an empty list turns UDP off.
   std::vector<std::string> udp_listen = {"127.0.0.1:431", "[::1]:431"};

@@ -105,6 +105,7 @@ void Daemon::Loop::OpenApi() {
   options.listen = config_.http_listen;
   options.max_connections = config_.http_max_connections;
   options.idle_timeout_s = config_.http_idle_timeout_s;
+  options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;
   options.api = {.database = config_.database,
                  .boot_id = boot_.id,

@@ -1,0 +1,405 @@
+// Port 431 under stress, against a real utmpcd process ($UTMPCD) on real files:
+//   - the event stream, cut at random points while records are being written and resumed with
+//     Last-Event-ID, delivers every stored event exactly once, in order;
+//   - slow, malformed and oversized requests get errors or time out while other clients are
+//     served;
+//   - whatever bytes a record holds, every answer is valid JSON.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "formats/utmp.h"
+#include "store/sqlite_store.h"
+
+namespace utmpcd {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A TCP connection to the daemon on 127.0.0.1.
+class Client {
+ public:
+  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Appends what arrives within `wait` to `into`; false at the end of the stream (or error).
+  bool Receive(std::string& into, std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return true;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    into.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  // Everything until the server closes the connection or `limit` passes.
+  std::string ReceiveAll(std::chrono::milliseconds limit) {
+    std::string all;
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline && Receive(all, 50ms)) {
+    }
+    return all;
+  }
+  // Whether the server closed the connection within `limit`.
+  bool ClosedWithin(std::chrono::milliseconds limit) {
+    std::string ignored;
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (!Receive(ignored, 50ms)) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// One complete HTTP response on a keep-alive connection: the status and the body.
+struct Response {
+  int status = 0;
+  std::string body;
+};
+
+std::optional<Response> Request(Client& client, const std::string& target) {
+  if (!client.Send("GET " + target + " HTTP/1.1\r\nHost: test\r\n\r\n")) return std::nullopt;
+  std::string data;
+  auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    size_t head_end = data.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::smatch m;
+      std::string head = data.substr(0, head_end);
+      if (std::regex_search(head, m, std::regex("Content-Length: (\\d+)", std::regex::icase))) {
+        size_t length = std::stoul(m[1]);
+        if (data.size() >= head_end + 4 + length) {
+          return Response{std::stoi(data.substr(9, 3)), data.substr(head_end + 4, length)};
+        }
+      }
+    }
+    if (!client.Receive(data, 100ms)) break;
+  }
+  return std::nullopt;
+}
+
+class ApiStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* daemon = std::getenv("UTMPCD");
+    ASSERT_NE(daemon, nullptr) << "UTMPCD must name the utmpcd binary (ctest sets it)";
+    daemon_ = daemon;
+    std::string pattern = (fs::temp_directory_path() / "utmpcd_api.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    wtmp_ = (dir_ / "wtmp").string();
+    db_ = (dir_ / "history.db").string();
+    std::ofstream(wtmp_).close();
+    std::ofstream(dir_ / "btmp").close();
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  // Starts the daemon with `config` (TOML) and returns the port its HTTP API listens on.
+  int Start(const std::string& config = "") {
+    std::ofstream(dir_ / "utmpcd.toml") << config;
+    std::vector<std::string> args{
+        daemon_,        "-c",          (dir_ / "utmpcd.toml").string(),
+        "--wtmp",       wtmp_,         "--btmp",
+        (dir_ / "btmp").string(),      "--utmp",
+        (dir_ / "utmp").string(),      "--lastlog",
+        "/nonexistent", "--database",  db_,
+        "--ingest-socket",             "none",
+        "--http-listen",               "127.0.0.1:0"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    std::string log = (dir_ / "daemon.log").string();
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
+    EXPECT_EQ(posix_spawn(&pid_, daemon_.c_str(), &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    std::regex where("HTTP API on 127\\.0\\.0\\.1:(\\d+)");
+    for (auto deadline = Clock::now() + 20s; Clock::now() < deadline;) {
+      std::smatch m;
+      std::string text = ReadFile(log);
+      if (std::regex_search(text, m, where)) return std::stoi(m[1]);
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "the daemon did not say where it listens: " << ReadFile(log);
+    return 0;
+  }
+
+  // Logins and logouts on 40 lines, as a login program writes them.
+  static std::string Records(uint32_t first, uint32_t count) {
+    std::string bytes;
+    for (uint32_t i = first; i < first + count; ++i) {
+      std::string line = "pts/" + std::to_string(i % 40);
+      std::string user = "user" + std::to_string(i % 7);
+      LoginRecord r;
+      r.type = i % 2 == 0 ? kUserProcess : kDeadProcess;
+      r.pid = static_cast<int32_t>(1000 + i);
+      r.line = line;
+      r.user = r.type == kUserProcess ? std::string_view(user) : std::string_view();
+      r.host = "192.0.2.1";
+      r.time_s = 1700000000 + i;
+      EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
+    }
+    return bytes;
+  }
+  void Append(const std::string& bytes) {
+    std::ofstream out(wtmp_, std::ios::binary | std::ios::app);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  std::string daemon_;
+  fs::path dir_;
+  std::string wtmp_, db_;
+  pid_t pid_ = -1;
+};
+
+// The SSE messages complete in `buffer` (removed from it): (id, data) pairs.
+std::vector<std::pair<int64_t, std::string>> TakeMessages(std::string& buffer) {
+  std::vector<std::pair<int64_t, std::string>> messages;
+  for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
+    std::string block = buffer.substr(0, end);
+    buffer.erase(0, end + 2);
+    std::optional<int64_t> id;
+    std::string data;
+    std::istringstream lines(block);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
+      if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+    }
+    if (id) messages.emplace_back(*id, data);
+  }
+  return messages;
+}
+
+TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) {
+  int port = Start();
+  ASSERT_GT(port, 0);
+  constexpr uint32_t kBatches = 60, kPerBatch = 50, kTotal = kBatches * kPerBatch;
+  std::thread writer([this] {
+    for (uint32_t b = 0; b < kBatches; ++b) {
+      Append(Records(b * kPerBatch, kPerBatch));
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+
+  std::mt19937 random(431);
+  std::vector<int64_t> ids;
+  std::vector<std::string> data;
+  int connections = 0;
+  auto deadline = Clock::now() + 90s;
+  while (ids.size() < kTotal && Clock::now() < deadline) {
+    Client client(port);
+    ASSERT_TRUE(client.connected());
+    ++connections;
+    std::string request = ids.empty() ? "GET /v1/events?from=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                      : "GET /v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: " +
+                                            std::to_string(ids.back()) + "\r\n\r\n";
+    ASSERT_TRUE(client.Send(request));
+    // Read a random number of events, then drop the connection mid-stream.
+    size_t want = std::uniform_int_distribution<size_t>(1, 300)(random);
+    std::string buffer;
+    bool head_seen = false;
+    size_t got = 0;
+    while (got < want && ids.size() < kTotal && Clock::now() < deadline) {
+      if (!client.Receive(buffer, 100ms)) break;
+      if (!head_seen) {
+        size_t end = buffer.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        ASSERT_EQ(buffer.substr(0, 12), "HTTP/1.1 200") << buffer;
+        buffer.erase(0, end + 4);
+        head_seen = true;
+      }
+      for (auto& [id, json] : TakeMessages(buffer)) {
+        ids.push_back(id);
+        data.push_back(std::move(json));
+        ++got;
+      }
+    }
+  }
+  writer.join();
+  ASSERT_EQ(ids.size(), kTotal) << "after " << connections << " connections";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i], static_cast<int64_t>(i + 1)) << "at message " << i;
+  }
+  EXPECT_GT(connections, 10);
+
+  // Each message is the stored event.
+  auto store = SqliteStore::Open(db_, {.read_only = true});
+  ASSERT_TRUE(store);
+  auto stored = (*store)->EventsFrom(0, kTotal + 10);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), kTotal);
+  for (size_t i = 0; i < kTotal; ++i) {
+    auto doc = nlohmann::json::parse(data[i]);
+    const Event& e = (*stored)[i];
+    ASSERT_EQ(doc["seq"], e.seq);
+    ASSERT_EQ(doc["kind"], EventKindName(e.kind));
+    ASSERT_EQ(doc["time_us"], e.time_us);
+    ASSERT_EQ(doc["user"], e.user);
+    ASSERT_EQ(doc["tty"], e.tty);
+  }
+}
+
+TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
+  int port = Start("[http]\nrequest_timeout_s = 1\nidle_timeout_s = 2\n");
+  ASSERT_GT(port, 0);
+  // Slow clients: a request head that never ends.
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 50; ++i) {
+    slow.push_back(std::make_unique<Client>(port));
+    ASSERT_TRUE(slow.back()->Send("GET /v1/host HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  }
+  // Idle clients: connected, saying nothing.
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 50; ++i) idle.push_back(std::make_unique<Client>(port));
+
+  // Meanwhile a well-behaved client is answered, request after request.
+  Client good(port);
+  for (int i = 0; i < 20; ++i) {
+    auto response = Request(good, "/healthz");
+    ASSERT_TRUE(response) << "request " << i;
+    EXPECT_EQ(response->status, 200);
+  }
+
+  // Garbage, oversized heads and bodies: an error each, then the connection closes.
+  struct Bad {
+    std::string bytes;
+    std::string status;
+  };
+  std::string huge = "GET /v1/host HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n";
+  for (const Bad& bad : {Bad{"GARBAGE\r\n\r\n", "400"}, Bad{huge, "431"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody", "413"},
+                         Bad{"GET /v1/host HTTP/9.9\r\n\r\n", "400"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "400"},
+                         Bad{std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
+                                 "\r\n\r\n",
+                             "400"}}) {
+    Client client(port);
+    ASSERT_TRUE(client.Send(bad.bytes));
+    std::string answer = client.ReceiveAll(5s);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 " + bad.status) << answer;
+    auto body = answer.find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos);
+    auto doc = nlohmann::json::parse(answer.substr(body + 4));
+    EXPECT_TRUE(doc["error"]["code"].is_string());
+    EXPECT_TRUE(doc["error"]["message"].is_string());
+  }
+
+  // The slow and the idle ones are let go, the good one (between requests) too, later.
+  for (auto& client : slow) EXPECT_TRUE(client->ClosedWithin(5s));
+  for (auto& client : idle) EXPECT_TRUE(client->ClosedWithin(5s));
+  Client after(port);
+  auto response = Request(after, "/v1/host");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(response->body)["api"] == 1);
+}
+
+TEST_F(ApiStreamTest, HostileBytesInRecordsStillMakeValidJson) {
+  std::string bytes;
+  LoginRecord r;
+  r.type = kUserProcess;
+  r.pid = 77;
+  std::string user = "\x1b[31m\xff\xfe";
+  std::string line = "pts/\x07\n";
+  std::string host = "a\"b\\c\r\n\x7f\xc3(";
+  r.user = user;
+  r.line = line;
+  r.host = host;
+  r.time_s = 1700000000;
+  EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
+  Append(bytes);
+  int port = Start();
+  ASSERT_GT(port, 0);
+  Client client(port);
+  for (std::string target : {"/v1/history", "/v1/history?user=%1B%5B31m%FF%FE", "/v1/host",
+                             "/v1/sessions", "/v1/failed", "/v1/lastlog?user=root"}) {
+    auto response = Request(client, target);
+    ASSERT_TRUE(response) << target;
+    ASSERT_EQ(response->status, 200) << target << ": " << response->body;
+    nlohmann::json doc;
+    ASSERT_NO_THROW(doc = nlohmann::json::parse(response->body)) << target;
+    if (target.rfind("/v1/history", 0) == 0) {
+      ASSERT_EQ(doc["sessions"].size(), 1u) << target;
+      EXPECT_EQ(doc["sessions"][0]["user"], "\x1b[31m\xef\xbf\xbd\xef\xbf\xbd");
+      EXPECT_EQ(doc["sessions"][0]["host"], "a\"b\\c\r\n\x7f\xef\xbf\xbd(");
+    }
+  }
+  // The stream too.
+  Client stream(port);
+  ASSERT_TRUE(stream.Send("GET /v1/events?from=1 HTTP/1.1\r\n\r\n"));
+  std::string buffer;
+  auto deadline = Clock::now() + 10s;
+  std::vector<std::pair<int64_t, std::string>> messages;
+  while (messages.empty() && Clock::now() < deadline && stream.Receive(buffer, 100ms)) {
+    size_t head = buffer.find("\r\n\r\n");
+    if (head == std::string::npos) continue;
+    std::string rest = buffer.substr(head + 4);
+    messages = TakeMessages(rest);
+  }
+  ASSERT_EQ(messages.size(), 1u);
+  auto doc = nlohmann::json::parse(messages[0].second);
+  EXPECT_EQ(doc["tty"], "pts/\x07\n");
+}
+
+}  // namespace
+}  // namespace utmpcd
