@@ -3,6 +3,9 @@
 
 #include "utmpcd/api_server.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -10,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <deque>
+#include <filesystem>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -25,6 +29,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using boost::system::error_code;
 
 constexpr size_t kHeaderLimit = 8192;
@@ -83,6 +88,7 @@ class ApiServer::Impl {
   Result<void> Bind();
   void Start() {
     for (auto& acceptor : acceptors_) Accept(*acceptor);
+    if (unix_acceptor_) Accept(*unix_acceptor_);
     thread_ = std::thread([this] { io_.run(); });
   }
   void Stop() {
@@ -98,19 +104,27 @@ class ApiServer::Impl {
   }
   std::vector<std::string> endpoints() const { return endpoints_; }
 
+  class StreamBase;
+  template <typename Protocol>
   class Connection;
+  template <typename Protocol>
   class Stream;
 
  private:
+  template <typename Protocol>
   friend class Connection;
+  template <typename Protocol>
   friend class Stream;
 
-  void Accept(tcp::acceptor& acceptor);
+  Result<void> BindUnix(const std::string& path);
+  template <typename Acceptor>
+  void Accept(Acceptor& acceptor);
   // Reads what was stored since ring_top_ into the ring and wakes the streams.
   void FetchNew();
   void Heartbeat();
-  void StartStream(tcp::socket socket, int64_t after_seq, bool head);
-  void StreamClosed(Stream* stream);
+  template <typename Socket>
+  void StartStream(Socket socket, int64_t after_seq, bool head);
+  void StreamClosed(StreamBase* stream);
 
   // Connections and streams count themselves out when destroyed, which can be as late as the
   // io_context's destruction (their handlers own them): the counter outlives it.
@@ -119,6 +133,7 @@ class ApiServer::Impl {
   int64_t connections_ = 0;  // HTTP connections and streams
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::unique_ptr<local::acceptor> unix_acceptor_;
   std::vector<std::string> endpoints_;
   std::thread thread_;
   std::atomic<bool> fetch_posted_{false};
@@ -126,21 +141,33 @@ class ApiServer::Impl {
   std::deque<Frame> ring_;
   int64_t ring_base_ = 0;
   int64_t ring_top_ = 0;
-  std::unordered_set<std::shared_ptr<Stream>> streams_;
+  std::unordered_set<std::shared_ptr<StreamBase>> streams_;
   asio::steady_timer heartbeat_;
   bool heartbeat_running_ = false;
 };
 
 // One event stream (GET /v1/events): sends every event after after_seq_, in order, then waits
 // for more. Reads only to notice the client going away.
-class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
+class ApiServer::Impl::StreamBase {
  public:
-  Stream(Impl& server, tcp::socket socket, int64_t after_seq)
+  virtual ~StreamBase() = default;
+  // Sends what there is to send, unless a write is in flight (its completion calls Pump).
+  virtual void Pump() = 0;
+  // ": ping" unless something is being sent anyway.
+  virtual void Ping() = 0;
+};
+
+template <typename Protocol>
+class ApiServer::Impl::Stream : public StreamBase,
+                                public std::enable_shared_from_this<Stream<Protocol>> {
+ public:
+  using Socket = typename Protocol::socket;
+  Stream(Impl& server, Socket socket, int64_t after_seq)
       : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
         after_seq_(after_seq), check_gap_(true) {
     ++server_.connections_;
   }
-  ~Stream() { --server_.connections_; }
+  ~Stream() override { --server_.connections_; }
 
   void Start(bool head) {
     pending_.push_back(std::make_shared<const std::string>(
@@ -152,8 +179,7 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
     Write(-1);
   }
 
-  // Sends what there is to send, unless a write is in flight (its completion calls Pump).
-  void Pump() {
+  void Pump() override {
     if (writing_ || closed_) return;
     int64_t last = -1;
     size_t bytes = 0;
@@ -189,8 +215,7 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
     Write(last);
   }
 
-  // ": ping" unless something is being sent anyway.
-  void Ping() {
+  void Ping() override {
     if (writing_ || closed_) return;
     static const auto kPing = std::make_shared<const std::string>(": ping\n\n");
     pending_.push_back(kPing);
@@ -201,7 +226,7 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
     if (closed_) return;
     closed_ = true;
     error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
     timer_.cancel();
     server_.StreamClosed(this);
@@ -216,11 +241,11 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
     buffers_.clear();
     for (const auto& text : in_flight_) buffers_.emplace_back(text->data(), text->size());
     timer_.expires_after(std::chrono::seconds(server_.options_.write_timeout_s));
-    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
       if (!ec) self->Close();  // the client stopped reading
     });
     asio::async_write(socket_, buffers_,
-                      [self = shared_from_this(), last_seq](const error_code& ec, size_t) {
+                      [self = this->shared_from_this(), last_seq](const error_code& ec, size_t) {
                         self->writing_ = false;
                         self->timer_.cancel();
                         self->in_flight_.clear();
@@ -235,7 +260,7 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
 
   void WatchClose() {
     socket_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](const error_code& ec, size_t) {
+                            [self = this->shared_from_this()](const error_code& ec, size_t) {
                               if (ec) {
                                 self->Close();
                               } else {
@@ -245,7 +270,7 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
   }
 
   Impl& server_;
-  tcp::socket socket_;
+  Socket socket_;
   asio::steady_timer timer_;
   int64_t after_seq_;  // the last event sent (or the resume point)
   bool check_gap_;
@@ -259,9 +284,11 @@ class ApiServer::Impl::Stream : public std::enable_shared_from_this<Stream> {
 };
 
 // One HTTP connection: requests one after another, each answered before the next is read.
-class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+template <typename Protocol>
+class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connection<Protocol>> {
  public:
-  Connection(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  Connection(Impl& server, typename Protocol::socket socket)
+      : server_(server), stream_(std::move(socket)) {
     ++server_.connections_;
   }
   ~Connection() { --server_.connections_; }
@@ -279,7 +306,7 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
     }
     stream_.expires_after(std::chrono::seconds(server_.options_.idle_timeout_s));
     stream_.async_read_some(buffer_.prepare(kHeaderLimit),
-                            [self = shared_from_this()](const error_code& ec, size_t n) {
+                            [self = this->shared_from_this()](const error_code& ec, size_t n) {
                               if (ec) return;  // closed, or idle too long: just close
                               self->buffer_.commit(n);
                               self->ReadHead();
@@ -289,7 +316,7 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
   void ReadHead() {
     stream_.expires_after(std::chrono::seconds(server_.options_.request_timeout_s));
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](const error_code& ec, size_t) {
+                            [self = this->shared_from_this()](const error_code& ec, size_t) {
                               self->OnHead(ec);
                             });
   }
@@ -382,13 +409,13 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
     res.prepare_payload();
     serializer_.emplace(res);
     stream_.expires_after(std::chrono::seconds(server_.options_.write_timeout_s));
-    auto done = [self = shared_from_this(), keep_alive](const error_code& ec, size_t) {
+    auto done = [self = this->shared_from_this(), keep_alive](const error_code& ec, size_t) {
       self->serializer_.reset();
       self->response_.reset();
       if (ec) return;
       if (!keep_alive) {
         error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        self->stream_.socket().shutdown(Protocol::socket::shutdown_send, ignored);
         return;
       }
       self->WaitForRequest();
@@ -408,7 +435,7 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
   }
 
   Impl& server_;
-  beast::tcp_stream stream_;
+  beast::basic_stream<Protocol, asio::any_io_executor, beast::unlimited_rate_policy> stream_;
   beast::flat_buffer buffer_{kHeaderLimit};
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
@@ -430,20 +457,60 @@ Result<void> ApiServer::Impl::Bind() {
     endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
     acceptors_.push_back(std::move(acceptor));
   }
+  if (!options_.unix_socket.empty()) return BindUnix(options_.unix_socket);
   return {};
 }
 
-void ApiServer::Impl::Accept(tcp::acceptor& acceptor) {
-  acceptor.async_accept([this, &acceptor](const error_code& ec, tcp::socket socket) {
+Result<void> ApiServer::Impl::BindUnix(const std::string& path) {
+  std::error_code fs_error;
+  std::filesystem::path where(path);
+  if (where.has_parent_path() && !std::filesystem::exists(where.parent_path())) {
+    std::filesystem::create_directories(where.parent_path(), fs_error);
+    if (!fs_error) {
+      std::filesystem::permissions(where.parent_path(), std::filesystem::perms(0755),
+                                   fs_error);
+    }
+    if (fs_error) return MakeError(ErrorCode::kIo, "creating the directory of " + path + ": " +
+                                                       fs_error.message());
+  }
+  // A socket left by a daemon that died is replaced; anything else at the path is not touched.
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return MakeError(ErrorCode::kIo, path + ": exists and is not a socket");
+    }
+    ::unlink(path.c_str());
+  }
+  auto acceptor = std::make_unique<local::acceptor>(io_);
+  error_code ec;
+  acceptor->open(local(), ec);
+  if (!ec) acceptor->bind(local::endpoint(path), ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "listening on " + path + ": " + ec.message());
+  // Local users may ask what they may ask on loopback: who is logged in (utmp is world-readable
+  // too). Access control comes with the security issue.
+  ::chmod(path.c_str(), 0666);
+  endpoints_.push_back("unix:" + path);
+  unix_acceptor_ = std::move(acceptor);
+  return {};
+}
+
+template <typename Acceptor>
+void ApiServer::Impl::Accept(Acceptor& acceptor) {
+  using Protocol = typename Acceptor::protocol_type;
+  acceptor.async_accept([this, &acceptor](const error_code& ec,
+                                          typename Protocol::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       if (connections_ >= options_.max_connections) {
         error_code ignored;
         socket.close(ignored);  // full: the newest connection goes, the others are served
       } else {
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Connection>(*this, std::move(socket))->Start();
+        if constexpr (std::is_same_v<Protocol, tcp>) {
+          error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+        }
+        std::make_shared<Connection<Protocol>>(*this, std::move(socket))->Start();
       }
     } else if (ec == asio::error::no_descriptors) {
       Log(LogLevel::kWarning, "HTTP: out of file descriptors; raise LimitNOFILE");
@@ -452,14 +519,16 @@ void ApiServer::Impl::Accept(tcp::acceptor& acceptor) {
   });
 }
 
-void ApiServer::Impl::StartStream(tcp::socket socket, int64_t after_seq, bool head) {
-  auto stream = std::make_shared<Stream>(*this, std::move(socket), after_seq);
+template <typename Socket>
+void ApiServer::Impl::StartStream(Socket socket, int64_t after_seq, bool head) {
+  using Protocol = typename Socket::protocol_type;
+  auto stream = std::make_shared<Stream<Protocol>>(*this, std::move(socket), after_seq);
   streams_.insert(stream);
   stream->Start(head);
   if (!heartbeat_running_) Heartbeat();
 }
 
-void ApiServer::Impl::StreamClosed(Stream* stream) {
+void ApiServer::Impl::StreamClosed(StreamBase* stream) {
   // The set holds the last reference but one: the caller's shared_from_this keeps it alive.
   for (auto it = streams_.begin(); it != streams_.end(); ++it) {
     if (it->get() == stream) {
@@ -479,7 +548,7 @@ void ApiServer::Impl::Heartbeat() {
   heartbeat_.expires_after(std::chrono::seconds(options_.heartbeat_s));
   heartbeat_.async_wait([this](const error_code& ec) {
     if (ec) return;
-    std::vector<std::shared_ptr<Stream>> streams(streams_.begin(), streams_.end());
+    std::vector<std::shared_ptr<StreamBase>> streams(streams_.begin(), streams_.end());
     for (const auto& stream : streams) stream->Ping();
     Heartbeat();
   });
@@ -509,7 +578,7 @@ void ApiServer::Impl::FetchNew() {
     }
     if (static_cast<int64_t>(events->size()) < kStorePage) break;
   }
-  std::vector<std::shared_ptr<Stream>> streams(streams_.begin(), streams_.end());
+  std::vector<std::shared_ptr<StreamBase>> streams(streams_.begin(), streams_.end());
   for (const auto& stream : streams) stream->Pump();
 }
 

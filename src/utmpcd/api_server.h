@@ -17,6 +17,9 @@ namespace utmpcd {
 struct ApiServerOptions {
   // "127.0.0.1:431", "[::1]:431", "0.0.0.0:4310"; port 0 picks a free one (tests).
   std::vector<std::string> listen;
+  // A Unix socket serving the same API to local clients (`utmpc who` on a host without utmp);
+  // "" for none.
+  std::string unix_socket;
   int64_t max_connections = 20000;  // HTTP connections and event streams together
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte

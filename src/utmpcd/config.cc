@@ -183,13 +183,20 @@ Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
 
 Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "http",
-                         {"listen", "max_connections", "idle_timeout_s", "request_timeout_s",
-                          "heartbeat_s"},
+                         {"listen", "socket", "max_connections", "idle_timeout_s",
+                          "request_timeout_s", "heartbeat_s"},
                          origin);
       !ok) {
     return ok;
   }
   if (auto ok = ReadListen(t, &c->http_listen, origin); !ok) return ok;
+  if (const toml::node* node = t.get("socket")) {
+    const toml::value<std::string>* path = node->as_string();
+    if (path == nullptr) {
+      return tl::unexpected(ConfigError(origin, node->source(), "'socket' must be a string"));
+    }
+    c->api_socket = path->get();
+  }
   if (auto ok = ReadInteger(t, "max_connections", 1, 1000000, &c->http_max_connections, origin);
       !ok) {
     return ok;

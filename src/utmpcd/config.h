@@ -34,6 +34,8 @@ struct DaemonConfig {
   // [http]: port 431's HTTP/JSON API and event stream (docs/PROTOCOL.md). Loopback only until
   // access control exists; an empty list turns HTTP off.
   std::vector<std::string> http_listen = {"127.0.0.1:431", "[::1]:431"};
+  // The same API on a Unix socket for local clients; "" for none.
+  std::string api_socket = "/run/utmpcd/api.sock";
   int64_t http_max_connections = 20000;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte

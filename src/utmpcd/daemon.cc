@@ -100,9 +100,10 @@ class Daemon::Loop {
 };
 
 void Daemon::Loop::OpenApi() {
-  if (config_.http_listen.empty()) return;
+  if (config_.http_listen.empty() && config_.api_socket.empty()) return;
   ApiServerOptions options;
   options.listen = config_.http_listen;
+  options.unix_socket = config_.api_socket;
   options.max_connections = config_.http_max_connections;
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
   std::vector<std::string> http_listen;
+  std::string api_socket;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", http_listen,
                  "ADDRESS:PORT to serve HTTP on, repeatable (overrides [http] listen; \"none\": "
                  "off)");
+  app.add_option("--api-socket", api_socket,
+                 "Unix socket serving the API to local clients (overrides [http] socket; "
+                 "\"none\": off; off by default when --http-listen is given)");
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
@@ -66,9 +70,12 @@ int main(int argc, char** argv) {
   if (!lastlog.empty()) config->lastlog = lastlog;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
   if (!http_listen.empty()) {
+    // Listeners named on the command line replace the configured ones, the socket included.
     if (http_listen.size() == 1 && http_listen[0] == "none") http_listen.clear();
     config->http_listen = http_listen;
+    config->api_socket.clear();
   }
+  if (!api_socket.empty()) config->api_socket = api_socket == "none" ? "" : api_socket;
   if (!layout.empty()) {
     config->layout = utmpcd::ParseLayout(layout);
     if (!config->layout) {
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
   }
   if (once) {  // an import serves nothing
     config->http_listen.clear();
+    config->api_socket.clear();
     config->udp_listen.clear();
   }
   config->debug = config->debug || debug;

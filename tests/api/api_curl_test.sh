@@ -30,7 +30,7 @@ printf '[7] [%05d] [ts/0] [alice   ] [pts/0       ] [192.0.2.7           ] [192.
 
 "$UTMPCD" -c /dev/null --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
   --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
-  --http-listen 127.0.0.1:0 2>"$tmp/daemon.log" &
+  --http-listen 127.0.0.1:0 --api-socket "$tmp/api.sock" 2>"$tmp/daemon.log" &
 daemon_pid=$!
 port=
 for _ in $(seq 200); do
@@ -52,6 +52,11 @@ jq -e --arg h "$(hostname)" --argjson seq "$last_seq" '.api == 1 and .hostname =
     and .sessions == 1 and .users == 1 and .last_seq == $seq and .uptime_s > 0 and (.load | length) == 3
     and (.boot_time_us | type) == "number"' "$tmp/host.json" >/dev/null ||
   fail "/v1/host: $(cat "$tmp/host.json")"
+
+# The same API on the Unix socket, for local clients; anyone local may connect.
+[[ $(stat -c %a "$tmp/api.sock") == 666 ]] || fail "api.sock has mode $(stat -c %a "$tmp/api.sock")"
+curl -sS --max-time 10 --unix-socket "$tmp/api.sock" http://localhost/v1/sessions |
+  jq -e '.sessions[0].user == "alice"' >/dev/null || fail "the Unix socket does not answer"
 
 # /v1/sessions: the one live session, with its filters.
 get /v1/sessions >"$tmp/sessions.json"
