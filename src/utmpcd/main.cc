@@ -1,4 +1,5 @@
 // utmpcd: the host daemon. Follows wtmp and btmp into a SQLite history, exactly once.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <clocale>
@@ -26,6 +27,12 @@ int main(int argc, char** argv) {
   // Login history is personal data: what the daemon creates (the database, its directory) is
   // readable by its owner and group only.
   ::umask(027);
+  // Every HTTP connection and event stream is a descriptor: allow as many as the hard limit
+  // (systemd and login shells start services with a soft limit of 1024).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
   std::vector<std::string> http_listen;
