@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # the classic tools we test against, and a real sshd making real logins
   util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
-  pamtester
+  pamtester libpam-wrapper
   # the HTTP API is tested with what its users have: curl and jq
   curl jq
   "$@"

@@ -94,7 +94,15 @@ Result<void> ReadIngest(const toml::table& t, DaemonConfig* c, std::string_view 
 }
 
 Result<void> ReadSessions(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "sessions", {"gone_grace_ms", "cleanup_gone"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(t, "sessions", {"source", "gone_grace_ms", "cleanup_gone"}, origin); !ok) {
+    return ok;
+  }
+  if (auto ok = ReadString(t, "source", &c->session_source, origin); !ok) return ok;
+  if (c->session_source != "auto" && c->session_source != "utmp" &&
+      c->session_source != "logind") {
+    return tl::unexpected(ConfigError(origin, t.get("source")->source(),
+                                      "'source' must be \"auto\", \"utmp\" or \"logind\""));
+  }
   if (const toml::node* node = t.get("cleanup_gone")) {
     const toml::value<bool>* cleanup = node->as_boolean();
     if (cleanup == nullptr) {
@@ -225,6 +233,12 @@ Result<void> ReadUdp(const toml::table& t, DaemonConfig* c, std::string_view ori
   return ReadBool(t, "discovery", &c->udp_discovery, origin);
 }
 
+Result<void> ReadDaemon(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "daemon", {"user"}, origin); !ok) return ok;
+  if (t.get("user") != nullptr) c->user_configured = true;
+  return ReadString(t, "user", &c->user, origin);
+}
+
 Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(log, "log", {"debug"}, origin); !ok) return ok;
   if (const toml::node* node = log.get("debug")) {
@@ -249,7 +263,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   DaemonConfig config;
   using Reader = Result<void> (*)(const toml::table&, DaemonConfig*, std::string_view);
   const std::pair<std::string_view, Reader> sections[] = {
-      {"files", ReadFiles},       {"store", ReadStore}, {"ingest", ReadIngest},
+      {"daemon", ReadDaemon},     {"files", ReadFiles}, {"store", ReadStore}, {"ingest", ReadIngest},
       {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
       {"log", ReadLog}};
   for (const auto& [key, node] : root) {
@@ -260,7 +274,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [files], [store], [ingest], [sessions], [http], [udp] or [log])",
+          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp] or [log])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

@@ -14,6 +14,11 @@
 namespace utmpcd {
 
 struct DaemonConfig {
+  // [daemon]
+  // The user the daemon runs as once it has opened what needs root (port 431, the sockets, the
+  // store); "root" keeps root. A default user that does not exist keeps root, with a warning.
+  std::string user = "_utmpcd";
+  bool user_configured = false;  // set in the file or on the command line: missing is an error
   // [files]
   std::string wtmp = "/var/log/wtmp";
   std::string btmp = "/var/log/btmp";
@@ -29,6 +34,9 @@ struct DaemonConfig {
   // [sessions]
   // How long a session whose leader died may take to record its logout before it is "gone".
   int64_t gone_grace_ms = 2000;
+  // Where live sessions come from: "utmp", "logind" (systemd-logind through sd-login), or
+  // "auto": utmp when the file exists, else logind when it runs.
+  std::string session_source = "auto";
   // Mark a gone session's utmp entry dead and append its logout to wtmp (Solaris utmpd).
   bool cleanup_gone = false;
   // [http]: port 431's HTTP/JSON API and event stream (docs/PROTOCOL.md). Loopback only until

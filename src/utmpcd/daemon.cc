@@ -3,7 +3,9 @@
 
 #include "utmpcd/daemon.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -16,6 +18,7 @@
 #include "sources/current_boot.h"
 #include "sources/ingest_socket.h"
 #include "sources/inotify_watch.h"
+#include "sources/logind_sessions.h"
 #include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
 #include "utmpcd/api_server.h"
@@ -24,6 +27,7 @@
 #include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
 #include "utmpcd/notify.h"
+#include "utmpcd/privileges.h"
 #include "utmpcd/utmp_cleanup.h"
 
 namespace utmpcd {
@@ -53,10 +57,15 @@ class Daemon::Loop {
   void ScheduleRetry();
   void OnSignal(int signal);
   void ApplyRetention();
-  // utmp: the live sessions and the pidfds of their leaders.
+  // Becomes the configured user, once what needs root is open.
+  Result<void> DropRoot();
+  // The live sessions (from utmp, or from logind) and the pidfds of their leaders.
+  void WatchLive();
   void WatchUtmp();
-  void ArmUtmp();
-  void RefreshUtmp();
+  void WatchLogind();
+  void ArmLive();
+  void RefreshLive();
+  void ApplyLive(const std::vector<LiveSession>& sessions);
   void WaitForLeader(const std::string& key, int pidfd);
   void CheckGone(const std::string& key);
   bool AlreadyReported(const LiveSession& session);
@@ -86,7 +95,8 @@ class Daemon::Loop {
   std::vector<std::unique_ptr<Followed>> followed_;
   std::chrono::steady_clock::time_point last_retention_{};
   std::optional<InotifyWatch> utmp_watch_;
-  std::unique_ptr<asio::posix::stream_descriptor> utmp_readable_;
+  std::optional<LogindMonitor> logind_;  // set when live sessions come from logind
+  std::unique_ptr<asio::posix::stream_descriptor> live_readable_;
   LiveSessions live_;
   // Per live session (by LiveSessions key): the wait on its leader's pidfd, then the grace timer.
   std::map<std::string, std::unique_ptr<asio::posix::stream_descriptor>> leader_waits_;
@@ -141,19 +151,76 @@ Result<void> Daemon::Loop::Open() {
   auto store = SqliteStore::Open(config_.database);
   if (!store) return tl::unexpected(store.error());
   store_ = std::move(*store);
+  // What needs root: port 431 and the sockets, then the store is open: drop it.
+  OpenApi();
+  OpenIngest();
+  if (auto dropped = DropRoot(); !dropped) return dropped;
   if (auto imported = ImportLastlogOnce(config_.lastlog, store_.get()); !imported) {
     Log(LogLevel::kWarning, "lastlog not imported: {}", imported.error().message);
   } else if (*imported > 0) {
     Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
         config_.lastlog);
   }
-  OpenApi();
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
-  WatchUtmp();
-  OpenIngest();
+  WatchLive();
   return {};
+}
+
+Result<void> Daemon::Loop::DropRoot() {
+  if (config_.user == "root" || ::geteuid() != 0) return {};
+  static const std::vector<std::string> kGroups = {"utmp"};
+  auto user = LookUpRunAsUser(config_.user, kGroups);
+  if (!user) {
+    if (!config_.user_configured && user.error().code == ErrorCode::kNotFound) {
+      Log(LogLevel::kWarning, "running as root: {} (create it to run unprivileged, see utmpcd(8))",
+          user.error().message);
+      return {};
+    }
+    return tl::unexpected(user.error());
+  }
+  // The store stays open across the drop; its files become the user's, so that what SQLite
+  // does with them later (and a restart's checkpoint) is the user's to do. The directory is
+  // left as it is: it may be anybody's (--database /tmp/x.db).
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string path = config_.database + suffix;
+    if (::fchownat(AT_FDCWD, path.c_str(), user->uid, user->gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno != ENOENT) {
+      return tl::unexpected(ErrnoError("chown " + path, errno));
+    }
+  }
+  if (auto dropped = DropPrivileges(config_.user, kGroups); !dropped) {
+    return tl::unexpected(dropped.error());
+  }
+  Log(LogLevel::kInfo, "running as {} (uid {}, groups {} and utmp)", user->name, user->uid,
+      user->name);
+  return {};
+}
+
+void Daemon::Loop::WatchLive() {
+  namespace fs = std::filesystem;
+  bool logind = config_.session_source == "logind" ||
+                (config_.session_source == "auto" && !fs::exists(config_.utmp) &&
+                 LogindAvailable());
+  if (logind) {
+    WatchLogind();
+  } else {
+    WatchUtmp();
+  }
+}
+
+void Daemon::Loop::WatchLogind() {
+  auto monitor = LogindMonitor::Create();
+  if (!monitor) {
+    Log(LogLevel::kWarning, "systemd-logind: live sessions not tracked: {}",
+        monitor.error().message);
+    return;
+  }
+  logind_.emplace(std::move(*monitor));
+  live_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(logind_->fd()));
+  Log(LogLevel::kInfo, "live sessions from systemd-logind");
+  RefreshLive();
 }
 
 void Daemon::Loop::OpenIngest() {
@@ -211,29 +278,48 @@ void Daemon::Loop::WatchUtmp() {
     return;
   }
   utmp_watch_.emplace(std::move(*watch));
-  utmp_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(utmp_watch_->fd()));
-  RefreshUtmp();
+  live_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(utmp_watch_->fd()));
+  RefreshLive();
 }
 
-void Daemon::Loop::ArmUtmp() {
-  if (!utmp_readable_) return;
-  utmp_readable_->async_wait(asio::posix::descriptor_base::wait_read,
+void Daemon::Loop::ArmLive() {
+  if (!live_readable_) return;
+  live_readable_->async_wait(asio::posix::descriptor_base::wait_read,
                              [this](const boost::system::error_code& ec) {
                                if (ec) return;
-                               (void)utmp_watch_->Drain();
-                               RefreshUtmp();
-                               ArmUtmp();
+                               // Flush before reading: a change after the read wakes us again.
+                               if (logind_) {
+                                 (void)logind_->Flush();
+                               } else {
+                                 (void)utmp_watch_->Drain();
+                               }
+                               RefreshLive();
+                               ArmLive();
                              });
 }
 
-void Daemon::Loop::RefreshUtmp() {
+void Daemon::Loop::RefreshLive() {
+  if (logind_) {
+    auto sessions = ReadLogindLiveSessions();
+    if (!sessions) {
+      Log(LogLevel::kDebug, "systemd-logind: {}", sessions.error().message);
+      return;  // keep what we know
+    }
+    ApplyLive(*sessions);
+    return;
+  }
+  if (!utmp_watch_) return;
   auto snapshot = ReadUtmpSnapshot(config_.utmp, config_.layout.value_or(NativeLayout()));
   if (!snapshot) {
     // Missing (between a delete and a create, or no utmp on this host): keep what we know.
     Log(LogLevel::kDebug, "{}: {}", config_.utmp, snapshot.error().message);
     return;
   }
-  LiveSessions::Changes changes = live_.Update(snapshot->sessions);
+  ApplyLive(snapshot->sessions);
+}
+
+void Daemon::Loop::ApplyLive(const std::vector<LiveSession>& sessions) {
+  LiveSessions::Changes changes = live_.Update(sessions);
   PublishLive();
   for (const std::string& key : changes.removed) {
     leader_waits_.erase(key);
@@ -263,7 +349,7 @@ void Daemon::Loop::CheckGone(const std::string& key) {
   timer->expires_after(std::chrono::milliseconds(config_.gone_grace_ms));
   timer->async_wait([this, key](const boost::system::error_code& ec) {
     if (ec) return;
-    RefreshUtmp();
+    RefreshLive();
     std::optional<LiveSession> session = live_.StillOpen(key);
     if (!session) return;  // logged out in time, or already reported
     if (AlreadyReported(*session)) {
@@ -273,7 +359,8 @@ void Daemon::Loop::CheckGone(const std::string& key) {
     int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    Event gone = live_.MarkGone(key, now_us);
+    Event gone =
+        live_.MarkGone(key, now_us, logind_ ? EventSource::kLogind : EventSource::kUtmp);
     PublishLive();
     gone.boot_id = boot_.id;
     auto stored = store_->Append(std::span<Event>(&gone, 1), {});
@@ -284,7 +371,7 @@ void Daemon::Loop::CheckGone(const std::string& key) {
       Log(LogLevel::kInfo, "{} on {} (pid {}) is gone: its process died without a logout",
           gone.user, gone.tty, gone.pid);
     }
-    if (config_.cleanup_gone) {
+    if (config_.cleanup_gone && !logind_) {  // logind keeps no utmp to clean
       if (auto cleaned = RecordLogoutOfGone(config_.utmp, config_.wtmp, *session, now_us);
           !cleaned) {
         Log(LogLevel::kError, "cleaning up {} on {}: {}", gone.user, gone.tty,
@@ -435,7 +522,7 @@ int Daemon::Loop::Run() {
     if (!ec) OnSignal(s);
   });
   for (auto& f : followed_) Arm(*f);
-  ArmUtmp();
+  ArmLive();
   ArmIngest();
   if (api_) {
     api_->Start();

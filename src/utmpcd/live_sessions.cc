@@ -81,7 +81,7 @@ std::vector<LiveSession> LiveSessions::Open() const {
   return open;
 }
 
-Event LiveSessions::MarkGone(const std::string& key, int64_t now_us) {
+Event LiveSessions::MarkGone(const std::string& key, int64_t now_us, EventSource source) {
   Entry& e = sessions_.at(key);
   e.reported = true;
   Close(e);
@@ -94,7 +94,7 @@ Event LiveSessions::MarkGone(const std::string& key, int64_t now_us) {
   gone.remote_addr = e.session.addr;
   gone.pid = e.session.pid;
   gone.session = e.session.session;
-  gone.source = EventSource::kUtmp;
+  gone.source = source;
   return gone;
 }
 

@@ -50,7 +50,8 @@ class LiveSessions {
   std::vector<LiveSession> Open() const;
 
   // Marks `key` reported and closes its pidfd; returns the kGone event to store (now_us).
-  Event MarkGone(const std::string& key, int64_t now_us);
+  // `source`: where the session was seen (utmp, or logind).
+  Event MarkGone(const std::string& key, int64_t now_us, EventSource source = EventSource::kUtmp);
 
   size_t size() const { return sessions_.size(); }
 

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
   std::vector<std::string> http_listen;
-  std::string api_socket;
+  std::string api_socket, user;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   app.add_option("--api-socket", api_socket,
                  "Unix socket serving the API to local clients (overrides [http] socket; "
                  "\"none\": off; off by default when --http-listen is given)");
+  app.add_option("--user", user,
+                 "run as this user once port 431 and the sockets are open (overrides [daemon] "
+                 "user; \"root\": stay root)");
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
@@ -81,6 +84,10 @@ int main(int argc, char** argv) {
     if (http_listen.size() == 1 && http_listen[0] == "none") http_listen.clear();
     config->http_listen = http_listen;
     config->api_socket.clear();
+  }
+  if (!user.empty()) {
+    config->user = user;
+    config->user_configured = true;
   }
   if (!api_socket.empty()) config->api_socket = api_socket == "none" ? "" : api_socket;
   if (!layout.empty()) {

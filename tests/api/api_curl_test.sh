@@ -30,7 +30,7 @@ printf '[7] [%05d] [ts/0] [alice   ] [pts/0       ] [192.0.2.7           ] [192.
 
 "$UTMPCD" -c /dev/null --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
   --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
-  --http-listen 127.0.0.1:0 --api-socket "$tmp/api.sock" 2>"$tmp/daemon.log" &
+  --http-listen 127.0.0.1:0 --api-socket "$tmp/api.sock" --user root 2>"$tmp/daemon.log" &
 daemon_pid=$!
 port=
 for _ in $(seq 200); do

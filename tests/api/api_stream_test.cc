@@ -162,7 +162,8 @@ class ApiStreamTest : public ::testing::Test {
         (dir_ / "utmp").string(),      "--lastlog",
         "/nonexistent", "--database",  db_,
         "--ingest-socket",             "none",
-        "--http-listen",               "127.0.0.1:0"};
+        "--http-listen",               "127.0.0.1:0",
+        "--user",                      "root"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

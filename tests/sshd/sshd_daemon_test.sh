@@ -25,7 +25,7 @@ fi
 db=$tmp/history.db
 printf '[sessions]\ngone_grace_ms = 300\n' >"$tmp/utmpcd.toml"
 "$UTMPCD" -c "$tmp/utmpcd.toml" --wtmp /var/log/wtmp --btmp /var/log/btmp --utmp /run/utmp \
-  --database "$db" --ingest-socket "$tmp/ingest.sock" --http-listen 127.0.0.1:0 \
+  --database "$db" --ingest-socket "$tmp/ingest.sock" --http-listen 127.0.0.1:0 --user root \
   2>"$tmp/utmpcd.log" &
 daemon_pid=$!
 extra_cleanup+=("kill $daemon_pid; wait $daemon_pid")

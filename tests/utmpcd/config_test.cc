@@ -22,6 +22,62 @@ TEST(ConfigTest, TheDocumentedExampleIsTheDefaults) {
   EXPECT_EQ(config->gone_grace_ms, defaults.gone_grace_ms);
   EXPECT_EQ(config->cleanup_gone, defaults.cleanup_gone);
   EXPECT_EQ(config->ingest_socket, defaults.ingest_socket);
+  EXPECT_EQ(config->session_source, defaults.session_source);
+  EXPECT_EQ(config->http_listen, defaults.http_listen);
+  EXPECT_EQ(config->api_socket, defaults.api_socket);
+  EXPECT_EQ(config->http_max_connections, defaults.http_max_connections);
+  EXPECT_EQ(config->http_idle_timeout_s, defaults.http_idle_timeout_s);
+  EXPECT_EQ(config->http_request_timeout_s, defaults.http_request_timeout_s);
+  EXPECT_EQ(config->http_heartbeat_s, defaults.http_heartbeat_s);
+  EXPECT_EQ(config->udp_listen, defaults.udp_listen);
+  EXPECT_EQ(config->udp_rate_per_prefix, defaults.udp_rate_per_prefix);
+  EXPECT_EQ(config->udp_burst, defaults.udp_burst);
+  EXPECT_EQ(config->udp_discovery, defaults.udp_discovery);
+  EXPECT_EQ(config->user, defaults.user);
+}
+
+TEST(ConfigTest, NetworkAndDaemonValuesAreRead) {
+  auto config = ParseConfig(
+      "[daemon]\nuser = \"nobody\"\n[sessions]\nsource = \"logind\"\n"
+      "[http]\nlisten = [\"0.0.0.0:4310\", \"[::]:4310\"]\nsocket = \"\"\nmax_connections = 5\n"
+      "idle_timeout_s = 7\nrequest_timeout_s = 3\nheartbeat_s = 2\n"
+      "[udp]\nlisten = []\nrate_per_prefix = 2.5\nburst = 10\ndiscovery = true\n",
+      "t.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->user, "nobody");
+  EXPECT_TRUE(config->user_configured);
+  EXPECT_EQ(config->session_source, "logind");
+  EXPECT_EQ(config->http_listen, (std::vector<std::string>{"0.0.0.0:4310", "[::]:4310"}));
+  EXPECT_EQ(config->api_socket, "");
+  EXPECT_EQ(config->http_max_connections, 5);
+  EXPECT_EQ(config->http_idle_timeout_s, 7);
+  EXPECT_EQ(config->http_request_timeout_s, 3);
+  EXPECT_EQ(config->http_heartbeat_s, 2);
+  EXPECT_TRUE(config->udp_listen.empty());
+  EXPECT_EQ(config->udp_rate_per_prefix, 2.5);
+  EXPECT_EQ(config->udp_burst, 10);
+  EXPECT_TRUE(config->udp_discovery);
+}
+
+TEST(ConfigTest, NetworkMistakesAreClearErrors) {
+  auto error = [](const char* text) {
+    auto config = ParseConfig(text, "u.toml");
+    return config ? std::string("(accepted)") : config.error().message;
+  };
+  EXPECT_EQ(error("[http]\nlisten = \"127.0.0.1:431\"\n"),
+            "u.toml:2:10: 'listen' must be an array of \"ADDRESS:PORT\" strings");
+  EXPECT_EQ(error("[http]\nlisten = [\"localhost\"]\n"),
+            "u.toml:2:11: 'listen' entries must be \"ADDRESS:PORT\" strings (\"127.0.0.1:431\", "
+            "\"[::1]:431\")");
+  EXPECT_EQ(error("[http]\nmax_connections = 0\n"),
+            "u.toml:2:19: 'max_connections' must be a whole number from 1 to 1000000");
+  EXPECT_EQ(error("[udp]\nrate_per_prefix = -1\n"),
+            "u.toml:2:19: 'rate_per_prefix' must be a number from 0.01 to 1000000");
+  EXPECT_EQ(error("[udp]\ndiscovery = 1\n"), "u.toml:2:13: 'discovery' must be true or false");
+  EXPECT_EQ(error("[sessions]\nsource = \"wtmp\"\n"),
+            "u.toml:2:10: 'source' must be \"auto\", \"utmp\" or \"logind\"");
+  EXPECT_EQ(error("[daemon]\nuser = \"\"\n"), "u.toml:2:8: 'user' must be a non-empty string");
+  EXPECT_EQ(error("[daemon]\ngroup = \"x\"\n"), "u.toml:2:1: unknown key 'group' in [daemon]");
 }
 
 TEST(ConfigTest, ValuesAreRead) {
@@ -43,7 +99,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
     return c ? std::string("(accepted)") : c.error().message;
   };
   EXPECT_EQ(error("[files]\nwtmpp = \"x\"\n"), "u.toml:2:1: unknown key 'wtmpp' in [files]");
-  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [files], [store], [ingest], [sessions] or [log])");
+  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp] or [log])");
   EXPECT_EQ(error("[store]\nretention_days = -1\n"),
             "u.toml:2:18: 'retention_days' must be a whole number >= 0");
   EXPECT_EQ(error("[store]\nretention_days = \"90\"\n"),
@@ -53,7 +109,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
   EXPECT_EQ(error("[log]\ndebug = 1\n"), "u.toml:2:9: 'debug' must be true or false");
   EXPECT_NE(error("[files\n").find("u.toml:1:"), std::string::npos);
   EXPECT_EQ(error("wtmp = \"x\"\n"),
-            "u.toml:1:1: unknown key 'wtmp' (expected [files], [store], [ingest], [sessions] or [log])");
+            "u.toml:1:1: unknown key 'wtmp' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp] or [log])");
 }
 
 TEST(ConfigTest, AMissingFileIsAnErrorOnlyWhenNamed) {

@@ -7,6 +7,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -20,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -85,7 +89,8 @@ class DaemonTest : public ::testing::Test {
     std::vector<std::string> args{daemon_,        "-c",   config,            "--wtmp", wtmp_,
                                   "--btmp",       btmp_,  "--database",      db_,
                                   "--utmp",       utmp(), "--ingest-socket", socket(),
-                                  "--lastlog",    lastlog(),  "--http-listen",   "none"};
+                                  "--lastlog",    lastlog(),  "--http-listen",   http_listen_,
+                                  "--user",       user_};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -169,6 +174,8 @@ class DaemonTest : public ::testing::Test {
     return bytes;
   }
   std::string socket() const { return (dir_ / "ingest.sock").string(); }
+  std::string user_ = "root";          // --user
+  std::string http_listen_ = "none";   // --http-listen
   std::string Log() {
     std::ifstream in(dir_ / "daemon.log");
     std::ostringstream s;
@@ -419,6 +426,65 @@ TEST_F(DaemonTest, ImportsLastlogOnceOnTheFirstStart) {
   EXPECT_EQ(events[0].user, "root");
   EXPECT_EQ(events[0].tty, "tty1");
   EXPECT_EQ(events[0].time_us, int64_t{1690000000} * 1000000);
+}
+
+// As root it opens what needs root (the store, the sockets, the HTTP port), then runs as the
+// configured user, with group utmp, and goes on recording and answering.
+TEST_F(DaemonTest, RunsAsTheConfiguredUserOnceWhatNeedsRootIsOpen) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  // The user must be able to reach the files it follows after the drop.
+  fs::permissions(dir_, fs::perms(0755));
+  Append(wtmp_, Records(0, 10));
+  user_ = "nobody";
+  http_listen_ = "127.0.0.1:0";
+  Start();
+  ASSERT_TRUE(WaitForLog("running as nobody")) << Log();
+  ASSERT_EQ(WaitFor(10), 10u) << Log();
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line, uid_line, groups_line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uid_line = line;
+    if (line.rfind("Groups:", 0) == 0) groups_line = line;
+  }
+  EXPECT_EQ(uid_line, "Uid:\t65534\t65534\t65534\t65534") << "real, effective, saved, fs";
+  group* utmp_group = getgrnam("utmp");
+  ASSERT_NE(utmp_group, nullptr);
+  EXPECT_EQ(groups_line, "Groups:\t" + std::to_string(utmp_group->gr_gid) + " ");
+  // Still recording after the drop.
+  Append(wtmp_, Records(10, 5));
+  EXPECT_EQ(WaitFor(15), 15u) << Log();
+  // And answering on the port it bound as root.
+  std::smatch m;
+  std::string log = Log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("HTTP API on 127\\.0\\.0\\.1:(\\d+)")));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(m[1])));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request = "GET /v1/host HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(answer.substr(0, 15), "HTTP/1.0 200 OK") << answer;
+  EXPECT_NE(answer.find("\"last_seq\":15"), std::string::npos) << answer;
+  int stopped = Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0) << Log();
+}
+
+TEST_F(DaemonTest, AUserThatDoesNotExistIsAnError) {
+  user_ = "utmpcd-no-such-user";
+  Start();
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  if (::geteuid() == 0) {
+    EXPECT_NE(Log().find("utmpcd-no-such-user"), std::string::npos) << Log();
+  }
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
