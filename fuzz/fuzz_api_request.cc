@@ -49,7 +49,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   std::string path = std::string(dir) + "/history.db";
   MakeHistory(path);
   auto live = std::make_shared<utmpcd::LiveView>();
-  auto opened = utmpcd::Api::Open({.database = path, .version = "fuzz"}, live);
+  utmpcd::ApiOptions options;
+  options.database = path;
+  options.version = "fuzz";
+  auto opened = utmpcd::Api::Open(options, live);
   if (!opened) std::abort();
   api = std::move(*opened);
   return 0;

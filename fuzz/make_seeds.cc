@@ -15,6 +15,7 @@
 #include "core/login_record.h"
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
+#include "proto/udp_wire.h"
 
 namespace utmpcd {
 namespace {
@@ -165,6 +166,49 @@ void TimestampSeeds(const fs::path& dir) {
   for (const std::string& text : seeds) Write(dir, "seed" + std::to_string(i++), text);
 }
 
+// Port 431's datagrams: each request at its smallest and padded, the replies a daemon sends
+// (a summary, a page of sessions that is cut, too small, ping), and near misses.
+void UdpWireSeeds(const fs::path& dir) {
+  Write(dir, "ping_16", EncodeUdpRequest({UdpOp::kPing, 1, 0}, 16));
+  Write(dir, "summary_256", EncodeUdpRequest({UdpOp::kSummary, 2, 0}, 256));
+  Write(dir, "sessions_offset_1200", EncodeUdpRequest({UdpOp::kSessions, 3, 7}, 1200));
+  std::string padding_set = EncodeUdpRequest({UdpOp::kPing, 4, 0}, 40);
+  padding_set[39] = 1;
+  Write(dir, "bad_padding", padding_set);
+  Write(dir, "truncated_header", EncodeUdpRequest({UdpOp::kPing, 5, 0}, 16).substr(0, 11));
+  UdpReply summary;
+  summary.op = UdpOp::kSummary;
+  summary.request_id = 2;
+  summary.summary.hostname = "web1";
+  summary.summary.boot_id = "0f5b8a2e-9c1d-4e7f-a3b6-2d4c8e1f0a9b";
+  summary.summary.now_us = kT0 * 1000000;
+  summary.summary.boot_time_us = (kT0 - 731045) * 1000000;
+  summary.summary.uptime_s = 731045;
+  summary.summary.load = {0.12, 0.08, 0.02};
+  summary.summary.users = 3;
+  summary.summary.sessions = 5;
+  summary.summary.last_seq = 120394;
+  Write(dir, "reply_summary", EncodeUdpReply(summary));
+  UdpReply sessions;
+  sessions.op = UdpOp::kSessions;
+  sessions.request_id = 3;
+  sessions.total = 5;
+  sessions.offset = 1;
+  sessions.truncated = true;
+  sessions.sessions = {{kT0 * 1000000, "alice", "pts/0", "192.0.2.7"},
+                       {kT0 * 1000000 + 1, "bob\x1b[31m", "tty1", ""}};
+  Write(dir, "reply_sessions_truncated", EncodeUdpReply(sessions));
+  UdpReply too_small;
+  too_small.op = UdpOp::kSummary;
+  too_small.request_id = 9;
+  too_small.status = UdpStatus::kTooSmall;
+  too_small.needed_bytes = 180;
+  Write(dir, "reply_too_small", EncodeUdpReply(too_small));
+  UdpReply pong;
+  pong.request_id = 1;
+  Write(dir, "reply_ping", EncodeUdpReply(pong));
+}
+
 }  // namespace
 }  // namespace utmpcd
 
@@ -179,5 +223,6 @@ int main(int argc, char** argv) {
   utmpcd::LastlogSeeds(dir / "fuzz_lastlog_decode");
   utmpcd::TextSeeds(dir / "fuzz_text");
   utmpcd::TimestampSeeds(dir / "fuzz_timestamp");
+  utmpcd::UdpWireSeeds(dir / "fuzz_udp_wire");
   return 0;
 }

@@ -28,6 +28,7 @@
 #include "core/text.h"
 #include "formats/lastlog.h"
 #include "utmpc/commands.h"
+#include "utmpc/lastlog_text.h"
 #include "utmpc/output.h"
 
 namespace utmpcd {
@@ -35,9 +36,6 @@ namespace {
 
 constexpr char kLastlogPath[] = "/var/log/lastlog";
 constexpr int64_t kDayS = 24 * 60 * 60;
-// lastlog's maxIPv6Addrlen: a link-local IPv6 address with "%" and an interface name
-// (25 + 1 + IFNAMSIZ) is the widest host it lines up.
-constexpr size_t kHostWidth = 42;
 
 struct LastlogArgs {
   std::string file = kLastlogPath;
@@ -218,38 +216,10 @@ bool LastlogPrinter::Print(const struct passwd& pw) {
   return true;
 }
 
-// Appends `text` made safe for a terminal, padded with spaces to `width` bytes.
-void AppendPadded(std::string& out, std::string_view text, size_t width, TerminalCharset cs) {
-  size_t start = out.size();
-  AppendForTerminal(out, text, cs);
-  size_t len = out.size() - start;
-  if (len < width) out.append(width - len, ' ');
-}
-
 void LastlogPrinter::AppendText(const struct passwd& pw, const LastlogEntry& e) {
   std::string& o = out_->buffer();
-  // The header's gap is one wider than the host column: "Latest" stands one right of the times.
-  if (first_) o += "Username         Port     From" + std::string(kHostWidth - 3, ' ') + "Latest\n";
-  AppendPadded(o, pw.pw_name, 16, a_.charset);
-  o += ' ';
-  AppendPadded(o, std::string_view(e.line).substr(0, 8), 8, a_.charset);  // "%-8.8s"
-  o += ' ';
-  AppendPadded(o, e.host, kHostWidth, a_.charset);
-  if (e.time_s == 0) {
-    o += "**Never logged in**\n";
-    return;
-  }
-  // strftime in the user's locale, as lastlog: a handful of rows, so libc's localtime is fine.
-  time_t t = static_cast<time_t>(e.time_s);
-  struct tm tm {};
-  char text[80];
-  if (::localtime_r(&t, &tm) == nullptr ||
-      std::strftime(text, sizeof text, "%a %b %e %H:%M:%S %z %Y", &tm) == 0) {
-    o += "(unknown)\n";
-    return;
-  }
-  o += text;
-  o += '\n';
+  if (first_) AppendLastlogHeading(o);
+  AppendLastlogRow(o, pw.pw_name, e.line, e.host, e.time_s, a_.charset);
 }
 
 void LastlogPrinter::AppendJson(const struct passwd& pw, const LastlogEntry& e) {

@@ -17,7 +17,15 @@ void Usage(FILE* out) {
       "  lastb    failed logins from btmp, as util-linux lastb(1)\n"
       "  who      who is logged in now, from utmp, as coreutils who(1)\n"
       "  lastlog  the last login of each user, as shadow lastlog(8)\n"
-      "  dump     every record of a utmp/wtmp/btmp file, as util-linux utmpdump(1)\n\n"
+      "  dump     every record of a utmp/wtmp/btmp file, as util-linux utmpdump(1)\n"
+      "  ping     round-trip times to utmpcd hosts over UDP (utmpc ping HOST...)\n"
+      "  summary  host name, uptime, users and load of utmpcd hosts over UDP\n"
+      "  discover utmpcd hosts on the LAN that answer a UDP broadcast\n"
+      "  w        who is logged in and idle, with the uptime, as procps w(1)\n"
+      "  uptime   how long the system has been up, as procps uptime(1)\n"
+      "  watch    login events of hosts as they happen (utmpc watch HOST...)\n\n"
+      "who, w, last, lastb, lastlog and uptime ask utmpcd hosts over the network when\n"
+      "hosts are named: utmpc last @web1 @web2:4310 alice; utmpc uptime web1.\n"
       "Run 'utmpc <command> --help' for a command's options; see utmpc(1).\n",
       out);
 }
@@ -45,11 +53,20 @@ int main(int argc, char** argv) {
   int sub_argc = argc - skip;
   char** sub_argv = argv + skip;
   try {
+    if (utmpcd::WantsNetwork(self, sub_argc, sub_argv)) {
+      return utmpcd::RunNet(self, sub_argc, sub_argv);
+    }
+    if (self == "w") return utmpcd::RunW(sub_argc, sub_argv);
+    if (self == "uptime") return utmpcd::RunUptime(sub_argc, sub_argv);
+    if (self == "watch") return utmpcd::RunWatch(sub_argc, sub_argv);
     if (self == "last") return utmpcd::RunLast(sub_argc, sub_argv, false);
     if (self == "lastb") return utmpcd::RunLast(sub_argc, sub_argv, true);
     if (self == "who") return utmpcd::RunWho(sub_argc, sub_argv);
     if (self == "lastlog") return utmpcd::RunLastlog(sub_argc, sub_argv);
     if (self == "dump") return utmpcd::RunDump(sub_argc, sub_argv);
+    if (self == "ping") return utmpcd::RunPing(sub_argc, sub_argv);
+    if (self == "summary") return utmpcd::RunSummary(sub_argc, sub_argv);
+    if (self == "discover") return utmpcd::RunDiscover(sub_argc, sub_argv);
     if (self == "-h" || self == "--help" || self == "help") {
       Usage(stdout);
       return 0;

@@ -29,39 +29,23 @@
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
 #include "utmpc/output.h"
+#include "utmpc/who_text.h"
 
 namespace utmpcd {
 namespace {
 
 // glibc's _PATH_UTMP, which who reads when no file is named.
 constexpr char kUtmpPath[] = "/var/run/utmp";
-// who's IDLESTR_LEN: the widest idle text ("HH:MM", " old ") is 5, the column 6.
-constexpr size_t kIdleWidth = 6;
 
-struct WhoOptions {
+struct WhoOptions : WhoTextOptions {
   bool need_boottime = false, need_deadprocs = false, need_login = false;
   bool need_initspawn = false, need_runlevel = false, need_clockchange = false;
   bool need_users = false;
-  bool include_idle = false, include_heading = false, include_mesg = false;
-  bool include_exit = false, short_output = false, short_list = false;
+  bool include_heading = false, short_list = false;
   bool my_line_only = false;
   bool check_pids = false;  // who drops logins whose process is gone, for its default file only
-  bool hard_locale = false;
   std::string file = kUtmpPath;
   std::optional<UtmpLayout> layout;
-  TerminalCharset charset = TerminalCharset::kAscii;
-};
-
-// The fields of one row, as who's print_line() takes them.
-struct WhoRow {
-  std::string_view user;
-  char state = ' ';
-  std::string_view line;
-  std::string_view time;
-  std::string_view idle;
-  std::string_view pid;
-  std::string_view comment;
-  std::string_view exit;
 };
 
 void Usage(FILE* out) {
@@ -90,65 +74,12 @@ void Usage(FILE* out) {
       out);
 }
 
-// Appends `text` made safe for a terminal, padded with spaces to `width` bytes.
-void AppendPadded(std::string& out, std::string_view text, size_t width, TerminalCharset cs) {
-  size_t start = out.size();
-  AppendForTerminal(out, text, cs);
-  size_t len = out.size() - start;
-  if (len < width) out.append(width - len, ' ');
-}
-
-// print_line(): the format "%-8s%s %-12s %-*s%s%s %-8s%s", trailing spaces removed.
-void AppendRow(std::string& out, const WhoOptions& o, const WhoRow& row) {
-  size_t start = out.size();
-  AppendPadded(out, row.user, 8, o.charset);
-  if (o.include_mesg) {
-    out += ' ';
-    out += row.state;
-  }
-  out += ' ';
-  AppendPadded(out, row.line, 12, o.charset);
-  out += ' ';
-  AppendPadded(out, row.time, o.hard_locale ? 16 : 12, o.charset);
-  if (o.include_idle && !o.short_output && row.idle.size() < kIdleWidth + 1) {
-    out += ' ';
-    AppendPadded(out, row.idle, kIdleWidth, o.charset);
-  }
-  if (!o.short_output) fmt::format_to(std::back_inserter(out), " {:>10}", row.pid);
-  out += ' ';
-  AppendPadded(out, row.comment, 8, o.charset);
-  if (o.include_exit) fmt::format_to(std::back_inserter(out), " {:<12}", row.exit);
-  while (out.size() > start && out.back() == ' ') out.pop_back();
-  out += '\n';
-}
-
-// strftime of "%b %e %H:%M" in the C locale, "%Y-%m-%d %H:%M" in any other, as who picks.
-std::string TimeString(LocalClock& clock, int64_t t_s, bool hard_locale) {
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  CivilTime c = clock.Local(t_s);
-  if (hard_locale) {
-    return fmt::format("{}-{:02}-{:02} {:02}:{:02}", c.year, c.month, c.day, c.hour, c.minute);
-  }
-  return fmt::format("{} {:>2} {:02}:{:02}", kMonths[c.month - 1], c.day, c.hour, c.minute);
-}
-
-// who's idle_string(): "  .  " under a minute, "HH:MM" under a day since boot, else " old ".
-std::string IdleString(int64_t when_s, int64_t boot_s, int64_t now_s) {
-  if (boot_s < when_s && now_s - 24 * 60 * 60 < when_s && when_s <= now_s) {
-    int64_t idle_s = now_s - when_s;
-    if (idle_s < 60) return "  .  ";
-    return fmt::format("{:02}:{:02}", idle_s / 3600, idle_s % 3600 / 60);
-  }
-  return " old ";
-}
-
 class WhoPrinter {
  public:
   WhoPrinter(const WhoOptions& o, Output* out) : o_(o), out_(out), now_s_(::time(nullptr)) {}
 
   void Heading() {
-    AppendRow(out_->buffer(), o_, {"NAME", ' ', "LINE", "TIME", "IDLE", "PID", "COMMENT", "EXIT"});
+    AppendWhoHeading(out_->buffer(), o_);
   }
 
   // scan_entries() for one record: print it if asked for (and `print`), then remember a boot.
@@ -160,8 +91,8 @@ class WhoPrinter {
   void RunLevel(const LoginRecord& r);
   void WithId(const LoginRecord& r, std::string_view user, std::string_view exit);
   void System(const LoginRecord& r, std::string_view what) {
-    std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
-    AppendRow(out_->buffer(), o_, {"", ' ', what, t, "", "", "", ""});
+    std::string t = WhoTimeString(clock_, r.time_s, o_.hard_locale);
+    AppendWhoRow(out_->buffer(), o_, {"", ' ', what, t, "", "", "", ""});
   }
 
   const WhoOptions& o_;
@@ -211,12 +142,12 @@ void WhoPrinter::User(const LoginRecord& r) {
     state = (st.st_mode & S_IWGRP) ? '+' : '-';
     atime_s = st.st_atime;
   }
-  std::string idle = atime_s != 0 ? IdleString(atime_s, boot_s_, now_s_) : "  ?";
+  std::string idle = atime_s != 0 ? WhoIdleString(atime_s, boot_s_, now_s_) : "  ?";
   std::string pid = std::to_string(r.pid);
   // who splits an X display off at the first ':' and joins it back the same way.
   std::string host = r.host.empty() ? "" : "(" + std::string(r.host) + ")";
-  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
-  AppendRow(out_->buffer(), o_, {r.user, state, r.line, t, idle, pid, host, ""});
+  std::string t = WhoTimeString(clock_, r.time_s, o_.hard_locale);
+  AppendWhoRow(out_->buffer(), o_, {r.user, state, r.line, t, idle, pid, host, ""});
 }
 
 // print_runlevel(): ut_pid holds the previous level * 256 + the current one, as characters.
@@ -228,16 +159,16 @@ void WhoPrinter::RunLevel(const LoginRecord& r) {
   std::string comment = "last=";
   comment += last == 'N' ? 'S' : static_cast<char>(last);
   bool printable = last >= 0x20 && last < 0x7f;
-  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
-  AppendRow(out_->buffer(), o_, {"", ' ', line, t, "", "", printable ? comment : "", ""});
+  std::string t = WhoTimeString(clock_, r.time_s, o_.hard_locale);
+  AppendWhoRow(out_->buffer(), o_, {"", ' ', line, t, "", "", printable ? comment : "", ""});
 }
 
 // print_initspawn(), print_login() and print_deadprocs(): the comment is "id=" plus ut_id.
 void WhoPrinter::WithId(const LoginRecord& r, std::string_view user, std::string_view exit) {
   std::string comment = "id=" + std::string(r.id);
   std::string pid = std::to_string(r.pid);
-  std::string t = TimeString(clock_, r.time_s, o_.hard_locale);
-  AppendRow(out_->buffer(), o_, {user, ' ', r.line, t, "", pid, comment, exit});
+  std::string t = WhoTimeString(clock_, r.time_s, o_.hard_locale);
+  AppendWhoRow(out_->buffer(), o_, {user, ' ', r.line, t, "", pid, comment, exit});
 }
 
 // gnulib read_utmp()'s READ_UTMP_CHECK_PIDS: a login whose process no longer exists.

@@ -79,8 +79,9 @@ struct Frame {
 
 class ApiServer::Impl {
  public:
-  Impl(const ApiServerOptions& options, std::unique_ptr<Api> api)
-      : options_(options), api_(std::move(api)), heartbeat_(io_) {
+  Impl(const ApiServerOptions& options, std::unique_ptr<Api> api,
+       std::shared_ptr<const LiveView> live)
+      : options_(options), api_(std::move(api)), live_(std::move(live)), heartbeat_(io_) {
     ring_base_ = ring_top_ = api_->last_seq();
   }
   ~Impl() { Stop(); }
@@ -103,6 +104,20 @@ class ApiServer::Impl {
     });
   }
   std::vector<std::string> endpoints() const { return endpoints_; }
+  std::vector<std::string> udp_endpoints() const {
+    return udp_ ? udp_->LocalEndpoints() : std::vector<std::string>();
+  }
+  void NotifyLiveChanged() {
+    if (udp_) udp_->Invalidate();
+  }
+  Result<void> OpenUdp() {
+    if (!options_.udp || options_.udp->listen.empty()) return {};
+    udp_ = std::make_unique<UdpServer>();
+    // Answers come from the same summary and sessions as HTTP's, taken on this thread.
+    return udp_->Open(io_, *options_.udp, [this] {
+      return UdpSnapshot{api_->Summary(), *live_->Get()};
+    });
+  }
 
   class StreamBase;
   template <typename Protocol>
@@ -130,6 +145,7 @@ class ApiServer::Impl {
   // io_context's destruction (their handlers own them): the counter outlives it.
   ApiServerOptions options_;
   std::unique_ptr<Api> api_;
+  std::shared_ptr<const LiveView> live_;
   int64_t connections_ = 0;  // HTTP connections and streams
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -144,6 +160,7 @@ class ApiServer::Impl {
   std::unordered_set<std::shared_ptr<StreamBase>> streams_;
   asio::steady_timer heartbeat_;
   bool heartbeat_running_ = false;
+  std::unique_ptr<UdpServer> udp_;  // destroyed before io_, as it must be
 };
 
 // One event stream (GET /v1/events): sends every event after after_seq_, in order, then waits
@@ -173,7 +190,7 @@ class ApiServer::Impl::Stream : public StreamBase,
     pending_.push_back(std::make_shared<const std::string>(
         "HTTP/1.1 200 OK\r\nServer: utmpcd/0.1.0\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n" +
-        std::string(head ? "" : "retry: 1000\n\n")));
+        std::string(head ? "" : fmt::format("retry: 1000\nid: {}\n\n", after_seq_))));
     close_after_write_ = head;
     WatchClose();
     Write(-1);
@@ -587,15 +604,18 @@ ApiServer::~ApiServer() = default;
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& options,
                                                    std::shared_ptr<const LiveView> live) {
-  auto api = Api::Open(options.api, std::move(live));
+  auto api = Api::Open(options.api, live);
   if (!api) return tl::unexpected(api.error());
-  auto impl = std::make_unique<Impl>(options, std::move(*api));
+  auto impl = std::make_unique<Impl>(options, std::move(*api), std::move(live));
   if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  if (auto udp = impl->OpenUdp(); !udp) return tl::unexpected(udp.error());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::NotifyStored() { impl_->NotifyStored(); }
+void ApiServer::NotifyLiveChanged() { impl_->NotifyLiveChanged(); }
+std::vector<std::string> ApiServer::udp_endpoints() const { return impl_->udp_endpoints(); }
 std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }
 
 }  // namespace utmpcd

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/api.h"
 #include "core/result.h"
+#include "utmpcd/udp_server.h"
 
 namespace utmpcd {
 
@@ -26,6 +28,8 @@ struct ApiServerOptions {
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
   int64_t heartbeat_s = 15;         // an event stream's ": ping" when nothing happens
   ApiOptions api;
+  // Port 431 over UDP on the same thread; none when unset.
+  std::optional<UdpOptions> udp;
 };
 
 class ApiServer {
@@ -40,8 +44,13 @@ class ApiServer {
   void Start();
   // Thread-safe: events were stored; event streams send them.
   void NotifyStored();
-  // The addresses bound, as "127.0.0.1:43123" / "[::1]:431" (the real port when 0 was asked).
+  // Thread-safe: the live sessions changed; UDP answers take a new snapshot.
+  void NotifyLiveChanged();
+  // The addresses bound, as "127.0.0.1:43123" / "[::1]:431" (the real port when 0 was asked),
+  // and "unix:PATH".
   std::vector<std::string> endpoints() const;
+  // The UDP addresses bound (none without UDP).
+  std::vector<std::string> udp_endpoints() const;
 
  private:
   class Impl;

@@ -79,7 +79,10 @@ class Daemon::Loop {
   void Stored() {
     if (api_) api_->NotifyStored();
   }
-  void PublishLive() { live_view_->Set(live_.Open()); }
+  void PublishLive() {
+    live_view_->Set(live_.Open());
+    if (api_) api_->NotifyLiveChanged();
+  }
   // systemd's watchdog, only when it asked for one: the daemon's one periodic wakeup.
   void KeepWatchdog(std::chrono::microseconds every);
 
@@ -110,7 +113,9 @@ class Daemon::Loop {
 };
 
 void Daemon::Loop::OpenApi() {
-  if (config_.http_listen.empty() && config_.api_socket.empty()) return;
+  if (config_.http_listen.empty() && config_.api_socket.empty() && config_.udp_listen.empty()) {
+    return;
+  }
   ApiServerOptions options;
   options.listen = config_.http_listen;
   options.unix_socket = config_.api_socket;
@@ -118,6 +123,12 @@ void Daemon::Loop::OpenApi() {
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;
+  if (!config_.udp_listen.empty()) {
+    options.udp = UdpOptions{.listen = config_.udp_listen,
+                             .rate_per_prefix = config_.udp_rate_per_prefix,
+                             .burst = config_.udp_burst,
+                             .discovery = config_.udp_discovery};
+  }
   options.api = {.database = config_.database,
                  .boot_id = boot_.id,
                  .boot_time_us = boot_.time_us,
@@ -125,7 +136,7 @@ void Daemon::Loop::OpenApi() {
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.
-    Log(LogLevel::kError, "HTTP API not served: {}", server.error().message);
+    Log(LogLevel::kError, "port 431 not served: {}", server.error().message);
     return;
   }
   api_ = std::move(*server);
@@ -528,7 +539,10 @@ int Daemon::Loop::Run() {
     api_->Start();
     std::string where;
     for (const std::string& e : api_->endpoints()) where += (where.empty() ? "" : ", ") + e;
-    Log(LogLevel::kInfo, "HTTP API on {}", where);
+    if (!where.empty()) Log(LogLevel::kInfo, "HTTP API on {}", where);
+    where.clear();
+    for (const std::string& e : api_->udp_endpoints()) where += (where.empty() ? "" : ", ") + e;
+    if (!where.empty()) Log(LogLevel::kInfo, "UDP on {}", where);
   }
   NotifyReady();
   // Pinged at half the interval systemd set, so one slow iteration does not cost a restart.

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
-  std::vector<std::string> http_listen;
+  std::vector<std::string> http_listen, udp_listen;
   std::string api_socket, user;
   bool once = false, debug = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", http_listen,
                  "ADDRESS:PORT to serve HTTP on, repeatable (overrides [http] listen; \"none\": "
                  "off)");
+  app.add_option("--udp-listen", udp_listen,
+                 "ADDRESS:PORT to answer UDP datagrams on, repeatable (overrides [udp] listen; "
+                 "\"none\": off; off by default when --http-listen is given)");
   app.add_option("--api-socket", api_socket,
                  "Unix socket serving the API to local clients (overrides [http] socket; "
                  "\"none\": off; off by default when --http-listen is given)");
@@ -84,6 +87,11 @@ int main(int argc, char** argv) {
     if (http_listen.size() == 1 && http_listen[0] == "none") http_listen.clear();
     config->http_listen = http_listen;
     config->api_socket.clear();
+    config->udp_listen.clear();
+  }
+  if (!udp_listen.empty()) {
+    if (udp_listen.size() == 1 && udp_listen[0] == "none") udp_listen.clear();
+    config->udp_listen = udp_listen;
   }
   if (!user.empty()) {
     config->user = user;

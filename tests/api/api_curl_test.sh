@@ -171,15 +171,18 @@ cat "$tmp/more" >>"$tmp/wtmp"
 wait "$curl_pid" || true
 new_seq=$(sqlite3 "file:$tmp/db/history.db?mode=ro" 'SELECT max(seq) FROM events')
 ((new_seq > last_seq)) || fail "the appended records were not stored"
-ids=$(sed -n 's/^id: //p' "$tmp/events" | tr '\n' ' ')
+ids=$(sed -n '3,$s/^id: //p' "$tmp/events" | tr '\n' ' ')
 want=$(seq $((last_seq - 2)) "$new_seq" | tr '\n' ' ')
 [[ $ids == "$want" ]] || fail "event ids: $ids, want $want"
 grep -q '^retry: ' "$tmp/events" || fail "the stream does not say how to retry"
+# It opens with its resume point: an id with no data, the seq before the first event.
+[[ $(sed -n 2p "$tmp/events") == "id: $((last_seq - 3))" ]] ||
+  fail "the stream does not open with its resume point: $(head -4 "$tmp/events")"
 sed -n 's/^data: //p' "$tmp/events" | jq -e -s --argjson n $((new_seq - last_seq + 3)) 'length == $n and all(.[]; .seq > 0 and (.kind | type) == "string")' >/dev/null ||
   fail "event data is not valid JSON"
 # Resuming after the last id seen: only what came after it.
 curl -sS -N --max-time 2 -H "Last-Event-ID: $((new_seq - 2))" "$base/v1/events" >"$tmp/resumed" 2>/dev/null || true
-ids=$(sed -n 's/^id: //p' "$tmp/resumed" | tr '\n' ' ')
+ids=$(sed -n '3,$s/^id: //p' "$tmp/resumed" | tr '\n' ' ')
 [[ $ids == "$((new_seq - 1)) $new_seq " ]] || fail "resumed ids: $ids"
 
 echo "PASS: the HTTP API on port $port"

@@ -226,7 +226,8 @@ std::vector<std::pair<int64_t, std::string>> TakeMessages(std::string& buffer) {
       if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
       if (line.rfind("data: ", 0) == 0) data = line.substr(6);
     }
-    if (id) messages.emplace_back(*id, data);
+    // An id without data (the resume point the stream opens with) is no event.
+    if (id && !data.empty()) messages.emplace_back(*id, data);
   }
   return messages;
 }

@@ -72,7 +72,7 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[http]\nmax_connections = 0\n"),
             "u.toml:2:19: 'max_connections' must be a whole number from 1 to 1000000");
   EXPECT_EQ(error("[udp]\nrate_per_prefix = -1\n"),
-            "u.toml:2:19: 'rate_per_prefix' must be a number from 0.01 to 1000000");
+            "u.toml:2:19: 'rate_per_prefix' must be a number from 0 to 1000000");
   EXPECT_EQ(error("[udp]\ndiscovery = 1\n"), "u.toml:2:13: 'discovery' must be true or false");
   EXPECT_EQ(error("[sessions]\nsource = \"wtmp\"\n"),
             "u.toml:2:10: 'source' must be \"auto\", \"utmp\" or \"logind\"");

@@ -1,0 +1,252 @@
+#include "utmpc/net_api.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+
+namespace utmpcd {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keeps the fields in the order the host sent them
+
+Error Bad(std::string_view where, std::string_view what) {
+  return Error{ErrorCode::kCorrupt, fmt::format("bad answer: {}: {}", where, what)};
+}
+
+Result<Json> Parse(std::string_view body) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return tl::unexpected(Bad("body", "not JSON"));
+  return j;
+}
+
+// The object as compact JSON. The parser accepted only valid UTF-8, so nothing is replaced.
+std::string Compact(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Reads the fields of one object, remembering the first that has the wrong type.
+class Fields {
+ public:
+  Fields(const Json& object, std::string where) : o_(object), where_(std::move(where)) {
+    if (!o_.is_object()) {
+      error_where_ = where_.empty() ? "body" : where_;
+      error_ = "not an object";
+    }
+  }
+
+  std::string Text(const char* name) { return OptText(name).value_or(""); }
+  std::optional<std::string> OptText(const char* name) {
+    const Json* v = Find(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) {
+      Wrong(name, "not a string");
+      return std::nullopt;
+    }
+    return v->get<std::string>();
+  }
+  int64_t Integer(const char* name) { return OptInteger(name).value_or(0); }
+  std::optional<int64_t> OptInteger(const char* name) {
+    const Json* v = Find(name);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_number_unsigned() &&
+        v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      Wrong(name, "out of range");
+      return std::nullopt;
+    }
+    if (!v->is_number_integer()) {
+      Wrong(name, "not an integer");
+      return std::nullopt;
+    }
+    return v->get<int64_t>();
+  }
+  // The array `name`; nullptr (and an error) when it is missing or not an array.
+  const Json* Array(const char* name) {
+    const Json* v = Find(name);
+    if (v == nullptr || !v->is_array()) {
+      Wrong(name, "not an array");
+      return nullptr;
+    }
+    return v;
+  }
+
+  Result<void> Done() const {
+    if (!error_.empty()) return tl::unexpected(Bad(error_where_, error_));
+    return {};
+  }
+
+ private:
+  // The field, or nullptr when it is absent or null.
+  const Json* Find(const char* name) const {
+    if (!o_.is_object()) return nullptr;
+    auto it = o_.find(name);
+    if (it == o_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  void Wrong(const char* name, const char* what) {
+    if (!error_.empty()) return;
+    error_where_ = where_.empty() ? name : where_ + "." + name;
+    error_ = what;
+  }
+
+  const Json& o_;
+  std::string where_;
+  std::string error_where_;
+  std::string error_;
+};
+
+// Decodes each element of the array `name` of the body's object with `decode`.
+template <typename Row, typename Decode>
+Result<std::vector<Row>> DecodeRows(const Json& body, const char* name, Decode&& decode) {
+  Fields top(body, "");
+  const Json* array = top.Array(name);
+  if (auto done = top.Done(); !done) return tl::unexpected(done.error());
+  std::vector<Row> rows;
+  rows.reserve(array->size());
+  for (size_t i = 0; i < array->size(); ++i) {
+    const Json& element = (*array)[i];
+    Fields f(element, fmt::format("{}[{}]", name, i));
+    Row row = decode(f);
+    if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+    row.json = Compact(element);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+ApiHistoryRow HistoryRow(Fields& f, bool failed) {
+  ApiHistoryRow row;
+  row.seq = f.Integer("seq");
+  row.user = f.Text("user");
+  row.tty = f.Text("tty");
+  row.host = f.Text("host");
+  row.addr = f.OptText("addr");
+  row.pid = f.Integer("pid");
+  if (failed) {
+    row.type = "failed";
+    row.login_time_us = f.Integer("time_us");
+  } else {
+    row.type = f.Text("type");
+    row.login_time_us = f.Integer("login_time_us");
+    row.end = f.Text("end");
+    row.logout_time_us = f.OptInteger("logout_time_us");
+  }
+  return row;
+}
+
+}  // namespace
+
+Result<ApiHost> DecodeHost(std::string_view body) {
+  auto j = Parse(body);
+  if (!j) return tl::unexpected(j.error());
+  Fields f(*j, "");
+  ApiHost h;
+  h.hostname = f.Text("hostname");
+  h.time_us = f.Integer("time_us");
+  h.boot_time_us = f.Integer("boot_time_us");
+  h.uptime_s = f.Integer("uptime_s");
+  h.users = f.Integer("users");
+  h.sessions = f.Integer("sessions");
+  h.last_seq = f.Integer("last_seq");
+  if (j->is_object() && j->contains("load")) {
+    const Json& load = (*j)["load"];
+    if (!load.is_array() || load.size() != 3) return tl::unexpected(Bad("load", "not 3 numbers"));
+    for (size_t i = 0; i < 3; ++i) {
+      if (!load[i].is_number()) return tl::unexpected(Bad("load", "not 3 numbers"));
+      h.load[i] = load[i].get<double>();
+    }
+  }
+  if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+  h.json = Compact(*j);
+  return h;
+}
+
+Result<std::vector<ApiSession>> DecodeSessions(std::string_view body) {
+  auto j = Parse(body);
+  if (!j) return tl::unexpected(j.error());
+  return DecodeRows<ApiSession>(*j, "sessions", [](Fields& f) {
+    ApiSession s;
+    s.user = f.Text("user");
+    s.tty = f.Text("tty");
+    s.host = f.Text("host");
+    s.addr = f.OptText("addr");
+    s.pid = f.Integer("pid");
+    s.login_time_us = f.Integer("login_time_us");
+    s.idle_s = f.OptInteger("idle_s");
+    return s;
+  });
+}
+
+Result<ApiHistoryPage> DecodeHistoryPage(std::string_view body, bool failed) {
+  auto j = Parse(body);
+  if (!j) return tl::unexpected(j.error());
+  auto rows = DecodeRows<ApiHistoryRow>(*j, failed ? "failed" : "sessions",
+                                        [failed](Fields& f) { return HistoryRow(f, failed); });
+  if (!rows) return tl::unexpected(rows.error());
+  Fields top(*j, "");
+  ApiHistoryPage page;
+  page.rows = std::move(*rows);
+  page.next_cursor = top.OptText("next_cursor");
+  if (auto done = top.Done(); !done) return tl::unexpected(done.error());
+  return page;
+}
+
+Result<std::vector<ApiLastlog>> DecodeLastlog(std::string_view body) {
+  auto j = Parse(body);
+  if (!j) return tl::unexpected(j.error());
+  return DecodeRows<ApiLastlog>(*j, "lastlog", [](Fields& f) {
+    ApiLastlog l;
+    l.user = f.Text("user");
+    l.uid = f.OptInteger("uid");
+    l.tty = f.OptText("tty");
+    l.host = f.OptText("host");
+    l.time_us = f.OptInteger("time_us");
+    return l;
+  });
+}
+
+Result<ApiEvent> DecodeEvent(std::string_view data) {
+  auto j = Parse(data);
+  if (!j) return tl::unexpected(j.error());
+  Fields f(*j, "event");
+  ApiEvent e;
+  e.seq = f.Integer("seq");
+  e.kind = f.Text("kind");
+  e.time_us = f.Integer("time_us");
+  e.user = f.Text("user");
+  e.tty = f.Text("tty");
+  e.host = f.Text("host");
+  e.addr = f.OptText("addr");
+  e.pid = f.Integer("pid");
+  if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+  e.json = Compact(*j);
+  return e;
+}
+
+Result<ApiGap> DecodeGap(std::string_view data) {
+  auto j = Parse(data);
+  if (!j) return tl::unexpected(j.error());
+  Fields f(*j, "gap");
+  ApiGap gap;
+  gap.from = f.Integer("from");
+  gap.oldest = f.Integer("oldest");
+  if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+  return gap;
+}
+
+std::string DescribeHttpError(unsigned status, std::string_view body) {
+  std::string text = fmt::format("HTTP {}", status);
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    const Json& e = j["error"];
+    if (e.contains("message") && e["message"].is_string()) {
+      text += ": ";
+      AppendForTerminal(text, e["message"].get<std::string>(), CurrentTerminalCharset());
+    }
+  }
+  return text;
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,198 @@
+#include "utmpc/net_query.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace utmpcd {
+namespace {
+
+// --timeout beyond an hour is a typo, not a wish.
+constexpr double kMaxTimeoutS = 3600;
+
+bool ParseTimeout(const char* text, int64_t* timeout_ms) {
+  char* end = nullptr;
+  errno = 0;
+  double s = std::strtod(text, &end);
+  if (end == text || *end != '\0' || errno != 0 || !std::isfinite(s) || s <= 0 ||
+      s > kMaxTimeoutS) {
+    return false;
+  }
+  *timeout_ms = std::max<int64_t>(1, std::llround(s * 1000));
+  return true;
+}
+
+// Handles --hosts-file, --timeout, --json and --parallel; an exit status, or -1 to go on.
+int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
+  switch (c) {
+    case kNetHostsFile: {
+      auto hosts = ReadHostsFile(arg);
+      if (!hosts) {
+        fmt::print(stderr, "utmpc {}: {}\n", command, hosts.error().message);
+        return 1;
+      }
+      args->hosts.insert(args->hosts.end(), hosts->begin(), hosts->end());
+      return -1;
+    }
+    case kNetTimeout:
+      if (!ParseTimeout(arg, &args->fetch.timeout_ms)) {
+        fmt::print(stderr, "utmpc {}: invalid timeout '{}' (seconds, above 0, at most {})\n",
+                   command, arg, kMaxTimeoutS);
+        return 1;
+      }
+      return -1;
+    case kNetParallel: {
+      char* end = nullptr;
+      long n = std::strtol(arg, &end, 10);
+      if (end == arg || *end != '\0' || n < 1 || n > 10000) {
+        fmt::print(stderr, "utmpc {}: invalid --parallel '{}' (1 to 10000)\n", command, arg);
+        return 1;
+      }
+      args->fetch.max_parallel = static_cast<size_t>(n);
+      return -1;
+    }
+    case kNetJson:
+      args->json = true;
+      return -1;
+    default:
+      return -2;  // not a network option
+  }
+}
+
+}  // namespace
+
+int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
+                        std::vector<struct option> long_options, bool bare_hosts,
+                        const OwnOption& own, NetArgs* args, std::vector<std::string>* operands) {
+  long_options.push_back({"hosts-file", required_argument, nullptr, kNetHostsFile});
+  long_options.push_back({"timeout", required_argument, nullptr, kNetTimeout});
+  long_options.push_back({"json", no_argument, nullptr, kNetJson});
+  long_options.push_back({"parallel", required_argument, nullptr, kNetParallel});
+  long_options.push_back({nullptr, 0, nullptr, 0});
+  optind = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, short_options, long_options.data(), nullptr)) != -1) {
+    int status = TakeNetOption(c, optarg, command, args);
+    if (status == -2) status = own(c, optarg);
+    if (status >= 0) return status;
+  }
+  for (int i = optind; i < argc; ++i) {
+    std::string_view operand = argv[i];
+    if (!IsHostArgument(operand) && !bare_hosts) {
+      operands->emplace_back(operand);
+      continue;
+    }
+    if (operand.starts_with('@')) operand.remove_prefix(1);
+    auto host = ParseNetHost(operand);
+    if (!host) {
+      fmt::print(stderr, "utmpc {}: {}\n", command, host.error().message);
+      return 1;
+    }
+    args->hosts.push_back(std::move(*host));
+  }
+  if (args->hosts.empty()) {
+    fmt::print(stderr, "utmpc {}: no host to ask (the hosts file is empty)\n", command);
+    return 1;
+  }
+  return -1;
+}
+
+std::vector<Result<void>> RunExchanges(const NetArgs& args,
+                                       const std::vector<HostExchange*>& exchanges) {
+  std::vector<Result<void>> results = FetchAll(args.hosts, exchanges, args.fetch);
+  TerminalCharset charset = CurrentTerminalCharset();
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i]) continue;
+    std::string line = "utmpc: ";
+    AppendForTerminal(line, args.hosts[i].label, charset);
+    line += ": ";
+    AppendForTerminal(line, results[i].error().message, charset);
+    line += '\n';
+    std::fputs(line.c_str(), stderr);
+  }
+  return results;
+}
+
+int StatusOf(const std::vector<Result<void>>& results) {
+  for (const Result<void>& r : results) {
+    if (!r) return 1;
+  }
+  return 0;
+}
+
+HostColumn::HostColumn(const std::vector<NetHost>& hosts, TerminalCharset charset) {
+  for (const NetHost& host : hosts) {
+    std::string label;
+    AppendForTerminal(label, host.label, charset);
+    width_ = std::max(width_, label.size());
+    labels_.push_back(std::move(label));
+  }
+}
+
+void HostColumn::Append(std::string& out, size_t host) const {
+  out += labels_[host];
+  out.append(width_ + 1 - labels_[host].size(), ' ');
+}
+
+void HostColumn::AppendHeading(std::string& out) const {
+  out += "HOST";
+  out.append(width_ + 1 - 4, ' ');
+}
+
+void AddParam(std::string* target, std::string_view name, std::string_view value) {
+  *target += target->find('?') == std::string::npos ? '?' : '&';
+  *target += name;
+  *target += '=';
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    bool unreserved = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      *target += c;
+    } else {
+      *target += '%';
+      *target += kHex[u >> 4];
+      *target += kHex[u & 15];
+    }
+  }
+}
+
+bool HostsJson::BeginHost(const std::string& label, const Result<void>& result) {
+  *out_ += first_ ? "\n{\"host\":" : ",\n{\"host\":";
+  first_ = false;
+  AppendJsonString(*out_, label);
+  if (result) {
+    *out_ += ",\"ok\":true";
+    return true;
+  }
+  *out_ += ",\"ok\":false,\"error\":";
+  AppendJsonString(*out_, result.error().message);
+  *out_ += '}';
+  return false;
+}
+
+void HostsJson::Field(std::string_view name, std::string_view raw_json) {
+  *out_ += ",\"";
+  *out_ += name;
+  *out_ += "\":";
+  *out_ += raw_json;
+}
+
+void HostsJson::OpenArray(std::string_view name) {
+  *out_ += ",\"";
+  *out_ += name;
+  *out_ += "\":[";
+  first_element_ = true;
+}
+
+void HostsJson::Element(std::string_view json) {
+  *out_ += first_element_ ? "\n" : ",\n";
+  first_element_ = false;
+  *out_ += json;
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,102 @@
+// What the network forms of `utmpc who|w|last|lastb|lastlog|uptime` share: the command line
+// (@HOST, --hosts-file, --timeout, --json), running one HostExchange per host, reporting the
+// hosts that failed, the HOST column and the JSON document.
+#pragma once
+
+#include <getopt.h>
+
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/text.h"
+#include "utmpc/net_host.h"
+#include "utmpc/net_http.h"
+
+namespace utmpcd {
+
+struct NetArgs {
+  std::vector<NetHost> hosts;
+  FetchOptions fetch;
+  bool json = false;
+};
+
+// getopt_long codes of the options every network command takes.
+enum NetOptionCode { kNetHostsFile = CHAR_MAX + 100, kNetTimeout, kNetJson, kNetParallel };
+
+// Handles a command's own option `c` (with getopt's optarg); returns an exit status to stop
+// with (after printing what is needed), or -1 to go on.
+using OwnOption = std::function<int(int c, const char* arg)>;
+
+// Parses a network command's line with getopt_long: `short_options` and `long_options` are
+// the command's own (handled by `own`; '?' reaches it too, for an unknown option), to which
+// --hosts-file FILE, --timeout SECONDS, --json and --parallel N are added. Operands starting
+// with '@' name hosts; with `bare_hosts` every operand does; the others go to `operands`.
+// Returns an exit status to stop with, or -1 to go on (then args->hosts is not empty).
+int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
+                        std::vector<struct option> long_options, bool bare_hosts,
+                        const OwnOption& own, NetArgs* args, std::vector<std::string>* operands);
+
+// Runs exchanges[i] against args.hosts[i] and prints "utmpc: HOST: why" on stderr for each
+// host that failed. Returns the results, in host order.
+std::vector<Result<void>> RunExchanges(const NetArgs& args,
+                                       const std::vector<HostExchange*>& exchanges);
+
+// The exit status after RunExchanges: 1 when any host failed, else 0.
+int StatusOf(const std::vector<Result<void>>& results);
+
+// The HOST column: each host's label made safe for a terminal, padded to the widest label
+// plus one space ("HOST" counts when there is a heading).
+class HostColumn {
+ public:
+  HostColumn(const std::vector<NetHost>& hosts, TerminalCharset charset);
+  void Append(std::string& out, size_t host) const;
+  void AppendHeading(std::string& out) const;
+
+ private:
+  std::vector<std::string> labels_;
+  size_t width_ = 4;  // "HOST"
+};
+
+// Appends name=value to a request target, with '?' or '&' and value percent-encoded.
+void AddParam(std::string* target, std::string_view name, std::string_view value);
+
+// The JSON document of --json: {"hosts":[{"host":LABEL,"ok":true,...},{"host":...,"ok":false,
+// "error":"connection refused"}]}, one host per line.
+class HostsJson {
+ public:
+  explicit HostsJson(std::string* out) : out_(out) { *out_ += "{\"hosts\":["; }
+  // Starts host `label`'s object; for a failed host, writes its error and closes it. Returns
+  // whether the host is ok (then call Field for its fields, and EndHost).
+  bool BeginHost(const std::string& label, const Result<void>& result);
+  // ,"name": then `raw_json` (a JSON value as it is).
+  void Field(std::string_view name, std::string_view raw_json);
+  // ,"name":[ then the `json` of each row (a JSON value as received), one per line, then ].
+  template <typename Rows>
+  void Array(std::string_view name, const Rows& rows, size_t max_rows = SIZE_MAX) {
+    OpenArray(name);
+    size_t n = 0;
+    for (const auto& row : rows) {
+      if (n++ == max_rows) break;
+      Element(row.json);
+    }
+    *out_ += ']';
+  }
+  void EndHost() { *out_ += '}'; }
+  void End() { *out_ += "\n]}\n"; }
+
+ private:
+  void OpenArray(std::string_view name);
+  void Element(std::string_view json);
+
+  std::string* out_;
+  bool first_ = true;
+  bool first_element_ = true;
+};
+
+}  // namespace utmpcd

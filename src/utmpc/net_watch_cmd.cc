@@ -1,0 +1,152 @@
+// utmpc watch HOST...: the login events of hosts as they happen, one line each, written the
+// moment it arrives; a dropped stream is resumed where it stopped (net_http.h, WatchAll).
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/local_time.h"
+#include "utmpc/commands.h"
+#include "utmpc/net_api.h"
+#include "utmpc/net_http.h"
+#include "utmpc/net_query.h"
+
+namespace utmpcd {
+namespace {
+
+void Usage(FILE* out) {
+  std::fputs(
+      "Usage: utmpc watch [options] HOST... [--hosts-file FILE]\n"
+      "Print the login events of each HOST as they happen (HOST, @HOST, HOST:PORT).\n\n"
+      "      --from SEQ         start with the stored events from seq SEQ on\n"
+      "      --json             each event as a JSON line: {\"host\":...,\"event\":{...}}\n"
+      "      --timeout SECONDS  connection timeout (default 5)\n"
+      "  -h, --help             display this help\n",
+      out);
+}
+
+// Appends `text` made safe for a terminal, padded to `width` bytes.
+void AppendColumn(std::string& out, std::string_view text, size_t width, TerminalCharset cs) {
+  size_t start = out.size();
+  AppendForTerminal(out, text, cs);
+  if (out.size() - start < width) out.append(width - (out.size() - start), ' ');
+}
+
+class WatchPrinter : public EventSink {
+ public:
+  WatchPrinter(const std::vector<NetHost>& hosts, bool json)
+      : hosts_(hosts), json_(json), charset_(CurrentTerminalCharset()), column_(hosts, charset_) {}
+
+  void OnMessage(size_t host, const SseMessage& message) override {
+    if (message.event == "gap") return Gap(host, message.data);
+    auto event = DecodeEvent(message.data);
+    if (!event) return Say(host, event.error().message);
+    line_.clear();
+    if (json_) {
+      line_ += "{\"host\":";
+      AppendJsonString(line_, hosts_[host].label);
+      line_ += ",\"event\":";
+      line_ += event->json;
+      line_ += "}\n";
+    } else {
+      AppendText(host, *event);
+    }
+    // Written and flushed at once, whatever stdout is: a watcher wants the line now.
+    if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size() ||
+        std::fflush(stdout) != 0) {
+      fmt::print(stderr, "utmpc watch: write error: {}\n", std::strerror(errno));
+      std::exit(1);
+    }
+  }
+
+  void OnTrouble(size_t host, const std::string& what, std::optional<int64_t> retry_ms) override {
+    if (retry_ms) {
+      Say(host,
+          fmt::format("{}; reconnecting in {:.1f} s", what, static_cast<double>(*retry_ms) / 1000));
+    } else {
+      Say(host, what + "; giving up");
+    }
+  }
+
+ private:
+  // HOST TIME KIND USER TTY REMOTE-HOST, the time in ISO 8601 with the local offset.
+  void AppendText(size_t host, const ApiEvent& e) {
+    column_.Append(line_, host);
+    AppendIso8601(line_, clock_.Local(SecondsOf(e.time_us)));
+    line_ += ' ';
+    AppendColumn(line_, e.kind, 8, charset_);
+    line_ += ' ';
+    AppendColumn(line_, e.user, 8, charset_);
+    line_ += ' ';
+    AppendColumn(line_, e.tty, 12, charset_);
+    line_ += ' ';
+    AppendForTerminal(line_, e.host, charset_);
+    while (!line_.empty() && line_.back() == ' ') line_.pop_back();
+    line_ += '\n';
+  }
+
+  void Gap(size_t host, const std::string& data) {
+    auto gap = DecodeGap(data);
+    if (!gap) return Say(host, gap.error().message);
+    Say(host, fmt::format("events {} to {} are no longer held; going on from {}", gap->from,
+                          gap->oldest - 1, gap->oldest));
+  }
+
+  void Say(size_t host, const std::string& what) {
+    std::string text = "utmpc: ";
+    AppendForTerminal(text, hosts_[host].label, charset_);
+    text += ": ";
+    AppendForTerminal(text, what, charset_);
+    text += '\n';
+    std::fputs(text.c_str(), stderr);
+  }
+
+  const std::vector<NetHost>& hosts_;
+  bool json_;
+  TerminalCharset charset_;
+  HostColumn column_;
+  LocalClock clock_;
+  std::string line_;
+};
+
+}  // namespace
+
+int RunWatch(int argc, char** argv) {
+  enum { kFrom = CHAR_MAX + 1 };
+  NetArgs args;
+  std::optional<int64_t> from;
+  std::vector<std::string> operands;
+  int status = ParseNetCommandLine(
+      argc, argv, "watch", "h",
+      {{"from", required_argument, nullptr, kFrom}, {"help", no_argument, nullptr, 'h'}}, true,
+      [&](int c, const char* arg) {
+        if (c == kFrom) {
+          char* end = nullptr;
+          errno = 0;
+          long long seq = std::strtoll(arg, &end, 10);
+          if (end == arg || *end != '\0' || errno != 0 || seq < 1) {
+            fmt::print(stderr, "utmpc watch: invalid seq '{}' (1 or more)\n", arg);
+            return 1;
+          }
+          from = seq;
+          return -1;
+        }
+        Usage(c == 'h' ? stdout : stderr);
+        return c == 'h' ? 0 : 1;
+      },
+      &args, &operands);
+  if (status >= 0) return status;
+
+  WatchOptions options;
+  options.from.assign(args.hosts.size(), from);
+  options.connect_timeout_ms = args.fetch.timeout_ms;
+  WatchPrinter printer(args.hosts, args.json);
+  WatchAll(args.hosts, options, &printer);
+  return 1;  // every host was given up
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,195 @@
+// utmpc w and utmpc uptime on this host: procps-ng 4.0.2 w(1) and uptime(1), from utmp.
+//
+// Deviations, each on purpose:
+// - w lists USER, TTY, FROM, LOGIN@ and IDLE; JCPU, PCPU and WHAT need the terminal's
+//   processes, which utmp does not name (and the network API does not give).
+// - An idle time that cannot be known (no /dev entry for the tty) is "?", where w prints 0.
+// - Text from records passes through AppendForTerminal. In FROM, w ends a host at its first
+//   byte that is not printable, shown as '-'; utmpc does so at a space or tab, and escapes
+//   control bytes (and shows UTF-8) instead of hiding what follows them.
+// - The user count is the USER_PROCESS entries of utmp, as procps counts them without systemd;
+//   as in w, the rows leave out entries of unknown users and of login processes that are gone.
+#include <fmt/format.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/local_time.h"
+#include "formats/utmp.h"
+#include "utmpc/commands.h"
+#include "utmpc/output.h"
+#include "utmpc/w_text.h"
+
+namespace utmpcd {
+namespace {
+
+// glibc's _PATH_UTMP.
+constexpr char kUtmpPath[] = "/var/run/utmp";
+
+struct LocalSession {
+  std::string user, tty, host;
+  int64_t login_s = 0;
+  int32_t pid = 0;
+};
+
+// w skips a stale entry, one whose login process no longer exists (find_best_proc()).
+// w (find_best_proc()) leaves out an entry whose user is not in the user database or whose
+// login process is gone. No process has pid 0 or below (and kill would signal groups).
+bool IsStale(const LocalSession& s) {
+  return ::getpwnam(s.user.c_str()) == nullptr || s.pid <= 0 ||
+         (::kill(s.pid, 0) < 0 && errno == ESRCH);
+}
+
+// The logged-in sessions of utmp (USER_PROCESS with a user name), in file order.
+std::vector<LocalSession> ReadSessions(const std::string& path, const char* name) {
+  std::vector<LocalSession> sessions;
+  auto file = UtmpFile::Open(path);
+  if (!file) {
+    // As procps (getutent): a missing utmp is an empty one.
+    if (file.error().code != ErrorCode::kNotFound) {
+      fmt::print(stderr, "utmpc {}: warning: {}\n", name, file.error().message);
+    }
+    return sessions;
+  }
+  auto read = file->ReadForward([&](const LoginRecord& r, uint64_t) {
+    if (r.type == kUserProcess && !r.user.empty()) {
+      sessions.push_back(
+          {std::string(r.user), std::string(r.line), std::string(r.host), r.time_s, r.pid});
+    }
+    return true;
+  });
+  if (!read) fmt::print(stderr, "utmpc {}: warning: {}\n", name, read.error().message);
+  return sessions;
+}
+
+std::string LocalUptimeLine(int64_t users) {
+  timespec up{};
+  clock_gettime(CLOCK_BOOTTIME, &up);
+  std::array<double, 3> load{};
+  double avg[3] = {};
+  if (getloadavg(avg, 3) == 3) load = {avg[0], avg[1], avg[2]};
+  LocalClock clock;
+  return UptimeLine(clock.Local(::time(nullptr)), up.tv_sec, users, load);
+}
+
+// Seconds since the terminal's last input: now minus the access time of /dev/TTY.
+std::optional<int64_t> IdleS(const std::string& tty, int64_t now_s) {
+  std::string path = tty.starts_with('/') ? tty : "/dev/" + tty;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return now_s - st.st_atime;
+}
+
+void WUsage(FILE* out) {
+  std::fputs(
+      "Usage: utmpc w [options] [user]\n"
+      "       utmpc w [options] @HOST... [--hosts-file FILE] [--timeout SECONDS] [--json]\n"
+      "Show who is logged on and how long they have been idle (procps w compatible).\n\n"
+      "  -h, --no-header   do not print the header\n"
+      "  -s, --short       short format (no LOGIN@)\n"
+      "  -f, --from        toggle the FROM column\n"
+      "      --file FILE   read FILE instead of /var/run/utmp\n"
+      "      --help        display this help and exit\n",
+      out);
+}
+
+}  // namespace
+
+int RunW(int argc, char** argv) {
+  enum { kFile = CHAR_MAX + 1, kHelp };
+  static const struct option kLong[] = {
+      {"no-header", no_argument, nullptr, 'h'}, {"short", no_argument, nullptr, 's'},
+      {"from", no_argument, nullptr, 'f'},      {"file", required_argument, nullptr, kFile},
+      {"help", no_argument, nullptr, kHelp},    {nullptr, 0, nullptr, 0}};
+  WTextOptions o;
+  bool header = true;
+  std::string path = kUtmpPath;
+  optind = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "hsf", kLong, nullptr)) != -1) {
+    if (c == 'h') {
+      header = false;
+    } else if (c == 's') {
+      o.short_form = true;
+    } else if (c == 'f') {
+      o.show_from = !o.show_from;
+    } else if (c == kFile) {
+      path = optarg;
+    } else if (c == kHelp) {
+      WUsage(stdout);
+      return 0;
+    } else {
+      WUsage(stderr);
+      return 1;
+    }
+  }
+  if (argc - optind > 1) {
+    fmt::print(stderr, "utmpc w: too many arguments\n");
+    return 1;
+  }
+  std::optional<std::string> only_user;
+  if (optind < argc) only_user = argv[optind];
+  o.charset = CurrentTerminalCharset();
+
+  std::vector<LocalSession> sessions = ReadSessions(path, "w");
+  Output out(stdout);
+  if (header) {
+    out.buffer() += LocalUptimeLine(static_cast<int64_t>(sessions.size()));
+    out.buffer() += '\n';
+    AppendWHeading(out.buffer(), o);
+  }
+  LocalClock clock;
+  int64_t now_s = ::time(nullptr);
+  for (const LocalSession& s : sessions) {
+    if ((only_user && s.user != *only_user) || IsStale(s)) continue;
+    AppendWRow(out.buffer(), o, {s.user, s.tty, s.host, s.login_s, IdleS(s.tty, now_s)}, clock,
+               now_s);
+  }
+  if (!out.Flush()) {
+    fmt::print(stderr, "utmpc w: write error: {}\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int RunUptime(int argc, char** argv) {
+  enum { kFile = CHAR_MAX + 1 };
+  static const struct option kLong[] = {{"file", required_argument, nullptr, kFile},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {nullptr, 0, nullptr, 0}};
+  std::string path = kUtmpPath;
+  optind = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1) {
+    if (c == kFile) {
+      path = optarg;
+    } else {
+      std::fputs(
+          "Usage: utmpc uptime [--file FILE]\n"
+          "       utmpc uptime HOST... [--hosts-file FILE] [--timeout SECONDS] [--json]\n"
+          "Tell how long the system has been running (procps uptime compatible).\n",
+          c == 'h' ? stdout : stderr);
+      return c == 'h' ? 0 : 1;
+    }
+  }
+  auto users = static_cast<int64_t>(ReadSessions(path, "uptime").size());
+  std::string line = LocalUptimeLine(users) + "\n";
+  if (std::fputs(line.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
+    fmt::print(stderr, "utmpc uptime: write error: {}\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace utmpcd

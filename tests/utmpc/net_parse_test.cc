@@ -1,0 +1,177 @@
+// The client's pure pieces: naming hosts, and decoding a daemon's JSON answers, including the
+// malformed ones a broken or hostile server could send.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "utmpc/net_api.h"
+#include "utmpc/net_host.h"
+
+namespace utmpcd {
+namespace {
+
+TEST(NetHostTest, NamesPortsAndIpv6) {
+  auto h = ParseNetHost("web1");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name, "web1");
+  EXPECT_EQ(h->port, 431);
+  EXPECT_EQ(h->label, "web1");
+
+  h = ParseNetHost("web2:4310");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name, "web2");
+  EXPECT_EQ(h->port, 4310);
+  EXPECT_EQ(h->label, "web2:4310");
+
+  h = ParseNetHost("[::1]:431");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name, "::1");
+  EXPECT_EQ(h->port, 431);
+
+  h = ParseNetHost("[2001:db8::7]");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name, "2001:db8::7");
+  EXPECT_EQ(h->port, 431);
+
+  h = ParseNetHost("fe80::1");  // a bare IPv6 literal: the default port
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name, "fe80::1");
+  EXPECT_EQ(h->port, 431);
+}
+
+TEST(NetHostTest, Rejects) {
+  for (const char* bad : {"", "web1:", "web1:0", "web1:65536", "web1:4x", "[::1", "[::1]x", "[]",
+                          "a b", "a/b", "a\x1b", "we@b", ":431"}) {
+    EXPECT_FALSE(ParseNetHost(bad)) << bad;
+  }
+  EXPECT_TRUE(IsHostArgument("@web1"));
+  EXPECT_FALSE(IsHostArgument("@"));
+  EXPECT_FALSE(IsHostArgument("alice"));
+}
+
+TEST(NetHostTest, HostsFile) {
+  char dir[] = "/tmp/utmpc-hosts-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/hosts";
+  std::ofstream(path) << "# the web tier\nweb1\n  @web2:4310   # spare\n\n[::1]:431\r\n";
+  auto hosts = ReadHostsFile(path);
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 3u);
+  EXPECT_EQ((*hosts)[0].label, "web1");
+  EXPECT_EQ((*hosts)[1].name, "web2");
+  EXPECT_EQ((*hosts)[1].port, 4310);
+  EXPECT_EQ((*hosts)[2].name, "::1");
+
+  std::ofstream(path) << "web1\nweb 2\n";
+  hosts = ReadHostsFile(path);
+  ASSERT_FALSE(hosts);
+  EXPECT_NE(hosts.error().message.find(path + ":2:"), std::string::npos) << hosts.error().message;
+  EXPECT_FALSE(ReadHostsFile(std::string(dir) + "/missing"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NetApiTest, SessionsAsTheProtocolShowsThem) {
+  auto s = DecodeSessions(
+      R"({"sessions": [
+        {"user": "alice", "tty": "pts/0", "host": "192.0.2.7", "addr": "192.0.2.7",
+         "pid": 4242, "session": 0, "login": "2026-11-28T17:00:01Z",
+         "login_time_us": 1764349201000000, "idle_s": 42, "new_field": [1, 2]},
+        {"user": "bob", "tty": "seat0", "host": "", "addr": null, "pid": 1,
+         "login_time_us": 1764349202000000, "idle_s": null}]})");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].user, "alice");
+  EXPECT_EQ((*s)[0].addr, "192.0.2.7");
+  EXPECT_EQ((*s)[0].idle_s, 42);
+  EXPECT_EQ((*s)[0].login_time_us, 1764349201000000);
+  EXPECT_FALSE((*s)[1].addr);
+  EXPECT_FALSE((*s)[1].idle_s);
+  // The row as received, fields in the host's order, for --json.
+  EXPECT_EQ((*s)[1].json, R"({"user":"bob","tty":"seat0","host":"","addr":null,"pid":1,)"
+                          R"("login_time_us":1764349202000000,"idle_s":null})");
+}
+
+TEST(NetApiTest, HistoryPagesAndFailed) {
+  auto page = DecodeHistoryPage(
+      R"({"sessions":[{"seq":812,"type":"login","user":"alice","tty":"pts/0","host":"h",
+          "addr":"192.0.2.7","pid":4242,"login_time_us":1764349201000000,"end":"logout",
+          "logout_time_us":1764350999000000,"duration_s":1799}],"next_cursor":"639"})",
+      false);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->rows.size(), 1u);
+  EXPECT_EQ(page->rows[0].end, "logout");
+  EXPECT_EQ(page->rows[0].logout_time_us, 1764350999000000);
+  EXPECT_EQ(page->next_cursor, "639");
+
+  page = DecodeHistoryPage(R"({"failed":[{"seq":77,"user":"root","tty":"ssh:notty",
+      "host":"198.51.100.3","addr":"198.51.100.3","pid":981,"time_us":5}],
+      "next_cursor":null})",
+                           true);
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->rows[0].type, "failed");
+  EXPECT_EQ(page->rows[0].login_time_us, 5);
+  EXPECT_FALSE(page->next_cursor);
+}
+
+TEST(NetApiTest, MalformedAnswersAreErrorsNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* names;
+  } cases[] = {
+      {"", "body"},
+      {"[1,2]", "body"},
+      {R"({"sessions": 3})", "sessions"},
+      {R"({"sessions": [1]})", "sessions[0]"},
+      {R"({"sessions": [{"user": 7}]})", "sessions[0].user"},
+      {R"({"sessions": [{"pid": "x"}]})", "sessions[0].pid"},
+      {R"({"sessions": [{"pid": 1.5}]})", "sessions[0].pid"},
+      {R"({"sessions": [{"login_time_us": 18446744073709551615}]})", "login_time_us"},
+      {"{\"sessions\": [{\"user\": \"\xff\"}]}", "body"},  // not UTF-8: not JSON
+  };
+  for (const Case& c : cases) {
+    auto s = DecodeSessions(c.body);
+    ASSERT_FALSE(s) << c.body;
+    EXPECT_NE(s.error().message.find(c.names), std::string::npos)
+        << c.body << " -> " << s.error().message;
+  }
+  EXPECT_FALSE(DecodeHost(R"({"load": [1, 2]})"));
+  EXPECT_FALSE(DecodeHistoryPage(R"({"sessions": [], "next_cursor": 5})", false));
+  EXPECT_FALSE(DecodeEvent("{\"seq\": \"1\"}"));
+}
+
+TEST(NetApiTest, HostAndEvent) {
+  auto h = DecodeHost(R"({"api":1,"hostname":"web1","time_us":1764353045000000,
+      "boot_time_us":1763622000000000,"uptime_s":731045,"load":[0.12,0.08,0.02],
+      "users":3,"sessions":5,"last_seq":120394})");
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->hostname, "web1");
+  EXPECT_EQ(h->uptime_s, 731045);
+  EXPECT_DOUBLE_EQ(h->load[1], 0.08);
+  EXPECT_EQ(h->sessions, 5);
+  EXPECT_EQ(h->last_seq, 120394);
+
+  auto e = DecodeEvent(R"({"seq":812,"kind":"login","time_us":1764349201000000,
+      "user":"al\u001bice","tty":"pts/0","host":"192.0.2.7","addr":"192.0.2.7","pid":4242})");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->seq, 812);
+  EXPECT_EQ(e->user, "al\x1bice");  // decoded; escaping for the terminal is the printer's
+}
+
+TEST(NetApiTest, HttpErrorsSayWhat) {
+  EXPECT_EQ(DescribeHttpError(
+                400, R"({"error":{"code":"bad_parameter","message":"limit: must be 1 to 1000"}})"),
+            "HTTP 400: limit: must be 1 to 1000");
+  EXPECT_EQ(DescribeHttpError(502, "<html>Bad Gateway</html>"), "HTTP 502");
+  // A message is made safe for the terminal it is printed on.
+  EXPECT_EQ(DescribeHttpError(404, R"({"error":{"message":"no \u001b[31mway"}})"),
+            "HTTP 404: no *[[31mway");
+  EXPECT_EQ(SecondsOf(-1), -1);
+  EXPECT_EQ(SecondsOf(1999999), 1);
+}
+
+}  // namespace
+}  // namespace utmpcd
