@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/utmp.h"
+#include "login_records.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
@@ -185,27 +186,10 @@ class ApiStreamTest : public ::testing::Test {
     return 0;
   }
 
-  // Logins and logouts on 40 lines, as a login program writes them.
   static std::string Records(uint32_t first, uint32_t count) {
-    std::string bytes;
-    for (uint32_t i = first; i < first + count; ++i) {
-      std::string line = "pts/" + std::to_string(i % 40);
-      std::string user = "user" + std::to_string(i % 7);
-      LoginRecord r;
-      r.type = i % 2 == 0 ? kUserProcess : kDeadProcess;
-      r.pid = static_cast<int32_t>(1000 + i);
-      r.line = line;
-      r.user = r.type == kUserProcess ? std::string_view(user) : std::string_view();
-      r.host = "192.0.2.1";
-      r.time_s = 1700000000 + i;
-      EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
-    }
-    return bytes;
+    return testing::LoginLogoutRecords(first, count);
   }
-  void Append(const std::string& bytes) {
-    std::ofstream out(wtmp_, std::ios::binary | std::ios::app);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  void Append(const std::string& bytes) { testing::AppendToFile(wtmp_, bytes); }
 
   std::string daemon_;
   fs::path dir_;

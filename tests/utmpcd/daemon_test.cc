@@ -34,6 +34,7 @@
 #include "core/record_event.h"
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
+#include "login_records.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
@@ -113,24 +114,10 @@ class DaemonTest : public ::testing::Test {
 
   // Records as a login program would write them: logins and logouts on 40 lines.
   static std::string Records(uint32_t first, uint32_t count) {
-    std::string bytes;
-    for (uint32_t i = first; i < first + count; ++i) {
-      std::string line = "pts/" + std::to_string(i % 40);
-      std::string user = "user" + std::to_string(i % 7);
-      LoginRecord r;
-      r.type = i % 2 == 0 ? kUserProcess : kDeadProcess;
-      r.pid = static_cast<int32_t>(1000 + i);
-      r.line = line;
-      r.user = r.type == kUserProcess ? std::string_view(user) : std::string_view();
-      r.host = "192.0.2.1";
-      r.time_s = 1700000000 + i;
-      EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
-    }
-    return bytes;
+    return testing::LoginLogoutRecords(first, count);
   }
   static void Append(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    testing::AppendToFile(path, bytes);
   }
 
   // All stored events, oldest first (a read-only connection, as a client would open it).
