@@ -9,7 +9,7 @@ packages=(
   libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev libtomlplusplus-dev
   libsystemd-dev libsqlite3-dev libpam0g-dev
   # tests, fuzzing, benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libtirpc-dev
   # the classic tools we test against, and a real sshd making real logins
   util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
   pamtester libpam-wrapper

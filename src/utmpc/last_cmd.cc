@@ -41,6 +41,7 @@ struct LastArgs {
   uint64_t max_rows = 0;
   bool json = false;
   std::string database;  // --database; empty: $UTMPC_DATABASE or the default
+  bool no_daemon = false;  // --no-daemon: the file even when the daemon's history is there
   bool verbose = false;
 };
 
@@ -55,6 +56,7 @@ void Usage(const char* name, bool lastb, FILE* out) {
              " -f, --file <file>    use a specific file instead of {} (repeatable)\n"
              "     --database <file>  the utmpcd history to read without -f\n"
              "                      (default: $UTMPC_DATABASE, else {})\n"
+             "     --no-daemon      read {} even when the utmpcd history is there\n"
              " -F, --fulltimes      print full login and logout times and dates\n"
              " -i, --ip             display IP numbers in numbers-and-dots notation\n"
              " -n, --limit <number> how many lines to show\n"
@@ -69,7 +71,8 @@ void Usage(const char* name, bool lastb, FILE* out) {
              "     --layout <384|400>  record layout (default: detected)\n"
              "     --verbose        say on stderr what is read\n"
              " -h, --help           display this help\n",
-             name, name, lastb ? kBtmpPath : kWtmpPath, kHistoryDatabasePath);
+             name, name, lastb ? kBtmpPath : kWtmpPath, kHistoryDatabasePath,
+             lastb ? kBtmpPath : kWtmpPath);
 }
 
 bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_s) {
@@ -85,7 +88,7 @@ bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_
 // Parses last's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
   const char* name = lastb ? "lastb" : "last";
-  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout, kDatabase, kVerbose };
+  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout, kDatabase, kVerbose, kNoDaemon };
   static const struct option kLong[] = {
       {"limit", required_argument, nullptr, 'n'},     {"help", no_argument, nullptr, 'h'},
       {"file", required_argument, nullptr, 'f'},      {"nohostname", no_argument, nullptr, 'R'},
@@ -96,7 +99,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       {"fullnames", no_argument, nullptr, 'w'},       {"time-format", required_argument, nullptr, kTimeFormat},
       {"json", no_argument, nullptr, kJson},          {"layout", required_argument, nullptr, kLayout},
       {"database", required_argument, nullptr, kDatabase}, {"verbose", no_argument, nullptr, kVerbose},
-      {nullptr, 0, nullptr, 0}};
+      {"no-daemon", no_argument, nullptr, kNoDaemon},      {nullptr, 0, nullptr, 0}};
   struct timespec now {};
   clock_gettime(CLOCK_REALTIME, &now);
   int64_t now_us = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
@@ -183,6 +186,9 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         break;
       case kVerbose:
         a->verbose = true;
+        break;
+      case kNoDaemon:
+        a->no_daemon = true;
         break;
       case kLayout:
         a->layout = ParseLayout(optarg);
@@ -311,12 +317,18 @@ int ListHistory(const char* name, HistoryReader& history, bool lastb, LastArgs& 
       });
 }
 
-// Without -f: the daemon's history when it can be read, else the classic file. A database
-// named with --database must be readable; the default one (or $UTMPC_DATABASE) is only used
-// when it is. Returns the history to read, or nullptr (read args.files); sets *status to stop.
+// Without -f: the daemon's history when it can be read (unless --no-daemon), else the classic
+// file. A database named with --database must be readable; the default one (or
+// $UTMPC_DATABASE) is only used when it is. Returns the history to read, or nullptr (read
+// args.files); sets *status to stop.
 std::unique_ptr<HistoryReader> ChooseSource(const char* name, bool lastb, LastArgs& args,
                                             int* status) {
   if (!args.files.empty()) return nullptr;
+  if (args.no_daemon) {
+    args.files.emplace_back(lastb ? kBtmpPath : kWtmpPath);
+    if (args.verbose) fmt::print(stderr, "utmpc {}: reading {}\n", name, args.files.back());
+    return nullptr;
+  }
   const std::string path = HistoryDatabasePath(args.database);
   auto history = HistoryReader::Open(path, lastb);
   if (history) {

@@ -6,6 +6,9 @@
 // - ll_time is read unsigned (DESIGN.md): after 2038 lastlog (int32 ll_time) prints 1901 dates.
 // - A 256-byte host with no NUL is printed whole; lastlog reads past the field.
 // - Read-only: no -C/--clear, -S/--set or -R/--root.
+// - Without -f, the last logins are asked of this host's utmpcd when it answers
+//   (local_daemon.h): each user's newest login in its history, which holds the lastlog file it
+//   imported once and every login since, from wtmp or PAM (also on hosts without lastlog).
 #include <fmt/format.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -23,12 +26,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/local_time.h"
 #include "core/text.h"
 #include "formats/lastlog.h"
 #include "utmpc/commands.h"
 #include "utmpc/lastlog_text.h"
+#include "utmpc/local_daemon.h"
+#include "utmpc/net_api.h"
 #include "utmpc/output.h"
 
 namespace utmpcd {
@@ -39,6 +45,8 @@ constexpr int64_t kDayS = 24 * 60 * 60;
 
 struct LastlogArgs {
   std::string file = kLastlogPath;
+  bool file_given = false;  // -f: the file, never the daemon
+  DaemonOptions daemon;
   bool json = false;
   bool by_user = false;  // -u given
   std::optional<unsigned long> umin, umax;
@@ -58,6 +66,8 @@ void Usage(FILE* out) {
       "  -u, --user LOGIN|RANGE        print lastlog record of the specified LOGIN or UIDs\n"
       "      --json                    one JSON object per user, in a JSON array\n",
       out);
+  std::fputs(kDaemonOptionsHelp, out);
+  std::fputs("Without -f, utmpcd is asked when it answers.\n", out);
 }
 
 // shadow's getulong(): strtoul in any base C knows (0x10 is 16), the whole string, no overflow.
@@ -131,17 +141,19 @@ unsigned long LastlogUidMax() {
 // Parses lastlog's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, LastlogArgs* a) {
   enum { kJson = CHAR_MAX + 1 };
-  static const struct option kLong[] = {{"before", required_argument, nullptr, 'b'},
-                                        {"time", required_argument, nullptr, 't'},
-                                        {"user", required_argument, nullptr, 'u'},
-                                        {"file", required_argument, nullptr, 'f'},
-                                        {"json", no_argument, nullptr, kJson},
-                                        {"help", no_argument, nullptr, 'h'},
-                                        {nullptr, 0, nullptr, 0}};
+  static const std::vector<struct option> kLong =
+      WithDaemonOptions({{"before", required_argument, nullptr, 'b'},
+                         {"time", required_argument, nullptr, 't'},
+                         {"user", required_argument, nullptr, 'u'},
+                         {"file", required_argument, nullptr, 'f'},
+                         {"json", no_argument, nullptr, kJson},
+                         {"help", no_argument, nullptr, 'h'}});
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "b:t:u:f:h", kLong, nullptr)) != -1) {
-    if (c == 'b' || c == 't') {
+  while ((c = getopt_long(argc, argv, "b:t:u:f:h", kLong.data(), nullptr)) != -1) {
+    if (int status = TakeDaemonOption(c, optarg, "lastlog", &a->daemon); status != -2) {
+      if (status >= 0) return status;
+    } else if (c == 'b' || c == 't') {
       auto days = ParseDays(optarg);
       if (!days) {
         fmt::print(stderr, "utmpc lastlog: invalid numeric argument '{}'\n", optarg);
@@ -152,6 +164,7 @@ int ParseArgs(int argc, char** argv, LastlogArgs* a) {
       if (!ParseUser(optarg, a)) return 1;
     } else if (c == 'f') {
       a->file = optarg;
+      a->file_given = true;
     } else if (c == kJson) {
       a->json = true;
     } else if (c == 'h') {
@@ -173,61 +186,48 @@ int ParseArgs(int argc, char** argv, LastlogArgs* a) {
 
 class LastlogPrinter {
  public:
-  LastlogPrinter(const LastlogArgs& a, const LastlogFile& file, Output* out)
-      : a_(a), file_(file), out_(out) {}
+  LastlogPrinter(const LastlogArgs& a, Output* out) : a_(a), out_(out) {}
 
-  // print_one(): the user's entry, unless -t or -b filter it out. False on a read error.
-  bool Print(const struct passwd& pw);
+  // print_one(): user `name`'s entry, unless -t or -b filter it out.
+  void Print(std::string_view name, const LastlogEntry& e);
   void End() {
     if (a_.json) out_->buffer() += first_ ? "[]\n" : "\n]\n";
   }
 
  private:
-  void AppendText(const struct passwd& pw, const LastlogEntry& e);
-  void AppendJson(const struct passwd& pw, const LastlogEntry& e);
+  void AppendText(std::string_view name, const LastlogEntry& e);
+  void AppendJson(std::string_view name, const LastlogEntry& e);
 
   const LastlogArgs& a_;
-  const LastlogFile& file_;
   Output* out_;
   bool first_ = true;
 };
 
-bool LastlogPrinter::Print(const struct passwd& pw) {
-  auto got = file_.Get(pw.pw_uid);
-  if (!got) {
-    fmt::print(stderr, "utmpc lastlog: Failed to get the entry for UID {}: {}\n", pw.pw_uid,
-               got.error().message);
-    return false;
-  }
-  // Past the end of the sparse file is a uid that never logged in.
-  LastlogEntry e;
-  e.uid = pw.pw_uid;
-  if (got->has_value()) e = **got;
+void LastlogPrinter::Print(std::string_view name, const LastlogEntry& e) {
   int64_t age_s = ::time(nullptr) - e.time_s;
-  if (a_.newer_than_s && age_s > *a_.newer_than_s) return true;
-  if (a_.older_than_s && age_s < *a_.older_than_s) return true;
+  if (a_.newer_than_s && age_s > *a_.newer_than_s) return;
+  if (a_.older_than_s && age_s < *a_.older_than_s) return;
   if (a_.json) {
-    AppendJson(pw, e);
+    AppendJson(name, e);
   } else {
-    AppendText(pw, e);
+    AppendText(name, e);
   }
   first_ = false;
   out_->MaybeFlush();
-  return true;
 }
 
-void LastlogPrinter::AppendText(const struct passwd& pw, const LastlogEntry& e) {
+void LastlogPrinter::AppendText(std::string_view name, const LastlogEntry& e) {
   std::string& o = out_->buffer();
   if (first_) AppendLastlogHeading(o);
-  AppendLastlogRow(o, pw.pw_name, e.line, e.host, e.time_s, a_.charset);
+  AppendLastlogRow(o, name, e.line, e.host, e.time_s, a_.charset);
 }
 
-void LastlogPrinter::AppendJson(const struct passwd& pw, const LastlogEntry& e) {
+void LastlogPrinter::AppendJson(std::string_view name, const LastlogEntry& e) {
   std::string& o = out_->buffer();
   o += first_ ? "[\n" : ",\n";
   o += "{\"user\":";
-  AppendJsonString(o, pw.pw_name);
-  fmt::format_to(std::back_inserter(o), ",\"uid\":{},\"line\":", pw.pw_uid);
+  AppendJsonString(o, name);
+  fmt::format_to(std::back_inserter(o), ",\"uid\":{},\"line\":", e.uid);
   AppendJsonString(o, e.line);
   o += ",\"host\":";
   AppendJsonString(o, e.host);
@@ -240,8 +240,8 @@ void LastlogPrinter::AppendJson(const struct passwd& pw, const LastlogEntry& e) 
   fmt::format_to(std::back_inserter(o), "\",\"time_us\":{}}}", e.time_s * 1000000);
 }
 
-// print(): one uid asked for is looked up; otherwise every passwd entry in its order.
-bool PrintAll(const LastlogArgs& a, LastlogPrinter* printer) {
+// LASTLOG_UID_MAX, after saying (as lastlog) when the uids asked for are above it.
+unsigned long CheckUidMax(const LastlogArgs& a) {
   unsigned long uid_max = LastlogUidMax();
   if ((a.umin && *a.umin > uid_max) || (a.umax && *a.umax > uid_max)) {
     fmt::print(stderr,
@@ -249,18 +249,44 @@ bool PrintAll(const LastlogArgs& a, LastlogPrinter* printer) {
                "\tthe output might be incorrect.\n",
                uid_max);
   }
-  if (a.by_user && a.umin && a.umax && *a.umin == *a.umax) {
+  return uid_max;
+}
+
+// -u named one uid: lastlog lists the first user that has it (getpwuid()).
+bool OneUid(const LastlogArgs& a) { return a.by_user && a.umin && a.umax && *a.umin == *a.umax; }
+
+// Whether a user of the walk of every user is listed: in -u's range, else up to uid_max.
+bool InRange(const LastlogArgs& a, unsigned long uid_max, unsigned long uid) {
+  if (!a.by_user) return uid <= uid_max;
+  return !(a.umin && uid < *a.umin) && !(a.umax && uid > *a.umax);
+}
+
+// print(): one uid asked for is looked up; otherwise every passwd entry in its order. False on
+// a read error of the file.
+bool PrintFromFile(const LastlogArgs& a, const LastlogFile& file, LastlogPrinter* printer) {
+  unsigned long uid_max = CheckUidMax(a);
+  auto print = [&](const struct passwd& pw) {
+    auto got = file.Get(pw.pw_uid);
+    if (!got) {
+      fmt::print(stderr, "utmpc lastlog: Failed to get the entry for UID {}: {}\n", pw.pw_uid,
+                 got.error().message);
+      return false;
+    }
+    // Past the end of the sparse file is a uid that never logged in.
+    LastlogEntry e;
+    e.uid = pw.pw_uid;
+    if (got->has_value()) e = **got;
+    printer->Print(pw.pw_name, e);
+    return true;
+  };
+  if (OneUid(a)) {
     const struct passwd* pw = *a.umin <= UINT32_MAX ? ::getpwuid(*a.umin) : nullptr;
-    return pw == nullptr || printer->Print(*pw);
+    return pw == nullptr || print(*pw);
   }
   bool ok = true;
   ::setpwent();
   while (const struct passwd* pw = ::getpwent()) {
-    if (a.by_user ? (a.umin && pw->pw_uid < *a.umin) || (a.umax && pw->pw_uid > *a.umax)
-                  : pw->pw_uid > uid_max) {
-      continue;
-    }
-    if (!printer->Print(*pw)) {
+    if (InRange(a, uid_max, pw->pw_uid) && !print(*pw)) {
       ok = false;
       break;
     }
@@ -269,19 +295,66 @@ bool PrintAll(const LastlogArgs& a, LastlogPrinter* printer) {
   return ok;
 }
 
+// The same from the daemon's answer, which lists the users of the user database in its order
+// (as getpwent() walks it) with their newest login.
+void PrintFromDaemon(const LastlogArgs& a, const std::vector<ApiLastlog>& users,
+                     LastlogPrinter* printer) {
+  unsigned long uid_max = CheckUidMax(a);
+  for (const ApiLastlog& u : users) {
+    // lastlog lists uids: a row without one (no daemon of ours sends it) has no place.
+    if (!u.uid || *u.uid < 0 || *u.uid > int64_t{UINT32_MAX}) continue;
+    auto uid = static_cast<unsigned long>(*u.uid);
+    if (OneUid(a) ? uid != *a.umin : !InRange(a, uid_max, uid)) continue;
+    LastlogEntry e;
+    e.uid = static_cast<uint32_t>(uid);
+    e.time_s = u.time_us ? SecondsOf(*u.time_us) : 0;
+    e.line = u.tty.value_or("");
+    e.host = u.host.value_or("");
+    printer->Print(u.user, e);
+    if (OneUid(a)) break;
+  }
+}
+
+// The daemon's answer, when it is to be asked and answers; `*status` is set to 1 when --socket
+// named one that did not answer.
+std::optional<std::vector<ApiLastlog>> AskDaemon(const LastlogArgs& a, int* status) {
+  if (a.file_given) {
+    NoteReading(a.daemon, "lastlog", a.file);
+    return std::nullopt;
+  }
+  // One uid: only its user's row is needed, and the daemon looks up no one else's history.
+  std::optional<std::string> name;
+  if (OneUid(a) && *a.umin <= UINT32_MAX) {
+    if (const struct passwd* pw = ::getpwuid(*a.umin)) name = pw->pw_name;
+  }
+  std::vector<ApiLastlog> users;
+  Asked asked = AskLastlog(a.daemon, "lastlog", a.file, name, &users);
+  if (asked == Asked::kFailed) *status = 1;
+  if (asked != Asked::kAnswered) return std::nullopt;
+  return users;
+}
+
 }  // namespace
 
 int RunLastlog(int argc, char** argv) {
   LastlogArgs args;
   if (int status = ParseArgs(argc, argv, &args); status >= 0) return status;
-  auto file = LastlogFile::Open(args.file);
-  if (!file) {
-    fmt::print(stderr, "utmpc lastlog: {}\n", file.error().message);
-    return 1;
-  }
+  int status = 0;
+  std::optional<std::vector<ApiLastlog>> answer = AskDaemon(args, &status);
+  if (status != 0) return status;
   Output out(stdout);
-  LastlogPrinter printer(args, *file, &out);
-  bool ok = PrintAll(args, &printer);
+  LastlogPrinter printer(args, &out);
+  bool ok = true;
+  if (answer) {
+    PrintFromDaemon(args, *answer, &printer);
+  } else {
+    auto file = LastlogFile::Open(args.file);
+    if (!file) {
+      fmt::print(stderr, "utmpc lastlog: {}\n", file.error().message);
+      return 1;
+    }
+    ok = PrintFromFile(args, *file, &printer);
+  }
   printer.End();
   if (!out.Flush()) {
     fmt::print(stderr, "utmpc lastlog: write error: {}\n", std::strerror(errno));

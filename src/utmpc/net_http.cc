@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -580,6 +582,48 @@ std::vector<Result<void>> FetchAll(const std::vector<NetHost>& hosts,
                                    const FetchOptions& options) {
   Fetcher fetcher(hosts, exchanges, options);
   return fetcher.Run();
+}
+
+Result<std::string> GetFromSocket(const std::string& socket_path, const std::string& target,
+                                  int64_t timeout_ms) {
+  using local = asio::local::stream_protocol;
+  // sun_path holds 108 bytes with the NUL; Asio would throw for a longer path.
+  if (socket_path.empty() || socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return MakeError(ErrorCode::kInvalidArgument, "not a socket path (1 to 107 bytes)");
+  }
+  asio::io_context io;
+  beast::basic_stream<local> stream(io);
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> request = Get(NetHost{"", "localhost"}, target);
+  request.keep_alive(false);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxBodyBytes);
+  beast::error_code error;
+  stream.expires_after(Ms(timeout_ms));  // for the connect and every read and write after it
+  stream.async_connect(local::endpoint(socket_path), [&](const beast::error_code& ec) {
+    if (ec) {
+      error = ec;
+      return;
+    }
+    http::async_write(stream, request, [&](const beast::error_code& write_ec, size_t) {
+      if (write_ec) {
+        error = write_ec;
+        return;
+      }
+      http::async_read(stream, buffer, parser,
+                       [&](const beast::error_code& read_ec, size_t) { error = read_ec; });
+    });
+  });
+  io.run();
+  if (error == beast::error::timeout) {
+    return MakeError(ErrorCode::kIo, "timed out after " + Seconds(timeout_ms));
+  }
+  if (error) return MakeError(ErrorCode::kIo, Describe(error));
+  http::response<http::string_body>& response = parser.get();
+  if (response.result_int() != 200) {
+    return MakeError(ErrorCode::kIo, DescribeHttpError(response.result_int(), response.body()));
+  }
+  return std::move(response.body());
 }
 
 size_t WatchAll(const std::vector<NetHost>& hosts, const WatchOptions& options, EventSink* sink) {

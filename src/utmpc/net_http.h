@@ -1,6 +1,7 @@
 // HTTP/1.1 to many utmpcd hosts at once, on one thread: the requests of `utmpc who @a @b`
-// (FetchAll) and the event streams of `utmpc watch a b` (WatchAll). Boost.Beast lives in
-// net_http.cc only: it compiles slowly.
+// (FetchAll) and the event streams of `utmpc watch a b` (WatchAll); and to this host's utmpcd
+// over its Unix socket (GetFromSocket). Boost.Beast lives in net_http.cc only: it compiles
+// slowly.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,14 @@ struct FetchOptions {
 std::vector<Result<void>> FetchAll(const std::vector<NetHost>& hosts,
                                    const std::vector<HostExchange*>& exchanges,
                                    const FetchOptions& options);
+
+// One GET of `target` over the Unix stream socket at `socket_path` (utmpcd's API socket,
+// docs/PROTOCOL.md), for `utmpc who` and friends on this host. One deadline covers the whole
+// exchange, connecting included. Returns the body of a 200 answer; otherwise fails (kIo) with
+// why, in words: "no such file or directory", "connection refused", "timed out after 1 s",
+// "HTTP 404: no such endpoint".
+Result<std::string> GetFromSocket(const std::string& socket_path, const std::string& target,
+                                  int64_t timeout_ms);
 
 // What a watch does with each host's stream. Called on the thread running WatchAll.
 class EventSink {

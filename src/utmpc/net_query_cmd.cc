@@ -429,8 +429,8 @@ bool WantsNetwork(std::string_view command, int argc, char** argv) {
     std::string_view arg = argv[i];
     if (IsHostArgument(arg) || arg.starts_with("--hosts-file")) return true;
     if (!bare_hosts) continue;
-    if (arg == "--file") {
-      ++i;  // its value is a file
+    if (arg == "--file" || arg == "--socket" || arg == "--timeout") {
+      ++i;  // its value is a file or a number
     } else if (!arg.starts_with('-')) {
       return true;
     }

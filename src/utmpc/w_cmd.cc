@@ -9,6 +9,10 @@
 //   control bytes (and shows UTF-8) instead of hiding what follows them.
 // - The user count is the USER_PROCESS entries of utmp, as procps counts them without systemd;
 //   as in w, the rows leave out entries of unknown users and of login processes that are gone.
+// - Without --file, the sessions are asked of this host's utmpcd when it answers
+//   (local_daemon.h), also on hosts without utmp: then the count and the rows are the daemon's
+//   live sessions, oldest login first, which leave out those whose process died (named gone
+//   after [sessions] gone_grace_ms), and no row is left out here.
 #include <fmt/format.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -16,18 +20,22 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/local_time.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/local_daemon.h"
+#include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/w_text.h"
 
@@ -41,12 +49,15 @@ struct LocalSession {
   std::string user, tty, host;
   int64_t login_s = 0;
   int32_t pid = 0;
+  bool from_daemon = false;
+  std::optional<int64_t> daemon_idle_s;  // the daemon's, for a tty this process cannot stat
 };
 
-// w skips a stale entry, one whose login process no longer exists (find_best_proc()).
 // w (find_best_proc()) leaves out an entry whose user is not in the user database or whose
-// login process is gone. No process has pid 0 or below (and kill would signal groups).
+// login process is gone. No process has pid 0 or below (and kill would signal groups). The
+// daemon's sessions are taken as they are: it watches their processes itself.
 bool IsStale(const LocalSession& s) {
+  if (s.from_daemon) return false;
   return ::getpwnam(s.user.c_str()) == nullptr || s.pid <= 0 ||
          (::kill(s.pid, 0) < 0 && errno == ESRCH);
 }
@@ -64,12 +75,43 @@ std::vector<LocalSession> ReadSessions(const std::string& path, const char* name
   }
   auto read = file->ReadForward([&](const LoginRecord& r, uint64_t) {
     if (r.type == kUserProcess && !r.user.empty()) {
-      sessions.push_back(
-          {std::string(r.user), std::string(r.line), std::string(r.host), r.time_s, r.pid});
+      LocalSession& s = sessions.emplace_back();
+      s.user = r.user;
+      s.tty = r.line;
+      s.host = r.host;
+      s.login_s = r.time_s;
+      s.pid = r.pid;
     }
     return true;
   });
   if (!read) fmt::print(stderr, "utmpc {}: warning: {}\n", name, read.error().message);
+  return sessions;
+}
+
+// The sessions to count and list: the daemon's when `path` is the default and it answers, else
+// utmp's. nullopt when --socket named a daemon that did not answer (the reason is printed).
+std::optional<std::vector<LocalSession>> Sessions(const std::string& path, bool path_given,
+                                                  const DaemonOptions& daemon, const char* name) {
+  std::vector<ApiSession> answer;
+  Asked asked = Asked::kReadFiles;
+  if (path_given) {
+    NoteReading(daemon, name, path);
+  } else {
+    asked = AskSessions(daemon, name, path, &answer);
+  }
+  if (asked == Asked::kFailed) return std::nullopt;
+  if (asked == Asked::kReadFiles) return ReadSessions(path, name);
+  std::vector<LocalSession> sessions;
+  for (ApiSession& s : answer) {
+    sessions.push_back(
+        {.user = std::move(s.user),
+         .tty = std::move(s.tty),
+         .host = std::move(s.host),
+         .login_s = SecondsOf(s.login_time_us),
+         .pid = static_cast<int32_t>(std::clamp<int64_t>(s.pid, INT32_MIN, INT32_MAX)),
+         .from_daemon = true,
+         .daemon_idle_s = s.idle_s});
+  }
   return sessions;
 }
 
@@ -99,26 +141,31 @@ void WUsage(FILE* out) {
       "  -h, --no-header   do not print the header\n"
       "  -s, --short       short format (no LOGIN@)\n"
       "  -f, --from        toggle the FROM column\n"
-      "      --file FILE   read FILE instead of /var/run/utmp\n"
-      "      --help        display this help and exit\n",
+      "      --file FILE   read FILE instead of /var/run/utmp (or utmpcd)\n",
       out);
+  std::fputs(kDaemonOptionsHelp, out);
+  std::fputs("      --help        display this help and exit\n", out);
 }
 
 }  // namespace
 
 int RunW(int argc, char** argv) {
   enum { kFile = CHAR_MAX + 1, kHelp };
-  static const struct option kLong[] = {
+  static const std::vector<struct option> kLong = WithDaemonOptions({
       {"no-header", no_argument, nullptr, 'h'}, {"short", no_argument, nullptr, 's'},
       {"from", no_argument, nullptr, 'f'},      {"file", required_argument, nullptr, kFile},
-      {"help", no_argument, nullptr, kHelp},    {nullptr, 0, nullptr, 0}};
+      {"help", no_argument, nullptr, kHelp}});
   WTextOptions o;
   bool header = true;
   std::string path = kUtmpPath;
+  bool path_given = false;
+  DaemonOptions daemon;
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "hsf", kLong, nullptr)) != -1) {
-    if (c == 'h') {
+  while ((c = getopt_long(argc, argv, "hsf", kLong.data(), nullptr)) != -1) {
+    if (int status = TakeDaemonOption(c, optarg, "w", &daemon); status != -2) {
+      if (status >= 0) return status;
+    } else if (c == 'h') {
       header = false;
     } else if (c == 's') {
       o.short_form = true;
@@ -126,6 +173,7 @@ int RunW(int argc, char** argv) {
       o.show_from = !o.show_from;
     } else if (c == kFile) {
       path = optarg;
+      path_given = true;
     } else if (c == kHelp) {
       WUsage(stdout);
       return 0;
@@ -142,19 +190,21 @@ int RunW(int argc, char** argv) {
   if (optind < argc) only_user = argv[optind];
   o.charset = CurrentTerminalCharset();
 
-  std::vector<LocalSession> sessions = ReadSessions(path, "w");
+  auto sessions = Sessions(path, path_given, daemon, "w");
+  if (!sessions) return 1;
   Output out(stdout);
   if (header) {
-    out.buffer() += LocalUptimeLine(static_cast<int64_t>(sessions.size()));
+    out.buffer() += LocalUptimeLine(static_cast<int64_t>(sessions->size()));
     out.buffer() += '\n';
     AppendWHeading(out.buffer(), o);
   }
   LocalClock clock;
   int64_t now_s = ::time(nullptr);
-  for (const LocalSession& s : sessions) {
+  for (const LocalSession& s : *sessions) {
     if ((only_user && s.user != *only_user) || IsStale(s)) continue;
-    AppendWRow(out.buffer(), o, {s.user, s.tty, s.host, s.login_s, IdleS(s.tty, now_s)}, clock,
-               now_s);
+    std::optional<int64_t> idle_s = IdleS(s.tty, now_s);
+    if (!idle_s) idle_s = s.daemon_idle_s;
+    AppendWRow(out.buffer(), o, {s.user, s.tty, s.host, s.login_s, idle_s}, clock, now_s);
   }
   if (!out.Flush()) {
     fmt::print(stderr, "utmpc w: write error: {}\n", std::strerror(errno));
@@ -165,26 +215,34 @@ int RunW(int argc, char** argv) {
 
 int RunUptime(int argc, char** argv) {
   enum { kFile = CHAR_MAX + 1 };
-  static const struct option kLong[] = {{"file", required_argument, nullptr, kFile},
-                                        {"help", no_argument, nullptr, 'h'},
-                                        {nullptr, 0, nullptr, 0}};
+  static const std::vector<struct option> kLong = WithDaemonOptions(
+      {{"file", required_argument, nullptr, kFile}, {"help", no_argument, nullptr, 'h'}});
   std::string path = kUtmpPath;
+  bool path_given = false;
+  DaemonOptions daemon;
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1) {
-    if (c == kFile) {
+  while ((c = getopt_long(argc, argv, "h", kLong.data(), nullptr)) != -1) {
+    if (int status = TakeDaemonOption(c, optarg, "uptime", &daemon); status != -2) {
+      if (status >= 0) return status;
+    } else if (c == kFile) {
       path = optarg;
+      path_given = true;
     } else {
+      FILE* out = c == 'h' ? stdout : stderr;
       std::fputs(
-          "Usage: utmpc uptime [--file FILE]\n"
+          "Usage: utmpc uptime [--file FILE] [--socket PATH] [--no-daemon] [--timeout SECONDS]\n"
+          "                    [--verbose]\n"
           "       utmpc uptime HOST... [--hosts-file FILE] [--timeout SECONDS] [--json]\n"
-          "Tell how long the system has been running (procps uptime compatible).\n",
-          c == 'h' ? stdout : stderr);
+          "Tell how long the system has been running (procps uptime compatible).\n"
+          "The user count is of utmpcd's sessions when it answers, else of /var/run/utmp.\n",
+          out);
       return c == 'h' ? 0 : 1;
     }
   }
-  auto users = static_cast<int64_t>(ReadSessions(path, "uptime").size());
-  std::string line = LocalUptimeLine(users) + "\n";
+  auto sessions = Sessions(path, path_given, daemon, "uptime");
+  if (!sessions) return 1;
+  std::string line = LocalUptimeLine(static_cast<int64_t>(sessions->size())) + "\n";
   if (std::fputs(line.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
     fmt::print(stderr, "utmpc uptime: write error: {}\n", std::strerror(errno));
     return 1;

@@ -8,6 +8,11 @@
 // - A garbled record (undefined ut_type) is skipped with a warning on stderr; who would read it
 //   and print nothing for it either, so stdout is the same.
 // - -f FILE is ours (who takes the file only as an operand); --lookup (DNS) is not offered.
+// - Without a file, the users logged in are asked of this host's utmpcd when it answers
+//   (local_daemon.h), else read from /var/run/utmp as who reads them. The daemon lists them
+//   oldest login first (who: in utmp's order), also on hosts without utmp, and without the
+//   sessions whose process died (it names them gone after [sessions] gone_grace_ms; who drops
+//   a login whose pid no longer exists, which misses a pid used again).
 #include <fmt/format.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,19 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <clocale>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/local_time.h"
 #include "core/text.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/local_daemon.h"
+#include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/who_text.h"
 
@@ -43,9 +53,11 @@ struct WhoOptions : WhoTextOptions {
   bool need_users = false;
   bool include_heading = false, short_list = false;
   bool my_line_only = false;
+  bool default_file = true;  // no FILE and no -f: the system's utmp, or the daemon
   bool check_pids = false;  // who drops logins whose process is gone, for its default file only
   std::string file = kUtmpPath;
   std::optional<UtmpLayout> layout;
+  DaemonOptions daemon;
 };
 
 void Usage(FILE* out) {
@@ -68,9 +80,13 @@ void Usage(FILE* out) {
       "  -u, --users       list users logged in\n"
       "      --message     same as -T\n"
       "      --writable    same as -T\n"
-      "      --layout <384|400>  record layout (default: detected)\n"
+      "      --layout <384|400>  record layout (default: detected)\n",
+      out);
+  std::fputs(kDaemonOptionsHelp, out);
+  std::fputs(
       "  -h, --help        display this help and exit\n\n"
-      "If ARG1 ARG2 given, -m presumed: 'am i' or 'mom likes' are usual.\n",
+      "If ARG1 ARG2 given, -m presumed: 'am i' or 'mom likes' are usual.\n"
+      "Without FILE, utmpcd is asked when it answers (not for -a -b -d -l -p -r -t).\n",
       out);
 }
 
@@ -270,15 +286,16 @@ int TakeOperands(int count, char** operands, bool file_given, WhoOptions* o) {
     std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
     return 1;
   }
+  o->default_file = count != 1 && !file_given;
   // read_utmp's READ_UTMP_CHECK_PIDS: who checks processes only in the system's own utmp.
-  o->check_pids = count != 1 && !file_given;
+  o->check_pids = o->default_file;
   return -1;
 }
 
 // Parses who's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, WhoOptions* o) {
   enum { kLayout = CHAR_MAX + 1 };
-  static const struct option kLong[] = {
+  static const std::vector<struct option> kLong = WithDaemonOptions({
       {"all", no_argument, nullptr, 'a'},        {"boot", no_argument, nullptr, 'b'},
       {"count", no_argument, nullptr, 'q'},      {"dead", no_argument, nullptr, 'd'},
       {"heading", no_argument, nullptr, 'H'},    {"login", no_argument, nullptr, 'l'},
@@ -287,12 +304,14 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
       {"short", no_argument, nullptr, 's'},      {"time", no_argument, nullptr, 't'},
       {"users", no_argument, nullptr, 'u'},      {"writable", no_argument, nullptr, 'T'},
       {"file", required_argument, nullptr, 'f'}, {"layout", required_argument, nullptr, kLayout},
-      {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
+      {"help", no_argument, nullptr, 'h'}});
   bool assumptions = true, file_given = false;
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "abdlmpqrstuwHTf:h", kLong, nullptr)) != -1) {
-    if (c == 'h') {
+  while ((c = getopt_long(argc, argv, "abdlmpqrstuwHTf:h", kLong.data(), nullptr)) != -1) {
+    if (int status = TakeDaemonOption(c, optarg, "who", &o->daemon); status != -2) {
+      if (status >= 0) return status;
+    } else if (c == 'h') {
       Usage(stdout);
       return 0;
     } else if (c == 'f') {
@@ -320,40 +339,86 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
   return TakeOperands(argc - optind, argv + optind, file_given, o);
 }
 
+// Whether the daemon can answer: it knows who is logged in, which is all of who's default
+// listing and of -u, -q, -m, -H, -s and -T. Boot, runlevel, clock change, init and dead-process
+// records (-a -b -d -l -p -r -t) are utmp's alone, as is a file named or a --layout.
+bool DaemonCanAnswer(const WhoOptions& o) {
+  return o.default_file && !o.layout && !o.need_boottime && !o.need_deadprocs &&
+         !o.need_login && !o.need_initspawn && !o.need_runlevel && !o.need_clockchange;
+}
+
+using Feed = std::function<void(const LoginRecord&)>;
+
+// The daemon's sessions as the USER_PROCESS records utmp would hold for them.
+void FeedSessions(const std::vector<ApiSession>& sessions, const Feed& feed) {
+  for (const ApiSession& s : sessions) {
+    LoginRecord r;
+    r.type = kUserProcess;
+    r.user = s.user;
+    r.line = s.tty;
+    r.host = s.host;
+    r.pid = static_cast<int32_t>(std::clamp<int64_t>(s.pid, INT32_MIN, INT32_MAX));
+    r.time_s = SecondsOf(s.login_time_us);
+    feed(r);
+  }
+}
+
+// The records of o.file (those of logins whose process is gone left out, for the system's
+// utmp). Problems go to stderr; `out` is flushed before a warning about damage.
+void FeedFile(const WhoOptions& o, bool list_entries, Output& out, const Feed& feed) {
+  auto file = UtmpFile::Open(o.file, o.layout);
+  // who reads through getutxent(), which shows a file it cannot open as an empty one: hosts
+  // without utmp (systemd-only) list no one. A reason other than absence is still worth a word.
+  if (!file) {
+    if (file.error().code != ErrorCode::kNotFound) {
+      fmt::print(stderr, "utmpc who: warning: {}\n", file.error().message);
+    }
+    return;
+  }
+  if (!list_entries) return;
+  auto read = file->ReadForward([&](const LoginRecord& r, uint64_t) {
+    if (!IsStale(r, o)) feed(r);
+    return true;
+  });
+  if (!read) fmt::print(stderr, "utmpc who: {}\n", read.error().message);
+  if (std::string report = file->DamageReport(); !report.empty()) {
+    out.Flush();
+    fmt::print(stderr, "utmpc who: warning: {}\n", report);
+  }
+}
+
 }  // namespace
 
 int RunWho(int argc, char** argv) {
   WhoOptions o;
   if (int status = ParseArgs(argc, argv, &o); status >= 0) return status;
+  std::vector<ApiSession> sessions;
+  Asked asked = Asked::kReadFiles;
+  if (DaemonCanAnswer(o)) {
+    asked = AskSessions(o.daemon, "who", o.file, &sessions);
+    if (asked == Asked::kFailed) return 1;
+  } else {
+    NoteReading(o.daemon, "who", o.file);
+  }
 
   Output out(stdout);
   std::optional<std::string> my_line;
   if (o.my_line_only) my_line = StdinLine();
-  auto file = UtmpFile::Open(o.file, o.layout);
-  // who reads through getutxent(), which shows a file it cannot open as an empty one: hosts
-  // without utmp (systemd-only) list no one. A reason other than absence is still worth a word.
-  if (!file && file.error().code != ErrorCode::kNotFound) {
-    fmt::print(stderr, "utmpc who: warning: {}\n", file.error().message);
-  }
   WhoPrinter printer(o, &out);
   uint64_t users = 0;
   if (!o.short_list && o.include_heading) printer.Heading();
   bool list_entries = o.short_list || !o.my_line_only || my_line.has_value();
-  if (file && list_entries) {
-    auto read = file->ReadForward([&](const LoginRecord& r, uint64_t) {
-      if (IsStale(r, o)) return true;
-      if (o.short_list) {
-        ListUsers(r, out.buffer(), &users, o.charset);
-      } else {
-        printer.Feed(r, !o.my_line_only || r.line == *my_line);
-      }
-      return true;
-    });
-    if (!read) fmt::print(stderr, "utmpc who: {}\n", read.error().message);
-    if (std::string report = file->DamageReport(); !report.empty()) {
-      out.Flush();
-      fmt::print(stderr, "utmpc who: warning: {}\n", report);
+  Feed feed = [&](const LoginRecord& r) {
+    if (o.short_list) {
+      ListUsers(r, out.buffer(), &users, o.charset);
+    } else {
+      printer.Feed(r, !o.my_line_only || r.line == *my_line);
     }
+  };
+  if (asked == Asked::kAnswered) {
+    if (list_entries) FeedSessions(sessions, feed);
+  } else {
+    FeedFile(o, list_entries, out, feed);
   }
   if (o.short_list) fmt::format_to(std::back_inserter(out.buffer()), "\n# users={}\n", users);
   if (!out.Flush()) {
