@@ -6,18 +6,10 @@
 #include <charconv>
 #include <fstream>
 
+#include "proto/udp_address.h"
+
 namespace utmpcd {
 namespace {
-
-Result<uint16_t> ParsePort(std::string_view text, std::string_view whole) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value == 0 ||
-      value > 65535) {
-    return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: invalid port", whole));
-  }
-  return static_cast<uint16_t>(value);
-}
 
 // Bytes a host name or address may hold: no whitespace, no control, none of the characters
 // that would end it in a URL or an HTTP header.
@@ -40,30 +32,21 @@ bool IsValidName(std::string_view name) {
 Result<NetHost> ParseNetHost(std::string_view text) {
   NetHost host;
   host.label = std::string(text);
-  auto bad = [&] {
-    return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: invalid host", text));
-  };
-  if (text.starts_with('[')) {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return bad();
-    host.name = std::string(text.substr(1, close - 1));
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest[0] != ':') return bad();
-      auto port = ParsePort(rest.substr(1), text);
-      if (!port) return tl::unexpected(port.error());
-      host.port = *port;
-    }
-  } else if (size_t colon = text.find(':'); colon != std::string_view::npos &&
-                                            text.find(':', colon + 1) == std::string_view::npos) {
-    host.name = std::string(text.substr(0, colon));
-    auto port = ParsePort(text.substr(colon + 1), text);
-    if (!port) return tl::unexpected(port.error());
-    host.port = *port;
-  } else {
-    host.name = std::string(text);  // a name, or an IPv6 literal without brackets
+  // The same HOST[:PORT] / [IPV6][:PORT] rules as the daemon's listen addresses.
+  auto split = SplitHostPort(text, host.port);
+  if (!split) {
+    bool port = split.error().message.find("port") != std::string::npos;
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: invalid {}", text, port ? "port" : "host"));
   }
-  if (!IsValidName(host.name)) return bad();
+  if (split->port == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: invalid port", text));
+  }
+  if (!IsValidName(split->host)) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: invalid host", text));
+  }
+  host.name = std::move(split->host);
+  host.port = split->port;
   return host;
 }
 

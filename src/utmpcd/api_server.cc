@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "proto/udp_address.h"
 #include "utmpcd/log.h"
 
 namespace utmpcd {
@@ -40,29 +41,20 @@ constexpr size_t kRingFrames = 8192;
 constexpr size_t kBatchBytes = 256 * 1024;
 constexpr int64_t kStorePage = 512;
 
+// "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
 Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
-  // "[v6]:port" or "v4:port".
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) {
+  auto split = SplitHostPort(text, 0);
+  if (!split) return tl::unexpected(split.error());
+  if (text.back() == ']' || text.find(':') == std::string::npos) {
     return MakeError(ErrorCode::kInvalidArgument, "'" + text + "': not ADDRESS:PORT");
   }
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  const char* p = text.data() + colon + 1;
-  auto [end, ec] = std::from_chars(p, text.data() + text.size(), port);
-  if (ec != std::errc() || end != text.data() + text.size() || port > 65535) {
-    return MakeError(ErrorCode::kInvalidArgument, "'" + text + "': bad port");
-  }
-  error_code aec;
-  auto address = asio::ip::make_address(host, aec);
-  if (aec) {
+  error_code ec;
+  auto address = asio::ip::make_address(split->host, ec);
+  if (ec) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + text + "': not an IP address (" + aec.message() + ")");
+                     "'" + text + "': not an IP address (" + ec.message() + ")");
   }
-  return tcp::endpoint(address, static_cast<unsigned short>(port));
+  return tcp::endpoint(address, split->port);
 }
 
 std::string EndpointText(const tcp::endpoint& e) {
