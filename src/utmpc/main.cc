@@ -15,7 +15,7 @@ void Usage(FILE* out) {
       "Commands:\n"
       "  last     sessions from wtmp, as util-linux last(1)\n"
       "  lastb    failed logins from btmp, as util-linux lastb(1)\n"
-      "  who      who is logged in now, from utmp, as coreutils who(1)\n"
+      "  who      who is logged in now (from utmpcd, else utmp), as coreutils who(1)\n"
       "  lastlog  the last login of each user, as shadow lastlog(8)\n"
       "  dump     every record of a utmp/wtmp/btmp file, as util-linux utmpdump(1)\n"
       "  ping     round-trip times to utmpcd hosts over UDP (utmpc ping HOST...)\n"
