@@ -7,10 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace utmpcd::testing {
@@ -64,6 +67,42 @@ inline Outcome Spawn(const Args& argv, const Args& env, const fs::path& scratch)
   run.out = ReadAll(out_path);
   run.err = ReadAll(err_path);
   return run;
+}
+
+// Starts `argv` (a daemon) in the background: stdin from /dev/null, stdout inherited, stderr
+// appended to `log` (emptied first with `truncate_log`). Returns its pid, or -1.
+inline pid_t SpawnInBackground(const Args& argv, const fs::path& log, bool truncate_log = false) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
+                                   O_WRONLY | O_CREAT | (truncate_log ? O_TRUNC : O_APPEND), 0600);
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// Polls `done` every 50 ms for up to `limit`; its last answer.
+inline bool WaitUntil(const std::function<bool()>& done,
+                      std::chrono::seconds limit = std::chrono::seconds(30)) {
+  for (auto deadline = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace utmpcd::testing

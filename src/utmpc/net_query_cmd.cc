@@ -159,9 +159,7 @@ int RunNetWho(int argc, char** argv) {
       &args, &operands);
   if (status < 0) status = NoOperands(operands, "who");
   if (status >= 0) return status;
-  const char* lc_time = std::setlocale(LC_TIME, nullptr);
-  o.hard_locale =
-      lc_time != nullptr && std::strcmp(lc_time, "C") != 0 && std::strcmp(lc_time, "POSIX") != 0;
+  o.hard_locale = HardLocaleTime();
   o.charset = CurrentTerminalCharset();
 
   std::vector<SummaryExchange> exchanges(args.hosts.size(), SummaryExchange(false, "/v1/sessions"));

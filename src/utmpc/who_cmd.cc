@@ -332,9 +332,7 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
   }
   if (assumptions) o->need_users = o->short_output = true;
   if (o->include_exit) o->short_output = false;
-  const char* lc_time = std::setlocale(LC_TIME, nullptr);
-  o->hard_locale =
-      lc_time != nullptr && std::strcmp(lc_time, "C") != 0 && std::strcmp(lc_time, "POSIX") != 0;
+  o->hard_locale = HardLocaleTime();
   o->charset = CurrentTerminalCharset();
   return TakeOperands(argc - optind, argv + optind, file_given, o);
 }

@@ -1,10 +1,18 @@
 #include "utmpc/who_text.h"
 
+#include <clocale>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include <iterator>
 
 namespace utmpcd {
+
+bool HardLocaleTime() {
+  const char* lc_time = std::setlocale(LC_TIME, nullptr);
+  return lc_time != nullptr && std::strcmp(lc_time, "C") != 0 && std::strcmp(lc_time, "POSIX") != 0;
+}
 namespace {
 
 // who's IDLESTR_LEN: the widest idle text ("HH:MM", " old ") is 5, the column 6.

@@ -42,6 +42,10 @@ inline void AppendWhoHeading(std::string& out, const WhoTextOptions& o) {
   AppendWhoRow(out, o, {"NAME", ' ', "LINE", "TIME", "IDLE", "PID", "COMMENT", "EXIT"});
 }
 
+// Whether LC_TIME (as set by setlocale) is a locale other than C/POSIX: who then prints
+// "%Y-%m-%d %H:%M" times.
+bool HardLocaleTime();
+
 // strftime of "%b %e %H:%M" in the C locale, "%Y-%m-%d %H:%M" in any other, as who picks.
 std::string WhoTimeString(LocalClock& clock, int64_t t_s, bool hard_locale);
 

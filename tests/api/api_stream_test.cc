@@ -32,6 +32,7 @@
 
 #include "formats/utmp.h"
 #include "login_records.h"
+#include "spawn_util.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
@@ -165,16 +166,9 @@ class ApiStreamTest : public ::testing::Test {
         "--ingest-socket",             "none",
         "--http-listen",               "127.0.0.1:0",
         "--user",                      "root"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
     std::string log = (dir_ / "daemon.log").string();
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0600);
-    EXPECT_EQ(posix_spawn(&pid_, daemon_.c_str(), &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = testing::SpawnInBackground(args, log);
+    EXPECT_GT(pid_, 0);
     std::regex where("HTTP API on 127\\.0\\.0\\.1:(\\d+)");
     for (auto deadline = Clock::now() + 20s; Clock::now() < deadline;) {
       std::smatch m;

@@ -85,15 +85,9 @@ class NetloadTest : public ::testing::Test {
                                   "127.0.0.1:0",
                                   "--user",
                                   "root"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
     std::string log = (dir_ / "daemon.log").string();
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    EXPECT_EQ(posix_spawn(&pid_, daemon_.c_str(), &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = testing::SpawnInBackground(args, log);
+    EXPECT_GT(pid_, 0);
     std::regex http("HTTP API on (127\\.0\\.0\\.1:\\d+)"), udp_on("UDP on (127\\.0\\.0\\.1:\\d+)");
     for (auto deadline = std::chrono::steady_clock::now() + 20s;
          std::chrono::steady_clock::now() < deadline;) {

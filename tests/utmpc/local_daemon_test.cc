@@ -39,21 +39,8 @@ constexpr char kUnshare[] = "/usr/bin/unshare";
 // the socket with --socket fails rather than falls back when it does not answer in time.
 constexpr char kPatientS[] = "20";
 
-// Polls `done` every 50 ms for up to `limit`.
-bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
-  for (auto deadline = Clock::now() + limit; Clock::now() < deadline;) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::WaitUntil;
 
 // uptime's line (also w's first) without the clock and the load, which move between two runs.
 std::string Masked(const std::string& text) {
@@ -139,18 +126,8 @@ class Daemon {
               socket(),
               "--user",
               "root"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
-    return rc == 0 &&
+    pid_ = testing::SpawnInBackground(args, log_path, true);
+    return pid_ > 0 &&
            WaitUntil([&] { return log().find("HTTP API on unix:") != std::string::npos; });
   }
 

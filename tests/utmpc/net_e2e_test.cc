@@ -44,21 +44,8 @@ std::string Env(const char* name) {
   return v != nullptr ? v : "";
 }
 
-// Polls `done` every 50 ms for up to `limit`.
-bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
-  for (auto deadline = Clock::now() + limit; Clock::now() < deadline;) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::WaitUntil;
 
 // One record as a login program writes it.
 std::string Record(int16_t type, const std::string& user, const std::string& line,
@@ -132,15 +119,8 @@ class Daemon {
               "root",
               "--http-listen",
               "127.0.0.1:" + std::to_string(port)};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_APPEND, 0600);
-    int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return 0;
+    pid_ = testing::SpawnInBackground(args, log);
+    if (pid_ < 0) return 0;
     std::regex where("HTTP API on 127\\.0\\.0\\.1:(\\d+)");
     std::smatch m;
     std::string text;

@@ -35,6 +35,7 @@
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
 #include "login_records.h"
+#include "spawn_util.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
@@ -92,15 +93,8 @@ class DaemonTest : public ::testing::Test {
                                   "--utmp",       utmp(), "--ingest-socket", socket(),
                                   "--lastlog",    lastlog(),  "--http-listen",   http_listen_,
                                   "--user",       user_};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    std::string log = (dir_ / "daemon.log").string();
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    EXPECT_EQ(posix_spawn(&pid_, daemon_.c_str(), &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = testing::SpawnInBackground(args, dir_ / "daemon.log");
+    EXPECT_GT(pid_, 0);
     return pid_;
   }
   int Stop(int signal) {
