@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,13 @@
 namespace {
 
 std::unique_ptr<utmpcd::Api> api;
+std::string history_dir;  // removed at exit: each run leaves nothing in /tmp
+
+void RemoveHistory() {
+  api.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(history_dir, ignored);
+}
 
 // A small history with logins, logouts, boots and failures, in a file of its own.
 void MakeHistory(const std::string& path) {
@@ -46,7 +54,9 @@ void MakeHistory(const std::string& path) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   char dir[] = "/tmp/fuzz_api.XXXXXX";
   if (::mkdtemp(dir) == nullptr) std::abort();
-  std::string path = std::string(dir) + "/history.db";
+  history_dir = dir;
+  std::atexit(RemoveHistory);
+  std::string path = history_dir + "/history.db";
   MakeHistory(path);
   auto live = std::make_shared<utmpcd::LiveView>();
   utmpcd::ApiOptions options;
