@@ -88,6 +88,21 @@ const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
              is_phantom_ && is_phantom_(r) ? SessionEnd::kGone : SessionEnd::kStillLoggedIn);
 }
 
+bool LastBuilder::IsBarrier(const LoginRecord& r) const {
+  if (query_.since_s != 0 && r.time_s < query_.since_s) return false;
+  if (query_.until_s != 0 && query_.until_s < r.time_s) return false;
+  if (query_.btmp) return true;
+  int16_t type = EffectiveType(r);
+  if (type == kShutdownTime) return true;
+  char level = static_cast<char>(r.pid & 255);
+  return type == kRunLevel && (level == '0' || level == '6');
+}
+
+void LastBuilder::ResumeAfter(const LoginRecord& barrier) {
+  // Step's state after a barrier depends on the barrier alone; the row it may list is dropped.
+  (void)Step(barrier);
+}
+
 const LastRow* LastBuilder::Step(const LoginRecord& r) {
   if (query_.btmp) return Row(r, DisplayLine(r.line), r.time_s, SessionEnd::kLogout);
 

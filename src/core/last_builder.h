@@ -67,6 +67,16 @@ class LastBuilder {
   template <typename Emit>
   bool Feed(const LoginRecord& record, Emit&& emit);
 
+  // Whether a builder's state after `record` is the same whatever was fed before it: true for a
+  // shutdown (or a change to runlevel 0 or 6) that Feed does not skip, which closes every open
+  // login and sets every time the next rows are measured against; with lastb, for every record.
+  // A file can be listed in pieces cut after such records, each by its own builder (on its own
+  // thread), the older pieces' builders started with ResumeAfter.
+  bool IsBarrier(const LoginRecord& record) const;
+  // Puts this new builder in the state it would have after being fed everything up to and
+  // including `barrier` (for which IsBarrier is true), without listing anything.
+  void ResumeAfter(const LoginRecord& barrier);
+
  private:
   // A row the caller should see, after the show/present filters; the row, or nullptr.
   const LastRow* Row(const LoginRecord& r, std::string_view line, int64_t logout_s,

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -92,17 +93,17 @@ std::optional<UtmpLayout> ParseLayout(std::string_view name) {
 
 namespace {
 
-// Decodes a whole record at `p`; false when ut_type is not one glibc defines or the time is
-// out of range. Builds nothing that needs destroying: it runs under the SIGBUS guard (see
-// DecodeGuarded).
-bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r) {
+// Decodes a record at `p`, its host too when `host`; false when ut_type is not one glibc
+// defines or the time is out of range. Builds nothing that needs destroying: it runs under the
+// SIGBUS guard (see DecodeGuarded).
+bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r, bool host = true) {
   r->type = Load<int16_t>(p + kTypeOffset);
   if (r->type < 0 || r->type > kMaxRecordType) return false;
   r->pid = Load<int32_t>(p + kPidOffset);
   r->line = Text(p + kLineOffset, kLineSize);
   r->id = Text(p + kIdOffset, kIdSize);
   r->user = Text(p + kUserOffset, kUserSize);
-  r->host = Text(p + kHostOffset, kHostSize);
+  r->host = host ? Text(p + kHostOffset, kHostSize) : std::string_view();
   r->exit_termination = Load<int16_t>(p + kExitOffset);
   r->exit_status = Load<int16_t>(p + kExitOffset + 2);
   if (o.wide) {
@@ -270,6 +271,27 @@ Result<UtmpFile> UtmpFile::Open(const std::string& path, std::optional<UtmpLayou
   return f;
 }
 
+Result<UtmpFile> UtmpFile::Share() const {
+  UtmpFile f;
+  f.path_ = path_;
+  f.fd_ = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (f.fd_ < 0) return tl::unexpected(ErrnoError("cannot share " + path_, errno));
+  f.layout_ = layout_;
+  f.size_bytes_ = size_bytes_;
+  f.record_count_ = record_count_;
+  f.ctime_s_ = ctime_s_;
+  f.damage_.trailing_bytes = damage_.trailing_bytes;
+  return f;
+}
+
+void UtmpFile::MergeDamage(const UtmpFile& other) {
+  if (other.damage_.garbled == 0) return;
+  if (damage_.garbled == 0 || other.damage_.first_garbled_offset < damage_.first_garbled_offset) {
+    damage_.first_garbled_offset = other.damage_.first_garbled_offset;
+  }
+  damage_.garbled += other.damage_.garbled;
+}
+
 UtmpFile::UtmpFile(UtmpFile&& other) noexcept { *this = std::move(other); }
 
 UtmpFile& UtmpFile::operator=(UtmpFile&& other) noexcept {
@@ -300,11 +322,15 @@ void UtmpFile::Unmap() {
   map_count_ = 0;
 }
 
-void UtmpFile::StartPass(bool backward) {
+void UtmpFile::StartPass(bool backward, RecordDetail detail, RecordRange range) {
   Unmap();
   damage_.garbled = 0;
+  shrank_ = false;
   backward_ = backward;
-  cursor_ = backward ? record_count_ : 0;
+  detail_ = detail;
+  end_ = std::min(range.end, record_count_);
+  first_ = std::min(range.first, end_);
+  cursor_ = backward ? end_ : first_;
   window_ = kFirstWindowRecords;
   if (!slots_) slots_ = std::make_unique<Slot[]>(kBatchRecords);
 }
@@ -329,7 +355,7 @@ Result<void> UtmpFile::MapWindow(uint64_t first, uint64_t count) {
 }
 
 Result<size_t> UtmpFile::NextBatch() {
-  uint64_t left = backward_ ? cursor_ : record_count_ - cursor_;
+  uint64_t left = backward_ ? cursor_ - first_ : end_ - cursor_;
   if (left == 0) {
     Unmap();
     return 0;
@@ -349,59 +375,110 @@ Result<size_t> UtmpFile::NextBatch() {
   uint64_t first = backward_ ? cursor_ - n : cursor_;
   if (DecodeGuarded(first, n) < n) {  // the file shrank under us: what is gone is gone
     Unmap();
-    cursor_ = backward_ ? 0 : record_count_;
+    cursor_ = backward_ ? first_ : end_;
+    shrank_ = true;
     return 0;
   }
   cursor_ = backward_ ? cursor_ - n : cursor_ + n;
   return n;
 }
 
-size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
+template <typename F>
+bool UtmpFile::Guarded(F&& f) {
   InstallSigbusHandler();
   Guard guard;
   guard.begin = static_cast<const char*>(map_);
   guard.end = guard.begin + map_len_;
   if (sigsetjmp(guard.jump, 0) != 0) {
     t_guard = nullptr;
-    return 0;
+    return false;
   }
   t_guard = &guard;
+  f();
+  t_guard = nullptr;
+  return true;
+}
+
+size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
   const size_t rec = RecordSize(layout_);
   const char* base = map_records_ + (first - map_first_) * rec;
-  for (size_t i = 0; i < count; ++i) {
-    size_t index = backward_ ? count - 1 - i : i;
-    // Touching a record costs a trip to memory; ask for the one kPrefetchAhead records on now
-    // (its first cache lines and the one with the time), so that trip overlaps this decode.
-    if (i + kPrefetchAhead < count) {
-      const char* ahead = base + (backward_ ? index - kPrefetchAhead : index + kPrefetchAhead) * rec;
-      __builtin_prefetch(ahead);
-      __builtin_prefetch(ahead + 64);
-      __builtin_prefetch(ahead + 128);
-      __builtin_prefetch(ahead + 320);
+  const bool host = detail_ == RecordDetail::kFull;
+  bool whole = Guarded([&] {
+    for (size_t i = 0; i < count; ++i) {
+      size_t index = backward_ ? count - 1 - i : i;
+      // Touching a record costs a trip to memory; ask for the one kPrefetchAhead records on now
+      // (the cache lines the decode reads: the first, the one with the time, and those of the
+      // host when it is decoded), so that trip overlaps this decode.
+      if (i + kPrefetchAhead < count) {
+        const char* ahead =
+            base + (backward_ ? index - kPrefetchAhead : index + kPrefetchAhead) * rec;
+        __builtin_prefetch(ahead);
+        if (host) {
+          __builtin_prefetch(ahead + 64);
+          __builtin_prefetch(ahead + 128);
+        }
+        __builtin_prefetch(ahead + 320);
+      }
+      DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
     }
-    DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
-  }
-  t_guard = nullptr;
-  return count;
+  });
+  return whole ? count : 0;
 }
 
 void UtmpFile::DecodeInto(Slot& slot, const char* bytes, uint64_t offset) {
   slot.offset = offset;
-  slot.ok = DecodeFields(bytes, OffsetsOf(layout_), &slot.record);
+  const bool host = detail_ == RecordDetail::kFull;
+  slot.ok = DecodeFields(bytes, OffsetsOf(layout_), &slot.record, host);
   if (!slot.ok) {
     CountGarbled(offset);
     return;
   }
-  // Line, id and user at their fixed sizes (a few vector moves); the host, mostly empty space,
-  // at its own length.
   char* p = slot.text;
   LoginRecord& r = slot.record;
-  std::memcpy(p, bytes + kLineOffset, kLineSize + kIdSize + kUserSize);
-  std::memcpy(p + kLineSize + kIdSize + kUserSize, r.host.data(), r.host.size());
+  if (host) {
+    // Line, id and user at their fixed sizes (a few vector moves); the host, mostly empty
+    // space, at its own length.
+    std::memcpy(p, bytes + kLineOffset, kLineSize + kIdSize + kUserSize);
+    std::memcpy(p + kLineSize + kIdSize + kUserSize, r.host.data(), r.host.size());
+    r.host = std::string_view(p + kLineSize + kIdSize + kUserSize, r.host.size());
+    slot.host_bytes = nullptr;
+  } else {
+    // Only the bytes read already: the rest of the user field lies on the next cache line.
+    std::memcpy(p, bytes + kLineOffset, kLineSize + kIdSize);
+    std::memcpy(p + kLineSize + kIdSize, r.user.data(), r.user.size());
+    slot.host_bytes = bytes + kHostOffset;
+  }
   r.line = std::string_view(p, r.line.size());
   r.id = std::string_view(p + kLineSize, r.id.size());
   r.user = std::string_view(p + kLineSize + kIdSize, r.user.size());
-  r.host = std::string_view(p + kLineSize + kIdSize + kUserSize, r.host.size());
+}
+
+const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
+  static_assert(std::is_standard_layout_v<Slot>);
+  if (shrank_) return nullptr;  // the mapping is gone
+  // The record is the first member of a slot of the current batch.
+  auto at = reinterpret_cast<uintptr_t>(&record);
+  auto first = reinterpret_cast<uintptr_t>(slots_.get());
+  if (at < first || at >= first + kBatchRecords * sizeof(Slot) || (at - first) % sizeof(Slot) != 0) {
+    return nullptr;  // not one of ours
+  }
+  Slot& s = slots_[(at - first) / sizeof(Slot)];
+  if (s.host_bytes == nullptr) return &s.record;
+  if (!Guarded([&] { DecodeHost(s); })) {
+    Unmap();
+    cursor_ = backward_ ? first_ : end_;
+    shrank_ = true;
+    return nullptr;
+  }
+  return &s.record;
+}
+
+void UtmpFile::DecodeHost(Slot& slot) {
+  char* p = slot.text + kLineSize + kIdSize + kUserSize;
+  size_t size = FieldLength(slot.host_bytes, kHostSize);
+  std::memcpy(p, slot.host_bytes, size);
+  slot.record.host = std::string_view(p, size);
+  slot.host_bytes = nullptr;
 }
 
 void UtmpFile::CountGarbled(uint64_t offset) {

@@ -48,6 +48,21 @@ bool HasAddress(const LoginRecord& record);
 // Picks the layout that decodes the first records of a file best; kGlibc384 when in doubt.
 UtmpLayout DetectLayout(std::string_view head, uint64_t file_size);
 
+// How much of each record a pass over a UtmpFile decodes.
+enum class RecordDetail {
+  kFull,  // every field
+  // Every field but the host, which stays empty until UtmpFile::Complete(). The host spans four
+  // of a 384-byte record's six cache lines: a pass that lists few of the records it reads (last
+  // pairs every record but shows one user's) is twice as fast without it.
+  kNoHost,
+};
+
+// Records [first, end) of a file, counted from its start; `end` is cut to the record count.
+struct RecordRange {
+  uint64_t first = 0;
+  uint64_t end = UINT64_MAX;
+};
+
 // A utmp-format file read through windows of mmap(2), so memory stays flat whatever its size.
 // Records are counted from the start of the file; a partial record at the end is ignored and
 // reported in damage(). A file truncated under the reader ends the listing early instead of
@@ -77,18 +92,34 @@ class UtmpFile {
   int64_t ctime_s() const { return ctime_s_; }
   const Damage& damage() const { return damage_; }
 
-  // Calls visit(const LoginRecord&, uint64_t offset) for each record that decodes, newest (last
-  // in the file) first; stops early when visit returns false. The record's text is valid only
-  // during the call.
+  // Another reader of the same open file, for another thread: its own descriptor (dup(2)) and
+  // passes, the same layout and record count. Damage it meets is its own (see MergeDamage).
+  Result<UtmpFile> Share() const;
+
+  // Calls visit(const LoginRecord&, uint64_t offset) for each record of `range` that decodes,
+  // newest (last in the file) first; stops early when visit returns false. The record's text is
+  // valid only during the call.
   template <typename Visit>
-  Result<void> ReadBackward(Visit&& visit) {
-    return Read(true, visit);
+  Result<void> ReadBackward(Visit&& visit, RecordDetail detail = RecordDetail::kFull,
+                            RecordRange range = {}) {
+    return Read(true, detail, range, visit);
   }
   // The same, oldest first.
   template <typename Visit>
-  Result<void> ReadForward(Visit&& visit) {
-    return Read(false, visit);
+  Result<void> ReadForward(Visit&& visit, RecordDetail detail = RecordDetail::kFull,
+                           RecordRange range = {}) {
+    return Read(false, detail, range, visit);
   }
+
+  // Decodes the host of `record`, which a kNoHost pass is visiting now, and returns the record
+  // whole; nullptr when the file shrank under the reader (the pass then ends as shrank() says).
+  const LoginRecord* Complete(const LoginRecord& record);
+
+  // Whether the file got shorter under the last pass, which then ended early: what is gone is
+  // gone.
+  bool shrank() const { return shrank_; }
+  // Adds the damage another reader of this file met (see Share) to this one's.
+  void MergeDamage(const UtmpFile& other);
 
   // One line for a person when damage() is not empty: "wtmp: skipped 3 garbled records (first at
   // byte 1152); ignored 17 trailing bytes at byte 38400 (truncated record)". Empty otherwise.
@@ -96,10 +127,12 @@ class UtmpFile {
 
  private:
   // A decoded record whose text lives in `text`, not in the mapping.
+  // Standard layout: Complete() finds the slot of a record it is given.
   struct Slot {
     LoginRecord record;
     uint64_t offset;
     bool ok;
+    const char* host_bytes;  // kNoHost: the host field in the mapping, until Complete()
     char text[kLineSize + kIdSize + kUserSize + kHostSize];
   };
   // Windows grow from 16 records to 21,845 (8 MiB of 384-byte records): a listing that needs
@@ -111,14 +144,18 @@ class UtmpFile {
 
   UtmpFile() = default;
   template <typename Visit>
-  Result<void> Read(bool backward, Visit& visit);
+  Result<void> Read(bool backward, RecordDetail detail, RecordRange range, Visit& visit);
   // Starts a pass over the file; NextBatch then fills slots_ in visiting order, returning how
   // many (0 at the end, or when the file shrank under us).
-  void StartPass(bool backward);
+  void StartPass(bool backward, RecordDetail detail, RecordRange range);
   Result<size_t> NextBatch();
   Result<void> MapWindow(uint64_t first, uint64_t count);
+  // Runs f() with a SIGBUS inside the mapping turned into a false return.
+  template <typename F>
+  bool Guarded(F&& f);
   size_t DecodeGuarded(uint64_t first, size_t count);
   void DecodeInto(Slot& slot, const char* bytes, uint64_t offset);
+  void DecodeHost(Slot& slot);
   void Unmap();
   void CountGarbled(uint64_t offset);
 
@@ -132,7 +169,11 @@ class UtmpFile {
 
   // The pass in progress.
   bool backward_ = true;
+  RecordDetail detail_ = RecordDetail::kFull;
+  uint64_t first_ = 0;  // the range of the pass
+  uint64_t end_ = 0;
   uint64_t cursor_ = 0;  // backward: records left before it; forward: the next record
+  bool shrank_ = false;
   uint64_t window_ = kFirstWindowRecords;
   void* map_ = nullptr;
   size_t map_len_ = 0;
@@ -143,8 +184,8 @@ class UtmpFile {
 };
 
 template <typename Visit>
-Result<void> UtmpFile::Read(bool backward, Visit& visit) {
-  StartPass(backward);
+Result<void> UtmpFile::Read(bool backward, RecordDetail detail, RecordRange range, Visit& visit) {
+  StartPass(backward, detail, range);
   while (true) {
     auto n = NextBatch();
     if (!n) return tl::unexpected(n.error());

@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,6 +28,7 @@
 #include "utmpc/last_text.h"
 #include "utmpc/output.h"
 #include "utmpc/row_pipeline.h"
+#include "utmpc/spill_file.h"
 
 namespace utmpcd {
 namespace {
@@ -270,6 +273,127 @@ int ListRows(const char* name, const std::string& path, const std::string& label
   return status;
 }
 
+// Files of at least this many records are listed on two threads when they can be
+// ($UTMPC_SPLIT_RECORDS changes it; 0 never splits).
+constexpr uint64_t kSplitRecords = 32768;
+
+uint64_t SplitRecords() {
+  const char* env = std::getenv("UTMPC_SPLIT_RECORDS");
+  if (env == nullptr || *env == '\0') return kSplitRecords;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(env, &end, 10);
+  if (*end != '\0') return kSplitRecords;
+  return n == 0 ? UINT64_MAX : n;
+}
+
+// Where a listing of `file` can be cut in two for two threads: the index of a barrier record
+// (see LastBuilder::IsBarrier) near the middle, searched in the quarter before it, then in the
+// quarter after. Only for text listed whole: -n stops early, and JSON is one array.
+std::optional<uint64_t> FindSplit(UtmpFile& file, const LastArgs& args,
+                                  const LastBuilder& builder) {
+  const uint64_t n = file.record_count();
+  if (args.json || args.max_rows != 0 || n < SplitRecords() || n < 4) return std::nullopt;
+  std::optional<uint64_t> split;
+  auto find = [&](const LoginRecord& r, uint64_t offset) {
+    if (builder.IsBarrier(r)) split = offset / RecordSize(file.layout());
+    return !split;
+  };
+  if (!file.ReadBackward(find, RecordDetail::kNoHost, {n / 4, n / 2})) return std::nullopt;
+  if (!split && !file.ReadForward(find, RecordDetail::kNoHost, {n / 2, n - n / 4})) {
+    return std::nullopt;
+  }
+  return split;
+}
+
+// A row's record read without its host (RecordDetail::kNoHost), made whole for printing;
+// false when the file shrank under the reader.
+bool CompleteRow(UtmpFile& file, const LastRow& row) {
+  return file.Complete(*row.record) != nullptr;
+}
+
+// Lists `file` in two pieces: records [split, end) on this thread into `out`, and [0, split]
+// on a second thread into a spill file, appended after them. Each piece has its own builder;
+// the older one's starts after the barrier at `split`. The output is the same as one builder's
+// over the whole file. Returns as ListRows; nullopt when the second thread cannot be had
+// (nothing was listed then).
+std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, LastArgs& args,
+                             Output& out, uint64_t& rows) {
+  auto older_file = file.Share();
+  auto spill = SpillFile::Create();
+  if (!older_file || !spill) return std::nullopt;
+  const ListingClock clock{::time(nullptr), BootTimeS()};
+  args.text.now_s = clock.now_s;
+  args.text.boot_s = clock.boot_s;
+
+  uint64_t older_rows = 0;
+  Result<void> older_read;
+  auto list_older = [&] {
+    LastText text(args.text);
+    LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
+    bool started = false;
+    older_read = older_file->ReadBackward(
+        [&](const LoginRecord& r, uint64_t) {
+          if (!started) {  // the barrier itself, listed by the newer piece
+            builder.ResumeAfter(r);
+            started = true;
+            return true;
+          }
+          return builder.Feed(r, [&](const LastRow& row) {
+            if (!CompleteRow(*older_file, row)) return false;
+            text.AppendRow(spill->buffer(), row);
+            ++older_rows;
+            return spill->MaybeSpill();
+          });
+        },
+        RecordDetail::kNoHost, {0, split + 1});
+  };
+  std::thread older;
+  try {
+    older = std::thread(list_older);
+  } catch (const std::system_error&) {
+    return std::nullopt;
+  }
+
+  LastText text(args.text);
+  LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
+  auto read = file.ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        return builder.Feed(r, [&](const LastRow& row) {
+          if (!CompleteRow(file, row)) return false;
+          text.AppendRow(out.buffer(), row);
+          ++rows;
+          out.MaybeFlush();
+          return true;
+        });
+      },
+      RecordDetail::kNoHost, {split, UINT64_MAX});
+  older.join();
+  file.MergeDamage(*older_file);
+
+  // As one pass: a read error or a file that shrank ends the listing where it happened.
+  int status = 0;
+  if (!read) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
+    return 1;
+  }
+  if (file.shrank()) return 0;
+  rows += older_rows;
+  if (!spill->AppendTo(out)) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name,
+               spill->error().empty() ? std::string("write error: ") + std::strerror(errno)
+                                      : spill->error());
+    return 1;
+  }
+  if (!older_read) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, older_read.error().message);
+    status = 1;
+  }
+  return status;
+}
+
 // Lists one file. Returns 0, 1 after a read error, or -1 when the file cannot be opened.
 int ListFile(const char* name, const std::string& path, LastArgs& args, Output& out,
              LastJson& json, uint64_t& rows) {
@@ -285,13 +409,32 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
     begins_s = r.time_s;
     return false;
   });
-  int status =
-      ListRows(name, path, BaseName(path), begins_s, args, out, json, rows,
-               [&](const ListingClock& clock, const RowEmit& emit) {
-                 LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
-                 return file->ReadBackward(
-                     [&](const LoginRecord& r, uint64_t) { return builder.Feed(r, emit); });
-               });
+  std::optional<int> split_status;
+  if (auto split = FindSplit(*file, args, LastBuilder(args.query, 0, nullptr))) {
+    split_status = ListInTwo(name, *file, *split, args, out, rows);
+    if (args.verbose && split_status) {
+      fmt::print(stderr, "utmpc {}: listed {} on two threads, cut after record {} of {}\n", name,
+                 path, *split, file->record_count());
+    }
+  }
+  int status = 0;
+  if (split_status) {
+    status = *split_status;
+    LastText(args.text).AppendBegins(out.buffer(), BaseName(path), begins_s);
+  } else {
+    status = ListRows(name, path, BaseName(path), begins_s, args, out, json, rows,
+                      [&](const ListingClock& clock, const RowEmit& emit) {
+                        LastBuilder builder(args.query, clock.now_s,
+                                            PhantomCheckFor(clock.boot_s));
+                        return file->ReadBackward(
+                            [&](const LoginRecord& r, uint64_t) {
+                              return builder.Feed(r, [&](const LastRow& row) {
+                                return CompleteRow(*file, row) && emit(row);
+                              });
+                            },
+                            RecordDetail::kNoHost);
+                      });
+  }
   if (std::string report = file->DamageReport(); !report.empty()) {
     out.Flush();
     fmt::print(stderr, "utmpc {}: warning: {}\n", name, report);

@@ -12,6 +12,7 @@ class Output {
   ~Output() { Flush(); }
 
   std::string& buffer() { return buffer_; }
+  FILE* file() const { return file_; }
   // Writes the buffer once it holds more than 1 MiB.
   void MaybeFlush() {
     if (buffer_.size() >= kFlushBytes) Flush();

@@ -37,6 +37,7 @@ namespace fs = std::filesystem;
 constexpr char kLast[] = "/usr/bin/last";
 constexpr char kLastb[] = "/usr/bin/lastb";
 const std::vector<std::string> kZones = {"UTC", "Europe/Berlin", "America/New_York"};
+const char* const kSplitModes[] = {"0", "4"};
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -105,21 +106,28 @@ class LastDiff : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return Spawn(argv, {"TZ=" + tz, "LC_ALL=" + locale}, dir_);
   }
-  Outcome Utmpc(bool lastb, const Args& args, const std::string& tz, const std::string& locale) {
+  // `split` is $UTMPC_SPLIT_RECORDS: "0" lists every file on one thread; "4" cuts any file of
+  // 4 records or more in two, after a shutdown near its middle (lastb: after any record), and
+  // lists the pieces on two threads, as utmpc does with big files.
+  Outcome Utmpc(bool lastb, const Args& args, const std::string& tz, const std::string& locale,
+                const std::string& split = "0") {
     Args argv{utmpc_, lastb ? "lastb" : "last"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Spawn(argv, {"TZ=" + tz, "LC_ALL=" + locale}, dir_);
+    return Spawn(argv, {"TZ=" + tz, "LC_ALL=" + locale, "UTMPC_SPLIT_RECORDS=" + split}, dir_);
   }
 
-  // Runs both with the same arguments and expects the same stdout and exit status.
+  // Runs both with the same arguments and expects the same stdout and exit status, from utmpc
+  // on one thread and on two.
   void ExpectSame(bool lastb, const Args& args, const std::string& tz = "UTC",
                   const std::string& locale = "C") {
     Outcome want = Last(lastb, args, tz, locale);
-    Outcome got = Utmpc(lastb, args, tz, locale);
-    std::string what = std::string(lastb ? "lastb " : "last ") + Join(args) + " (TZ=" + tz +
-                       " LC_ALL=" + locale + ")";
-    EXPECT_EQ(want.status, got.status) << what << "\nutmpc stderr: " << got.err;
-    if (want.out != got.out) ADD_FAILURE() << what << "\n" << FirstDifference(want.out, got.out);
+    for (const char* split : kSplitModes) {
+      Outcome got = Utmpc(lastb, args, tz, locale, split);
+      std::string what = std::string(lastb ? "lastb " : "last ") + Join(args) + " (TZ=" + tz +
+                         " LC_ALL=" + locale + " UTMPC_SPLIT_RECORDS=" + split + ")";
+      EXPECT_EQ(want.status, got.status) << what << "\nutmpc stderr: " << got.err;
+      if (want.out != got.out) ADD_FAILURE() << what << "\n" << FirstDifference(want.out, got.out);
+    }
   }
 
   // Every option set, once per time zone, on the files `files` (given as -f arguments).
@@ -280,10 +288,12 @@ TEST_F(LastDiff, WideLayoutReadsAsGlibcLayout) {
     a.insert(a.end(), options.begin(), options.end());
     b.insert(b.end(), options.begin(), options.end());
     Outcome want = Last(false, a, "UTC", "C");
-    Outcome got = Utmpc(false, b, "UTC", "C");
-    EXPECT_EQ(got.err, "");
-    // The begins line names the file; both are called "wtmp".
-    EXPECT_EQ(want.out, got.out) << FirstDifference(want.out, got.out);
+    for (const char* split : kSplitModes) {
+      Outcome got = Utmpc(false, b, "UTC", "C", split);
+      EXPECT_EQ(got.err, "");
+      // The begins line names the file; both are called "wtmp".
+      EXPECT_EQ(want.out, got.out) << FirstDifference(want.out, got.out);
+    }
   }
 }
 
@@ -346,11 +356,13 @@ void LastDiff::ExpectDamageSkipped(bool lastb, const Args& base, const Args& dam
     want_args.insert(want_args.end(), options.begin(), options.end());
     got_args.insert(got_args.end(), options.begin(), options.end());
     Outcome want = Last(lastb, want_args, "Europe/Berlin", "C");
-    Outcome got = Utmpc(lastb, got_args, "Europe/Berlin", "C");
-    std::string what = Join(got_args);
-    EXPECT_EQ(got.status, 0) << what;
-    if (want.out != got.out) ADD_FAILURE() << what << "\n" << FirstDifference(want.out, got.out);
-    ExpectOneWarning(got.err, damaged, d, options.empty() || options[0] != "-n");
+    for (const char* split : kSplitModes) {
+      Outcome got = Utmpc(lastb, got_args, "Europe/Berlin", "C", split);
+      std::string what = Join(got_args) + " (UTMPC_SPLIT_RECORDS=" + split + ")";
+      EXPECT_EQ(got.status, 0) << what;
+      if (want.out != got.out) ADD_FAILURE() << what << "\n" << FirstDifference(want.out, got.out);
+      ExpectOneWarning(got.err, damaged, d, options.empty() || options[0] != "-n");
+    }
   }
 }
 

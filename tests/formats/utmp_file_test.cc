@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -23,7 +24,8 @@ class UtmpFileTest : public ::testing::Test {
   }
   void TearDown() override { unlink(path_.c_str()); }
 
-  // Writes `n` login records whose pid is their index; returns the bytes.
+  // Writes `n` login records whose pid is their index, from host "host<index>"; returns the
+  // bytes.
   std::string Records(int n) {
     std::string bytes;
     for (int i = 0; i < n; ++i) {
@@ -32,6 +34,8 @@ class UtmpFileTest : public ::testing::Test {
       r.pid = i;
       r.user = "user";
       r.line = "pts/1";
+      std::string host = "host" + std::to_string(i);
+      r.host = host;
       r.time_s = 1700000000 + i;
       EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
     }
@@ -109,6 +113,114 @@ TEST_F(UtmpFileTest, FileTruncatedUnderTheReaderEndsTheListing) {
   EXPECT_TRUE(result);
   EXPECT_GE(seen, 1000u);
   EXPECT_LT(seen, 200000u);
+}
+
+// A pass without hosts leaves them empty until Complete(), which gives each record's own.
+TEST_F(UtmpFileTest, HostIsDecodedOnlyWhenCompleted) {
+  Write(Records(3000));
+  auto file = UtmpFile::Open(path_);
+  ASSERT_TRUE(file);
+  int32_t expect = 2999;
+  ASSERT_TRUE(file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        EXPECT_EQ(r.pid, expect);
+        EXPECT_EQ(r.user, "user");
+        EXPECT_EQ(r.line, "pts/1");
+        EXPECT_EQ(r.host, "");
+        if (r.pid % 7 == 0) {
+          const LoginRecord* whole = file->Complete(r);
+          EXPECT_EQ(whole, &r);
+          EXPECT_EQ(r.host, "host" + std::to_string(r.pid));
+          EXPECT_EQ(file->Complete(r), &r);  // a second time changes nothing
+          EXPECT_EQ(r.host, "host" + std::to_string(r.pid));
+        }
+        --expect;
+        return true;
+      },
+      RecordDetail::kNoHost));
+  EXPECT_EQ(expect, -1);
+  LoginRecord stranger;
+  EXPECT_EQ(file->Complete(stranger), nullptr);
+}
+
+TEST_F(UtmpFileTest, ReadsARangeOfRecordsBothWays) {
+  Write(Records(5000));
+  auto file = UtmpFile::Open(path_);
+  ASSERT_TRUE(file);
+  std::vector<int32_t> pids;
+  auto collect = [&](const LoginRecord& r, uint64_t) {
+    pids.push_back(r.pid);
+    return true;
+  };
+  ASSERT_TRUE(file->ReadBackward(collect, RecordDetail::kFull, {1000, 1003}));
+  EXPECT_EQ(pids, (std::vector<int32_t>{1002, 1001, 1000}));
+  pids.clear();
+  ASSERT_TRUE(file->ReadForward(collect, RecordDetail::kNoHost, {4998, 9999999}));
+  EXPECT_EQ(pids, (std::vector<int32_t>{4998, 4999}));
+  pids.clear();
+  ASSERT_TRUE(file->ReadBackward(collect, RecordDetail::kFull, {7000, 8000}));
+  EXPECT_TRUE(pids.empty());
+}
+
+// Two readers of one file, one per thread, each with a part of it: together they see every
+// record once, and their damage adds up to what one reader of the whole file reports.
+TEST_F(UtmpFileTest, SharedReadersSplitTheFileAndTheDamage) {
+  std::string bytes = Records(40000);
+  bytes[30000 * 384] = 42;
+  bytes[1234 * 384] = 42;
+  bytes[1235 * 384] = 42;
+  Write(bytes);
+  auto file = UtmpFile::Open(path_);
+  ASSERT_TRUE(file);
+  auto other = file->Share();
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_EQ(other->record_count(), 40000u);
+  std::vector<int> seen(40000);
+  std::thread older([&] {
+    ASSERT_TRUE(other->ReadBackward(
+        [&](const LoginRecord& r, uint64_t) {
+          ++seen[static_cast<size_t>(r.pid)];
+          return true;
+        },
+        RecordDetail::kNoHost, {0, 20000}));
+  });
+  ASSERT_TRUE(file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        ++seen[static_cast<size_t>(r.pid)];
+        return true;
+      },
+      RecordDetail::kNoHost, {20000, 40000}));
+  older.join();
+  for (int i = 0; i < 40000; ++i) {
+    EXPECT_EQ(seen[static_cast<size_t>(i)], i == 30000 || i == 1234 || i == 1235 ? 0 : 1) << i;
+  }
+  EXPECT_EQ(file->damage().garbled, 1u);
+  file->MergeDamage(*other);
+  EXPECT_EQ(file->damage().garbled, 3u);
+  EXPECT_EQ(file->damage().first_garbled_offset, 1234u * 384);
+}
+
+// The file truncated while a pass without hosts runs: completing a record that is gone ends the
+// listing, and shrank() says why.
+TEST_F(UtmpFileTest, FileTruncatedBeforeCompleteEndsTheListing) {
+  Write(Records(200000));
+  auto file = UtmpFile::Open(path_);
+  ASSERT_TRUE(file);
+  uint64_t seen = 0, completed = 0;
+  auto result = file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        if (++seen == 1000) {
+          EXPECT_EQ(truncate(path_.c_str(), 0), 0);
+        }
+        if (file->Complete(r) == nullptr) return false;
+        ++completed;
+        return true;
+      },
+      RecordDetail::kNoHost);
+  EXPECT_TRUE(result);
+  EXPECT_TRUE(file->shrank());
+  EXPECT_GE(completed, 999u);
+  EXPECT_LT(completed, 200000u);
 }
 
 TEST_F(UtmpFileTest, MissingFileIsAClearError) {
