@@ -91,6 +91,21 @@ void List(const std::string& path, const Variant& v) {
     });
   });
   Check(read.has_value(), "reading a memfd failed");
+  // utmpc last reads without hosts and completes the rows it prints: the same text.
+  std::string lean_out;
+  LastText lean_text(v.text);
+  LastBuilder lean_builder(v.query, kNowS, [](const LoginRecord& r) { return r.pid % 2 != 0; });
+  auto lean_read = file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        return lean_builder.Feed(r, [&](const LastRow& row) {
+          Check(file->Complete(*row.record) == row.record, "Complete lost a row's record");
+          lean_text.AppendRow(lean_out, row);
+          return true;
+        });
+      },
+      RecordDetail::kNoHost);
+  Check(lean_read.has_value(), "reading a memfd without hosts failed");
+  Check(lean_out == out, "rows read without hosts and completed differ from whole rows");
   text.AppendBegins(out, "wtmp", begins_s);
   json.End();
   (void)file->DamageReport();

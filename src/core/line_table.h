@@ -3,6 +3,7 @@
 // wtmp has thousands of boots.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -49,8 +50,15 @@ class LineTable {
   struct Key {
     uint64_t words[kLineSize / 8] = {};
     Key() = default;
+    // Word by word with whole loads: bytes copied into a zeroed key and read back as words
+    // would stall on store forwarding, and this runs for every login and logout.
     explicit Key(std::string_view line) {
-      std::memcpy(words, line.data(), line.size() < kLineSize ? line.size() : kLineSize);
+      const char* p = line.data();
+      size_t n = line.size() < kLineSize ? line.size() : kLineSize;
+      for (size_t k = 0; k < kLineSize / 8 && n > 8 * k; ++k) {
+        size_t left = n - 8 * k;
+        words[k] = left >= 8 ? Load<uint64_t>(p + 8 * k) : LoadShort(p + 8 * k, left);
+      }
     }
     bool operator==(const Key& o) const {
       return ((words[0] ^ o.words[0]) | (words[1] ^ o.words[1]) | (words[2] ^ o.words[2]) |
@@ -66,6 +74,28 @@ class LineTable {
       return static_cast<size_t>(h ^ (h >> 29));
     }
   };
+  template <typename T>
+  static T Load(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  // Bytes [p, p + n), 0 < n < 8, as the low bytes of a little-endian word: two loads that
+  // overlap agree on the bytes they share.
+  static uint64_t LoadShort(const char* p, size_t n) {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (n >= 4) {
+        return Load<uint32_t>(p) | uint64_t{Load<uint32_t>(p + n - 4)} << (8 * (n - 4));
+      }
+      if (n >= 2) return Load<uint16_t>(p) | uint64_t{Load<uint16_t>(p + n - 2)} << (8 * (n - 2));
+      return static_cast<unsigned char>(p[0]);
+    } else {
+      uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      return w;
+    }
+  }
+
   struct Slot {
     Key key;
     int64_t time_s = 0;

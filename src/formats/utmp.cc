@@ -7,6 +7,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -53,10 +56,19 @@ void Store(char* p, T v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Length of a text field: up to its first NUL, or all of it. Runs four times per record, so it
-// tests eight bytes at a time (the lowest flagged byte of the zero-byte test is the first NUL).
+// Length of a text field: up to its first NUL, or all of it. Runs three or four times per
+// record, so it tests 16 bytes at a time with SSE2 (8 with a word elsewhere), and never reads a
+// chunk past the NUL: a short user name leaves the cache line after it untouched.
 size_t FieldLength(const char* p, size_t size) {
   size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (; i + 16 <= size; i += 16) {
+    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    auto nul = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, zero)));
+    if (nul != 0) return i + static_cast<size_t>(std::countr_zero(nul));
+  }
+#else
   if constexpr (std::endian::native == std::endian::little) {
     for (; i + 8 <= size; i += 8) {
       uint64_t w;
@@ -65,6 +77,7 @@ size_t FieldLength(const char* p, size_t size) {
       if (zero != 0) return i + (std::countr_zero(zero) >> 3);
     }
   }
+#endif
   for (; i < size; ++i) {
     if (p[i] == '\0') return i;
   }

@@ -332,11 +332,14 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
     LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
     bool started = false;
     older_read = older_file->ReadBackward(
-        [&](const LoginRecord& r, uint64_t) {
+        [&](const LoginRecord& r, uint64_t offset) {
           if (!started) {  // the barrier itself, listed by the newer piece
-            builder.ResumeAfter(r);
             started = true;
-            return true;
+            // Unless the file changed under us since FindSplit: then no state is assumed.
+            if (offset == split * RecordSize(file.layout()) && builder.IsBarrier(r)) {
+              builder.ResumeAfter(r);
+              return true;
+            }
           }
           return builder.Feed(r, [&](const LastRow& row) {
             if (!CompleteRow(*older_file, row)) return false;
