@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -416,7 +417,7 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
   if (auto split = FindSplit(*file, args, LastBuilder(args.query, 0, nullptr))) {
     split_status = ListInTwo(name, *file, *split, args, out, rows);
     if (args.verbose && split_status) {
-      fmt::print(stderr, "utmpc {}: listed {} on two threads, cut after record {} of {}\n", name,
+      fmt::print(stderr, "utmpc {}: listed {} on two threads, cut at record {} of {}\n", name,
                  path, *split, file->record_count());
     }
   }

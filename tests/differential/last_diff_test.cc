@@ -221,6 +221,33 @@ TEST_F(LastDiff, LargeWtmp) {
                     {"-s", "2024-02-01", "-t", "2024-02-15"}});
 }
 
+// Files big enough that utmpc lists them on two threads by default, with more text from the
+// older half than fits its buffer: that text goes through the temporary file, to a pipe here.
+TEST_F(LastDiff, BigFilesListedOnTwoThreads) {
+  std::string wtmp = Fixture("big", "wtmp", {"--seed", "21", "--records", "100000"});
+  std::string btmp =
+      Fixture("big", "btmp", {"--seed", "22", "--records", "60000", "--kind", "btmp"});
+  for (const char* tz : {"UTC", "America/New_York"}) {
+    for (const Args& options : std::vector<Args>{{}, {"-x", "-F"}, {"alice"}, {"-a", "-i"}}) {
+      Args args{"-f", wtmp};
+      args.insert(args.end(), options.begin(), options.end());
+      Outcome want = Last(false, args, tz, "C");
+      Outcome got = Utmpc(false, args, tz, "C", "32768");
+      EXPECT_EQ(got.status, 0) << Join(args) << ": " << got.err;
+      if (want.out != got.out) {
+        ADD_FAILURE() << Join(args) << "\n" << FirstDifference(want.out, got.out);
+      }
+    }
+    Outcome want = Last(true, {"-f", btmp}, tz, "C");
+    Outcome got = Utmpc(true, {"-f", btmp}, tz, "C", "32768");
+    if (want.out != got.out) ADD_FAILURE() << "lastb\n" << FirstDifference(want.out, got.out);
+  }
+  Outcome verbose = Utmpc(false, {"-f", wtmp, "--verbose"}, "UTC", "C", "32768");
+  EXPECT_NE(verbose.err.find("on two threads"), std::string::npos) << verbose.err;
+  Outcome one = Utmpc(false, {"-f", wtmp, "--verbose"}, "UTC", "C", "0");
+  EXPECT_EQ(one.err.find("on two threads"), std::string::npos) << one.err;
+}
+
 // A start just before the fall-back of 2023-11-05 in New York: an ambiguous local time in -s.
 TEST_F(LastDiff, AcrossDaylightSavingTimeChanges) {
   std::string file =
