@@ -128,15 +128,49 @@ std::string_view UserColumn(const LastRow& row, int64_t boot_s) {
 
 bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+void PutTwoDigits(char* p, int v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+
 }  // namespace
+
+CivilTime LastText::Local(int64_t t) {
+  if (InDay(t)) {
+    CivilTime c = day_.midnight;
+    int64_t secs = t - day_.start;
+    c.hour = static_cast<int>(secs / 3600);
+    c.minute = static_cast<int>(secs / 60 % 60);
+    c.second = static_cast<int>(secs % 60);
+    return c;
+  }
+  CivilTime c = clock_.Local(t);
+  int64_t start = t - (c.hour * 3600 + c.minute * 60 + c.second);
+  // Kept when one offset holds from the day's first second to its last (no change inside it).
+  if (clock_.Local(start).gmtoff_s == c.gmtoff_s &&
+      clock_.Local(start + kSecondsPerDay - 1).gmtoff_s == c.gmtoff_s) {
+    day_.start = start;
+    day_.midnight = c;
+    day_.midnight.hour = day_.midnight.minute = day_.midnight.second = 0;
+    FormatCtime(day_.ctime, day_.midnight);
+  }
+  return c;
+}
 
 std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
                                       bool hour_minute) {
   if (format == LastTimeFormat::kNoTime) return {};
-  CivilTime c = clock_.Local(t);
+  CivilTime c = Local(t);
   char* end;
   if (hour_minute) {
     end = FormatHourMinute(buf, c);
+  } else if (format != LastTimeFormat::kIso && InDay(t) && c.year >= 1000 && c.year <= 9999) {
+    // "Tue Nov 14 " and the year from the day's text; the time of day written over its own.
+    std::memcpy(buf, day_.ctime, kCtimeLength);
+    PutTwoDigits(buf + 11, c.hour);
+    PutTwoDigits(buf + 14, c.minute);
+    PutTwoDigits(buf + 17, c.second);
+    end = buf + kCtimeLength;
   } else if (format == LastTimeFormat::kIso) {
     iso_.clear();
     AppendIso8601(iso_, c);
@@ -148,7 +182,7 @@ std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t 
   return {buf, static_cast<size_t>(end - buf)};
 }
 
-void LastText::AppendHost(std::string& out, const LastRow& row) {
+std::string_view LastText::HostColumn(const LastRow& row) {
   const LoginRecord& r = *row.record;
   if (options_.numeric_ip || options_.dns) {
     // As last.c's dns_lookup: IPv4 when the last three words are zero or it is v4-mapped.
@@ -173,12 +207,12 @@ void LastText::AppendHost(std::string& out, const LastRow& row) {
                        nullptr, 0, options_.numeric_ip ? NI_NUMERICHOST : 0);
     }
     if (rc == 0) {
-      out.append(name);
-      return;
+      host_ = name;
+      return host_;
     }
   }
   // last.c copies ut_host into a 256-byte buffer: a full field loses its last byte.
-  out.append(r.host.substr(0, kHostSize - 1));
+  return r.host.substr(0, kHostSize - 1);
 }
 
 void LastText::AppendRow(std::string& out, const LastRow& row) {
@@ -204,8 +238,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   }
   EndColumns(row.end, fmt, &logout, &length);
 
-  host_.clear();
-  AppendHost(host_, row);
+  const std::string_view host = HostColumn(row);
 
   RowBuffer raw;
   raw.Field(UserColumn(row, options_.boot_s), 8, options_.name_len);
@@ -213,7 +246,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   raw.Field(row.line, 12, 12);
   raw.Put(' ');
   if (options_.show_host && !options_.host_last) {
-    raw.Field(host_, 16, options_.host_len);
+    raw.Field(host, 16, options_.host_len);
     raw.Put(' ');
   }
   raw.Field(login, w.in_len, w.in_len);
@@ -224,7 +257,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
     // last.c's -a format string pairs "%-12.12s" with the length and "%s" with the host.
     raw.Field(length, 12, 12);
     raw.Put(' ');
-    raw.Append(host_);
+    raw.Append(host);
   } else {
     raw.Append(length);
   }

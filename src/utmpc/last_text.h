@@ -37,12 +37,27 @@ class LastText {
  private:
   // The time as the column shows it, written into `buf` (kMaxCtimeLength bytes) or iso_.
   std::string_view FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute);
-  void AppendHost(std::string& out, const LastRow& row);
+  // The host column: the record's host, or with -i/-d its address or name (held in host_).
+  std::string_view HostColumn(const LastRow& row);
   static void EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
                          std::string_view* length);
 
   LastTextOptions options_;
+  // Local time of `t`, as clock_ gives it, from the day of the last call when `t` falls in it.
+  CivilTime Local(int64_t t);
+  bool InDay(int64_t t) const { return t >= day_.start && t - day_.start < kSecondsPerDay; }
+
+  static constexpr int64_t kSecondsPerDay = 86400;
+  static constexpr size_t kCtimeLength = 24;  // a four-digit year
   LocalClock clock_;
+  // The local day of the last time converted, when one UTC offset holds all through it: most
+  // rows' times fall in the day of the row before, and cost no calendar conversion then.
+  struct Day {
+    int64_t start = INT64_MAX;  // its first second (UTC); INT64_MAX: none yet
+    CivilTime midnight;
+    char ctime[kMaxCtimeLength];  // FormatCtime of its midnight
+  };
+  Day day_;
   std::string host_, iso_;
 };
 
