@@ -79,13 +79,14 @@ class LastBuilder {
 
  private:
   // A row the caller should see, after the show/present filters; the row, or nullptr.
-  const LastRow* Row(const LoginRecord& r, std::string_view line, int64_t logout_s,
-                     SessionEnd end);
-  bool Shown(const LoginRecord& r, std::string_view line) const;
+  // Inlined into Step, which runs for every record.
+  [[gnu::always_inline]] inline const LastRow* Row(const LoginRecord& r, std::string_view line,
+                                                   int64_t logout_s, SessionEnd end);
+  [[gnu::always_inline]] inline bool Shown(const LoginRecord& r, std::string_view line) const;
   // Applies the ut_type fixes of last.c for old writers, and acts on the record; returns the
   // row it lists, if any.
   const LastRow* Step(const LoginRecord& r);
-  const LastRow* Login(const LoginRecord& r, std::string_view line);
+  [[gnu::always_inline]] inline const LastRow* Login(const LoginRecord& r, std::string_view line);
 
   const LastQuery& query_;
   PhantomCheck is_phantom_;

@@ -20,7 +20,7 @@ class LineTable {
 
   // Sets the time of `line` (at most kLineSize bytes), adding it when absent; returns whether
   // it was present, and then its previous time in *previous_s.
-  bool Exchange(std::string_view line, int64_t time_s, int64_t* previous_s) {
+  [[gnu::always_inline]] bool Exchange(std::string_view line, int64_t time_s, int64_t* previous_s) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     Key key(line);
     for (size_t i = key.Hash() & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {

@@ -86,6 +86,33 @@ size_t FieldLength(const char* p, size_t size) {
 
 std::string_view Text(const char* p, size_t size) { return {p, FieldLength(p, size)}; }
 
+// FieldLength of the fields every record has, without a loop: ut_line and ut_user (32 bytes;
+// the second half is read only when the first holds no NUL) and ut_id (4 bytes).
+size_t Length32(const char* p) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  auto low = static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), zero)));
+  if (low != 0) return static_cast<size_t>(std::countr_zero(low));
+  auto high = static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), zero)));
+  return high != 0 ? 16 + static_cast<size_t>(std::countr_zero(high)) : 32;
+#else
+  return FieldLength(p, 32);
+#endif
+}
+
+size_t Length4(const char* p) {
+  if constexpr (std::endian::native == std::endian::little) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    uint32_t zero = (w - 0x01010101U) & ~w & 0x80808080U;
+    return zero != 0 ? static_cast<size_t>(std::countr_zero(zero) >> 3) : 4;
+  } else {
+    return FieldLength(p, 4);
+  }
+}
+
 void PutText(char* p, size_t size, std::string_view text) {
   std::memcpy(p, text.data(), std::min(size, text.size()));
 }
@@ -109,13 +136,15 @@ namespace {
 // Decodes a record at `p`, its host too when `host`; false when ut_type is not one glibc
 // defines or the time is out of range. Builds nothing that needs destroying: it runs under the
 // SIGBUS guard (see DecodeGuarded).
-bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r, bool host = true) {
+[[gnu::always_inline]] inline bool DecodeFields(const char* p, const WideOffsets& o,
+                                                LoginRecord* r, bool host = true) {
   r->type = Load<int16_t>(p + kTypeOffset);
   if (r->type < 0 || r->type > kMaxRecordType) return false;
   r->pid = Load<int32_t>(p + kPidOffset);
-  r->line = Text(p + kLineOffset, kLineSize);
-  r->id = Text(p + kIdOffset, kIdSize);
-  r->user = Text(p + kUserOffset, kUserSize);
+  static_assert(kLineSize == 32 && kUserSize == 32 && kIdSize == 4);
+  r->line = {p + kLineOffset, Length32(p + kLineOffset)};
+  r->id = {p + kIdOffset, Length4(p + kIdOffset)};
+  r->user = {p + kUserOffset, Length32(p + kUserOffset)};
   r->host = host ? Text(p + kHostOffset, kHostSize) : std::string_view();
   r->exit_termination = Load<int16_t>(p + kExitOffset);
   r->exit_status = Load<int16_t>(p + kExitOffset + 2);
@@ -456,9 +485,14 @@ void UtmpFile::DecodeInto(Slot& slot, const char* bytes, uint64_t offset) {
     r.host = std::string_view(p + kLineSize + kIdSize + kUserSize, r.host.size());
     slot.host_bytes = nullptr;
   } else {
-    // Only the bytes read already: the rest of the user field lies on the next cache line.
+    // Only the bytes read already: a user name shorter than 16 bytes leaves the rest of its
+    // field, on the next cache line, untouched. Fixed sizes: a few vector moves.
     std::memcpy(p, bytes + kLineOffset, kLineSize + kIdSize);
-    std::memcpy(p + kLineSize + kIdSize, r.user.data(), r.user.size());
+    if (r.user.size() < 16) {
+      std::memcpy(p + kLineSize + kIdSize, bytes + kUserOffset, 16);
+    } else {
+      std::memcpy(p + kLineSize + kIdSize, bytes + kUserOffset, kUserSize);
+    }
     slot.host_bytes = bytes + kHostOffset;
   }
   r.line = std::string_view(p, r.line.size());
