@@ -136,8 +136,8 @@ namespace {
 // Decodes a record at `p`, its host too when `host`; false when ut_type is not one glibc
 // defines or the time is out of range. Builds nothing that needs destroying: it runs under the
 // SIGBUS guard (see DecodeGuarded).
-[[gnu::always_inline]] inline bool DecodeFields(const char* p, const WideOffsets& o,
-                                                LoginRecord* r, bool host = true) {
+[[gnu::always_inline]] inline bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r,
+                                                bool host = true) {
   r->type = Load<int16_t>(p + kTypeOffset);
   if (r->type < 0 || r->type > kMaxRecordType) return false;
   r->pid = Load<int32_t>(p + kPidOffset);
@@ -506,9 +506,8 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
   // The record is the first member of a slot of the current batch.
   auto at = reinterpret_cast<uintptr_t>(&record);
   auto first = reinterpret_cast<uintptr_t>(slots_.get());
-  if (at < first || at >= first + kBatchRecords * sizeof(Slot) || (at - first) % sizeof(Slot) != 0) {
-    return nullptr;  // not one of ours
-  }
+  const uintptr_t end = first + kBatchRecords * sizeof(Slot);
+  if (at < first || at >= end || (at - first) % sizeof(Slot) != 0) return nullptr;  // not ours
   Slot& s = slots_[(at - first) / sizeof(Slot)];
   if (s.host_bytes == nullptr) return &s.record;
   if (!Guarded([&] { DecodeHost(s); })) {
