@@ -128,6 +128,25 @@ std::string_view UserColumn(const LastRow& row, int64_t boot_s) {
 
 bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+// "HH:MM" of every minute of a day, for the short time format's hot path.
+struct HourMinuteTable {
+  char text[24 * 60][5];
+};
+constexpr HourMinuteTable MakeHourMinuteTable() {
+  HourMinuteTable t{};
+  for (int m = 0; m < 24 * 60; ++m) {
+    t.text[m][0] = static_cast<char>('0' + m / 60 / 10);
+    t.text[m][1] = static_cast<char>('0' + m / 60 % 10);
+    t.text[m][2] = ':';
+    t.text[m][3] = static_cast<char>('0' + m % 60 / 10);
+    t.text[m][4] = static_cast<char>('0' + m % 60 % 10);
+  }
+  return t;
+}
+constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
+
+bool PassesRaw(std::string_view s) { return RawPrefix(s) == s.size(); }
+
 void PutTwoDigits(char* p, int v) {
   p[0] = static_cast<char>('0' + v / 10);
   p[1] = static_cast<char>('0' + v % 10);
@@ -160,6 +179,21 @@ CivilTime LastText::Local(int64_t t) {
 std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
                                       bool hour_minute) {
   if (format == LastTimeFormat::kNoTime) return {};
+  if (format == LastTimeFormat::kShort) {
+    // The column shows "Tue Nov 14 22:13" (the first 16 bytes of ctime) or "22:13": the day's
+    // text and the minute's, when the time falls in the day of the last one.
+    if (!InDay(t)) (void)Local(t);
+    if (InDay(t)) {
+      const char* minute = kHourMinute.text[(t - day_.start) / 60];
+      if (hour_minute) {
+        std::memcpy(buf, minute, 5);
+        return {buf, 5};
+      }
+      std::memcpy(buf, day_.ctime, 11);
+      std::memcpy(buf + 11, minute, 5);
+      return {buf, 16};
+    }
+  }
   CivilTime c = Local(t);
   char* end;
   if (hour_minute) {
@@ -224,24 +258,30 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   char login_buf[kMaxCtimeLength];
   std::string_view login = FormatTime(login_buf, fmt, row.login_s, false);
 
-  char logout_buf[kMaxCtimeLength + 2] = "- ";
-  std::string_view logout(logout_buf,
-                          2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt).size());
-
+  char logout_buf[kMaxCtimeLength + 2];
   char length_buf[64];
-  std::string_view length;
+  std::string_view logout, length;
   if (row.logout_s == options_.now_s) {
     logout = long_fmt ? "  still running" : "  still";
     length = long_fmt ? "" : "running";
   } else {
     length = FormatLength(length_buf, row.logout_s - row.login_s);
+    // Every other end writes its own words over the logout time (EndColumns).
+    if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
+      logout_buf[0] = '-';
+      logout_buf[1] = ' ';
+      logout = {logout_buf, 2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt).size()};
+    }
   }
   EndColumns(row.end, fmt, &logout, &length);
 
   const std::string_view host = HostColumn(row);
+  const std::string_view user = UserColumn(row, options_.boot_s);
+  // The rest of a row is the tool's own text: when these pass raw, so does the row.
+  const bool raw_fields = PassesRaw(user) && PassesRaw(row.line) && PassesRaw(host);
 
   RowBuffer raw;
-  raw.Field(UserColumn(row, options_.boot_s), 8, options_.name_len);
+  raw.Field(user, 8, options_.name_len);
   raw.Put(' ');
   raw.Field(row.line, 12, 12);
   raw.Put(' ');
@@ -264,7 +304,11 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   // trim_trailing_spaces(), then the careful print of the whole row.
   std::string_view text = raw.view();
   while (!text.empty() && IsCSpace(text.back())) text.remove_suffix(1);
-  AppendForTerminal(out, text, options_.charset);
+  if (raw_fields) {
+    out.append(text);
+  } else {
+    AppendForTerminal(out, text, options_.charset);
+  }
   out.push_back('\n');
 }
 

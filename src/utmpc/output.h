@@ -8,7 +8,9 @@ namespace utmpcd {
 
 class Output {
  public:
-  explicit Output(FILE* file) : file_(file) {}
+  // The buffer is made big enough once: grown by doubling, a long listing would fault in
+  // fresh pages of each new copy.
+  explicit Output(FILE* file) : file_(file) { buffer_.reserve(kFlushBytes + kRowSlack); }
   ~Output() { Flush(); }
 
   std::string& buffer() { return buffer_; }
@@ -27,6 +29,7 @@ class Output {
 
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
+  static constexpr size_t kRowSlack = 64 << 10;  // what one row or record may add past it
   FILE* file_;
   std::string buffer_;
 };

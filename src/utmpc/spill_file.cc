@@ -44,6 +44,7 @@ Result<SpillFile> SpillFile::Create() {
     }
     ::unlink(name.c_str());
   }
+  f.buffer_.reserve(kSpillBytes + (64 << 10));  // grown by doubling, it would fault in copies
   return f;
 }
 
