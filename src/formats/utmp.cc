@@ -170,9 +170,6 @@ namespace {
 // How many records of a batch Complete() prefetches the hosts of.
 constexpr size_t kCompleteAhead = 8;
 
-// How many records ahead DecodeGuarded prefetches: about 3 KiB, a few memory latencies' worth.
-constexpr size_t kPrefetchAhead = 8;
-
 // The SIGBUS guard: a fault inside the guarded mapping jumps back to DecodeGuarded.
 struct Guard {
   sigjmp_buf jump;
@@ -448,23 +445,33 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
   const size_t rec = RecordSize(layout_);
   const char* base = map_records_ + (first - map_first_) * rec;
   const bool host = detail_ == RecordDetail::kFull;
+  const size_t time_offset = OffsetsOf(layout_).tv_sec;
   bool whole = Guarded([&] {
+    // Each pass over the batch starts with a bare loop that loads the cache lines the decode
+    // will read. With nothing else in it, the processor has many trips to memory under way at
+    // once; the decode, long per record, stalled on each record's first load even with
+    // prefetches. The batch then stays in cache for the decode.
+    uint64_t touched = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const char* r = base + i * rec;
+      touched += static_cast<unsigned char>(r[kTypeOffset]);
+      touched += static_cast<unsigned char>(r[time_offset]);
+      if (host) touched += static_cast<unsigned char>(r[kHostOffset]);
+    }
+    asm volatile("" : : "r"(touched));  // the loads must happen
     for (size_t i = 0; i < count; ++i) {
       size_t index = backward_ ? count - 1 - i : i;
-      // Touching a record costs a trip to memory; ask for the one kPrefetchAhead records on now
-      // (the cache lines the decode reads: the first, the one with the time, and those of the
-      // host when it is decoded), so that trip overlaps this decode.
-      if (i + kPrefetchAhead < count) {
-        const char* ahead =
-            base + (backward_ ? index - kPrefetchAhead : index + kPrefetchAhead) * rec;
-        __builtin_prefetch(ahead);
-        if (host) {
-          __builtin_prefetch(ahead + 64);
-          __builtin_prefetch(ahead + 128);
-        }
-        __builtin_prefetch(ahead + 320);
-      }
       DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
+    }
+    if (detail_ == RecordDetail::kNoHostButLogins) {
+      // The same for the hosts of the batch's logins.
+      for (size_t i = 0; i < count; ++i) {
+        if (IsLogin(slots_[i])) touched += static_cast<unsigned char>(slots_[i].host_bytes[0]);
+      }
+      asm volatile("" : : "r"(touched));
+      for (size_t i = 0; i < count; ++i) {
+        if (IsLogin(slots_[i])) DecodeHost(slots_[i]);
+      }
     }
   });
   return whole ? count : 0;
@@ -528,6 +535,10 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
     return nullptr;
   }
   return &s.record;
+}
+
+bool UtmpFile::IsLogin(const Slot& slot) {
+  return slot.ok && slot.host_bytes != nullptr && slot.record.type == kUserProcess;
 }
 
 void UtmpFile::DecodeHost(Slot& slot) {

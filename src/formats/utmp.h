@@ -55,6 +55,9 @@ enum class RecordDetail {
   // of a 384-byte record's six cache lines: a pass that lists few of the records it reads (last
   // pairs every record but shows one user's) is twice as fast without it.
   kNoHost,
+  // The same, with the hosts of logins (USER_PROCESS records) decoded too, many at a time: for a
+  // listing that prints every login; other records' hosts still wait for Complete().
+  kNoHostButLogins,
 };
 
 // Records [first, end) of a file, counted from its start; `end` is cut to the record count.
@@ -157,6 +160,7 @@ class UtmpFile {
   // Inlined into DecodeGuarded's loop: it runs for every record.
   [[gnu::always_inline]] inline void DecodeInto(Slot& slot, const char* bytes, uint64_t offset);
   void DecodeHost(Slot& slot);
+  static bool IsLogin(const Slot& slot);
   void Unmap();
   void CountGarbled(uint64_t offset);
 

@@ -306,6 +306,12 @@ std::optional<uint64_t> FindSplit(UtmpFile& file, const LastArgs& args,
   return split;
 }
 
+// How last reads a file: without hosts but those of logins when it prints every login, without
+// any when it shows some (most of them are then never printed).
+RecordDetail ListingDetail(const LastArgs& args) {
+  return args.query.show.empty() ? RecordDetail::kNoHostButLogins : RecordDetail::kNoHost;
+}
+
 // A row's record read without its host (RecordDetail::kNoHost), made whole for printing;
 // false when the file shrank under the reader.
 bool CompleteRow(UtmpFile& file, const LastRow& row) {
@@ -349,7 +355,7 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
             return spill->MaybeSpill();
           });
         },
-        RecordDetail::kNoHost, {0, split + 1});
+        ListingDetail(args), {0, split + 1});
   };
   std::thread older;
   try {
@@ -370,7 +376,7 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
           return true;
         });
       },
-      RecordDetail::kNoHost, {split, UINT64_MAX});
+      ListingDetail(args), {split, UINT64_MAX});
   older.join();
   file.MergeDamage(*older_file);
 
@@ -436,7 +442,7 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
                                 return CompleteRow(*file, row) && emit(row);
                               });
                             },
-                            RecordDetail::kNoHost);
+                            ListingDetail(args));
                       });
   }
   if (std::string report = file->DamageReport(); !report.empty()) {
