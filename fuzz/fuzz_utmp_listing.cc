@@ -91,7 +91,8 @@ void List(const std::string& path, const Variant& v) {
     });
   });
   Check(read.has_value(), "reading a memfd failed");
-  // utmpc last reads without hosts and completes the rows it prints: the same text.
+  // utmpc last reads without hosts (but those of logins when it prints them all) and completes
+  // the rows it prints: the same text.
   std::string lean_out;
   LastText lean_text(v.text);
   LastBuilder lean_builder(v.query, kNowS, [](const LoginRecord& r) { return r.pid % 2 != 0; });
@@ -103,7 +104,7 @@ void List(const std::string& path, const Variant& v) {
           return true;
         });
       },
-      RecordDetail::kNoHost);
+      v.query.show.empty() ? RecordDetail::kNoHostButLogins : RecordDetail::kNoHost);
   Check(lean_read.has_value(), "reading a memfd without hosts failed");
   Check(lean_out == out, "rows read without hosts and completed differ from whole rows");
   text.AppendBegins(out, "wtmp", begins_s);
