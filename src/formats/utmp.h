@@ -52,8 +52,8 @@ UtmpLayout DetectLayout(std::string_view head, uint64_t file_size);
 enum class RecordDetail {
   kFull,  // every field
   // Every field but the host, which stays empty until UtmpFile::Complete(). The host spans four
-  // of a 384-byte record's six cache lines: a pass that lists few of the records it reads (last
-  // pairs every record but shows one user's) is twice as fast without it.
+  // of a 384-byte record's six cache lines: a pass that prints few of the records it reads (last
+  // pairs every record but may show one user's) need not bring them in from memory.
   kNoHost,
   // The same, with the hosts of logins (USER_PROCESS records) decoded too, many at a time: for a
   // listing that prints every login; other records' hosts still wait for Complete().
@@ -114,8 +114,9 @@ class UtmpFile {
     return Read(false, detail, range, visit);
   }
 
-  // Decodes the host of `record`, which a kNoHost pass is visiting now, and returns the record
-  // whole; nullptr when the file shrank under the reader (the pass then ends as shrank() says).
+  // Decodes the host of `record`, which a pass without hosts is visiting now, and returns the
+  // record whole; nullptr when the file shrank under the reader (the pass then ends, as
+  // shrank() says) or the record is not one this pass is visiting.
   const LoginRecord* Complete(const LoginRecord& record);
 
   // Whether the file got shorter under the last pass, which then ended early: what is gone is
