@@ -44,11 +44,11 @@ printf '%-34s %12s %12s %8s\n' "case ($records records)" "last" "utmpc" "speedup
 report() {  # name last_s utmpc_s
   printf '%-34s %12s %12s %7sx\n' "$1" "$(ms "$2")" "$(ms "$3")" "$(ratio "$2" "$3")"
 }
-l=$(mean 5 "last -f $dir/wtmp"); u=$(mean 5 "$utmpc last -f $dir/wtmp")
+l=$(mean 10 "last -f $dir/wtmp"); u=$(mean 10 "$utmpc last -f $dir/wtmp")
 report "full listing" "$l" "$u"
 l=$(mean 20 "last -n 20 -f $dir/wtmp"); u=$(mean 50 "$utmpc last -n 20 -f $dir/wtmp")
 report "last -n 20" "$l" "$u"
-l=$(mean 5 "last -f $dir/wtmp alice"); u=$(mean 5 "$utmpc last -f $dir/wtmp alice")
+l=$(mean 10 "last -f $dir/wtmp alice"); u=$(mean 10 "$utmpc last -f $dir/wtmp alice")
 report "one user (alice)" "$l" "$u"
 l=$(mean 5 "last -x -F -f $dir/wtmp"); u=$(mean 5 "$utmpc last -x -F -f $dir/wtmp")
 report "last -x -F" "$l" "$u"
