@@ -23,9 +23,6 @@ TerminalCharset CurrentTerminalCharset();
 // screen) and the Unicode bidirectional controls that can reorder what a reader sees.
 // '\t' passes, as in `last`.
 void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset);
-// How many bytes at the start of `text` AppendForTerminal copies unchanged whatever the charset
-// (printable ASCII and '\t').
-size_t RawPrefix(std::string_view text);
 
 // Appends `text` as valid UTF-8: each byte that is not part of a well-formed UTF-8 sequence
 // becomes U+FFFD. Never fails; the result is safe to embed in JSON (with escaping).

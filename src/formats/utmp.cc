@@ -167,9 +167,6 @@ namespace {
   return true;
 }
 
-// How many records of a batch Complete() prefetches the hosts of.
-constexpr size_t kCompleteAhead = 8;
-
 // The SIGBUS guard: a fault inside the guarded mapping jumps back to DecodeGuarded.
 struct Guard {
   sigjmp_buf jump;
@@ -518,16 +515,8 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
   auto first = reinterpret_cast<uintptr_t>(slots_.get());
   const uintptr_t end = first + kBatchRecords * sizeof(Slot);
   if (at < first || at >= end || (at - first) % sizeof(Slot) != 0) return nullptr;  // not ours
-  const size_t index = (at - first) / sizeof(Slot);
-  Slot& s = slots_[index];
+  Slot& s = slots_[(at - first) / sizeof(Slot)];
   if (s.host_bytes == nullptr) return &s.record;
-  // A listing that completes this login will likely complete the next ones of the batch: ask
-  // for their hosts' first cache line now, so that reading them later does not wait for memory.
-  for (size_t i = index + 1; i < index + 1 + kCompleteAhead && i < kBatchRecords; ++i) {
-    if (slots_[i].ok && slots_[i].host_bytes != nullptr && slots_[i].record.type == kUserProcess) {
-      __builtin_prefetch(slots_[i].host_bytes);
-    }
-  }
   if (!Guarded([&] { DecodeHost(s); })) {
     Unmap();
     cursor_ = backward_ ? first_ : end_;

@@ -145,8 +145,6 @@ constexpr HourMinuteTable MakeHourMinuteTable() {
 }
 constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
 
-bool PassesRaw(std::string_view s) { return RawPrefix(s) == s.size(); }
-
 void PutTwoDigits(char* p, int v) {
   p[0] = static_cast<char>('0' + v / 10);
   p[1] = static_cast<char>('0' + v % 10);
@@ -277,8 +275,6 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
 
   const std::string_view host = HostColumn(row);
   const std::string_view user = UserColumn(row, options_.boot_s);
-  // The rest of a row is the tool's own text: when these pass raw, so does the row.
-  const bool raw_fields = PassesRaw(user) && PassesRaw(row.line) && PassesRaw(host);
 
   RowBuffer raw;
   raw.Field(user, 8, options_.name_len);
@@ -304,11 +300,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   // trim_trailing_spaces(), then the careful print of the whole row.
   std::string_view text = raw.view();
   while (!text.empty() && IsCSpace(text.back())) text.remove_suffix(1);
-  if (raw_fields) {
-    out.append(text);
-  } else {
-    AppendForTerminal(out, text, options_.charset);
-  }
+  AppendForTerminal(out, text, options_.charset);
   out.push_back('\n');
 }
 
