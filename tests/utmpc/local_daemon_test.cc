@@ -42,11 +42,13 @@ constexpr char kPatientS[] = "20";
 using testing::Lines;
 using testing::WaitUntil;
 
-// uptime's line (also w's first) without the clock and the load, which move between two runs.
+// uptime's line (also w's first) without the clock, the time up and the load, which move
+// between two runs (the time up when a minute turns between them).
 std::string Masked(const std::string& text) {
-  static const std::regex clock("^ [0-9]{2}:[0-9]{2}:[0-9]{2} up");
+  static const std::regex clock("^ [0-9]{2}:[0-9]{2}:[0-9]{2} up [^\n]*?,  ([0-9]+ users?)");
   static const std::regex load("load average: [^\n]*");
-  return std::regex_replace(std::regex_replace(text, clock, " HH:MM:SS up"), load, "load L");
+  return std::regex_replace(std::regex_replace(text, clock, " HH:MM:SS up T,  $1"), load,
+                            "load L");
 }
 
 // A process standing for the sessions' leaders: alive until the test ends.
