@@ -10,6 +10,12 @@ namespace {
 
 using internal::StartsWith;
 
+// A runlevel record for halt (0) or reboot (6): last.c treats it as a shutdown.
+bool ShutsDown(const LoginRecord& runlevel) {
+  char level = static_cast<char>(runlevel.pid & 255);
+  return level == '0' || level == '6';
+}
+
 // strncmp(field, arg, size) == 0, for a field that holds no NUL before its end.
 bool FieldEquals(std::string_view field, std::string_view arg, size_t size) {
   return field == arg.substr(0, size);
@@ -89,13 +95,10 @@ const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
 }
 
 bool LastBuilder::IsBarrier(const LoginRecord& r) const {
-  if (query_.since_s != 0 && r.time_s < query_.since_s) return false;
-  if (query_.until_s != 0 && query_.until_s < r.time_s) return false;
+  if (OutsideTimes(r)) return false;
   if (query_.btmp) return true;
   int16_t type = EffectiveType(r);
-  if (type == kShutdownTime) return true;
-  char level = static_cast<char>(r.pid & 255);
-  return type == kRunLevel && (level == '0' || level == '6');
+  return type == kShutdownTime || (type == kRunLevel && ShutsDown(r));
 }
 
 void LastBuilder::ResumeAfter(const LoginRecord& barrier) {
@@ -134,7 +137,7 @@ const LastRow* LastBuilder::Step(const LoginRecord& r) {
         if (level != '\0') line_buffer_ += std::string{level, ')'};
         row = Row(r, line_buffer_, last_runlevel_s_, SessionEnd::kLogout);
       }
-      if (level == '0' || level == '6') {
+      if (ShutsDown(r)) {
         last_down_s_ = r.time_s;
         down = true;
         type = kShutdownTime;

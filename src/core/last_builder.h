@@ -87,6 +87,11 @@ class LastBuilder {
   // row it lists, if any.
   const LastRow* Step(const LoginRecord& r);
   [[gnu::always_inline]] inline const LastRow* Login(const LoginRecord& r, std::string_view line);
+  // Whether -s/-t drop the record before pairing (as last.c does).
+  bool OutsideTimes(const LoginRecord& r) const {
+    return (query_.since_s != 0 && r.time_s < query_.since_s) ||
+           (query_.until_s != 0 && query_.until_s < r.time_s);
+  }
 
   const LastQuery& query_;
   PhantomCheck is_phantom_;
@@ -102,8 +107,7 @@ class LastBuilder {
 
 template <typename Emit>
 bool LastBuilder::Feed(const LoginRecord& record, Emit&& emit) {
-  if (query_.since_s != 0 && record.time_s < query_.since_s) return true;
-  if (query_.until_s != 0 && query_.until_s < record.time_s) return true;
+  if (OutsideTimes(record)) return true;
   const LastRow* row = Step(record);
   return row == nullptr || emit(*row);
 }

@@ -59,14 +59,21 @@ void Store(char* p, T v) {
 // Length of a text field: up to its first NUL, or all of it. Runs three or four times per
 // record, so it tests 16 bytes at a time with SSE2 (8 with a word elsewhere), and never reads a
 // chunk past the NUL: a short user name leaves the cache line after it untouched.
+#if defined(__SSE2__)
+// A bit for each NUL among the 16 bytes at p, the first byte's lowest.
+unsigned NulBits16(const char* p) {
+  __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, _mm_setzero_si128())));
+}
+#endif
+
 size_t FieldLength(const char* p, size_t size) {
   size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
   for (; i + 16 <= size; i += 16) {
-    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    auto nul = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, zero)));
-    if (nul != 0) return i + static_cast<size_t>(std::countr_zero(nul));
+    if (unsigned nul = NulBits16(p + i); nul != 0) {
+      return i + static_cast<size_t>(std::countr_zero(nul));
+    }
   }
 #else
   if constexpr (std::endian::native == std::endian::little) {
@@ -90,12 +97,8 @@ std::string_view Text(const char* p, size_t size) { return {p, FieldLength(p, si
 // the second half is read only when the first holds no NUL) and ut_id (4 bytes).
 size_t Length32(const char* p) {
 #if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  auto low = static_cast<unsigned>(_mm_movemask_epi8(
-      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), zero)));
-  if (low != 0) return static_cast<size_t>(std::countr_zero(low));
-  auto high = static_cast<unsigned>(_mm_movemask_epi8(
-      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), zero)));
+  if (unsigned low = NulBits16(p); low != 0) return static_cast<size_t>(std::countr_zero(low));
+  unsigned high = NulBits16(p + 16);
   return high != 0 ? 16 + static_cast<size_t>(std::countr_zero(high)) : 32;
 #else
   return FieldLength(p, 32);

@@ -145,64 +145,42 @@ constexpr HourMinuteTable MakeHourMinuteTable() {
 }
 constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
 
-void PutTwoDigits(char* p, int v) {
-  p[0] = static_cast<char>('0' + v / 10);
-  p[1] = static_cast<char>('0' + v % 10);
-}
-
 }  // namespace
 
-CivilTime LastText::Local(int64_t t) {
-  if (InDay(t)) {
-    CivilTime c = day_.midnight;
-    int64_t secs = t - day_.start;
-    c.hour = static_cast<int>(secs / 3600);
-    c.minute = static_cast<int>(secs / 60 % 60);
-    c.second = static_cast<int>(secs % 60);
-    return c;
-  }
+bool LastText::InShortDay(int64_t t) {
+  if (t >= day_.start && t - day_.start < kSecondsPerDay) return true;
   CivilTime c = clock_.Local(t);
-  int64_t start = t - (c.hour * 3600 + c.minute * 60 + c.second);
-  // Kept when one offset holds from the day's first second to its last (no change inside it).
-  if (clock_.Local(start).gmtoff_s == c.gmtoff_s &&
-      clock_.Local(start + kSecondsPerDay - 1).gmtoff_s == c.gmtoff_s) {
-    day_.start = start;
-    day_.midnight = c;
-    day_.midnight.hour = day_.midnight.minute = day_.midnight.second = 0;
-    FormatCtime(day_.ctime, day_.midnight);
+  const int64_t start = t - (c.hour * 3600 + c.minute * 60 + c.second);
+  // Only a day with one UTC offset from its first second to its last (no change inside it).
+  if (clock_.Local(start).gmtoff_s != c.gmtoff_s ||
+      clock_.Local(start + kSecondsPerDay - 1).gmtoff_s != c.gmtoff_s) {
+    return false;
   }
-  return c;
+  c.hour = c.minute = c.second = 0;
+  day_.start = start;
+  FormatCtime(day_.ctime, c);
+  return true;
 }
 
 std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
                                       bool hour_minute) {
   if (format == LastTimeFormat::kNoTime) return {};
-  if (format == LastTimeFormat::kShort) {
-    // The column shows "Tue Nov 14 22:13" (the first 16 bytes of ctime) or "22:13": the day's
-    // text and the minute's, when the time falls in the day of the last one.
-    if (!InDay(t)) (void)Local(t);
-    if (InDay(t)) {
-      const char* minute = kHourMinute.text[(t - day_.start) / 60];
-      if (hour_minute) {
-        std::memcpy(buf, minute, 5);
-        return {buf, 5};
-      }
-      std::memcpy(buf, day_.ctime, 11);
-      std::memcpy(buf + 11, minute, 5);
-      return {buf, 16};
+  if (format == LastTimeFormat::kShort && InShortDay(t)) {
+    // "Tue Nov 14 22:13" (the first 16 bytes of ctime) or "22:13": the day's text and the
+    // minute's.
+    const char* minute = kHourMinute.text[(t - day_.start) / 60];
+    if (hour_minute) {
+      std::memcpy(buf, minute, 5);
+      return {buf, 5};
     }
+    std::memcpy(buf, day_.ctime, 11);
+    std::memcpy(buf + 11, minute, 5);
+    return {buf, 16};
   }
-  CivilTime c = Local(t);
+  CivilTime c = clock_.Local(t);
   char* end;
   if (hour_minute) {
     end = FormatHourMinute(buf, c);
-  } else if (format != LastTimeFormat::kIso && InDay(t) && c.year >= 1000 && c.year <= 9999) {
-    // "Tue Nov 14 " and the year from the day's text; the time of day written over its own.
-    std::memcpy(buf, day_.ctime, kCtimeLength);
-    PutTwoDigits(buf + 11, c.hour);
-    PutTwoDigits(buf + 14, c.minute);
-    PutTwoDigits(buf + 17, c.second);
-    end = buf + kCtimeLength;
   } else if (format == LastTimeFormat::kIso) {
     iso_.clear();
     AppendIso8601(iso_, c);

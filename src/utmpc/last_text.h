@@ -43,19 +43,17 @@ class LastText {
                          std::string_view* length);
 
   LastTextOptions options_;
-  // Local time of `t`, as clock_ gives it, from the day of the last call when `t` falls in it.
-  CivilTime Local(int64_t t);
-  bool InDay(int64_t t) const { return t >= day_.start && t - day_.start < kSecondsPerDay; }
+  // Whether `t` falls in day_, the local day of the last short time formatted; moves day_ to
+  // `t`'s day first when that day has one UTC offset all through it.
+  bool InShortDay(int64_t t);
 
   static constexpr int64_t kSecondsPerDay = 86400;
-  static constexpr size_t kCtimeLength = 24;  // a four-digit year
   LocalClock clock_;
-  // The local day of the last time converted, when one UTC offset holds all through it: most
-  // rows' times fall in the day of the row before, and cost no calendar conversion then.
+  // The short format's day: most rows' times fall in the day of the row before, and cost no
+  // calendar conversion then.
   struct Day {
-    int64_t start = INT64_MAX;  // its first second (UTC); INT64_MAX: none yet
-    CivilTime midnight;
-    char ctime[kMaxCtimeLength];  // FormatCtime of its midnight
+    int64_t start = INT64_MAX;    // its first second (UTC); INT64_MAX: none yet
+    char ctime[kMaxCtimeLength];  // FormatCtime of its midnight: "Tue Nov 14 00:00:00 2023"
   };
   Day day_;
   std::string host_, iso_;
