@@ -31,22 +31,57 @@ Widths WidthsOf(LastTimeFormat f) {
   return {16, 7};
 }
 
+// Copies n bytes, inline for the short fields of a row: two overlapping moves of the widest
+// power of two that fits, where a call to memcpy would cost more than the copy.
+inline void CopyShort(char* dst, const char* src, size_t n) {
+  auto move = [&](auto word) {
+    using Word = decltype(word);
+    Word a, b;
+    std::memcpy(&a, src, sizeof(Word));
+    std::memcpy(&b, src + n - sizeof(Word), sizeof(Word));
+    std::memcpy(dst, &a, sizeof(Word));
+    std::memcpy(dst + n - sizeof(Word), &b, sizeof(Word));
+  };
+  if (n >= 8) {
+    if (n > 16) {
+      std::memcpy(dst, src, n);
+    } else {
+      move(uint64_t{});
+    }
+  } else if (n >= 4) {
+    move(uint32_t{});
+  } else if (n > 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
+}
+
 // A row under construction. Nothing in a row is longer than 256 bytes (the host field) and a row
-// has eight fields, so 2 KiB never overflows; appends are unchecked on this hot path.
+// has eight fields, so 2 KiB never overflows, even with the 32 bytes of padding a field may
+// write past its end; appends are unchecked on this hot path.
 class RowBuffer {
  public:
   void Put(char c) { data_[size_++] = c; }
   void Append(std::string_view s) {
-    std::memcpy(data_ + size_, s.data(), s.size());
+    CopyShort(data_ + size_, s.data(), s.size());
     size_ += s.size();
   }
   // printf's "%-W.Ps": at most `precision` bytes of `s` (-1: all), padded to `width`.
   void Field(std::string_view s, int width, int precision) {
     if (precision >= 0 && s.size() > static_cast<size_t>(precision)) s = s.substr(0, precision);
-    Append(s);
-    if (s.size() < static_cast<size_t>(width)) {
-      std::memset(data_ + size_, ' ', width - s.size());
-      size_ += width - s.size();
+    const size_t w = static_cast<size_t>(width);
+    if (s.size() < w) {
+      // The padding first, as 32 spaces, or all of it when wider; the text then goes over it.
+      if (w <= 32) {
+        std::memset(data_ + size_, ' ', 32);
+      } else {
+        std::memset(data_ + size_, ' ', w);
+      }
+      CopyShort(data_ + size_, s.data(), s.size());
+      size_ += w;
+    } else {
+      Append(s);
     }
   }
   std::string_view view() const { return {data_, size_}; }
@@ -83,6 +118,23 @@ char* Put02(char* p, int64_t v) {
   return PutNumber(p, v, 2);
 }
 
+// "HH:MM" of every minute of a day, for the short time format's hot path.
+struct HourMinuteTable {
+  char text[24 * 60][5];
+};
+constexpr HourMinuteTable MakeHourMinuteTable() {
+  HourMinuteTable t{};
+  for (int m = 0; m < 24 * 60; ++m) {
+    t.text[m][0] = static_cast<char>('0' + m / 60 / 10);
+    t.text[m][1] = static_cast<char>('0' + m / 60 % 10);
+    t.text[m][2] = ':';
+    t.text[m][3] = static_cast<char>('0' + m % 60 / 10);
+    t.text[m][4] = static_cast<char>('0' + m % 60 % 10);
+  }
+  return t;
+}
+constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
+
 // last.c's length column: "(D+HH:MM)", " (HH:MM)", or " (-00:MM)" when the clock went back;
 // hours and minutes lose their sign where last.c takes abs() of them.
 std::string_view FormatLength(char* buf, int64_t secs) {
@@ -96,11 +148,13 @@ std::string_view FormatLength(char* buf, int64_t secs) {
     p = PutNumber(p, days < 0 ? -days : days, 1);
     *p++ = '+';
     p = Put02(p, std::abs(hours));
-  } else if (hours != 0) {
-    *p++ = ' ';
-    *p++ = '(';
-    p = Put02(p, hours);
   } else if (secs >= 0) {
+    // " (HH:MM)": the clock's text of a time of day this long after midnight.
+    std::memcpy(p, " (", 2);
+    std::memcpy(p + 2, kHourMinute.text[secs / 60], 5);
+    p[7] = ')';
+    return {buf, 8};
+  } else if (hours != 0) {
     *p++ = ' ';
     *p++ = '(';
     p = Put02(p, hours);
@@ -128,52 +182,39 @@ std::string_view UserColumn(const LastRow& row, int64_t boot_s) {
 
 bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-// "HH:MM" of every minute of a day, for the short time format's hot path.
-struct HourMinuteTable {
-  char text[24 * 60][5];
-};
-constexpr HourMinuteTable MakeHourMinuteTable() {
-  HourMinuteTable t{};
-  for (int m = 0; m < 24 * 60; ++m) {
-    t.text[m][0] = static_cast<char>('0' + m / 60 / 10);
-    t.text[m][1] = static_cast<char>('0' + m / 60 % 10);
-    t.text[m][2] = ':';
-    t.text[m][3] = static_cast<char>('0' + m % 60 / 10);
-    t.text[m][4] = static_cast<char>('0' + m % 60 % 10);
-  }
-  return t;
-}
-constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
-
 }  // namespace
 
-bool LastText::InShortDay(int64_t t) {
-  if (t >= day_.start && t - day_.start < kSecondsPerDay) return true;
+const LastText::Day* LastText::ShortDay(Days& days, int64_t t) {
+  for (const Day& day : days.day) {
+    if (t >= day.start && t - day.start < kSecondsPerDay) return &day;
+  }
   CivilTime c = clock_.Local(t);
   const int64_t start = t - (c.hour * 3600 + c.minute * 60 + c.second);
   // Only a day with one UTC offset from its first second to its last (no change inside it).
   if (clock_.Local(start).gmtoff_s != c.gmtoff_s ||
       clock_.Local(start + kSecondsPerDay - 1).gmtoff_s != c.gmtoff_s) {
-    return false;
+    return nullptr;
   }
   c.hour = c.minute = c.second = 0;
-  day_.start = start;
-  FormatCtime(day_.ctime, c);
-  return true;
+  Day& day = days.day[days.next];
+  days.next = (days.next + 1) % Days::kCount;
+  day.start = start;
+  FormatCtime(day.ctime, c);
+  return &day;
 }
 
 std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
-                                      bool hour_minute) {
+                                      bool hour_minute, Days& days) {
   if (format == LastTimeFormat::kNoTime) return {};
-  if (format == LastTimeFormat::kShort && InShortDay(t)) {
+  if (const Day* day = format == LastTimeFormat::kShort ? ShortDay(days, t) : nullptr) {
     // "Tue Nov 14 22:13" (the first 16 bytes of ctime) or "22:13": the day's text and the
     // minute's.
-    const char* minute = kHourMinute.text[(t - day_.start) / 60];
+    const char* minute = kHourMinute.text[(t - day->start) / 60];
     if (hour_minute) {
       std::memcpy(buf, minute, 5);
       return {buf, 5};
     }
-    std::memcpy(buf, day_.ctime, 11);
+    std::memcpy(buf, day->ctime, 11);
     std::memcpy(buf + 11, minute, 5);
     return {buf, 16};
   }
@@ -232,7 +273,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   const bool long_fmt = fmt == LastTimeFormat::kFull || fmt == LastTimeFormat::kIso;
 
   char login_buf[kMaxCtimeLength];
-  std::string_view login = FormatTime(login_buf, fmt, row.login_s, false);
+  std::string_view login = FormatTime(login_buf, fmt, row.login_s, false, login_days_);
 
   char logout_buf[kMaxCtimeLength + 2];
   char length_buf[64];
@@ -246,7 +287,7 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
     if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
       logout_buf[0] = '-';
       logout_buf[1] = ' ';
-      logout = {logout_buf, 2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt).size()};
+      logout = {logout_buf, 2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt, logout_days_).size()};
     }
   }
   EndColumns(row.end, fmt, &logout, &length);
@@ -328,7 +369,7 @@ void LastText::AppendBegins(std::string& out, const std::string& basename, int64
   out.append(FormatTime(buf,
                         options_.time_format == LastTimeFormat::kShort ? LastTimeFormat::kFull
                                                                        : options_.time_format,
-                        begins_s, false));
+                        begins_s, false, login_days_));
   out.push_back('\n');
 }
 

@@ -35,27 +35,37 @@ class LastText {
   void AppendBegins(std::string& out, const std::string& basename, int64_t begins_s);
 
  private:
-  // The time as the column shows it, written into `buf` (kMaxCtimeLength bytes) or iso_.
-  std::string_view FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute);
+  struct Days;
+  // The time as the column shows it, written into `buf` (kMaxCtimeLength bytes) or iso_; `days`
+  // are the column's short-format days.
+  std::string_view FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute,
+                              Days& days);
   // The host column: the record's host, or with -i/-d its address or name (held in host_).
   std::string_view HostColumn(const LastRow& row);
   static void EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
                          std::string_view* length);
 
   LastTextOptions options_;
-  // Whether `t` falls in day_, the local day of the last short time formatted; moves day_ to
-  // `t`'s day first when that day has one UTC offset all through it.
-  bool InShortDay(int64_t t);
+  struct Day;
+  // The day of `days` that `t` falls in; when none, one of them is moved to `t`'s day first if
+  // that day has one UTC offset all through it, else nullptr.
+  const Day* ShortDay(Days& days, int64_t t);
 
   static constexpr int64_t kSecondsPerDay = 86400;
   LocalClock clock_;
-  // The short format's day: most rows' times fall in the day of the row before, and cost no
-  // calendar conversion then.
+  // The short format's days: most rows' times fall in a day of the rows just before, and cost no
+  // calendar conversion then. A few per column: logins come newest first, but their logouts
+  // move back and forth between the days around a midnight, row after row.
   struct Day {
     int64_t start = INT64_MAX;    // its first second (UTC); INT64_MAX: none yet
     char ctime[kMaxCtimeLength];  // FormatCtime of its midnight: "Tue Nov 14 00:00:00 2023"
   };
-  Day day_;
+  struct Days {
+    static constexpr size_t kCount = 4;
+    Day day[kCount];
+    size_t next = 0;  // the one to move next, in turn
+  };
+  Days login_days_, logout_days_;
   std::string host_, iso_;
 };
 

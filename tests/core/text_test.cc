@@ -23,6 +23,31 @@ TEST(TextTest, ControlBytesNeverReachTheTerminal) {
   EXPECT_EQ(Term("tab\there", TerminalCharset::kUtf8), "tab\there");
 }
 
+TEST(TextTest, EveryPositionOfLongRowsIsChecked) {
+  // Rows are checked 16 bytes at a time, then by their last 16: one byte to escape (or a tab,
+  // which passes) at every position of rows of every length up to 80 must be found.
+  for (size_t len = 1; len <= 80; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (char odd : {'\x1b', '\x7f', '\t', '\xff', '\x00'}) {
+        std::string row(len, 'x');
+        row[at] = odd;
+        std::string want(at, 'x');
+        if (odd == '\t') {
+          want += '\t';
+        } else if (odd == '\xff') {
+          want += "\\377";
+        } else {
+          want += '*';
+          want += static_cast<char>(odd ^ 0x40);
+        }
+        want += std::string(len - at - 1, 'x');
+        ASSERT_EQ(Term(row, TerminalCharset::kAscii), want) << "length " << len << " at " << at;
+      }
+    }
+    EXPECT_EQ(Term(std::string(len, '~'), TerminalCharset::kAscii), std::string(len, '~'));
+  }
+}
+
 TEST(TextTest, HighBytesDependOnTheLocale) {
   // kUtf8 means the process runs in a UTF-8 locale (iswprint answers from it).
   ASSERT_NE(std::setlocale(LC_CTYPE, "C.UTF-8"), nullptr);
