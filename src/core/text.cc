@@ -7,9 +7,6 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace utmpcd {
 namespace {
@@ -80,36 +77,26 @@ bool PassesRaw(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; }
 
 }  // namespace
 
-// Length of the prefix of `text` that passes raw: 16 bytes at a time with SSE2, then eight, then
-// one. A chunk passes when none of its bytes is below 0x20 or above 0x7E; the first byte that
-// does not (a tab may still pass) goes to the byte loop. Every row of `last` goes through here.
+// Length of the prefix of `text` that passes raw: 16 bytes at a time (NotPrintable16), the tail
+// as the last 16; text shorter than that eight bytes at a time, then one. The first byte that is
+// not printable ASCII (a tab may still pass) goes to the byte loop.
 size_t RawPrefix(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
   size_t i = 0;
-#if defined(__SSE2__)
-  // A bit for each byte of the 16 at q that is not printable ASCII. As signed bytes, printable
-  // ASCII is 0x20..0x7E: above 0x1F and below 0x7F (0x80 and up are negative).
-  auto not_printable = [](const char* q) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-    __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x1F)),
-                               _mm_cmplt_epi8(x, _mm_set1_epi8(0x7F)));
-    return ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
-  };
   if (n >= 16) {
     unsigned bad = 0;
     for (; i + 16 <= n; i += 16) {
-      if ((bad = not_printable(p + i)) != 0) break;
+      if ((bad = NotPrintable16(p + i)) != 0) break;
     }
     // The tail as the last 16 bytes, shifted to start at i.
-    if (bad == 0 && i < n) bad = not_printable(p + n - 16) >> (16 - (n - i));
+    if (bad == 0 && i < n) bad = NotPrintable16(p + n - 16) >> (16 - (n - i));
     if (bad == 0) return n;
     i += static_cast<size_t>(std::countr_zero(bad));
     // A tab passes: on byte by byte from there.
     while (i < n && PassesRaw(static_cast<unsigned char>(p[i]))) ++i;
     return i;
   }
-#endif
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHighs = 0x8080808080808080ULL;
   for (; i + 8 <= n; i += 8) {

@@ -3,6 +3,9 @@
 
 #include <string>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace utmpcd {
 
@@ -23,6 +26,29 @@ TerminalCharset CurrentTerminalCharset();
 // screen) and the Unicode bidirectional controls that can reorder what a reader sees.
 // '\t' passes, as in `last`.
 void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset);
+
+// Length of the prefix of `text` that AppendForTerminal copies as it is (printable ASCII and
+// tabs): text is left as it is when this is its size.
+size_t RawPrefix(std::string_view text);
+
+// A bit for each of the 16 bytes at `p` that is not printable ASCII (0x20..0x7E), the first
+// byte's lowest: the test RawPrefix makes, for callers that know where text can be.
+inline unsigned NotPrintable16(const char* p) {
+#if defined(__SSE2__)
+  // As signed bytes, printable ASCII is above 0x1F and below 0x7F (0x80 and up are negative).
+  __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x1F)),
+                             _mm_cmplt_epi8(x, _mm_set1_epi8(0x7F)));
+  return ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
+#else
+  unsigned bits = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c > 0x7E) bits |= 1u << i;
+  }
+  return bits;
+#endif
+}
 
 // Appends `text` as valid UTF-8: each byte that is not part of a well-formed UTF-8 sequence
 // becomes U+FFFD. Never fails; the result is safe to embed in JSON (with escaping).

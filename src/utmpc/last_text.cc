@@ -138,6 +138,13 @@ constexpr HourMinuteTable kHourMinute = MakeHourMinuteTable();
 // last.c's length column: "(D+HH:MM)", " (HH:MM)", or " (-00:MM)" when the clock went back;
 // hours and minutes lose their sign where last.c takes abs() of them.
 std::string_view FormatLength(char* buf, int64_t secs) {
+  if (secs >= 0 && secs < 86400) {
+    // " (HH:MM)", most sessions: the clock's text of a time of day this long after midnight.
+    std::memcpy(buf, " (", 2);
+    std::memcpy(buf + 2, kHourMinute.text[secs / 60], 5);
+    buf[7] = ')';
+    return {buf, 8};
+  }
   int64_t mins = (secs / 60) % 60;
   int64_t hours = (secs / 3600) % 24;
   int64_t days = static_cast<int>(secs / 86400);
@@ -148,13 +155,7 @@ std::string_view FormatLength(char* buf, int64_t secs) {
     p = PutNumber(p, days < 0 ? -days : days, 1);
     *p++ = '+';
     p = Put02(p, std::abs(hours));
-  } else if (secs >= 0) {
-    // " (HH:MM)": the clock's text of a time of day this long after midnight.
-    std::memcpy(p, " (", 2);
-    std::memcpy(p + 2, kHourMinute.text[secs / 60], 5);
-    p[7] = ')';
-    return {buf, 8};
-  } else if (hours != 0) {
+  } else if (hours != 0) {  // less than a day, backward: the clock went back
     *p++ = ' ';
     *p++ = '(';
     p = Put02(p, hours);
@@ -184,9 +185,19 @@ bool IsCSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 }  // namespace
 
-const LastText::Day* LastText::ShortDay(Days& days, int64_t t) {
-  for (const Day& day : days.day) {
-    if (t >= day.start && t - day.start < kSecondsPerDay) return &day;
+LastText::LastText(const LastTextOptions& options)
+    : options_(options),
+      short_rows_(options.time_format == LastTimeFormat::kShort && options.show_host &&
+                  !options.host_last && !options.numeric_ip && !options.dns &&
+                  options.name_len == 8 && options.host_len == 16) {}
+
+const LastText::Day* LastText::OtherShortDay(Days& days, int64_t t) {
+  for (size_t i = 0; i < Days::kCount; ++i) {
+    const Day& day = days.day[i];
+    if (t >= day.start && t - day.start < kSecondsPerDay) {
+      days.last = i;
+      return &day;
+    }
   }
   CivilTime c = clock_.Local(t);
   const int64_t start = t - (c.hour * 3600 + c.minute * 60 + c.second);
@@ -196,8 +207,9 @@ const LastText::Day* LastText::ShortDay(Days& days, int64_t t) {
     return nullptr;
   }
   c.hour = c.minute = c.second = 0;
-  Day& day = days.day[days.next];
+  days.last = days.next;
   days.next = (days.next + 1) % Days::kCount;
+  Day& day = days.day[days.last];
   day.start = start;
   FormatCtime(day.ctime, c);
   return &day;
@@ -266,7 +278,54 @@ std::string_view LastText::HostColumn(const LastRow& row) {
   return r.host.substr(0, kHostSize - 1);
 }
 
+bool LastText::AppendShortRow(std::string& out, const LastRow& row) {
+  // last.c's "%-8.8s %-12.12s %-16.16s %-16.16s %-7.7s %s": every column but the last has a
+  // fixed width, and starts at a fixed place.
+  constexpr size_t kLine = 9, kHost = 22, kLogin = 39, kLogout = 56, kLength = 64;
+  const Day* login_day = ShortDay(login_days_, row.login_s);
+  if (login_day == nullptr) return false;
+  char b[kLength + 64];
+  std::memset(b, ' ', kLength);
+  const LoginRecord& r = *row.record;
+  CopyShort(b, r.user.data(), std::min<size_t>(r.user.size(), 8));
+  CopyShort(b + kLine, row.line.data(), std::min<size_t>(row.line.size(), 12));
+  CopyShort(b + kHost, r.host.data(), std::min<size_t>(r.host.size(), 16));
+  std::memcpy(b + kLogin, login_day->ctime, 11);
+  std::memcpy(b + kLogin + 11, kHourMinute.text[(row.login_s - login_day->start) / 60], 5);
+
+  std::string_view logout, length;
+  if (row.logout_s == options_.now_s) {
+    logout = "  still";
+    length = "running";
+  } else {
+    length = FormatLength(b + kLength, row.logout_s - row.login_s);
+    if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
+      const Day* logout_day = ShortDay(logout_days_, row.logout_s);
+      if (logout_day == nullptr) return false;
+      b[kLogout] = '-';
+      std::memcpy(b + kLogout + 2, kHourMinute.text[(row.logout_s - logout_day->start) / 60], 5);
+    }
+  }
+  // Every other end writes its own words over the logout time (EndColumns).
+  EndColumns(row.end, LastTimeFormat::kShort, &logout, &length);
+  CopyShort(b + kLogout, logout.data(), logout.size());
+  if (length.data() != b + kLength) CopyShort(b + kLength, length.data(), length.size());
+  size_t n = kLength + length.size();
+  // trim_trailing_spaces(); the login time keeps the row longer than the record's text.
+  while (IsCSpace(b[n - 1])) --n;
+  // The careful print when a byte needs it: only user, line and host, before kLogin - 1, can
+  // hold one.
+  static_assert(kLogin - 1 >= 32 && kLogin - 1 <= 48);
+  if ((NotPrintable16(b) | NotPrintable16(b + 16) | NotPrintable16(b + kLogin - 1 - 16)) != 0) {
+    return false;
+  }
+  b[n] = '\n';
+  out.append(b, n + 1);
+  return true;
+}
+
 void LastText::AppendRow(std::string& out, const LastRow& row) {
+  if (short_rows_ && AppendShortRow(out, row)) return;
   const LastTimeFormat fmt = options_.time_format;
   const Widths w = WidthsOf(fmt);
   const bool short_fmt = fmt == LastTimeFormat::kShort;

@@ -27,7 +27,7 @@ struct LastTextOptions {
 
 class LastText {
  public:
-  explicit LastText(const LastTextOptions& options) : options_(options) {}
+  explicit LastText(const LastTextOptions& options);
 
   // Appends one row and its newline, sanitized for a terminal.
   void AppendRow(std::string& out, const LastRow& row);
@@ -40,16 +40,27 @@ class LastText {
   // are the column's short-format days.
   std::string_view FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute,
                               Days& days);
+  // AppendRow for the default columns (the short time format, 8-byte names, 16-byte hosts, the
+  // host before the times): each column at its fixed place in one buffer, checked for bytes to
+  // escape once. False, having appended nothing, for a row it leaves to the general path: bytes
+  // to escape, or a time on a day whose UTC offset changes.
+  bool AppendShortRow(std::string& out, const LastRow& row);
   // The host column: the record's host, or with -i/-d its address or name (held in host_).
   std::string_view HostColumn(const LastRow& row);
   static void EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
                          std::string_view* length);
 
   LastTextOptions options_;
+  bool short_rows_;  // the options are the default columns of AppendShortRow
   struct Day;
   // The day of `days` that `t` falls in; when none, one of them is moved to `t`'s day first if
-  // that day has one UTC offset all through it, else nullptr.
-  const Day* ShortDay(Days& days, int64_t t);
+  // that day has one UTC offset all through it, else nullptr. The day found last is tried
+  // first, inline: most times fall in it.
+  const Day* ShortDay(Days& days, int64_t t) {
+    const Day& last = days.day[days.last];
+    return t >= last.start && t - last.start < kSecondsPerDay ? &last : OtherShortDay(days, t);
+  }
+  const Day* OtherShortDay(Days& days, int64_t t);
 
   static constexpr int64_t kSecondsPerDay = 86400;
   LocalClock clock_;
@@ -63,6 +74,7 @@ class LastText {
   struct Days {
     static constexpr size_t kCount = 4;
     Day day[kCount];
+    size_t last = 0;  // the one found last
     size_t next = 0;  // the one to move next, in turn
   };
   Days login_days_, logout_days_;
