@@ -108,8 +108,10 @@ void LastBuilder::ResumeAfter(const LoginRecord& barrier) {
 
 const LastRow* LastBuilder::Step(const LoginRecord& r) {
   if (query_.btmp) return Row(r, DisplayLine(r.line), r.time_s, SessionEnd::kLogout);
+  return StepTyped(r, EffectiveType(r));
+}
 
-  int16_t type = EffectiveType(r);
+const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
   const LastRow* row = nullptr;
   bool down = false;
   switch (type) {
@@ -148,12 +150,9 @@ const LastRow* LastBuilder::Step(const LoginRecord& r) {
     case kUserProcess:
       row = Login(r, DisplayLine(r.line));
       break;
-    case kDeadProcess: {
-      // The nearest later record on a line closes the logins before it.
-      int64_t unused;
-      if (!r.line.empty()) open_lines_.Exchange(r.line, r.time_s, &unused);
+    case kDeadProcess:
+      CloseLine(r);
       break;
-    }
     default:  // EMPTY, INIT_PROCESS, LOGIN_PROCESS, ACCOUNTING: nothing to list
       break;
   }

@@ -86,6 +86,14 @@ class LastBuilder {
   // Applies the ut_type fixes of last.c for old writers, and acts on the record; returns the
   // row it lists, if any.
   const LastRow* Step(const LoginRecord& r);
+  // Step of wtmp (not btmp) for a record of EffectiveType `type`.
+  const LastRow* StepTyped(const LoginRecord& r, int16_t type);
+  // A logout (or any record that ends what is open on its line): the nearest later record on a
+  // line closes the logins before it. Inlined into Feed: half the records of a wtmp are these.
+  void CloseLine(const LoginRecord& r) {
+    int64_t unused;
+    if (!r.line.empty()) open_lines_.Exchange(r.line, r.time_s, &unused);
+  }
   [[gnu::always_inline]] inline const LastRow* Login(const LoginRecord& r, std::string_view line);
   // Whether -s/-t drop the record before pairing (as last.c does).
   bool OutsideTimes(const LoginRecord& r) const {
@@ -108,7 +116,17 @@ class LastBuilder {
 template <typename Emit>
 bool LastBuilder::Feed(const LoginRecord& record, Emit&& emit) {
   if (OutsideTimes(record)) return true;
-  const LastRow* row = Step(record);
+  const LastRow* row;
+  if (query_.btmp) {
+    row = Step(record);
+  } else {
+    const int16_t type = EffectiveType(record);
+    if (type == kDeadProcess) {
+      CloseLine(record);
+      return true;
+    }
+    row = StepTyped(record, type);
+  }
   return row == nullptr || emit(*row);
 }
 

@@ -26,8 +26,9 @@ class LineTable {
     for (size_t i = key.Hash() & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.generation != generation_) {
-        // Member by member: a whole-slot copy would go through the stack.
-        s.key = key;
+        // Word by word: a whole-key copy is made with 16-byte moves, which would load the key
+        // from the stack where it was stored 8 bytes at a time (a store-forwarding stall).
+        s.key.Set(key);
         s.time_s = time_s;
         s.generation = generation_;
         ++size_;
@@ -75,6 +76,12 @@ class LineTable {
       }
       words[2] = Load<uint64_t>(p + 16);
       words[3] = LoadUpTo8(p + 24, n - 24);
+    }
+    [[gnu::always_inline]] void Set(const Key& o) {
+      words[0] = o.words[0];
+      words[1] = o.words[1];
+      words[2] = o.words[2];
+      words[3] = o.words[3];
     }
     bool operator==(const Key& o) const {
       return ((words[0] ^ o.words[0]) | (words[1] ^ o.words[1]) | (words[2] ^ o.words[2]) |

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/strings_internal.h"
+
 namespace utmpcd {
 
 // The ut_type values of glibc's <utmp.h>; a record's type is stored as it was found.
@@ -56,7 +58,24 @@ struct LoginRecord {
 // last fix it from the text, as util-linux last.c does: on line "~", user "shutdown" is
 // kShutdownTime, "reboot" kBootTime, "runlevel" kRunLevel; elsewhere a record with a user and a
 // line is a login (unless its user starts with "LOGIN" or it is a DEAD_PROCESS), one without a
-// user a logout, and user "date" on line "|" or "{" a clock change.
-int16_t EffectiveType(const LoginRecord& record);
+// user a logout, and user "date" on line "|" or "{" a clock change. Inline: a listing asks it of
+// every record.
+inline int16_t EffectiveType(const LoginRecord& r) {
+  using internal::StartsWith;
+  int16_t type = r.type;
+  if (StartsWith(r.line, "~")) {
+    if (StartsWith(r.user, "shutdown")) return kShutdownTime;
+    if (StartsWith(r.user, "reboot")) return kBootTime;
+    if (StartsWith(r.user, "runlevel")) return kRunLevel;
+    return type;
+  }
+  if (r.user.empty()) return kDeadProcess;
+  if (type != kDeadProcess && !r.line.empty() && !StartsWith(r.user, "LOGIN")) type = kUserProcess;
+  if (StartsWith(r.user, "date")) {
+    if (StartsWith(r.line, "|")) type = kOldTime;
+    if (StartsWith(r.line, "{")) type = kNewTime;
+  }
+  return type;
+}
 
 }  // namespace utmpcd

@@ -136,37 +136,54 @@ std::optional<UtmpLayout> ParseLayout(std::string_view name) {
 
 namespace {
 
-// Decodes a record at `p`, its host too when `host`; false when ut_type is not one glibc
-// defines or the time is out of range. Builds nothing that needs destroying: it runs under the
-// SIGBUS guard (see DecodeGuarded).
+// The fields DecodeFields leaves out without `whole`: id, host, exit status, session,
+// microseconds and address.
+[[gnu::always_inline]] inline void DecodeRest(const char* p, const WideOffsets& o, LoginRecord* r) {
+  r->id = {p + kIdOffset, Length4(p + kIdOffset)};
+  r->host = Text(p + kHostOffset, kHostSize);
+  r->exit_termination = Load<int16_t>(p + kExitOffset);
+  r->exit_status = Load<int16_t>(p + kExitOffset + 2);
+  if (o.wide) {
+    r->session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
+    r->time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
+  } else {
+    r->session = Load<int32_t>(p + kSessionOffset);
+    r->time_usec = Load<int32_t>(p + o.tv_usec);
+  }
+  std::memcpy(r->addr.data(), p + o.addr, r->addr.size());
+}
+
+// Decodes a record at `p`; false when ut_type is not one glibc defines or the time is out of
+// range. Without `whole`, only what pairing records needs (type, pid, line, user and time), the
+// rest left empty for DecodeRest. Builds nothing that needs destroying: it runs under the SIGBUS
+// guard (see DecodeGuarded).
 [[gnu::always_inline]] inline bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r,
-                                                bool host = true) {
+                                                bool whole = true) {
   r->type = Load<int16_t>(p + kTypeOffset);
   if (r->type < 0 || r->type > kMaxRecordType) return false;
   r->pid = Load<int32_t>(p + kPidOffset);
   static_assert(kLineSize == 32 && kUserSize == 32 && kIdSize == 4);
   r->line = {p + kLineOffset, Length32(p + kLineOffset)};
-  r->id = {p + kIdOffset, Length4(p + kIdOffset)};
   r->user = {p + kUserOffset, Length32(p + kUserOffset)};
-  r->host = host ? Text(p + kHostOffset, kHostSize) : std::string_view();
-  r->exit_termination = Load<int16_t>(p + kExitOffset);
-  r->exit_status = Load<int16_t>(p + kExitOffset + 2);
   if (o.wide) {
-    r->session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
     r->time_s = Load<int64_t>(p + o.tv_sec);
-    r->time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
     // A 64-bit second count whose time_us() would overflow int64 (about 292,000 years from
     // 1970) is no real time but a garbled record; passed on, every time_us() and every
     // difference of two times would be undefined behaviour (found by fuzz_utmp_listing).
     constexpr int64_t kMaxTimeS = (INT64_MAX - INT32_MAX) / 1000000;
     if (r->time_s > kMaxTimeS || r->time_s < -kMaxTimeS) return false;
   } else {
-    r->session = Load<int32_t>(p + kSessionOffset);
     // Unsigned: a 32-bit second counter read as glibc 2.40 reads it, good until 2106.
     r->time_s = Load<uint32_t>(p + o.tv_sec);
-    r->time_usec = Load<int32_t>(p + o.tv_usec);
   }
-  std::memcpy(r->addr.data(), p + o.addr, r->addr.size());
+  if (whole) {
+    DecodeRest(p, o, r);
+  } else {
+    r->id = r->host = {};
+    r->exit_termination = r->exit_status = 0;
+    r->session = r->time_usec = 0;
+    r->addr = {};
+  }
   return true;
 }
 
@@ -470,7 +487,7 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
       }
       asm volatile("" : : "r"(touched));
       for (size_t i = 0; i < count; ++i) {
-        if (IsLogin(slots_[i])) DecodeHost(slots_[i]);
+        if (IsLogin(slots_[i])) DecodeRestOf(slots_[i]);
       }
     }
   });
@@ -510,6 +527,18 @@ void UtmpFile::DecodeInto(Slot& slot, const char* bytes, uint64_t offset) {
   r.user = std::string_view(p + kLineSize + kIdSize, r.user.size());
 }
 
+void UtmpFile::DecodeRestOf(Slot& slot) {
+  LoginRecord& r = slot.record;
+  DecodeRest(slot.host_bytes - kHostOffset, OffsetsOf(layout_), &r);
+  // The id was copied with the line; the host goes after the user.
+  char* p = slot.text;
+  r.id = std::string_view(p + kLineSize, r.id.size());
+  char* host = p + kLineSize + kIdSize + kUserSize;
+  std::memcpy(host, r.host.data(), r.host.size());
+  r.host = std::string_view(host, r.host.size());
+  slot.host_bytes = nullptr;
+}
+
 const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
   static_assert(std::is_standard_layout_v<Slot>);
   if (shrank_) return nullptr;  // the mapping is gone
@@ -520,7 +549,7 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
   if (at < first || at >= end || (at - first) % sizeof(Slot) != 0) return nullptr;  // not ours
   Slot& s = slots_[(at - first) / sizeof(Slot)];
   if (s.host_bytes == nullptr) return &s.record;
-  if (!Guarded([&] { DecodeHost(s); })) {
+  if (!Guarded([&] { DecodeRestOf(s); })) {
     Unmap();
     cursor_ = backward_ ? first_ : end_;
     shrank_ = true;
@@ -533,13 +562,6 @@ bool UtmpFile::IsLogin(const Slot& slot) {
   return slot.ok && slot.host_bytes != nullptr && slot.record.type == kUserProcess;
 }
 
-void UtmpFile::DecodeHost(Slot& slot) {
-  char* p = slot.text + kLineSize + kIdSize + kUserSize;
-  size_t size = FieldLength(slot.host_bytes, kHostSize);
-  std::memcpy(p, slot.host_bytes, size);
-  slot.record.host = std::string_view(p, size);
-  slot.host_bytes = nullptr;
-}
 
 void UtmpFile::CountGarbled(uint64_t offset) {
   // Read backward, the first one met is the last in the file: keep the lowest offset.

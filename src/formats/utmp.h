@@ -51,12 +51,14 @@ UtmpLayout DetectLayout(std::string_view head, uint64_t file_size);
 // How much of each record a pass over a UtmpFile decodes.
 enum class RecordDetail {
   kFull,  // every field
-  // Every field but the host, which stays empty until UtmpFile::Complete(). The host spans four
+  // Only what pairing records needs: type, pid, line, user and time. Host, id, exit status,
+  // session, microseconds and address stay empty until UtmpFile::Complete(). The host spans four
   // of a 384-byte record's six cache lines: a pass that prints few of the records it reads (last
-  // pairs every record but may show one user's) need not bring them in from memory.
+  // pairs every record but may show one user's) need not bring them in from memory, nor decode
+  // fields it does not print.
   kNoHost,
-  // The same, with the hosts of logins (USER_PROCESS records) decoded too, many at a time: for a
-  // listing that prints every login; other records' hosts still wait for Complete().
+  // The same, with the logins (USER_PROCESS records) decoded whole, many at a time: for a
+  // listing that prints every login; other records still wait for Complete().
   kNoHostButLogins,
 };
 
@@ -114,9 +116,10 @@ class UtmpFile {
     return Read(false, detail, range, visit);
   }
 
-  // Decodes the host of `record`, which a pass without hosts is visiting now, and returns the
-  // record whole; nullptr when the file shrank under the reader (the pass then ends, as
-  // shrank() says) or the record is not one this pass is visiting.
+  // Decodes what a pass without hosts left out of `record` (see RecordDetail::kNoHost), which
+  // it is visiting now, and returns the record whole; nullptr when the file shrank under the
+  // reader (the pass then ends, as shrank() says) or the record is not one this pass is
+  // visiting.
   const LoginRecord* Complete(const LoginRecord& record);
 
   // Whether the file got shorter under the last pass, which then ended early: what is gone is
@@ -136,7 +139,9 @@ class UtmpFile {
     LoginRecord record;
     uint64_t offset;
     bool ok;
-    const char* host_bytes;  // kNoHost: the host field in the mapping, until Complete()
+    // kNoHost: the host field in the mapping, until Complete() decodes it and the other fields
+    // left out (see RecordDetail).
+    const char* host_bytes;
     char text[kLineSize + kIdSize + kUserSize + kHostSize];
   };
   // Windows grow from 16 records to 21,845 (8 MiB of 384-byte records): a listing that needs
@@ -160,7 +165,8 @@ class UtmpFile {
   size_t DecodeGuarded(uint64_t first, size_t count);
   // Inlined into DecodeGuarded's loop: it runs for every record.
   [[gnu::always_inline]] inline void DecodeInto(Slot& slot, const char* bytes, uint64_t offset);
-  void DecodeHost(Slot& slot);
+  // Decodes what a pass without hosts left out of the slot's record.
+  void DecodeRestOf(Slot& slot);
   static bool IsLogin(const Slot& slot);
   void Unmap();
   void CountGarbled(uint64_t offset);

@@ -118,9 +118,14 @@ std::optional<std::vector<LocalSession>> Sessions(const std::string& path, bool 
 std::string LocalUptimeLine(int64_t users) {
   timespec up{};
   clock_gettime(CLOCK_BOOTTIME, &up);
+  // The text of /proc/loadavg, as procps reads it: glibc's getloadavg() converts the kernel's
+  // fixed-point values itself (from sysinfo), and its second decimal then differs now and then.
   std::array<double, 3> load{};
   double avg[3] = {};
-  if (getloadavg(avg, 3) == 3) load = {avg[0], avg[1], avg[2]};
+  FILE* f = std::fopen("/proc/loadavg", "re");
+  bool read = f != nullptr && std::fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) == 3;
+  if (f != nullptr) std::fclose(f);
+  if (read || getloadavg(avg, 3) == 3) load = {avg[0], avg[1], avg[2]};
   LocalClock clock;
   return UptimeLine(clock.Local(::time(nullptr)), up.tv_sec, users, load);
 }

@@ -36,7 +36,12 @@ class UtmpFileTest : public ::testing::Test {
       r.line = "pts/1";
       std::string host = "host" + std::to_string(i);
       r.host = host;
+      r.id = "ts/1";
+      r.session = i;
+      r.exit_status = 3;
       r.time_s = 1700000000 + i;
+      r.time_usec = i;
+      r.addr[0] = static_cast<uint8_t>(i);
       EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
     }
     return bytes;
@@ -116,7 +121,7 @@ TEST_F(UtmpFileTest, FileTruncatedUnderTheReaderEndsTheListing) {
 }
 
 // A pass without hosts leaves them empty until Complete(), which gives each record's own.
-TEST_F(UtmpFileTest, HostIsDecodedOnlyWhenCompleted) {
+TEST_F(UtmpFileTest, HostAndTheRestAreDecodedOnlyWhenCompleted) {
   Write(Records(3000));
   auto file = UtmpFile::Open(path_);
   ASSERT_TRUE(file);
@@ -126,11 +131,20 @@ TEST_F(UtmpFileTest, HostIsDecodedOnlyWhenCompleted) {
         EXPECT_EQ(r.pid, expect);
         EXPECT_EQ(r.user, "user");
         EXPECT_EQ(r.line, "pts/1");
+        EXPECT_EQ(r.time_s, 1700000000 + expect);
+        // What pairing records does not need waits for Complete().
         EXPECT_EQ(r.host, "");
+        EXPECT_EQ(r.id, "");
+        EXPECT_EQ(r.session, 0);
         if (r.pid % 7 == 0) {
           const LoginRecord* whole = file->Complete(r);
           EXPECT_EQ(whole, &r);
           EXPECT_EQ(r.host, "host" + std::to_string(r.pid));
+          EXPECT_EQ(r.id, "ts/1");
+          EXPECT_EQ(r.session, r.pid);
+          EXPECT_EQ(r.exit_status, 3);
+          EXPECT_EQ(r.time_usec, r.pid);
+          EXPECT_EQ(r.addr[0], static_cast<uint8_t>(r.pid));
           EXPECT_EQ(file->Complete(r), &r);  // a second time changes nothing
           EXPECT_EQ(r.host, "host" + std::to_string(r.pid));
         }
