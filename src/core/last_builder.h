@@ -90,7 +90,7 @@ class LastBuilder {
   const LastRow* StepTyped(const LoginRecord& r, int16_t type);
   // A logout (or any record that ends what is open on its line): the nearest later record on a
   // line closes the logins before it. Inlined into Feed: half the records of a wtmp are these.
-  void CloseLine(const LoginRecord& r) {
+  [[gnu::always_inline]] void CloseLine(const LoginRecord& r) {
     int64_t unused;
     if (!r.line.empty()) open_lines_.Exchange(r.line, r.time_s, &unused);
   }

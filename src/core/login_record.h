@@ -60,7 +60,7 @@ struct LoginRecord {
 // line is a login (unless its user starts with "LOGIN" or it is a DEAD_PROCESS), one without a
 // user a logout, and user "date" on line "|" or "{" a clock change. Inline: a listing asks it of
 // every record.
-inline int16_t EffectiveType(const LoginRecord& r) {
+[[gnu::always_inline]] inline int16_t EffectiveType(const LoginRecord& r) {
   using internal::StartsWith;
   int16_t type = r.type;
   if (StartsWith(r.line, "~")) {
