@@ -21,7 +21,11 @@ export TZ=UTC LC_ALL=C
 small=$((records / 10))
 "$wtmpgen" --seed 7 --records "$records" -o "$dir/wtmp"
 "$wtmpgen" --seed 7 --records "$small" -o "$dir/wtmp.small"
-# The page cache holds the file for both tools alike.
+# The page cache holds the file for both tools alike, as reading it from disk leaves it (a wtmp
+# read since boot): written back, dropped, read once. Readahead fills the cache with large
+# folios, which mmap(2) maps many pages at a time; the generator's fresh writes leave small ones.
+sync "$dir/wtmp"
+dd if="$dir/wtmp" iflag=nocache count=0 status=none
 cat "$dir/wtmp" > /dev/null
 
 # mean seconds of a command, from hyperfine's CSV export

@@ -463,6 +463,7 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
   const char* base = map_records_ + (first - map_first_) * rec;
   const bool host = detail_ == RecordDetail::kFull;
   const size_t time_offset = OffsetsOf(layout_).tv_sec;
+  Slot* const slots = slots_.get();  // once: stores to slots could alias the member
   bool whole = Guarded([&] {
     // Each pass over the batch starts with a bare loop that loads the cache lines the decode
     // will read. With nothing else in it, the processor has many trips to memory under way at
@@ -478,16 +479,16 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
     asm volatile("" : : "r"(touched));  // the loads must happen
     for (size_t i = 0; i < count; ++i) {
       size_t index = backward_ ? count - 1 - i : i;
-      DecodeInto(slots_[i], base + index * rec, (first + index) * rec);
+      DecodeInto(slots[i], base + index * rec, (first + index) * rec);
     }
     if (detail_ == RecordDetail::kNoHostButLogins) {
       // The same for the hosts of the batch's logins.
       for (size_t i = 0; i < count; ++i) {
-        if (IsLogin(slots_[i])) touched += static_cast<unsigned char>(slots_[i].host_bytes[0]);
+        if (IsLogin(slots[i])) touched += static_cast<unsigned char>(slots[i].host_bytes[0]);
       }
       asm volatile("" : : "r"(touched));
       for (size_t i = 0; i < count; ++i) {
-        if (IsLogin(slots_[i])) DecodeRestOf(slots_[i]);
+        if (IsLogin(slots[i])) DecodeRestOf(slots[i]);
       }
     }
   });
@@ -556,10 +557,6 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
     return nullptr;
   }
   return &s.record;
-}
-
-bool UtmpFile::IsLogin(const Slot& slot) {
-  return slot.ok && slot.host_bytes != nullptr && slot.record.type == kUserProcess;
 }
 
 

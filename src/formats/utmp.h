@@ -167,7 +167,9 @@ class UtmpFile {
   [[gnu::always_inline]] inline void DecodeInto(Slot& slot, const char* bytes, uint64_t offset);
   // Decodes what a pass without hosts left out of the slot's record.
   void DecodeRestOf(Slot& slot);
-  static bool IsLogin(const Slot& slot);
+  static bool IsLogin(const Slot& slot) {
+    return slot.ok && slot.host_bytes != nullptr && slot.record.type == kUserProcess;
+  }
   void Unmap();
   void CountGarbled(uint64_t offset);
 
@@ -202,9 +204,9 @@ Result<void> UtmpFile::Read(bool backward, RecordDetail detail, RecordRange rang
     auto n = NextBatch();
     if (!n) return tl::unexpected(n.error());
     if (*n == 0) return {};
+    const Slot* const slots = slots_.get();  // once: what visit stores could alias the member
     for (size_t i = 0; i < *n; ++i) {
-      if (slots_[i].ok && !visit(static_cast<const LoginRecord&>(slots_[i].record),
-                                 slots_[i].offset)) {
+      if (slots[i].ok && !visit(static_cast<const LoginRecord&>(slots[i].record), slots[i].offset)) {
         Unmap();
         return {};
       }
