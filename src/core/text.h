@@ -37,8 +37,8 @@ inline unsigned NotPrintable16(const char* p) {
 #if defined(__SSE2__)
   // As signed bytes, printable ASCII is above 0x1F and below 0x7F (0x80 and up are negative).
   __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x1F)),
-                             _mm_cmplt_epi8(x, _mm_set1_epi8(0x7F)));
+  __m128i ok =
+      _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x1F)), _mm_cmplt_epi8(x, _mm_set1_epi8(0x7F)));
   return ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
 #else
   unsigned bits = 0;

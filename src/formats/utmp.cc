@@ -559,7 +559,6 @@ const LoginRecord* UtmpFile::Complete(const LoginRecord& record) {
   return &s.record;
 }
 
-
 void UtmpFile::CountGarbled(uint64_t offset) {
   // Read backward, the first one met is the last in the file: keep the lowest offset.
   if (damage_.garbled++ == 0 || offset < damage_.first_garbled_offset) {

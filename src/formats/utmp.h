@@ -206,7 +206,8 @@ Result<void> UtmpFile::Read(bool backward, RecordDetail detail, RecordRange rang
     if (*n == 0) return {};
     const Slot* const slots = slots_.get();  // once: what visit stores could alias the member
     for (size_t i = 0; i < *n; ++i) {
-      if (slots[i].ok && !visit(static_cast<const LoginRecord&>(slots[i].record), slots[i].offset)) {
+      if (slots[i].ok &&
+          !visit(static_cast<const LoginRecord&>(slots[i].record), slots[i].offset)) {
         Unmap();
         return {};
       }

@@ -215,8 +215,8 @@ const LastText::Day* LastText::OtherShortDay(Days& days, int64_t t) {
   return &day;
 }
 
-std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t,
-                                      bool hour_minute, Days& days) {
+std::string_view LastText::FormatTime(char* buf, LastTimeFormat format, int64_t t, bool hour_minute,
+                                      Days& days) {
   if (format == LastTimeFormat::kNoTime) return {};
   if (const Day* day = format == LastTimeFormat::kShort ? ShortDay(days, t) : nullptr) {
     // "Tue Nov 14 22:13" (the first 16 bytes of ctime) or "22:13": the day's text and the
@@ -346,7 +346,8 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
     if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
       logout_buf[0] = '-';
       logout_buf[1] = ' ';
-      logout = {logout_buf, 2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt, logout_days_).size()};
+      logout = {logout_buf,
+                2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt, logout_days_).size()};
     }
   }
   EndColumns(row.end, fmt, &logout, &length);
@@ -425,10 +426,10 @@ void LastText::AppendBegins(std::string& out, const std::string& basename, int64
   out.append(basename);
   out.append(" begins ");
   char buf[kMaxCtimeLength];
-  out.append(FormatTime(buf,
-                        options_.time_format == LastTimeFormat::kShort ? LastTimeFormat::kFull
-                                                                       : options_.time_format,
-                        begins_s, false, login_days_));
+  out.append(FormatTime(
+      buf,
+      options_.time_format == LastTimeFormat::kShort ? LastTimeFormat::kFull : options_.time_format,
+      begins_s, false, login_days_));
   out.push_back('\n');
 }
 
