@@ -176,8 +176,7 @@ HostSummary Api::Summary() const {
   s.boot_time_us = options_.boot_time_us;
   timespec up{};
   if (clock_gettime(CLOCK_BOOTTIME, &up) == 0) s.uptime_s = up.tv_sec;
-  double load[3] = {};
-  if (getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
+  s.load = LoadAverage();
   auto sessions = live_->Get();
   std::set<std::string_view> users;
   for (const LiveSession& session : *sessions) users.insert(session.user);

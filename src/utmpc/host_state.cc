@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace utmpcd {
@@ -45,6 +46,15 @@ bool IsPhantomLogin(const LoginRecord& r, int64_t boot_s) {
   struct stat st {};
   if (stat(dev.c_str(), &st) != 0) return true;
   return pw->pw_uid != st.st_uid;
+}
+
+std::array<double, 3> LoadAverage() {
+  double avg[3] = {};
+  FILE* f = std::fopen("/proc/loadavg", "re");
+  bool parsed = f != nullptr && std::fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) == 3;
+  if (f != nullptr) std::fclose(f);
+  if (!parsed && getloadavg(avg, 3) != 3) return {};
+  return {avg[0], avg[1], avg[2]};
 }
 
 }  // namespace utmpcd

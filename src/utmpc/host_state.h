@@ -1,6 +1,8 @@
-// What `last` asks of the running system: when it booted, and whether a login's process lives.
+// What `last` and `w` ask of the running system: when it booted, whether a login's process
+// lives, and its load.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "core/login_record.h"
@@ -14,5 +16,11 @@ int64_t BootTimeS();
 // its user does not exist, or its process (by /proc/PID/loginuid, else the owner of /dev/TTY)
 // no longer belongs to that user.
 bool IsPhantomLogin(const LoginRecord& record, int64_t boot_s);
+
+// The 1, 5 and 15 minute load averages as the text of /proc/loadavg gives them, which procps
+// prints: glibc's getloadavg() converts sysinfo()'s fixed-point values itself, and its second
+// decimal then differs now and then (the fallback when /proc is not mounted). Zeros when neither
+// answers.
+std::array<double, 3> LoadAverage();
 
 }  // namespace utmpcd

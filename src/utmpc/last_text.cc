@@ -294,20 +294,12 @@ bool LastText::AppendShortRow(std::string& out, const LastRow& row) {
   std::memcpy(b + kLogin + 11, kHourMinute.text[(row.login_s - login_day->start) / 60], 5);
 
   std::string_view logout, length;
-  if (row.logout_s == options_.now_s) {
-    logout = "  still";
-    length = "running";
-  } else {
-    length = FormatLength(b + kLength, row.logout_s - row.login_s);
-    if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
-      const Day* logout_day = ShortDay(logout_days_, row.logout_s);
-      if (logout_day == nullptr) return false;
-      b[kLogout] = '-';
-      std::memcpy(b + kLogout + 2, kHourMinute.text[(row.logout_s - logout_day->start) / 60], 5);
-    }
+  if (EndColumns(row, LastTimeFormat::kShort, b + kLength, &logout, &length)) {
+    const Day* logout_day = ShortDay(logout_days_, row.logout_s);
+    if (logout_day == nullptr) return false;
+    b[kLogout] = '-';
+    std::memcpy(b + kLogout + 2, kHourMinute.text[(row.logout_s - logout_day->start) / 60], 5);
   }
-  // Every other end writes its own words over the logout time (EndColumns).
-  EndColumns(row.end, LastTimeFormat::kShort, &logout, &length);
   CopyShort(b + kLogout, logout.data(), logout.size());
   if (length.data() != b + kLength) CopyShort(b + kLength, length.data(), length.size());
   size_t n = kLength + length.size();
@@ -329,7 +321,6 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   const LastTimeFormat fmt = options_.time_format;
   const Widths w = WidthsOf(fmt);
   const bool short_fmt = fmt == LastTimeFormat::kShort;
-  const bool long_fmt = fmt == LastTimeFormat::kFull || fmt == LastTimeFormat::kIso;
 
   char login_buf[kMaxCtimeLength];
   std::string_view login = FormatTime(login_buf, fmt, row.login_s, false, login_days_);
@@ -337,20 +328,12 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   char logout_buf[kMaxCtimeLength + 2];
   char length_buf[64];
   std::string_view logout, length;
-  if (row.logout_s == options_.now_s) {
-    logout = long_fmt ? "  still running" : "  still";
-    length = long_fmt ? "" : "running";
-  } else {
-    length = FormatLength(length_buf, row.logout_s - row.login_s);
-    // Every other end writes its own words over the logout time (EndColumns).
-    if (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot) {
-      logout_buf[0] = '-';
-      logout_buf[1] = ' ';
-      logout = {logout_buf,
-                2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt, logout_days_).size()};
-    }
+  if (EndColumns(row, fmt, length_buf, &logout, &length)) {
+    logout_buf[0] = '-';
+    logout_buf[1] = ' ';
+    logout = {logout_buf,
+              2 + FormatTime(logout_buf + 2, fmt, row.logout_s, short_fmt, logout_days_).size()};
   }
-  EndColumns(row.end, fmt, &logout, &length);
 
   const std::string_view host = HostColumn(row);
   const std::string_view user = UserColumn(row, options_.boot_s);
@@ -383,11 +366,18 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   out.push_back('\n');
 }
 
-// The switch of last.c's list(): how each end rewrites the logout and length columns.
-void LastText::EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
-                          std::string_view* length) {
+bool LastText::EndColumns(const LastRow& row, LastTimeFormat fmt, char* length_buf,
+                          std::string_view* logout, std::string_view* length) const {
   const bool long_fmt = fmt == LastTimeFormat::kFull || fmt == LastTimeFormat::kIso;
-  switch (end) {
+  if (row.logout_s == options_.now_s) {
+    *logout = long_fmt ? "  still running" : "  still";
+    *length = long_fmt ? "" : "running";
+  } else {
+    *length = FormatLength(length_buf, row.logout_s - row.login_s);
+  }
+  // The switch of last.c's list(): every end but a logout or a boot writes its own words over
+  // the logout time.
+  switch (row.end) {
     case SessionEnd::kCrash:
       *logout = "- crash";
       break;
@@ -416,8 +406,9 @@ void LastText::EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* 
       break;
     case SessionEnd::kLogout:
     case SessionEnd::kBoot:
-      break;
+      return row.logout_s != options_.now_s;
   }
+  return false;
 }
 
 void LastText::AppendBegins(std::string& out, const std::string& basename, int64_t begins_s) {

@@ -47,8 +47,11 @@ class LastText {
   bool AppendShortRow(std::string& out, const LastRow& row);
   // The host column: the record's host, or with -i/-d its address or name (held in host_).
   std::string_view HostColumn(const LastRow& row);
-  static void EndColumns(SessionEnd end, LastTimeFormat fmt, std::string_view* logout,
-                         std::string_view* length);
+  // The logout and length columns of `row` as last.c's list() makes them, the length written
+  // into `length_buf` (64 bytes) when it is a length; true when the logout column shows the
+  // logout time, which the caller writes (*logout is then empty).
+  bool EndColumns(const LastRow& row, LastTimeFormat fmt, char* length_buf,
+                  std::string_view* logout, std::string_view* length) const;
 
   LastTextOptions options_;
   bool short_rows_;  // the options are the default columns of AppendShortRow

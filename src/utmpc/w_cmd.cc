@@ -34,6 +34,7 @@
 #include "core/local_time.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/host_state.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
@@ -118,16 +119,8 @@ std::optional<std::vector<LocalSession>> Sessions(const std::string& path, bool 
 std::string LocalUptimeLine(int64_t users) {
   timespec up{};
   clock_gettime(CLOCK_BOOTTIME, &up);
-  // The text of /proc/loadavg, as procps reads it: glibc's getloadavg() converts the kernel's
-  // fixed-point values itself (from sysinfo), and its second decimal then differs now and then.
-  std::array<double, 3> load{};
-  double avg[3] = {};
-  FILE* f = std::fopen("/proc/loadavg", "re");
-  bool read = f != nullptr && std::fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) == 3;
-  if (f != nullptr) std::fclose(f);
-  if (read || getloadavg(avg, 3) == 3) load = {avg[0], avg[1], avg[2]};
   LocalClock clock;
-  return UptimeLine(clock.Local(::time(nullptr)), up.tv_sec, users, load);
+  return UptimeLine(clock.Local(::time(nullptr)), up.tv_sec, users, LoadAverage());
 }
 
 // Seconds since the terminal's last input: now minus the access time of /dev/TTY.
