@@ -157,6 +157,44 @@ TEST_F(UtmpFileTest, HostAndTheRestAreDecodedOnlyWhenCompleted) {
   EXPECT_EQ(file->Complete(stranger), nullptr);
 }
 
+// A range that starts and ends off any window or 2 MiB boundary, read without hosts and made
+// whole record by record: the windows cut at 2 MiB boundaries of the file, and the batch after
+// each one is prefetched; neither may drop, repeat or mix up a record.
+TEST_F(UtmpFileTest, OddRangesAcrossManyWindowsAreReadWhole) {
+  Write(Records(60000));
+  auto file = UtmpFile::Open(path_);
+  ASSERT_TRUE(file);
+  const RecordRange range{7, 59993};
+  int32_t expect = 59992;
+  ASSERT_TRUE(file->ReadBackward(
+      [&](const LoginRecord& r, uint64_t) {
+        const LoginRecord* whole = file->Complete(r);
+        EXPECT_NE(whole, nullptr);
+        if (whole == nullptr || whole->pid != expect) {
+          ADD_FAILURE() << "record " << r.pid << " where " << expect << " was expected";
+          return false;
+        }
+        EXPECT_EQ(whole->host, "host" + std::to_string(expect));
+        --expect;
+        return true;
+      },
+      RecordDetail::kNoHost, range));
+  EXPECT_EQ(expect, 6);
+  expect = 7;
+  ASSERT_TRUE(file->ReadForward(
+      [&](const LoginRecord& r, uint64_t offset) {
+        EXPECT_EQ(offset, static_cast<uint64_t>(expect) * 384);
+        if (r.pid != expect || r.host != "host" + std::to_string(expect)) {
+          ADD_FAILURE() << "record " << r.pid << " where " << expect << " was expected";
+          return false;
+        }
+        ++expect;
+        return true;
+      },
+      RecordDetail::kNoHostButLogins, range));
+  EXPECT_EQ(expect, 59993);
+}
+
 TEST_F(UtmpFileTest, ReadsARangeOfRecordsBothWays) {
   Write(Records(5000));
   auto file = UtmpFile::Open(path_);
