@@ -348,12 +348,12 @@ Result<UtmpFile> UtmpFile::Share() const {
   return f;
 }
 
-void UtmpFile::MergeDamage(const UtmpFile& other) {
-  if (other.damage_.garbled == 0) return;
-  if (damage_.garbled == 0 || other.damage_.first_garbled_offset < damage_.first_garbled_offset) {
-    damage_.first_garbled_offset = other.damage_.first_garbled_offset;
+void UtmpFile::MergeDamage(const Damage& other) {
+  if (other.garbled == 0) return;
+  if (damage_.garbled == 0 || other.first_garbled_offset < damage_.first_garbled_offset) {
+    damage_.first_garbled_offset = other.first_garbled_offset;
   }
-  damage_.garbled += other.damage_.garbled;
+  damage_.garbled += other.garbled;
 }
 
 UtmpFile::UtmpFile(UtmpFile&& other) noexcept { *this = std::move(other); }

@@ -126,7 +126,7 @@ class UtmpFile {
   // gone.
   bool shrank() const { return shrank_; }
   // Adds the damage another reader of this file met (see Share) to this one's.
-  void MergeDamage(const UtmpFile& other);
+  void MergeDamage(const Damage& other);
 
   // One line for a person when damage() is not empty: "wtmp: skipped 3 garbled records (first at
   // byte 1152); ignored 17 trailing bytes at byte 38400 (truncated record)". Empty otherwise.

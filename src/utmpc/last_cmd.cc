@@ -1,4 +1,5 @@
 // utmpc last / lastb: util-linux last(1) and lastb(1), same options, same bytes out.
+#include <fmt/format.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -10,19 +11,18 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <optional>
 #include <string>
-#include <system_error>
-#include <thread>
+#include <type_traits>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/last_builder.h"
 #include "core/text.h"
 #include "core/timestamp.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
+#include "utmpc/forked_task.h"
 #include "utmpc/history_read.h"
 #include "utmpc/host_state.h"
 #include "utmpc/last_json.h"
@@ -274,7 +274,7 @@ int ListRows(const char* name, const std::string& path, const std::string& label
   return status;
 }
 
-// Files of at least this many records are listed on two threads when they can be
+// Files of at least this many records are listed in two processes when they can be
 // ($UTMPC_SPLIT_RECORDS changes it; 0 never splits).
 constexpr uint64_t kSplitRecords = 32768;
 
@@ -287,7 +287,7 @@ uint64_t SplitRecords() {
   return n == 0 ? UINT64_MAX : n;
 }
 
-// Where a listing of `file` can be cut in two for two threads: the index of a barrier record
+// Where a listing of `file` can be cut in two for two processes: the index of a barrier record
 // (see LastBuilder::IsBarrier) near the middle, searched in the quarter before it, then in the
 // quarter after. Only for text listed whole: -n stops early, and JSON is one array.
 std::optional<uint64_t> FindSplit(UtmpFile& file, const LastArgs& args,
@@ -318,11 +318,20 @@ bool CompleteRow(UtmpFile& file, const LastRow& row) {
   return file.Complete(*row.record) != nullptr;
 }
 
-// Lists `file` in two pieces: records [split, end) on this thread into `out`, and [0, split]
-// on a second thread into a spill file, appended after them. Each piece has its own builder;
+// What the process listing a file's older piece tells the one listing the newer piece.
+struct OlderPieceReport {
+  uint64_t rows = 0;
+  UtmpFile::Damage damage;
+  bool failed = false;  // then `message` says why: a read error, or the spill file's
+  char message[1024] = {};
+};
+static_assert(std::is_trivially_copyable_v<OlderPieceReport>);
+
+// Lists `file` in two pieces: records [split, end) in this process into `out`, and [0, split]
+// in a child process into a spill file, appended after them. Each piece has its own builder;
 // the older one's starts after the barrier at `split`. The output is the same as one builder's
-// over the whole file. Returns as ListRows; nullopt when the second thread cannot be had
-// (nothing was listed then).
+// over the whole file. Two processes, not two threads: see ForkedTask. Returns as ListRows;
+// nullopt when the child cannot be had (nothing was listed then).
 std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, LastArgs& args,
                              Output& out, uint64_t& rows) {
   auto older_file = file.Share();
@@ -332,13 +341,12 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
   args.text.now_s = clock.now_s;
   args.text.boot_s = clock.boot_s;
 
-  uint64_t older_rows = 0;
-  Result<void> older_read;
-  auto list_older = [&] {
+  auto list_older = [&](void* bytes) {
+    auto* report = new (bytes) OlderPieceReport;
     LastText text(args.text);
     LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
     bool started = false;
-    older_read = older_file->ReadBackward(
+    auto read = older_file->ReadBackward(
         [&](const LoginRecord& r, uint64_t offset) {
           if (!started) {  // the barrier itself, listed by the newer piece
             started = true;
@@ -351,18 +359,25 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
           return builder.Feed(r, [&](const LastRow& row) {
             if (!CompleteRow(*older_file, row)) return false;
             text.AppendRow(spill->buffer(), row);
-            ++older_rows;
+            ++report->rows;
             return spill->MaybeSpill();
           });
         },
         ListingDetail(args), {0, split + 1});
+    report->damage = older_file->damage();
+    std::string error;
+    if (!spill->Flush()) {
+      error = spill->error();
+    } else if (!read) {
+      error = read.error().message;
+    }
+    if (!error.empty()) {
+      report->failed = true;
+      error.copy(report->message, sizeof report->message - 1);
+    }
   };
-  std::thread older;
-  try {
-    older = std::thread(list_older);
-  } catch (const std::system_error&) {
-    return std::nullopt;
-  }
+  auto older = ForkedTask::Start(sizeof(OlderPieceReport), list_older);
+  if (!older) return std::nullopt;
 
   LastText text(args.text);
   LastBuilder builder(args.query, clock.now_s, PhantomCheckFor(clock.boot_s));
@@ -377,31 +392,35 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
         });
       },
       ListingDetail(args), {split, UINT64_MAX});
-  older.join();
-  file.MergeDamage(*older_file);
 
-  // As one pass: a read error or a file that shrank ends the listing where it happened.
-  int status = 0;
+  // As one pass: a read error or a file that shrank ends the listing where it happened (and
+  // the child is stopped).
   if (!read) {
     out.Flush();
     fmt::print(stderr, "utmpc {}: {}\n", name, read.error().message);
     return 1;
   }
   if (file.shrank()) return 0;
-  rows += older_rows;
-  if (!spill->AppendTo(out)) {
+  OlderPieceReport report;
+  if (auto waited = older->Wait(&report); !waited) {
     out.Flush();
-    fmt::print(stderr, "utmpc {}: {}\n", name,
-               spill->error().empty() ? std::string("write error: ") + std::strerror(errno)
-                                      : spill->error());
+    fmt::print(stderr, "utmpc {}: {}: the records before {} were not listed: {}\n", name,
+               file.path(), split, waited.error().message);
     return 1;
   }
-  if (!older_read) {
+  file.MergeDamage(report.damage);
+  rows += report.rows;
+  if (!spill->AppendTo(out)) {
     out.Flush();
-    fmt::print(stderr, "utmpc {}: {}\n", name, older_read.error().message);
-    status = 1;
+    fmt::print(stderr, "utmpc {}: write error: {}\n", name, std::strerror(errno));
+    return 1;
   }
-  return status;
+  if (report.failed) {
+    out.Flush();
+    fmt::print(stderr, "utmpc {}: {}\n", name, report.message);
+    return 1;
+  }
+  return 0;
 }
 
 // Lists one file. Returns 0, 1 after a read error, or -1 when the file cannot be opened.
@@ -423,7 +442,7 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
   if (auto split = FindSplit(*file, args, LastBuilder(args.query, 0, nullptr))) {
     split_status = ListInTwo(name, *file, *split, args, out, rows);
     if (args.verbose && split_status) {
-      fmt::print(stderr, "utmpc {}: listed {} on two threads, cut at record {} of {}\n", name,
+      fmt::print(stderr, "utmpc {}: listed {} in two processes, cut at record {} of {}\n", name,
                  path, *split, file->record_count());
     }
   }

@@ -1,6 +1,7 @@
 // SpillFile: text written now to be printed later, held in a buffer that spills to an unnamed
-// temporary file, so that memory stays flat however much is held. A listing on two threads
-// writes its older half here while the newer half goes to the terminal.
+// temporary file, so that memory stays flat however much is held. A listing in two pieces
+// writes its older piece here (in a child process, which shares the file) while the newer
+// piece goes to the terminal.
 #pragma once
 
 #include <string>
@@ -24,6 +25,9 @@ class SpillFile {
   // Writes the buffer to the file once it holds more than 1 MiB; false when that failed
   // (error() says why, and nothing more is kept).
   bool MaybeSpill();
+  // Writes everything buffered to the file (as the child that wrote it ends); false as
+  // MaybeSpill.
+  bool Flush() { return buffer_.empty() || Spill(); }
   // Appends everything held to `out`, in the order written: flushes `out`, copies the file to
   // its descriptor, then leaves the buffer's rest in out.buffer(). False when reading the file
   // or writing `out` failed.

@@ -106,9 +106,9 @@ class LastDiff : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return Spawn(argv, {"TZ=" + tz, "LC_ALL=" + locale}, dir_);
   }
-  // `split` is $UTMPC_SPLIT_RECORDS: "0" lists every file on one thread; "4" cuts any file of
-  // 4 records or more in two, after a shutdown near its middle (lastb: after any record), and
-  // lists the pieces on two threads, as utmpc does with big files; "" is the default.
+  // `split` is $UTMPC_SPLIT_RECORDS: "0" lists every file in one process; "4" cuts any file
+  // of 4 records or more in two, after a shutdown near its middle (lastb: after any record),
+  // and lists the pieces in two processes, as utmpc does with big files; "" is the default.
   Outcome Utmpc(bool lastb, const Args& args, const std::string& tz, const std::string& locale,
                 const std::string& split = "0") {
     Args argv{utmpc_, lastb ? "lastb" : "last"};
@@ -117,7 +117,7 @@ class LastDiff : public ::testing::Test {
   }
 
   // Runs both with the same arguments and expects the same stdout and exit status, from utmpc
-  // on one thread and on two.
+  // in one process and in two.
   void ExpectSame(bool lastb, const Args& args, const std::string& tz = "UTC",
                   const std::string& locale = "C") {
     Outcome want = Last(lastb, args, tz, locale);
@@ -221,9 +221,9 @@ TEST_F(LastDiff, LargeWtmp) {
                     {"-s", "2024-02-01", "-t", "2024-02-15"}});
 }
 
-// Files big enough that utmpc lists them on two threads by default, with more text from the
+// Files big enough that utmpc lists them in two processes by default, with more text from the
 // older half than fits its buffer: that text goes through the temporary file, to a pipe here.
-TEST_F(LastDiff, BigFilesListedOnTwoThreads) {
+TEST_F(LastDiff, BigFilesListedInTwoProcesses) {
   std::string wtmp = Fixture("big", "wtmp", {"--seed", "21", "--records", "100000"});
   std::string btmp =
       Fixture("big", "btmp", {"--seed", "22", "--records", "60000", "--kind", "btmp"});
@@ -231,10 +231,10 @@ TEST_F(LastDiff, BigFilesListedOnTwoThreads) {
   ExpectSameForAll(true, {"-f", btmp}, {{}});
   // At the default threshold, as a user runs it.
   Outcome split = Utmpc(false, {"-f", wtmp, "--verbose"}, "UTC", "C", "");
-  EXPECT_NE(split.err.find("on two threads"), std::string::npos) << split.err;
+  EXPECT_NE(split.err.find("in two processes"), std::string::npos) << split.err;
   EXPECT_EQ(split.out, Last(false, {"-f", wtmp}, "UTC", "C").out);
   Outcome one = Utmpc(false, {"-f", wtmp, "--verbose"}, "UTC", "C", "0");
-  EXPECT_EQ(one.err.find("on two threads"), std::string::npos) << one.err;
+  EXPECT_EQ(one.err.find("in two processes"), std::string::npos) << one.err;
 }
 
 // A start just before the fall-back of 2023-11-05 in New York: an ambiguous local time in -s.

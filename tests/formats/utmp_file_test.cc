@@ -247,7 +247,7 @@ TEST_F(UtmpFileTest, SharedReadersSplitTheFileAndTheDamage) {
     EXPECT_EQ(seen[static_cast<size_t>(i)], i == 30000 || i == 1234 || i == 1235 ? 0 : 1) << i;
   }
   EXPECT_EQ(file->damage().garbled, 1u);
-  file->MergeDamage(*other);
+  file->MergeDamage(other->damage());
   EXPECT_EQ(file->damage().garbled, 3u);
   EXPECT_EQ(file->damage().first_garbled_offset, 1234u * 384);
 }
