@@ -9,15 +9,41 @@
 #include <cerrno>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
 
 namespace utmpcd {
 
+namespace {
+
+// Whether this process runs one thread ("Threads:" of /proc/self/status); false when unknown.
+bool SingleThreaded() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return false;
+  char line[256];
+  bool single = false;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "Threads:", 8) == 0) {
+      single = std::strtol(line + 8, nullptr, 10) == 1;
+      break;
+    }
+  }
+  std::fclose(f);
+  return single;
+}
+
+}  // namespace
+
 Result<ForkedTask> ForkedTask::Start(size_t report_size, const std::function<void(void*)>& work) {
-  if (report_size > PIPE_BUF)
+  if (report_size > PIPE_BUF) {
     return MakeError(ErrorCode::kInvalidArgument, "a child's report is too long");
+  }
+  if (!SingleThreaded()) {
+    return MakeError(ErrorCode::kUnsupported, "cannot fork a process that runs other threads");
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return tl::unexpected(ErrnoError("cannot make a pipe", errno));
   const pid_t parent = ::getpid();

@@ -15,11 +15,11 @@ namespace utmpcd {
 
 class ForkedTask {
  public:
-  // Forks while the process has a single thread (the child runs with whatever locks other
-  // threads held). The child runs work(report), which fills `report_size` bytes (at most
-  // PIPE_BUF: written whole, never torn), sends them and exits without running exit handlers
-  // or flushing stdio buffers it inherited. It dies with the parent. An error when no child
-  // could be made.
+  // Forks, only while the process runs a single thread (a child of a threaded process would run
+  // with whatever locks the other threads held): an error otherwise. The child runs work(report),
+  // which fills `report_size` bytes (at most PIPE_BUF: written whole, never torn), sends them and
+  // exits without running exit handlers or flushing stdio buffers it inherited. It dies with the
+  // parent. An error when no child could be made.
   static Result<ForkedTask> Start(size_t report_size, const std::function<void(void*)>& work);
   ForkedTask(ForkedTask&& other) noexcept;
   ForkedTask& operator=(ForkedTask&& other) = delete;

@@ -61,6 +61,17 @@ TEST(ForkedTaskTest, ChildKilledOrThrowingIsAnErrorThatSaysHow) {
       << waited.error().message;
 }
 
+// A child of a process running other threads could start with a lock one of them held: no fork
+// then (a listing stays in one process).
+TEST(ForkedTaskTest, RefusesToForkAProcessRunningOtherThreads) {
+  std::thread other([] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  auto task = ForkedTask::Start(sizeof(Report), [](void*) {});
+  other.join();
+  ASSERT_FALSE(task);
+  EXPECT_NE(task.error().message.find("other threads"), std::string::npos);
+  EXPECT_TRUE(ForkedTask::Start(sizeof(Report), [](void*) {}));  // alone again
+}
+
 // A task dropped before Wait (the parent's own piece failed) leaves no child behind.
 TEST(ForkedTaskTest, DroppedTaskKillsAndReapsItsChild) {
   FILE* shared = std::tmpfile();
