@@ -104,9 +104,10 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       {"json", no_argument, nullptr, kJson},          {"layout", required_argument, nullptr, kLayout},
       {"database", required_argument, nullptr, kDatabase}, {"verbose", no_argument, nullptr, kVerbose},
       {"no-daemon", no_argument, nullptr, kNoDaemon},      {nullptr, 0, nullptr, 0}};
-  struct timespec now {};
-  clock_gettime(CLOCK_REALTIME, &now);
-  int64_t now_us = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+  // Relative times (-s now, -t -2d) count from time(2), whole seconds, as util-linux's
+  // parse_timestamp() does: glibc reads it from the coarse clock, which can still show the
+  // previous second a few milliseconds into the next one.
+  const int64_t now_us = int64_t{::time(nullptr)} * 1000000;
   bool full_times = false, time_format = false;
   optind = 0;  // a fresh scan, also when called twice in one process (tests)
   int c;
