@@ -384,8 +384,6 @@ void UtmpFile::Unmap() {
   map_ = nullptr;
   map_len_ = 0;
   map_count_ = 0;
-  ahead_ = nullptr;
-  ahead_count_ = 0;
 }
 
 void UtmpFile::StartPass(bool backward, RecordDetail detail, RecordRange range) {
@@ -465,18 +463,18 @@ Result<size_t> UtmpFile::NextBatch() {
     return 0;
   }
   cursor_ = backward_ ? cursor_ - n : cursor_ + n;
-  // The next batch, when this mapping holds it: Read prefetches it while visiting this one.
-  ahead_ = nullptr;
-  ahead_count_ = 0;
-  uint64_t next_left = backward_ ? cursor_ - first_ : end_ - cursor_;
-  uint64_t in_map = backward_ ? cursor_ - map_first_ : map_end - cursor_;
-  uint64_t ahead = std::min<uint64_t>({next_left, in_map, kBatchRecords});
-  if (ahead > 0) {
-    uint64_t lowest = backward_ ? cursor_ - ahead : cursor_;
-    ahead_ = map_records_ + (lowest - map_first_) * RecordSize(layout_);
-    ahead_count_ = static_cast<size_t>(ahead);
-  }
   return n;
+}
+
+const char* UtmpFile::NextBatchBytes(size_t* count) const {
+  *count = 0;
+  if (map_ == nullptr) return nullptr;
+  const uint64_t left = backward_ ? cursor_ - first_ : end_ - cursor_;
+  const uint64_t in_map = backward_ ? cursor_ - map_first_ : map_first_ + map_count_ - cursor_;
+  const uint64_t n = std::min<uint64_t>({left, in_map, kBatchRecords});
+  if (n == 0) return nullptr;
+  *count = static_cast<size_t>(n);
+  return map_records_ + ((backward_ ? cursor_ - n : cursor_) - map_first_) * RecordSize(layout_);
 }
 
 template <typename F>
@@ -503,7 +501,8 @@ size_t UtmpFile::DecodeGuarded(uint64_t first, size_t count) {
   Slot* const slots = slots_.get();  // once: stores to slots could alias the member
   bool whole = Guarded([&] {
     // Each pass over the batch starts with a bare loop that loads the cache lines the decode
-    // will read. With nothing else in it, the processor has many trips to memory under way at
+    // will read (most of them already on their way: Read prefetches a batch while visiting the
+    // one before). With nothing else in it, the processor has many trips to memory under way at
     // once; the decode, long per record, stalled on each record's first load even with
     // prefetches. The batch then stays in cache for the decode.
     uint64_t touched = 0;

@@ -166,6 +166,9 @@ class UtmpFile {
   uint64_t AlignedWindow(uint64_t count) const;
   // Where ut_tv's seconds are in a record.
   static size_t TimeOffset(UtmpLayout layout);
+  // The records of the batch NextBatch will decode next, and how many, when the current mapping
+  // holds them; else nullptr.
+  const char* NextBatchBytes(size_t* count) const;
   // Runs f() with a SIGBUS inside the mapping turned into a false return.
   template <typename F>
   bool Guarded(F&& f);
@@ -202,9 +205,6 @@ class UtmpFile {
   uint64_t map_first_ = 0;
   uint64_t map_count_ = 0;
   std::unique_ptr<Slot[]> slots_;
-  // The records of the next batch, when the current mapping holds them (else nullptr).
-  const char* ahead_ = nullptr;
-  size_t ahead_count_ = 0;
 };
 
 template <typename Visit>
@@ -219,8 +219,8 @@ Result<void> UtmpFile::Read(bool backward, RecordDetail detail, RecordRange rang
     // record per visit: the visits' work then overlaps the trips to memory that the next
     // batch's decode would otherwise wait for. (A prefetch never faults, also past the file's
     // end.)
-    const char* const ahead = ahead_;
-    const size_t ahead_count = ahead_count_;
+    size_t ahead_count;
+    const char* const ahead = NextBatchBytes(&ahead_count);
     const size_t rec = RecordSize(layout_);
     const size_t time_offset = TimeOffset(layout_);
     for (size_t i = 0; i < *n; ++i) {

@@ -323,8 +323,7 @@ bool CompleteRow(UtmpFile& file, const LastRow& row) {
 struct OlderPieceReport {
   uint64_t rows = 0;
   UtmpFile::Damage damage;
-  bool failed = false;  // then `message` says why: a read error, or the spill file's
-  char message[1024] = {};
+  char message[1024] = {};  // empty, or why it failed: a read error, or the spill file's
 };
 static_assert(std::is_trivially_copyable_v<OlderPieceReport>);
 
@@ -372,10 +371,7 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
     } else if (!read) {
       error = read.error().message;
     }
-    if (!error.empty()) {
-      report->failed = true;
-      error.copy(report->message, sizeof report->message - 1);
-    }
+    error.copy(report->message, sizeof report->message - 1);
   };
   auto older = ForkedTask::Start(sizeof(OlderPieceReport), list_older);
   if (!older) return std::nullopt;
@@ -416,7 +412,7 @@ std::optional<int> ListInTwo(const char* name, UtmpFile& file, uint64_t split, L
     fmt::print(stderr, "utmpc {}: write error: {}\n", name, std::strerror(errno));
     return 1;
   }
-  if (report.failed) {
+  if (report.message[0] != '\0') {
     out.Flush();
     fmt::print(stderr, "utmpc {}: {}\n", name, report.message);
     return 1;
