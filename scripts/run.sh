@@ -5,10 +5,8 @@
 # (`./scripts/run.sh --debug`, `./scripts/run.sh --once` to import and exit).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/build.sh" >&2
+# Only what it runs: the daemon and the client (the tests and benchmarks are test.sh's).
+UTMPCD_TARGETS="utmpcd utmpc" "$top/scripts/build.sh" >&2
 # The daemon opens what needs root (port 431, its sockets, the store), then runs as _utmpcd.
-if [[ $(id -u) -eq 0 ]] && ! getent passwd _utmpcd >/dev/null; then
-  useradd --system --user-group --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin _utmpcd
-fi
+"$top/scripts/daemon_user.sh"
 exec "${UTMPCD_BUILD_DIR:-$top/build}/src/utmpcd/utmpcd" "$@"

@@ -16,6 +16,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "io";
     case ErrorCode::kUnsupported:
       return "unsupported";
+    case ErrorCode::kConflict:
+      return "conflict";
   }
   return "unknown";
 }

@@ -14,6 +14,7 @@ enum class ErrorCode {
   kCorrupt,          // bytes that do not decode as the format says
   kIo,               // the operating system refused (errno in the message)
   kUnsupported,      // valid, but not something this build can do
+  kConflict,         // someone else changed it first (another writer of the same store)
 };
 
 const char* ErrorCodeName(ErrorCode code);

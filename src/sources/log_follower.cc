@@ -98,6 +98,11 @@ Result<Batch> LogFollower::Poll() {
     batch.warnings.push_back(done.error().message);
   }
   batch.cursor = cursor();
+  if (previous_) {
+    batch.previous = previous_->pos;
+  } else if (previous_start_) {
+    batch.previous = previous_start_;  // not resolved yet (an error before it was)
+  }
   return batch;
 }
 
@@ -116,7 +121,10 @@ Result<void> LogFollower::PollInto(Batch& batch) {
     if (!current_) {
       auto opened = OpenPath();
       if (!opened) return tl::unexpected(opened.error());
-      if (!*opened) return {};  // not there (yet): inotify reports its creation
+      if (!*opened) {  // not there (yet): inotify reports its creation
+        batch.missing = true;
+        return {};
+      }
     }
     size_t budget = Budget(batch);
     if (budget == 0) {
@@ -135,8 +143,13 @@ Result<void> LogFollower::PollInto(Batch& batch) {
   }
 }
 
+void LogFollower::ResumePrevious(const FileCursor& previous) {
+  if (!started_ && !IsEmpty(previous)) previous_start_ = previous;
+}
+
 Result<void> LogFollower::Start(Batch& batch) {
   if (!start_) {
+    previous_start_.reset();  // a rotated file and no current one: nothing to go on with
     started_ = true;
     return {};
   }
@@ -171,6 +184,20 @@ Result<void> LogFollower::Start(Batch& batch) {
     }
   }
   start_.reset();
+  if (previous_start_ && current_ && !SameFile(*previous_start_, current_->pos)) {
+    FileCursor want_previous = *previous_start_;
+    want_previous.offset -= want_previous.offset % record_size_;
+    // When the cursor's own file was rotated while stopped, this one is read first and let go
+    // at the next switch: one old file is followed at a time.
+    auto sibling = FindSibling(want_previous);
+    if (!sibling) {
+      batch.warnings.push_back(fmt::format("{}: the file rotated away from is not followed: {}",
+                                           path_, sibling.error().message));
+    } else if (*sibling) {
+      previous_ = **sibling;
+    }
+  }
+  previous_start_.reset();
   started_ = true;
   return {};
 }

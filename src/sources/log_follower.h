@@ -29,10 +29,16 @@ struct Batch {
   // Where the next Poll starts. Store it in the same transaction as `records`: a follower
   // constructed with it later resumes right after them, nothing repeated and nothing lost.
   FileCursor cursor;
+  // The file rotated away from, while it is still followed for late appends (a writer that
+  // opened it before the rename): store it with `cursor`, and give it to ResumePrevious.
+  std::optional<FileCursor> previous;
   uint64_t garbled = 0;  // records skipped because they do not decode (their bytes consumed)
   // The record limit was reached with more to read: Poll again without waiting for inotify
   // (which will not report bytes that are already there).
   bool more = false;
+  // The path does not exist (nor its directory): nothing was read from it. Not an error for a
+  // follower, which reads the file once it appears, but an import asked for it.
+  bool missing = false;
   // For the log, one line each: truncation, rotation, garbled records, a lost cursor.
   std::vector<std::string> warnings;
   std::vector<std::unique_ptr<char[]>> storage;  // the bytes `records` point into
@@ -45,7 +51,8 @@ struct Batch {
 //   the old file is first read to its end through the descriptor still open, then the new one
 //   from offset 0. The old descriptor stays open and records appended to it later (a writer
 //   that opened the file just before the rename) are still returned, until the next rotation or
-//   until the old file is deleted. After a restart only the cursor's file is remembered.
+//   until the old file is deleted. Batch::previous says where it stands, so that a restart can
+//   go on with it (ResumePrevious).
 // - Truncation (same inode, now shorter than the cursor): the file is read again from 0, with a
 //   warning. A file truncated and refilled past the cursor between two Polls cannot be told
 //   from one that grew (the copytruncate race every tail has).
@@ -55,7 +62,8 @@ struct Batch {
 //   is read from 0 with a warning. Only one rotation while stopped is bridged this way. An
 //   inode number freed and reused by a new file is taken for the old file (resumed at the
 //   cursor's offset unless the new file is shorter): the cursor holds no more to tell them apart.
-// - A missing file (or directory) is not an error: Poll returns nothing until it appears.
+// - A missing file (or directory) is not an error: Poll returns nothing (Batch::missing) until
+//   it appears.
 //
 // Not thread-safe. Holds at most two descriptors (the current file and the one rotated away).
 class LogFollower {
@@ -71,6 +79,11 @@ class LogFollower {
   LogFollower(const LogFollower&) = delete;
   LogFollower& operator=(const LogFollower&) = delete;
   ~LogFollower();
+
+  // Before the first Poll: the rotated-away file of the last run (Batch::previous as stored) is
+  // looked for among the path's siblings by its inode and followed again from its offset, late
+  // appends first. Not found (deleted since), it is forgotten without a warning.
+  void ResumePrevious(const FileCursor& previous);
 
   // Reads what was appended since the last Poll (at most max_batch_records records, garbled
   // ones included). Fails (kIo; kInvalidArgument when the path is not a regular file) only when
@@ -107,6 +120,7 @@ class LogFollower {
   uint64_t record_size_;
   size_t max_batch_records_;
   std::optional<FileCursor> start_;  // until the first Poll that resolves it
+  std::optional<FileCursor> previous_start_;  // likewise, the rotated-away file's
   bool started_ = false;
   std::optional<OpenFile> current_;   // the file the cursor is in
   std::optional<OpenFile> previous_;  // the file rotated away from, for late appends

@@ -274,6 +274,16 @@ Result<void> SqliteStore::InsertEvents(std::span<Event> events) {
 Result<void> SqliteStore::UpsertCursors(std::span<const CursorUpdate> cursors) {
   sqlite3_stmt* stmt = stmts_->upsert_cursor.get();
   for (const CursorUpdate& update : cursors) {
+    if (update.check) {
+      // Read inside the write transaction: no other writer can change it before the commit.
+      auto held = GetCursor(update.key);
+      if (!held) return tl::unexpected(held.error());
+      if (*held != update.expected) {
+        return MakeError(ErrorCode::kConflict,
+                         Context("append") + ": the cursor of " + update.key +
+                             " was moved by another writer (a second utmpcd on this history?)");
+      }
+    }
     ScopedReset reset(stmt);
     // device and inode are unsigned 64-bit; SQLite integers are signed. Stored as the same
     // bits, read back the same way.

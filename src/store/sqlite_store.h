@@ -27,12 +27,19 @@ struct SourceCursor {
   uint64_t inode = 0;   // st_ino of the file read
   int64_t offset = 0;   // bytes consumed, >= 0
   std::string extra;    // opaque source state, at most 4096 bytes
+
+  bool operator==(const SourceCursor&) const = default;
 };
 
 // A cursor to store under `key` (one per source, e.g. "wtmp:/var/log/wtmp").
 struct CursorUpdate {
   std::string key;
   SourceCursor cursor;
+  // Compare and set: with `check`, the update (and the whole Append with it) applies only when
+  // the store holds `expected` under `key` (nullopt: no cursor yet), else the Append fails with
+  // kConflict. So a second writer that read the same records cannot store them twice.
+  bool check = false;
+  std::optional<SourceCursor> expected = std::nullopt;
 };
 
 struct StoreOptions {
@@ -66,7 +73,8 @@ class SqliteStore {
   ~SqliteStore();
 
   // Stores `events` in order and the `cursors` that produced them, in one transaction: after
-  // a crash at any instant either all of it is stored or none. On success each event's seq is
+  // a crash at any instant either all of it is stored or none. Fails with kConflict, storing
+  // nothing, when a checked cursor is not what the update expected (CursorUpdate::check). On success each event's seq is
   // set (strictly increasing, above every seq ever returned before) and the last event's seq
   // is returned (LastSeq() when `events` is empty). On failure nothing is stored, the events'
   // seq are reset to 0, and the store stays usable (retry once the cause is fixed).

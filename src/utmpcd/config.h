@@ -55,6 +55,9 @@ struct DaemonConfig {
   bool udp_discovery = false;  // answer datagrams sent to a broadcast address
   // [log]
   bool debug = false;
+  // --once: an import. Stores what wtmp, btmp and lastlog hold, then exits; serves nothing,
+  // watches no live sessions, opens no ingest socket.
+  bool once = false;
 };
 
 // Parses TOML text; `origin` names it in errors ("utmpcd.toml:3:7: unknown key 'wtmpp' in

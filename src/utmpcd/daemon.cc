@@ -4,6 +4,7 @@
 #include "utmpcd/daemon.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "sources/utmp_snapshot.h"
 #include "store/sqlite_store.h"
 #include "utmpcd/api_server.h"
+#include "utmpcd/history_lock.h"
 #include "utmpcd/log.h"
 #include "utmpcd/lastlog_import.h"
 #include "utmpcd/live_sessions.h"
@@ -38,23 +40,36 @@ struct Followed {
   std::unique_ptr<LogIngest> ingest;
   std::optional<InotifyWatch> watch;
   std::unique_ptr<asio::posix::stream_descriptor> readable;
+  // Why the file cannot be read now ("" when it can): said once when it starts, once when it
+  // ends.
+  std::string problem;
+  bool missing = false;  // `problem` is that the path does not exist
+  uint64_t stored = 0;   // events stored from it by this run
 };
 
 class Daemon::Loop {
  public:
   Loop(DaemonConfig& config, std::string& config_path)
       : config_(config), config_path_(config_path), signals_(io_, SIGINT, SIGTERM, SIGHUP),
-        retry_(io_) {}
+        retry_(io_), recheck_(io_) {}
 
   Result<void> Open();
   int Run();
+  // After Open of an import (--once): says what was stored, and whether everything asked for
+  // was; the exit status (1 when a file could not be read or the store refused).
+  int FinishImport();
 
  private:
   Result<void> Follow(const std::string& path, EventSource source);
   void Arm(Followed& f);
   // Ingests everything pending of `f`; on a store error, schedules a retry of all files.
   void Catch(Followed& f);
+  // Says when `f` stops or starts being readable (once each), and schedules a recheck.
+  void NoteReadable(Followed& f, const LogIngest::Progress& progress);
   void ScheduleRetry();
+  // Files that cannot be read, or are not watched, are looked at again on a timer (a chmod
+  // makes no inotify event on a directory the daemon cannot watch).
+  void ScheduleRecheck();
   void OnSignal(int signal);
   void ApplyRetention();
   // Becomes the configured user, once what needs root is open.
@@ -63,6 +78,8 @@ class Daemon::Loop {
   void WatchLive();
   void WatchUtmp();
   void WatchLogind();
+  // Creates the inotify watch of `f` (armed once the loop runs); false when it cannot.
+  bool Watch(Followed& f);
   void ArmLive();
   void RefreshLive();
   void ApplyLive(const std::vector<LiveSession>& sessions);
@@ -93,7 +110,12 @@ class Daemon::Loop {
   asio::steady_timer retry_;
   std::chrono::seconds retry_delay_{1};
   bool retry_pending_ = false;
+  asio::steady_timer recheck_;
+  std::chrono::seconds recheck_delay_{2};
+  bool recheck_pending_ = false;
+  bool running_ = false;  // Run() has started: watches created later must be armed
   CurrentBoot boot_ = ReadCurrentBoot();
+  std::optional<HistoryLock> lock_;
   std::unique_ptr<SqliteStore> store_;
   std::vector<std::unique_ptr<Followed>> followed_;
   std::chrono::steady_clock::time_point last_retention_{};
@@ -159,6 +181,10 @@ Result<void> Daemon::Loop::Open() {
     if (ec) return MakeError(ErrorCode::kIo, "cannot create " + db.parent_path().string() +
                                                  ": " + ec.message());
   }
+  // Before the store: a second daemon must not even migrate or import.
+  auto lock = HistoryLock::Acquire(config_.database);
+  if (!lock) return tl::unexpected(lock.error());
+  lock_.emplace(std::move(*lock));
   auto store = SqliteStore::Open(config_.database);
   if (!store) return tl::unexpected(store.error());
   store_ = std::move(*store);
@@ -175,12 +201,16 @@ Result<void> Daemon::Loop::Open() {
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
-  WatchLive();
+  if (!config_.once) WatchLive();
   return {};
 }
 
 Result<void> Daemon::Loop::DropRoot() {
-  if (config_.user == "root" || ::geteuid() != 0) return {};
+  if (::geteuid() != 0) return {};
+  if (config_.user == "root") {
+    Log(LogLevel::kInfo, "running as root, as --user or [daemon] user says");
+    return {};
+  }
   static const std::vector<std::string> kGroups = {"utmp"};
   auto user = LookUpRunAsUser(config_.user, kGroups);
   if (!user) {
@@ -194,25 +224,36 @@ Result<void> Daemon::Loop::DropRoot() {
   // The store stays open across the drop; its files become the user's, so that what SQLite
   // does with them later (and a restart's checkpoint) is the user's to do. The directory is
   // left as it is: it may be anybody's (--database /tmp/x.db).
-  for (const char* suffix : {"", "-wal", "-shm"}) {
+  for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
     std::string path = config_.database + suffix;
     if (::fchownat(AT_FDCWD, path.c_str(), user->uid, user->gid, AT_SYMLINK_NOFOLLOW) != 0 &&
         errno != ENOENT) {
       return tl::unexpected(ErrnoError("chown " + path, errno));
     }
   }
+  // Said now, while it can be said precisely: after the drop, an open that fails only says
+  // "Permission denied".
+  auto unreadable =
+      FindUnreadable(*user, {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog});
+  if (!unreadable) {
+    Log(LogLevel::kWarning, "{}", unreadable.error().message);
+  } else {
+    for (const std::string& problem : *unreadable) Log(LogLevel::kError, "{}", problem);
+  }
   if (auto dropped = DropPrivileges(config_.user, kGroups); !dropped) {
     return tl::unexpected(dropped.error());
   }
+  const struct group* primary = ::getgrgid(user->gid);
   Log(LogLevel::kInfo, "running as {} (uid {}, groups {} and utmp)", user->name, user->uid,
-      user->name);
+      primary != nullptr ? primary->gr_name : std::to_string(user->gid));
   return {};
 }
 
 void Daemon::Loop::WatchLive() {
   namespace fs = std::filesystem;
+  std::error_code ec;  // a utmp the daemon may not look at is no utmp to watch
   bool logind = config_.session_source == "logind" ||
-                (config_.session_source == "auto" && !fs::exists(config_.utmp) &&
+                (config_.session_source == "auto" && !fs::exists(config_.utmp, ec) &&
                  LogindAvailable());
   if (logind) {
     WatchLogind();
@@ -412,17 +453,24 @@ Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
   UtmpLayout layout = config_.layout.value_or(NativeLayout());
   f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);
   if (auto ok = f->ingest->Start(); !ok) return ok;
-  auto watch = InotifyWatch::Create(path);
-  if (!watch) {
-    // Without a watch the file would only be read at start: say so, and go on with the rest.
-    Log(LogLevel::kWarning, "{}: not watched for changes: {}", path, watch.error().message);
-  } else {
-    f->watch.emplace(std::move(*watch));
-    f->readable = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(f->watch->fd()));
-  }
+  if (!config_.once) Watch(*f);  // an import reads what is there, once
   Catch(*f);
   followed_.push_back(std::move(f));
   return {};
+}
+
+bool Daemon::Loop::Watch(Followed& f) {
+  auto watch = InotifyWatch::Create(f.ingest->path());
+  if (!watch) {
+    // Without a watch the file is only read on the recheck timer: say so, and go on.
+    Log(LogLevel::kWarning, "{}: not watched for changes: {}", f.ingest->path(),
+        watch.error().message);
+    return false;
+  }
+  f.watch.emplace(std::move(*watch));
+  f.readable = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(f.watch->fd()));
+  if (running_) Arm(f);
+  return true;
 }
 
 void Daemon::Loop::Catch(Followed& f) {
@@ -434,12 +482,73 @@ void Daemon::Loop::Catch(Followed& f) {
       ScheduleRetry();
       return;
     }
+    NoteReadable(f, *progress);
     if (progress->events > 0) {
+      f.stored += progress->events;
       Log(LogLevel::kDebug, "{}: stored {} events", f.ingest->path(), progress->events);
       Stored();
     }
     if (!progress->more) return;
   }
+}
+
+void Daemon::Loop::NoteReadable(Followed& f, const LogIngest::Progress& progress) {
+  const std::string& path = f.ingest->path();
+  std::string problem = progress.unreadable;
+  if (problem.empty() && progress.missing) problem = "does not exist";
+  if (problem == f.problem) return;
+  if (problem.empty()) {
+    Log(LogLevel::kInfo, "{}: {}; following it", path,
+        f.missing ? "it exists now" : "it can be read again");
+  } else if (progress.missing) {
+    Log(LogLevel::kWarning, "{}: does not exist; nothing to store from it until it does", path);
+  } else {
+    Log(LogLevel::kError, "{}: cannot be read: {}; nothing of it is stored until it can be",
+        path, problem);
+  }
+  f.problem = std::move(problem);
+  f.missing = progress.missing && progress.unreadable.empty();
+  if (!f.problem.empty() && !f.missing) ScheduleRecheck();
+}
+
+void Daemon::Loop::ScheduleRecheck() {
+  if (recheck_pending_) return;
+  recheck_pending_ = true;
+  recheck_.expires_after(recheck_delay_);
+  recheck_delay_ = std::min(recheck_delay_ * 2, std::chrono::seconds(60));
+  recheck_.async_wait([this](const boost::system::error_code& ec) {
+    recheck_pending_ = false;
+    if (ec) return;
+    bool again = false;
+    for (auto& f : followed_) {
+      if (!f->watch && !Watch(*f)) again = true;
+      if (f->problem.empty() || f->missing) continue;
+      if (!retry_pending_) Catch(*f);
+      again = again || !f->problem.empty();
+    }
+    if (again) {
+      ScheduleRecheck();
+    } else {
+      recheck_delay_ = std::chrono::seconds(2);
+    }
+  });
+}
+
+int Daemon::Loop::FinishImport() {
+  bool complete = !retry_pending_ && pending_pam_.empty();  // else the store refused a batch
+  uint64_t total = 0;
+  std::string from;
+  for (const auto& f : followed_) {
+    total += f->stored;
+    from += fmt::format("{}{} from {}", from.empty() ? "" : ", ", f->stored, f->ingest->path());
+    if (!f->problem.empty()) {
+      complete = false;
+      Log(LogLevel::kError, "{}: not imported: {}", f->ingest->path(), f->problem);
+    }
+  }
+  Log(complete ? LogLevel::kInfo : LogLevel::kError, "imported {} events ({}){}", total, from,
+      complete ? "" : "; the import is incomplete");
+  return complete ? 0 : 1;
 }
 
 void Daemon::Loop::ScheduleRetry() {
@@ -532,7 +641,11 @@ int Daemon::Loop::Run() {
   signals_.async_wait([this](const boost::system::error_code& ec, int s) {
     if (!ec) OnSignal(s);
   });
-  for (auto& f : followed_) Arm(*f);
+  running_ = true;
+  for (auto& f : followed_) {
+    Arm(*f);
+    if (!f->watch) ScheduleRecheck();
+  }
   ArmLive();
   ArmIngest();
   if (api_) {
@@ -566,5 +679,7 @@ Result<void> Daemon::Start() {
 }
 
 int Daemon::Run() { return loop_->Run(); }
+
+int Daemon::FinishImport() { return loop_->FinishImport(); }
 
 }  // namespace utmpcd

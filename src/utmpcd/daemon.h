@@ -21,6 +21,10 @@ class Daemon {
   Result<void> Start();
   // Runs until SIGTERM or SIGINT; returns the exit status.
   int Run();
+  // Instead of Run, for an import (--once): logs what Start stored and returns the exit
+  // status, 1 when a file could not be read (missing, permission, not a regular file) or the
+  // store refused what was read.
+  int FinishImport();
 
  private:
   class Loop;

@@ -2,12 +2,46 @@
 
 #include <utmp.h>
 
+#include <fmt/format.h>
+
+#include <charconv>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/record_event.h"
 
 namespace utmpcd {
+namespace {
+
+// The cursor's `extra`: the file rotated away from, while it is followed ("previous=DEV:INO:
+// OFFSET"), or nothing. Anything else (a newer version's state) reads as nothing.
+constexpr std::string_view kPreviousKey = "previous=";
+
+std::string EncodeExtra(const std::optional<FileCursor>& previous) {
+  if (!previous) return {};
+  return fmt::format("{}{}:{}:{}", kPreviousKey, previous->device, previous->inode,
+                     previous->offset);
+}
+
+std::optional<FileCursor> DecodeExtra(std::string_view extra) {
+  if (!extra.starts_with(kPreviousKey)) return std::nullopt;
+  extra.remove_prefix(kPreviousKey.size());
+  FileCursor c;
+  uint64_t* fields[] = {&c.device, &c.inode, &c.offset};
+  const char* p = extra.data();
+  const char* end = extra.data() + extra.size();
+  for (size_t i = 0; i < 3; ++i) {
+    auto [next, ec] = std::from_chars(p, end, *fields[i]);
+    if (ec != std::errc()) return std::nullopt;
+    bool last = i == 2;
+    if (last ? next != end : (next == end || *next != ':')) return std::nullopt;
+    p = last ? next : next + 1;
+  }
+  return c;
+}
+
+}  // namespace
 
 UtmpLayout NativeLayout() {
   static_assert(sizeof(struct utmp) == 384 || sizeof(struct utmp) == 400);
@@ -26,14 +60,15 @@ LogIngest::LogIngest(std::string path, EventSource source, UtmpLayout layout, Sq
 Result<void> LogIngest::Start() {
   auto stored = store_->GetCursor(key_);
   if (!stored) return tl::unexpected(stored.error());
+  stored_ = *stored;
   std::optional<FileCursor> start;
-  stored_cursor_.reset();
-  if (*stored) {
-    start = FileCursor{(*stored)->device, (*stored)->inode,
-                       static_cast<uint64_t>((*stored)->offset)};
-    stored_cursor_ = start;
+  if (stored_) {
+    start = FileCursor{stored_->device, stored_->inode, static_cast<uint64_t>(stored_->offset)};
   }
   follower_ = std::make_unique<LogFollower>(path_, layout_, start);
+  if (stored_) {
+    if (auto previous = DecodeExtra(stored_->extra)) follower_->ResumePrevious(*previous);
+  }
   return {};
 }
 
@@ -42,7 +77,11 @@ Result<LogIngest::Progress> LogIngest::Pump(
   // A follower that read a batch the store then refused would skip it next time: keep a copy of
   // its cursor, and on failure start a new follower from the last stored one.
   auto batch = follower_->Poll();
-  if (!batch) return tl::unexpected(batch.error());
+  if (!batch) {
+    Progress unreadable;
+    unreadable.unreadable = batch.error().message;
+    return unreadable;
+  }
   for (const std::string& w : batch->warnings) warn(w);
 
   std::vector<Event> events;
@@ -54,19 +93,28 @@ Result<LogIngest::Progress> LogIngest::Pump(
     if (e->time_us >= boot_->time_us) e->boot_id = boot_->id;
     events.push_back(std::move(*e));
   }
+  CursorUpdate update{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
+                                         static_cast<int64_t>(batch->cursor.offset),
+                                         EncodeExtra(batch->previous)}};
   // Nothing read and the position unchanged (a wakeup for another file): no transaction.
-  if (events.empty() && batch->cursor == stored_cursor_ && batch->garbled == 0) {
-    return Progress{0, 0, batch->more};
+  if (events.empty() && batch->garbled == 0 && update.cursor == stored_) {
+    return Progress{.more = batch->more, .missing = batch->missing};
   }
-  CursorUpdate cursor{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
-                                         static_cast<int64_t>(batch->cursor.offset), {}}};
-  auto stored = store_->Append(events, std::span<const CursorUpdate>(&cursor, 1));
-  if (!stored) {
+  // Only from where this ingest believes the store stands: a second daemon that slipped past
+  // the lock gets kConflict instead of storing the same records again, and restarts from
+  // where the first one got to.
+  update.check = true;
+  update.expected = stored_;
+  auto appended = store_->Append(events, std::span<const CursorUpdate>(&update, 1));
+  if (!appended) {
     if (auto restarted = Start(); !restarted) warn(restarted.error().message);
-    return tl::unexpected(stored.error());
+    return tl::unexpected(appended.error());
   }
-  stored_cursor_ = batch->cursor;
-  return Progress{events.size(), batch->garbled, batch->more};
+  stored_ = std::move(update.cursor);
+  return Progress{.events = events.size(),
+                  .garbled = batch->garbled,
+                  .more = batch->more,
+                  .missing = batch->missing};
 }
 
 }  // namespace utmpcd

@@ -21,6 +21,10 @@ class LogIngest {
     uint64_t events = 0;   // events stored by this call
     uint64_t garbled = 0;  // records skipped as garbled by this call
     bool more = false;     // a backlog remains: call again before waiting for the file
+    bool missing = false;  // the path does not exist (yet): nothing to read
+    // Why the file could not be read ("open /var/log/btmp: Permission denied"; "" when it
+    // was): nothing of it was stored, and the next call tries again.
+    std::string unreadable = {};
   };
 
   // Follows `path` as `source` (kWtmp or kBtmp). `store` and `boot` must outlive this object;
@@ -33,8 +37,9 @@ class LogIngest {
 
   // Reads what was appended since the last call and stores it: the events and the cursor after
   // them in one transaction, so a crash at any instant neither loses nor repeats a record.
-  // Warnings of the follower (rotation, truncation) are passed to `warn`. On a store error
-  // nothing is consumed: the same records are read again by the next call.
+  // Warnings of the follower (rotation, truncation) are passed to `warn`. Fails only on a store
+  // error, and then nothing is consumed: the same records are read again by the next call. A
+  // file that cannot be read (permission, not a regular file) is Progress::unreadable.
   Result<Progress> Pump(const std::function<void(const std::string&)>& warn);
 
   const std::string& path() const { return path_; }
@@ -49,7 +54,9 @@ class LogIngest {
   const CurrentBoot* boot_;
   std::string key_;
   std::unique_ptr<LogFollower> follower_;
-  std::optional<FileCursor> stored_cursor_;  // the cursor the store holds for this source
+  // The cursor the store holds for this source; its `extra` names the file rotated away from
+  // while that is followed for late appends.
+  std::optional<SourceCursor> stored_;
 };
 
 // The layout of this machine's own struct utmp (384 bytes on x86-64, 400 on aarch64).

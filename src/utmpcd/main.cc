@@ -106,9 +106,11 @@ int main(int argc, char** argv) {
     }
   }
   if (once) {  // an import serves nothing
+    config->once = true;
     config->http_listen.clear();
     config->api_socket.clear();
     config->udp_listen.clear();
+    config->ingest_socket.clear();
   }
   config->debug = config->debug || debug;
   utmpcd::SetLogDebug(config->debug);
@@ -119,7 +121,7 @@ int main(int argc, char** argv) {
       utmpcd::Log(utmpcd::LogLevel::kError, "{}", started.error().message);
       return 1;
     }
-    return once ? 0 : daemon.Run();
+    return once ? daemon.FinishImport() : daemon.Run();
   } catch (const std::exception& e) {
     utmpcd::Log(utmpcd::LogLevel::kError, "{}", e.what());
     return 1;

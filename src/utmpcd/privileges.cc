@@ -8,9 +8,11 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <optional>
 
 namespace utmpcd {
@@ -101,7 +103,135 @@ Result<void> Verify(const RunAsUser& u) {
   return {};
 }
 
+// setgroups, then setresgid, then setresuid: once the uid is no longer 0, the groups can no
+// longer be changed. Only system calls: safe in a child between fork and exit.
+Result<void> SwitchIds(const RunAsUser& u) {
+  if (::setgroups(u.groups.size(), u.groups.data()) != 0) {
+    return tl::unexpected(ErrnoError("setgroups for user '" + u.name + "'", errno));
+  }
+  if (::setresgid(u.gid, u.gid, u.gid) != 0) {
+    return tl::unexpected(ErrnoError("setresgid for user '" + u.name + "'", errno));
+  }
+  if (::setresuid(u.uid, u.uid, u.uid) != 0) {
+    return tl::unexpected(ErrnoError("setresuid for user '" + u.name + "'", errno));
+  }
+  return {};
+}
+
+// One access(2) the user must pass for a file to be followed.
+struct AccessCheck {
+  std::string path;
+  int mode;          // R_OK or X_OK
+  std::string file;  // the followed file it is for
+};
+
+// What the user needs of each file: search on every directory from / down to the file's (to
+// open it by name, again after a rotation), read on that directory (the watch, and finding a
+// file rotated while the daemon was stopped), read on the file when it exists.
+std::vector<AccessCheck> ChecksFor(const std::vector<std::string>& files) {
+  namespace fs = std::filesystem;
+  std::vector<AccessCheck> checks;
+  for (const std::string& file : files) {
+    fs::path dir = fs::absolute(fs::path(file)).lexically_normal().parent_path();
+    fs::path prefix;
+    for (const fs::path& part : dir) {
+      prefix /= part;
+      checks.push_back({prefix.string(), X_OK, file});
+    }
+    checks.push_back({dir.string(), R_OK, file});
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0) checks.push_back({file, R_OK, file});
+  }
+  return checks;
+}
+
+std::string ModeString(mode_t mode) {
+  std::string s = S_ISDIR(mode) ? "d" : S_ISREG(mode) ? "-" : "?";
+  const char* bits = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) s += (mode & (0400 >> i)) ? bits[i] : '-';
+  return s;
+}
+
+std::string OwnerOf(const struct stat& st) {
+  const passwd* pw = ::getpwuid(st.st_uid);
+  std::string owner = pw != nullptr ? pw->pw_name : std::to_string(st.st_uid);
+  const struct group* gr = ::getgrgid(st.st_gid);
+  return owner + ":" + (gr != nullptr ? gr->gr_name : std::to_string(st.st_gid));
+}
+
+// "user '_utmpcd' (groups _utmpcd, utmp) cannot read /x/wtmp (-rw------- root:root); to let
+// it: chgrp utmp /x/wtmp && chmod g+r /x/wtmp".
+std::string Explain(const AccessCheck& check, const RunAsUser& u) {
+  struct stat st {};
+  bool dir = check.path != check.file;
+  std::string what = !dir ? "read" : check.mode == X_OK ? "search directory" : "list directory";
+  std::string found = ::stat(check.path.c_str(), &st) == 0
+                          ? " (" + ModeString(st.st_mode) + " " + OwnerOf(st) + ")"
+                          : "";
+  const struct group* primary = ::getgrgid(u.gid);
+  std::string groups = primary != nullptr ? primary->gr_name : std::to_string(u.gid);
+  for (const std::string& g : u.group_names) groups += ", " + g;
+  // The fix goes through a group the user has: utmp, the group of the login files.
+  std::string group = u.group_names.empty() ? std::to_string(u.gid) : u.group_names.front();
+  std::string bit = check.mode == X_OK ? "g+x" : "g+r";
+  std::string message = "user '" + u.name + "' (groups " + groups +
+                        ") cannot " + what + " " + check.path + found;
+  if (dir) message += ", so it cannot follow " + check.file;
+  return message + "; to let it: chgrp " + group + " " + check.path + " && chmod " + bit + " " +
+         check.path + " (or run utmpcd as root: --user root)";
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> FindUnreadable(const RunAsUser& user,
+                                                const std::vector<std::string>& files) {
+  std::vector<AccessCheck> checks = ChecksFor(files);
+  std::vector<const char*> paths;  // the child allocates nothing
+  for (const AccessCheck& c : checks) paths.push_back(c.path.c_str());
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return tl::unexpected(ErrnoError("pipe", errno));
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    Error error = ErrnoError("fork", errno);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return tl::unexpected(error);
+  }
+  if (pid == 0) {
+    // One byte per check, 1 when access(2) allows it; nothing when the ids cannot change.
+    ::close(pipe_fds[0]);
+    if (SwitchIds(user)) {
+      for (size_t i = 0; i < paths.size(); ++i) {
+        char ok = ::access(paths[i], checks[i].mode) == 0 ? 1 : 0;
+        if (::write(pipe_fds[1], &ok, 1) != 1) break;
+      }
+    }
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string answers;
+  char buffer[256];
+  ssize_t n;
+  while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) answers.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(pipe_fds[0]);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (answers.size() != checks.size()) {
+    return MakeError(ErrorCode::kIo, "checking what user '" + user.name +
+                                         "' can read: the checking process failed");
+  }
+  // The first refusal of each file is what to fix first.
+  std::vector<std::string> problems;
+  std::string last_file;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (answers[i] != 0 || checks[i].file == last_file) continue;
+    last_file = checks[i].file;
+    problems.push_back(Explain(checks[i], user));
+  }
+  return problems;
+}
 
 Result<RunAsUser> LookUpRunAsUser(const std::string& user,
                                   const std::vector<std::string>& extra_groups) {
@@ -168,16 +298,7 @@ Result<void> DropPrivileges(const std::string& user, const std::vector<std::stri
     return MakeError(ErrorCode::kInvalidArgument,
                      "cannot become user '" + user + "': not running as root");
   }
-  // Groups first: once the uid is no longer 0, they can no longer be changed.
-  if (::setgroups(u->groups.size(), u->groups.data()) != 0) {
-    return tl::unexpected(ErrnoError("setgroups for user '" + user + "'", errno));
-  }
-  if (::setresgid(u->gid, u->gid, u->gid) != 0) {
-    return tl::unexpected(ErrnoError("setresgid for user '" + user + "'", errno));
-  }
-  if (::setresuid(u->uid, u->uid, u->uid) != 0) {
-    return tl::unexpected(ErrnoError("setresuid for user '" + user + "'", errno));
-  }
+  if (auto switched = SwitchIds(*u); !switched) return switched;
   if (auto ok = Verify(*u); !ok) return ok;
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return tl::unexpected(ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)", errno));

@@ -29,6 +29,16 @@ struct RunAsUser {
 Result<RunAsUser> LookUpRunAsUser(const std::string& user,
                                   const std::vector<std::string>& extra_groups);
 
+// Whether `user` (with its groups) can follow each of `files`: search every directory down to
+// the file's, list that directory (the inotify watch and a rotation need it) and read the file
+// when it exists (a missing file is fine: it is read once it appears). Asked of the kernel by
+// access(2) in a child process that becomes the user, so ACLs and every group count. Returns
+// one message per file that cannot be followed: the first path refused, its mode and owner,
+// and the chgrp/chmod that would let the user in. Call it as root, before DropPrivileges.
+// Fails with kIo when the child process cannot be made.
+Result<std::vector<std::string>> FindUnreadable(const RunAsUser& user,
+                                                const std::vector<std::string>& files);
+
 // Gives the directory `dir` and the regular files directly in it (history.db, its -wal and
 // -shm) to `user` and its primary group, keeping their modes; a symbolic link is never
 // followed (nor changed). Only for the daemon's own directories (/var/lib/utmpcd,

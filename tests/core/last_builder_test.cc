@@ -68,6 +68,28 @@ TEST(LastBuilderTest, CrashAndDownCloseOpenSessions) {
   EXPECT_EQ(rows[3].logout_s, 300);
 }
 
+// A halt or reboot through init writes only "runlevel" 0 or 6 (no "shutdown" record): last takes
+// the runlevel change itself for the shutdown, so the login before it ends "down", not "crash".
+TEST(LastBuilderTest, RunlevelZeroOrSixWithoutShutdownIsDown) {
+  for (char level : {'0', '6'}) {
+    auto rows = Build({Rec(kBootTime, "reboot", "~", 100), Rec(kUserProcess, "alice", "tty1", 200),
+                       Rec(kRunLevel, "runlevel", "~", 500, level + 256 * '5'),
+                       Rec(kBootTime, "reboot", "~", 600)},
+                      {});
+    ASSERT_EQ(rows.size(), 3u) << "level " << level;
+    EXPECT_EQ(rows[1].user, "alice") << "level " << level;
+    EXPECT_EQ(rows[1].end, SessionEnd::kDown) << "level " << level;
+    EXPECT_EQ(rows[1].logout_s, 500) << "level " << level;
+  }
+  // Any other level is no shutdown: the boot after it was a crash.
+  auto rows = Build({Rec(kBootTime, "reboot", "~", 100), Rec(kUserProcess, "alice", "tty1", 200),
+                     Rec(kRunLevel, "runlevel", "~", 500, '3' + 256 * '5'),
+                     Rec(kBootTime, "reboot", "~", 600)},
+                    {});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].end, SessionEnd::kCrash);
+}
+
 TEST(LastBuilderTest, OpenLoginOfAGoneProcessIsGone) {
   auto rows = Build({Rec(kUserProcess, "alice", "pts/3", 200)}, {}, 10000, /*phantom=*/true);
   ASSERT_EQ(rows.size(), 1u);

@@ -148,10 +148,49 @@ TEST_F(LogFollowerTest, RotationLosesNoRecordWrittenAroundIt) {
   AppendBytes(wtmp1_, Records(8, 8));  // late, after the switch
   AppendBytes(wtmp_, Records(9, 9));
   EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(8, 9));
+  // Later still, polls after the switch: the old file is followed until it is deleted.
+  AppendBytes(wtmp1_, Records(10, 10));
+  EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(10));
+  EXPECT_THAT(Pids(PollOk(follower)), IsEmpty());
+  AppendBytes(wtmp1_, Records(11, 11));
+  AppendBytes(wtmp_, Records(12, 12));
+  EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(11, 12));
   // Deleted, the old file is let go; the new one goes on.
   ASSERT_EQ(::unlink(wtmp1_.c_str()), 0);
-  AppendBytes(wtmp_, Records(10, 10));
-  EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(10));
+  AppendBytes(wtmp_, Records(13, 13));
+  EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(13));
+}
+
+// A restart between a rotation and a late write to the old file: the batch carries the old
+// file's cursor beside the new one's, and a follower resumed from both reads the late record.
+TEST_F(LogFollowerTest, RotatedFileIsFollowedAcrossARestart) {
+  AppendBytes(wtmp_, Records(1, 2));
+  Batch before;
+  {
+    LogFollower follower(wtmp_, UtmpLayout::kGlibc384, std::nullopt);
+    EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(1, 2));
+    ASSERT_EQ(std::rename(wtmp_.c_str(), wtmp1_.c_str()), 0);
+    AppendBytes(wtmp_, Records(3, 3));
+    before = PollOk(follower);
+    EXPECT_THAT(Pids(before), ElementsAre(3));
+    ASSERT_TRUE(before.previous.has_value());
+    EXPECT_EQ(*before.previous, IdOf(wtmp1_, 2 * kSize));
+  }
+  AppendBytes(wtmp1_, Records(4, 4));  // late, while no follower runs
+  AppendBytes(wtmp_, Records(5, 5));
+  LogFollower resumed(wtmp_, UtmpLayout::kGlibc384, before.cursor);
+  resumed.ResumePrevious(*before.previous);
+  Batch after = PollOk(resumed);
+  EXPECT_THAT(Pids(after), ElementsAre(4, 5));
+  AppendBytes(wtmp1_, Records(6, 6));
+  EXPECT_THAT(Pids(PollOk(resumed)), ElementsAre(6));
+  // Deleted while stopped: nothing to resume, and no error.
+  ASSERT_EQ(::unlink(wtmp1_.c_str()), 0);
+  LogFollower again(wtmp_, UtmpLayout::kGlibc384, IdOf(wtmp_, 2 * kSize));
+  again.ResumePrevious(*before.previous);  // a rotated file gone since is no error
+  Batch last = PollOk(again);
+  EXPECT_THAT(Pids(last), IsEmpty());
+  EXPECT_FALSE(last.previous.has_value());
 }
 
 TEST_F(LogFollowerTest, RotationByDeleteAndCreate) {

@@ -110,8 +110,10 @@ class HistoryTest : public ::testing::Test {
   // Imports `wtmp` and `btmp` with the real daemon; the database's path.
   std::string Import(const std::string& sub, const std::string& wtmp, const std::string& btmp) {
     std::string db = (dir_ / sub / "history.db").string();
+    // As root: what is tested is the history, not the privilege drop (daemon_test.cc and
+    // run_script_test.sh test that), and the scratch directory is root's alone.
     Outcome run = Spawn({utmpcd_, "--once", "--config", "/dev/null", "--wtmp", wtmp, "--btmp", btmp,
-                         "--database", db},
+                         "--database", db, "--user", "root"},
                         {}, dir_.path());
     EXPECT_EQ(run.status, 0) << run.err;
     return db;

@@ -76,6 +76,10 @@ class DaemonTest : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "utmpcd_test.XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
+    std::string scratch = (fs::temp_directory_path() / "utmpcd_test_out.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(scratch.data()), nullptr);
+    scratch_ = scratch;
+    fs::permissions(scratch_, fs::perms(0755));
     wtmp_ = (dir_ / "wtmp").string();
     btmp_ = (dir_ / "btmp").string();
     db_ = (dir_ / "lib" / "history.db").string();
@@ -85,6 +89,7 @@ class DaemonTest : public ::testing::Test {
   void TearDown() override {
     Stop(SIGKILL);
     fs::remove_all(dir_);
+    fs::remove_all(scratch_);
   }
 
   pid_t Start(const std::string& config = "/dev/null") {
@@ -164,8 +169,11 @@ class DaemonTest : public ::testing::Test {
     return s.str();
   }
 
+  testing::Outcome Import(const std::vector<std::string>& extra = {});
+
   std::string daemon_;
   fs::path dir_;
+  fs::path scratch_;  // beside dir_, 0755: where Import's output and some stores go
   std::string wtmp_, btmp_, db_;
   pid_t pid_ = -1;
 };
@@ -466,6 +474,125 @@ TEST_F(DaemonTest, AUserThatDoesNotExistIsAnError) {
   if (::geteuid() == 0) {
     EXPECT_NE(Log().find("utmpcd-no-such-user"), std::string::npos) << Log();
   }
+}
+
+// An import (--once) with the same options the daemon would follow with.
+testing::Outcome DaemonTest::Import(const std::vector<std::string>& extra) {
+  std::vector<std::string> args{daemon_,    "-c",    "/dev/null", "--once", "--wtmp",
+                                wtmp_,      "--btmp", btmp_,      "--database", db_,
+                                "--lastlog", lastlog(), "--utmp", utmp(), "--user", user_};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return testing::Spawn(args, {}, scratch_);
+}
+
+// One history has one daemon: a second one (a second run.sh, a --once beside the service)
+// refuses to start, names the first one's pid, and stores nothing.
+TEST_F(DaemonTest, ASecondDaemonOnTheSameHistoryRefusesToStart) {
+  Append(wtmp_, Records(0, 100));
+  pid_t first = Start();
+  ASSERT_EQ(WaitFor(100), 100u) << Log();
+  testing::Outcome second = Import();
+  EXPECT_EQ(second.status, 1) << second.err;
+  EXPECT_NE(second.err.find("another utmpcd (pid " + std::to_string(first) + ")"),
+            std::string::npos)
+      << second.err;
+  Append(wtmp_, Records(100, 50));
+  EXPECT_EQ(WaitFor(150), 150u) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Stored().size(), 150u) << "stored twice";
+  // Once the first has stopped, the lock is free again (also after kill -9).
+  Stop(SIGKILL);
+  testing::Outcome after = Import();
+  EXPECT_EQ(after.status, 0) << after.err;
+  EXPECT_EQ(Stored().size(), 150u);
+}
+
+// A process that opened wtmp before logrotate renamed it writes its logout to wtmp.1 after the
+// daemon was restarted: the daemon stored where it stood in wtmp.1 too, and stores the record.
+TEST_F(DaemonTest, ALateWriteToTheRotatedFileSurvivesARestart) {
+  Append(wtmp_, Records(0, 10));
+  Start();
+  ASSERT_EQ(WaitFor(10), 10u) << Log();
+  std::string rotated = wtmp_ + ".1";
+  ASSERT_EQ(std::rename(wtmp_.c_str(), rotated.c_str()), 0);
+  Append(wtmp_, Records(10, 5));
+  ASSERT_EQ(WaitFor(15), 15u) << Log();
+  EXPECT_EQ(Stop(SIGTERM), 0) << Log();
+  Append(rotated, Records(15, 3));  // late, while the daemon is stopped
+  Start();
+  ASSERT_EQ(WaitFor(18), 18u) << Log();
+  Append(rotated, Records(18, 2));  // and again, once it runs
+  Append(wtmp_, Records(20, 1));
+  ASSERT_EQ(WaitFor(21), 21u) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<Event> events = Stored();
+  ASSERT_EQ(events.size(), 21u) << "stored twice";
+  std::vector<int64_t> times;
+  for (const Event& e : events) times.push_back(e.time_us / 1000000 - 1700000000);
+  std::sort(times.begin(), times.end());
+  for (int64_t i = 0; i < 21; ++i) EXPECT_EQ(times[static_cast<size_t>(i)], i);
+}
+
+// An import of a file the daemon's user cannot read fails: exit status 1, the path and the
+// reason named, what to change said, and nothing half-stored.
+TEST_F(DaemonTest, AnImportOfAFileItCannotReadFails) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  Append(wtmp_, Records(0, 10));
+  // The store's directory is the user's to write; the files' directory is root's alone.
+  fs::permissions(dir_, fs::perms(0700));
+  db_ = (scratch_ / "lib" / "history.db").string();
+  user_ = "nobody";
+  testing::Outcome run = Import();
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_NE(run.err.find(wtmp_), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("Permission denied"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("cannot search directory " + dir_.string()), std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("chmod g+x " + dir_.string()), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("import is incomplete"), std::string::npos) << run.err;
+  EXPECT_TRUE(Stored().empty());
+  // As root (the scratch directory is root's): the same import works.
+  user_ = "root";
+  testing::Outcome as_root = Import();
+  EXPECT_EQ(as_root.status, 0) << as_root.err;
+  EXPECT_EQ(Stored().size(), 10u);
+  EXPECT_NE(as_root.err.find("imported 10 events (10 from " + wtmp_), std::string::npos)
+      << as_root.err;
+}
+
+// A file named that does not exist, or is not a regular file, is an import that failed.
+TEST_F(DaemonTest, AnImportOfAMissingFileFails) {
+  Append(wtmp_, Records(0, 4));
+  fs::remove(btmp_);
+  testing::Outcome missing = Import();
+  EXPECT_EQ(missing.status, 1) << missing.err;
+  EXPECT_NE(missing.err.find(btmp_ + ": not imported: does not exist"), std::string::npos)
+      << missing.err;
+  EXPECT_EQ(Stored().size(), 4u) << "what could be read is imported";
+  fs::create_directory(btmp_);
+  testing::Outcome directory = Import();
+  EXPECT_EQ(directory.status, 1) << directory.err;
+  EXPECT_NE(directory.err.find("not a regular file"), std::string::npos) << directory.err;
+}
+
+// A following daemon says once that a file cannot be read, and again when it can.
+TEST_F(DaemonTest, AFileThatBecomesReadableIsFollowedWithoutARestart) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  fs::permissions(dir_, fs::perms(0755));
+  Append(wtmp_, Records(0, 6));
+  ::chmod(wtmp_.c_str(), 0600);
+  user_ = "nobody";
+  Start();
+  ASSERT_TRUE(WaitForLog("cannot be read")) << Log();
+  EXPECT_NE(Log().find("cannot read " + wtmp_ + " (-rw------- root:root)"), std::string::npos)
+      << Log();
+  ::chmod(wtmp_.c_str(), 0644);
+  ASSERT_EQ(WaitFor(6), 6u) << Log();
+  EXPECT_TRUE(WaitForLog("it can be read again")) << Log();
+  std::string log = Log();
+  size_t said = 0;
+  for (size_t at = 0; (at = log.find("cannot be read", at)) != std::string::npos; ++at) ++said;
+  EXPECT_EQ(said, 1u) << log;
 }
 
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
