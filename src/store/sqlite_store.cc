@@ -131,6 +131,14 @@ Result<void> SqliteStore::Configure(const StoreOptions& options) {
   // source files still hold. FULL would add an fsync per append batch for no such gain.
   const std::string pragmas = "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = " +
                               std::to_string(kJournalSizeLimitBytes) + ";";
+  // 16 KiB pages, for a new file only (an existing one keeps its size): the four indexes of
+  // every append are shallower B-trees, written in fewer, larger pieces. With a 16 MiB page
+  // cache (the default is 2 MiB, which a backlog's index pages overflow into the WAL), an
+  // import of 1M wtmp records went from 5.8 s to 4.0-4.6 s here (bench/daemon.sh). The cache
+  // is filled only as pages are used: a small history never holds that much.
+  auto sized = Exec(db_, "PRAGMA page_size = 16384; PRAGMA cache_size = -16384",
+                    Context("open: page size"));
+  if (!sized) return sized;
   auto mode = Exec(db_, "PRAGMA journal_mode = WAL", Context("open: journal_mode"));
   if (mode) mode = Exec(db_, pragmas.c_str(), Context("open"));
   if (!mode) return mode;

@@ -162,6 +162,7 @@ std::string OwnerOf(const struct stat& st) {
 // "user '_utmpcd' (groups _utmpcd, utmp) cannot read /x/wtmp (-rw------- root:root); to let
 // it: chgrp utmp /x/wtmp && chmod g+r /x/wtmp".
 std::string Explain(const AccessCheck& check, const RunAsUser& u) {
+  namespace fs = std::filesystem;
   struct stat st {};
   bool dir = check.path != check.file;
   std::string what = !dir ? "read" : check.mode == X_OK ? "search directory" : "list directory";
@@ -173,7 +174,12 @@ std::string Explain(const AccessCheck& check, const RunAsUser& u) {
   for (const std::string& g : u.group_names) groups += ", " + g;
   // The fix goes through a group the user has: utmp, the group of the login files.
   std::string group = u.group_names.empty() ? std::to_string(u.gid) : u.group_names.front();
-  std::string bit = check.mode == X_OK ? "g+x" : "g+r";
+  // The file's own directory needs both (the watch lists it), so both are asked for at once.
+  bool own_dir = dir && check.path == fs::absolute(fs::path(check.file))
+                                          .lexically_normal()
+                                          .parent_path()
+                                          .string();
+  std::string bit = own_dir ? "g+rx" : check.mode == X_OK ? "g+x" : "g+r";
   std::string message = "user '" + u.name + "' (groups " + groups +
                         ") cannot " + what + " " + check.path + found;
   if (dir) message += ", so it cannot follow " + check.file;
