@@ -43,9 +43,13 @@ Result<void> MakeParents(const std::string& path) {
   return {};
 }
 
-// Whether a socket file at `path` still has a live owner. A dead daemon's file refuses the
-// connection; a live one (of any socket type) does not, and must not be stolen.
-Result<void> CheckStale(const std::string& path, const sockaddr_un& addr) {
+}  // namespace
+
+// A dead daemon's file refuses the connection; a live one (of any socket type) does not, and
+// must not be stolen.
+Result<void> CheckSocketUnused(const std::string& path, std::string_view what) {
+  auto addr = UnixAddress(path);
+  if (!addr) return tl::unexpected(addr.error());
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return {};
@@ -53,19 +57,23 @@ Result<void> CheckStale(const std::string& path, const sockaddr_un& addr) {
   }
   if (!S_ISSOCK(st.st_mode)) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "ingest socket: " + path + " exists and is not a socket; not replacing it");
+                     std::string(what) + ": " + path +
+                         " exists and is not a socket; not replacing it");
   }
   int probe = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (probe < 0) return tl::unexpected(ErrnoError("socket", errno));
-  int rc = ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  int rc = ::connect(probe, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
   int err = errno;
   ::close(probe);
   if (rc != 0 && err == ECONNREFUSED) return {};
   if (rc == 0 || err == EPROTOTYPE) {
-    return MakeError(ErrorCode::kIo, "ingest socket: " + path + " is in use by another process");
+    return MakeError(ErrorCode::kIo,
+                     std::string(what) + ": " + path + " is in use by another process");
   }
   return tl::unexpected(ErrnoError("connect " + path, err));
 }
+
+namespace {
 
 // Binds `fd` at a temporary name beside `path`, gives it `mode`, and renames it over `path`.
 Result<void> BindAt(int fd, const std::string& path, mode_t mode) {
@@ -118,7 +126,9 @@ Result<IngestSocket> IngestSocket::Open(const Options& options) {
     return MakeError(ErrorCode::kInvalidArgument, "ingest socket: path must be absolute");
   }
   if (auto ok = MakeParents(options.path); !ok) return tl::unexpected(ok.error());
-  if (auto ok = CheckStale(options.path, *addr); !ok) return tl::unexpected(ok.error());
+  if (auto ok = CheckSocketUnused(options.path, "ingest socket"); !ok) {
+    return tl::unexpected(ok.error());
+  }
   IngestSocket socket;
   socket.fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (socket.fd_ < 0) return tl::unexpected(ErrnoError("socket", errno));

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -15,6 +16,12 @@
 namespace utmpcd {
 
 inline constexpr const char* kDefaultIngestSocketPath = "/run/utmpcd/ingest.sock";
+
+// Whether a Unix socket file may be replaced by a new one bound at `path`: yes when nothing is
+// there or its owner is gone (a connection is refused). kIo "WHAT: PATH is in use by another
+// process" when something answers; kInvalidArgument when the path is not a socket. Changes
+// nothing.
+Result<void> CheckSocketUnused(const std::string& path, std::string_view what);
 
 // A non-blocking, close-on-exec AF_UNIX SOCK_DGRAM socket bound at a path. Datagrams rather
 // than SEQPACKET: one descriptor for the event loop and no per-client connection to hold, yet

@@ -3,6 +3,8 @@
 
 #include "utmpcd/api_server.h"
 
+#include "sources/ingest_socket.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -482,14 +484,10 @@ Result<void> ApiServer::Impl::BindUnix(const std::string& path) {
     if (fs_error) return MakeError(ErrorCode::kIo, "creating the directory of " + path + ": " +
                                                        fs_error.message());
   }
-  // A socket left by a daemon that died is replaced; anything else at the path is not touched.
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return MakeError(ErrorCode::kIo, path + ": exists and is not a socket");
-    }
-    ::unlink(path.c_str());
-  }
+  // A socket left by a daemon that died is replaced; a live one (a second daemon's API) and
+  // anything else at the path are not touched.
+  if (auto unused = CheckSocketUnused(path, "API socket"); !unused) return unused;
+  ::unlink(path.c_str());
   auto acceptor = std::make_unique<local::acceptor>(io_);
   error_code ec;
   acceptor->open(local(), ec);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "proto/udp_address.h"
+
 namespace utmpcd {
 namespace {
 
@@ -166,7 +168,27 @@ Result<void> ReadBool(const toml::table& t, std::string_view key, bool* out,
   return {};
 }
 
-// An array of "ADDRESS:PORT" strings; the addresses themselves are checked when bound.
+}  // namespace
+
+Result<void> CheckListenAddress(std::string_view text) {
+  auto split = SplitHostPort(text, 0);
+  if (!split) return tl::unexpected(split.error());
+  std::string where = "'" + std::string(text) + "'";
+  if (text.empty() || text.back() == ']' || text.find(':') == std::string_view::npos ||
+      (text[0] != '[' && text.find(':') != text.rfind(':'))) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + ": not ADDRESS:PORT (\"127.0.0.1:431\", \"[::1]:431\")");
+  }
+  if (!ParseIpAddress(split->host)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + ": '" + split->host + "' is not a numeric IPv4 or IPv6 address");
+  }
+  return {};
+}
+
+namespace {
+
+// An array of "ADDRESS:PORT" strings, each a numeric address and a port of 0 to 65535.
 Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
                         std::string_view origin) {
   const toml::node* node = t.get("listen");
@@ -183,6 +205,9 @@ Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
       return tl::unexpected(ConfigError(
           origin, item.source(),
           "'listen' entries must be \"ADDRESS:PORT\" strings (\"127.0.0.1:431\", \"[::1]:431\")"));
+    }
+    if (auto ok = CheckListenAddress(text->get()); !ok) {
+      return tl::unexpected(ConfigError(origin, item.source(), "'listen' " + ok.error().message));
     }
     out->push_back(text->get());
   }

@@ -65,6 +65,11 @@ struct DaemonConfig {
 // not silently fall back to a default.
 Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin);
 
+// A listen address as [http] and [udp] listen and --http-listen take it: a numeric IPv4 or
+// bracketed IPv6 address, a colon and a port of 0 to 65535 ("127.0.0.1:431", "[::1]:0").
+// kInvalidArgument, naming the text and what is wrong, otherwise.
+Result<void> CheckListenAddress(std::string_view text);
+
 // Reads and parses a file. A missing file is an error only when `required` (it was named on the
 // command line); otherwise the defaults apply.
 Result<DaemonConfig> LoadConfig(const std::string& path, bool required);

@@ -158,7 +158,7 @@ void Daemon::Loop::OpenApi() {
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.
-    Log(LogLevel::kError, "port 431 not served: {}", server.error().message);
+    Log(LogLevel::kError, "the API is not served: {}", server.error().message);
     return;
   }
   api_ = std::move(*server);

@@ -65,8 +65,25 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "utmpcd 0.1.0");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One prefix and one status for every usage error, as for a bad configuration.
+    std::fprintf(stderr, "utmpcd: %s (utmpcd --help lists the options)\n", e.what());
+    return 2;
+  }
+  for (const std::vector<std::string>* listen : {&http_listen, &udp_listen}) {
+    for (const std::string& address : *listen) {
+      if (address == "none") continue;
+      if (auto ok = utmpcd::CheckListenAddress(address); !ok) {
+        std::fprintf(stderr, "utmpcd: %s: %s\n",
+                     listen == &http_listen ? "--http-listen" : "--udp-listen",
+                     ok.error().message.c_str());
+        return 2;
+      }
+    }
   }
 
   bool named = config_opt->count() > 0;

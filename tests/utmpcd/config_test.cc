@@ -69,6 +69,15 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[http]\nlisten = [\"localhost\"]\n"),
             "u.toml:2:11: 'listen' entries must be \"ADDRESS:PORT\" strings (\"127.0.0.1:431\", "
             "\"[::1]:431\")");
+  // Each address is checked where it is written, not when the daemon binds it.
+  EXPECT_EQ(error("[http]\nlisten = [\"127.0.0.1:431\", \"1.2.3.4.5:431\"]\n"),
+            "u.toml:2:28: 'listen' '1.2.3.4.5:431': '1.2.3.4.5' is not a numeric IPv4 or IPv6 "
+            "address");
+  EXPECT_EQ(error("[udp]\nlisten = [\"127.0.0.1:99999\"]\n"),
+            "u.toml:2:11: 'listen' '127.0.0.1:99999': port is not 0 to 65535");
+  EXPECT_EQ(error("[http]\nlisten = [\"::1:431\"]\n"),
+            "u.toml:2:11: 'listen' '::1:431': not ADDRESS:PORT (\"127.0.0.1:431\", \"[::1]:431\")");
+  EXPECT_EQ(error("[http]\nlisten = [\"[::1]:431\", \"0.0.0.0:0\"]\n"), "(accepted)");
   EXPECT_EQ(error("[http]\nmax_connections = 0\n"),
             "u.toml:2:19: 'max_connections' must be a whole number from 1 to 1000000");
   EXPECT_EQ(error("[udp]\nrate_per_prefix = -1\n"),

@@ -596,6 +596,60 @@ TEST_F(DaemonTest, AFileThatBecomesReadableIsFollowedWithoutARestart) {
   EXPECT_EQ(said, 1u) << log;
 }
 
+// A second daemon (on another history) must not take over the first one's live API socket.
+TEST_F(DaemonTest, ALiveApiSocketIsNotTakenOver) {
+  std::string api = (scratch_ / "api.sock").string();
+  std::vector<std::string> common{"-c",        "/dev/null", "--wtmp", wtmp_, "--btmp", btmp_,
+                                  "--utmp",    utmp(),      "--ingest-socket", "none",
+                                  "--http-listen", "none",  "--user", "root", "--api-socket", api};
+  std::vector<std::string> first{daemon_, "--database", db_};
+  first.insert(first.end(), common.begin(), common.end());
+  pid_ = testing::SpawnInBackground(first, dir_ / "daemon.log");
+  ASSERT_TRUE(WaitForLog("unix:" + api)) << Log();
+  struct stat before {};
+  ASSERT_EQ(::stat(api.c_str(), &before), 0);
+  std::vector<std::string> second{daemon_, "--database", (scratch_ / "other.db").string()};
+  second.insert(second.end(), common.begin(), common.end());
+  fs::path second_log = scratch_ / "second.log";
+  pid_t other = testing::SpawnInBackground(second, second_log);
+  ASSERT_GT(other, 0);
+  bool said = testing::WaitUntil([&] {
+    return testing::ReadAll(second_log).find("in use by another process") != std::string::npos;
+  });
+  ::kill(other, SIGTERM);
+  ::waitpid(other, nullptr, 0);
+  EXPECT_TRUE(said) << testing::ReadAll(second_log);
+  EXPECT_NE(testing::ReadAll(second_log).find("API socket: " + api), std::string::npos);
+  struct stat after {};
+  ASSERT_EQ(::stat(api.c_str(), &after), 0) << "the second daemon left no socket behind";
+  EXPECT_EQ(before.st_ino, after.st_ino) << "the socket was replaced";
+}
+
+// Usage errors: one prefix, exit status 2, like a bad configuration; also with --once.
+TEST_F(DaemonTest, BadOptionsAreAClearErrorAndExitStatus2) {
+  testing::Outcome bogus = testing::Spawn({daemon_, "--bogus"}, {}, scratch_);
+  EXPECT_EQ(bogus.status, 2);
+  EXPECT_EQ(bogus.err.rfind("utmpcd: ", 0), 0u) << bogus.err;
+  EXPECT_NE(bogus.err.find("--bogus"), std::string::npos) << bogus.err;
+  testing::Outcome port = Import({"--http-listen", "127.0.0.1:99999"});
+  EXPECT_EQ(port.status, 2);
+  EXPECT_EQ(port.err, "utmpcd: --http-listen: '127.0.0.1:99999': port is not 0 to 65535\n");
+  testing::Outcome address = Import({"--udp-listen", "1.2.3.4.5:431"});
+  EXPECT_EQ(address.status, 2);
+  EXPECT_EQ(address.err,
+            "utmpcd: --udp-listen: '1.2.3.4.5:431': '1.2.3.4.5' is not a numeric IPv4 or IPv6 "
+            "address\n");
+  EXPECT_TRUE(Stored().empty());
+  std::string config = (scratch_ / "listen.toml").string();
+  std::ofstream(config) << "[http]\nlisten = [\"1.2.3.4.5:431\"]\n";
+  testing::Outcome configured =
+      testing::Spawn({daemon_, "-c", config, "--once", "--database", db_}, {}, scratch_);
+  EXPECT_EQ(configured.status, 2);
+  EXPECT_EQ(configured.err, "utmpcd: " + config +
+                                ":2:11: 'listen' '1.2.3.4.5:431': '1.2.3.4.5' is not a numeric "
+                                "IPv4 or IPv6 address\n");
+}
+
 TEST_F(DaemonTest, BadConfigurationIsAClearErrorAndExitStatus2) {
   std::string config = (dir_ / "bad.toml").string();
   std::ofstream(config) << "[files]\nwtmpp = \"/var/log/wtmp\"\n";
