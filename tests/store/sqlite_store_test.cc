@@ -169,6 +169,42 @@ TEST_F(StoreTest, SeqStrictlyIncreasesAcrossReopen) {
   EXPECT_EQ(store->Append({}, {}).value_or(-1), 9);  // nothing to add: the last seq
 }
 
+// Two writers that read the same records from the same cursor (two daemons on one history):
+// the first stores them, the second is refused (kConflict) and stores nothing, events included.
+TEST_F(StoreTest, ACheckedCursorThatMovedRefusesTheWholeAppend) {
+  auto first = OpenOk();
+  auto second = OpenOk();
+  ASSERT_TRUE(first && second);
+  CursorUpdate start{"wtmp:/w", {1, 2, 384, ""}};
+  start.check = true;  // no cursor yet: expected is nullopt
+  std::vector<Event> before(1, MakeEvent(1, "alice"));
+  ASSERT_TRUE(first->Append(before, {&start, 1}).has_value());
+  // A checked insert where a cursor already is: refused too.
+  std::vector<Event> again(1, MakeEvent(1, "alice"));
+  auto twice = second->Append(again, {&start, 1});
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, ErrorCode::kConflict);
+
+  // Both read records 2 and 3 from byte 384.
+  CursorUpdate next{"wtmp:/w", {1, 2, 1152, ""}};
+  next.check = true;
+  next.expected = start.cursor;
+  std::vector<Event> by_first(2, MakeEvent(2, "bob"));
+  std::vector<Event> by_second(2, MakeEvent(2, "bob"));
+  ASSERT_TRUE(first->Append(by_first, {&next, 1}).has_value());
+  auto refused = second->Append(by_second, {&next, 1});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_THAT(refused.error().message, HasSubstr("another writer"));
+  EXPECT_EQ(by_second[0].seq, 0) << "a refused append hands out no seq";
+  auto events = second->EventsFrom(0, 100);
+  ASSERT_TRUE(events.has_value());
+  EXPECT_EQ(events->size(), 3u) << "stored twice";
+  // Unchecked updates (PAM events carry no cursor) are not affected.
+  CursorUpdate plain{"wtmp:/w", {1, 2, 1536, ""}};
+  ASSERT_TRUE(second->Append(by_second, {&plain, 1}).has_value());
+}
+
 // The cursor CHECK fails after the events of the batch were inserted: the whole transaction,
 // events included, must be gone.
 TEST_F(StoreTest, FailedCursorWriteStoresNoEvents) {
