@@ -71,6 +71,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)utmpcd::ParseApiTimeUs(text);
+  // The event stream's Last-Event-ID: an id it accepts, written again, reads back the same.
+  if (auto id = utmpcd::ParseEventId(text)) {
+    auto again = utmpcd::ParseEventId(utmpcd::EventId(id->seq, id->history));
+    if (!again || again->seq != id->seq || again->history != id->history) std::abort();
+  }
   // Targets start with '/' in HTTP; the fuzzer's bytes go after it (and as they are).
   for (std::string target : {std::string(text), "/v1/history?" + std::string(text)}) {
     if (target.rfind("/v1/lastlog", 0) == 0) continue;  // the host's user database: slow

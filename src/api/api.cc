@@ -100,6 +100,16 @@ std::shared_ptr<const std::vector<LiveSession>> LiveView::Get() const {
   return sessions_;
 }
 
+void LiveView::SetIngestProblem(std::string problem) {
+  std::lock_guard lock(mutex_);
+  ingest_problem_ = std::move(problem);
+}
+
+std::string LiveView::IngestProblem() const {
+  std::lock_guard lock(mutex_);
+  return ingest_problem_;
+}
+
 void AppendEventJson(std::string& o, const Event& e) {
   o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
   AppendTime(o, e.time_us);
@@ -117,8 +127,30 @@ void AppendEventJson(std::string& o, const Event& e) {
   o += '}';
 }
 
-std::string EventFrame(const Event& event) {
-  std::string frame = fmt::format("id: {}\nevent: {}\ndata: ", event.seq,
+std::string EventId(int64_t seq, std::string_view history_id) {
+  return history_id.empty() ? std::to_string(seq) : fmt::format("{}@{}", seq, history_id);
+}
+
+std::optional<ResumeId> ParseEventId(std::string_view text) {
+  ResumeId id;
+  size_t at = text.find('@');
+  std::string_view seq = text.substr(0, at);
+  auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), id.seq);
+  if (seq.empty() || ec != std::errc() || end != seq.data() + seq.size() || id.seq < 0) {
+    return std::nullopt;
+  }
+  if (at == std::string_view::npos) return id;
+  std::string_view history = text.substr(at + 1);
+  if (history.empty() || history.size() > 32 ||
+      history.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  id.history = std::string(history);
+  return id;
+}
+
+std::string EventFrame(const Event& event, std::string_view history_id) {
+  std::string frame = fmt::format("id: {}\nevent: {}\ndata: ", EventId(event.seq, history_id),
                                   EventKindName(event.kind));
   AppendEventJson(frame, event);  // JSON escapes every newline: one data line
   frame += "\n\n";
@@ -205,7 +237,14 @@ ApiResponse Api::Get(std::string_view target) {
 
 ApiResponse Api::Healthz() {
   if (auto seq = ReadLastSeq(); !seq) return Unavailable(seq.error());
-  return Ok("{\"status\":\"ok\"}");
+  // The history is served either way; a monitor alerts on the 503 and reads the reason.
+  if (std::string problem = live_->IngestProblem(); !problem.empty()) {
+    std::string body = "{\"status\":\"degraded\",\"ingest\":\"stopped\",\"reason\":";
+    AppendJsonString(body, problem);
+    body += "}\n";
+    return ApiResponse{503, std::move(body)};
+  }
+  return Ok("{\"status\":\"ok\",\"ingest\":\"running\"}");
 }
 
 ApiResponse Api::Host() {

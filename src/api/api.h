@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -32,8 +33,14 @@ class LiveView {
   void Set(std::vector<LiveSession> sessions);
   std::shared_ptr<const std::vector<LiveSession>> Get() const;
 
+  // Why events are not being stored now ("" while they are): the store cannot be written (a
+  // read-only file system), or it refused a batch that waits for a retry. /healthz says it.
+  void SetIngestProblem(std::string problem);
+  std::string IngestProblem() const;
+
  private:
   mutable std::mutex mutex_;
+  std::string ingest_problem_;
   std::shared_ptr<const std::vector<LiveSession>> sessions_ =
       std::make_shared<const std::vector<LiveSession>>();
 };
@@ -48,6 +55,9 @@ struct ApiOptions {
   std::string boot_id;         // this boot, "" when unknown
   int64_t boot_time_us = 0;
   std::string version;         // the daemon's release
+  // This history's id (16 hex digits, the store's meta "history_id"): event ids are SEQ@ID, so
+  // a client resuming with an id of another history (the database was replaced) is told so.
+  std::string history_id;
 };
 
 class Api {
@@ -91,7 +101,20 @@ class Api {
 
 // One event as the JSON object of the event stream and docs/PROTOCOL.md.
 void AppendEventJson(std::string& out, const Event& event);
-// One event as a Server-Sent Events message: "id: SEQ\nevent: KIND\ndata: {...}\n\n".
-std::string EventFrame(const Event& event);
+// One event as a Server-Sent Events message: "id: SEQ@HISTORY\nevent: KIND\ndata: {...}\n\n"
+// ("id: SEQ" when `history_id` is empty).
+std::string EventFrame(const Event& event, std::string_view history_id);
+
+// An event id as the stream sends it: "812@3f2a9c1d0b7e4a55", or "812" with no history id.
+std::string EventId(int64_t seq, std::string_view history_id);
+
+// A Last-Event-ID as a client sends it back: SEQ@HISTORY, or a bare SEQ (of a client that made
+// it up, or of a daemon before history ids). nullopt for anything else: a seq must be a
+// decimal integer >= 0, a history id 1 to 32 hex digits.
+struct ResumeId {
+  int64_t seq = 0;
+  std::string history;  // "" for a bare seq
+};
+std::optional<ResumeId> ParseEventId(std::string_view text);
 
 }  // namespace utmpcd

@@ -59,6 +59,13 @@ Result<size_t> PreadFully(int fd, char* buf, size_t size, uint64_t offset,
 
 }  // namespace
 
+uint64_t RecordFingerprint(std::string_view record) {
+  uint64_t hash = 0xcbf29ce484222325;  // FNV-1a's offset basis and prime
+  for (char c : record) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  // 0 means "none"; a record hashing to it is told apart by nothing else anyway.
+  return hash == 0 ? 1 : hash;
+}
+
 LogFollower::LogFollower(std::string path, UtmpLayout layout, std::optional<FileCursor> start,
                          size_t max_batch_records)
     : path_(std::move(path)),
@@ -98,6 +105,7 @@ Result<Batch> LogFollower::Poll() {
     batch.warnings.push_back(done.error().message);
   }
   batch.cursor = cursor();
+  batch.fingerprint = current_ ? current_->fingerprint : expected_fingerprint_;
   if (previous_) {
     batch.previous = previous_->pos;
   } else if (previous_start_) {
@@ -143,6 +151,20 @@ Result<void> LogFollower::PollInto(Batch& batch) {
   }
 }
 
+void LogFollower::ExpectFingerprint(uint64_t fingerprint) {
+  if (!started_) expected_fingerprint_ = fingerprint;
+}
+
+Result<bool> LogFollower::SameRecordBefore(const OpenFile& file, uint64_t fingerprint) {
+  if (fingerprint == 0 || file.pos.offset < record_size_) return true;
+  std::string record(record_size_, '\0');
+  auto got = PreadFully(file.fd, record.data(), record.size(), file.pos.offset - record_size_,
+                        path_);
+  if (!got) return tl::unexpected(got.error());
+  // Shorter: truncated, which ReadFile notices by itself.
+  return *got < record.size() || RecordFingerprint(record) == fingerprint;
+}
+
 void LogFollower::ResumePrevious(const FileCursor& previous) {
   if (!started_ && !IsEmpty(previous)) previous_start_ = previous;
 }
@@ -165,13 +187,25 @@ Result<void> LogFollower::Start(Batch& batch) {
   auto fd = OpenRegular(path_, &id);
   if (!fd) return tl::unexpected(fd.error());
   if (*fd && SameFile(id, want)) {
-    current_ = OpenFile{**fd, want};
+    current_ = OpenFile{**fd, want, expected_fingerprint_};
+    auto same = SameRecordBefore(*current_, expected_fingerprint_);
+    if (!same) return tl::unexpected(same.error());
+    if (!*same) {
+      batch.warnings.push_back(
+          fmt::format("{}: the record before the stored position (byte {}) is not the one read "
+                      "there: the file was rewritten while it was not followed; reading it "
+                      "again from the start",
+                      path_, want.offset));
+      current_->pos.offset = 0;
+      current_->fingerprint = 0;
+    }
   } else {
     if (*fd) ::close(**fd);
     auto sibling = FindSibling(want);
     if (!sibling) return tl::unexpected(sibling.error());
     if (*sibling) {
       current_ = **sibling;
+      current_->fingerprint = expected_fingerprint_;
       batch.warnings.push_back(
           fmt::format("{}: rotated while stopped; finishing the old file "
                       "from byte {} first",
@@ -248,6 +282,7 @@ Result<bool> LogFollower::ReadFile(OpenFile& file, size_t budget, Batch& batch) 
                     "reading it again from the start",
                     path_, size, file.pos.offset));
     file.pos.offset = 0;
+    file.fingerprint = 0;
   }
   uint64_t whole = (size - file.pos.offset) / record_size_;
   uint64_t want = std::min<uint64_t>(whole, budget);
@@ -258,6 +293,10 @@ Result<bool> LogFollower::ReadFile(OpenFile& file, size_t budget, Batch& batch) 
   if (!got) return tl::unexpected(got.error());
   uint64_t records = *got / record_size_;  // fewer when the file shrank under us
   Decode(buffer.get(), records, file.pos, batch);
+  if (records > 0) {
+    file.fingerprint = RecordFingerprint(
+        {buffer.get() + (records - 1) * record_size_, static_cast<size_t>(record_size_)});
+  }
   batch.storage.push_back(std::move(buffer));
   file.pos.offset += records * record_size_;
   return records < want || want == whole;

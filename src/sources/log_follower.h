@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/login_record.h"
@@ -15,6 +16,9 @@
 #include "sources/file_cursor.h"
 
 namespace utmpcd {
+
+// A 64-bit FNV-1a hash of one record's bytes: which record stands before a cursor.
+uint64_t RecordFingerprint(std::string_view record);
 
 // One record read by a LogFollower.
 struct FollowedRecord {
@@ -32,6 +36,10 @@ struct Batch {
   // The file rotated away from, while it is still followed for late appends (a writer that
   // opened it before the rename): store it with `cursor`, and give it to ResumePrevious.
   std::optional<FileCursor> previous;
+  // RecordFingerprint of the record just before `cursor` (0 when the cursor is at the start):
+  // store it with the cursor and give it to ExpectFingerprint, so that a restart notices a file
+  // rewritten under the cursor while nothing followed it.
+  uint64_t fingerprint = 0;
   uint64_t garbled = 0;  // records skipped because they do not decode (their bytes consumed)
   // The record limit was reached with more to read: Poll again without waiting for inotify
   // (which will not report bytes that are already there).
@@ -55,13 +63,14 @@ struct Batch {
 //   go on with it (ResumePrevious).
 // - Truncation (same inode, now shorter than the cursor): the file is read again from 0, with a
 //   warning. A file truncated and refilled past the cursor between two Polls cannot be told
-//   from one that grew (the copytruncate race every tail has).
+//   from one that grew (the copytruncate race every tail has); across a restart it can, by the
+//   fingerprint of the record before the cursor (ExpectFingerprint).
 // - Start-up: a cursor whose inode is no longer at the path (rotated while the daemon was down)
 //   is looked for among the path's siblings (`wtmp.1`, `wtmp-20240101`, ...); found, that file
 //   is finished from the cursor's offset first, then the path read from 0. Not found, the path
 //   is read from 0 with a warning. Only one rotation while stopped is bridged this way. An
-//   inode number freed and reused by a new file is taken for the old file (resumed at the
-//   cursor's offset unless the new file is shorter): the cursor holds no more to tell them apart.
+//   inode number freed and reused by a new file is told from the old file by the fingerprint
+//   (ExpectFingerprint); without one it is taken for the old file.
 // - A missing file (or directory) is not an error: Poll returns nothing (Batch::missing) until
 //   it appears.
 //
@@ -79,6 +88,13 @@ class LogFollower {
   LogFollower(const LogFollower&) = delete;
   LogFollower& operator=(const LogFollower&) = delete;
   ~LogFollower();
+
+  // Before the first Poll: the fingerprint stored with the start cursor (Batch::fingerprint).
+  // When the record before the cursor is no longer that record (the file was truncated and
+  // written past the cursor while no follower ran, or its inode number was reused), the file
+  // is read again from the start, with a warning. 0 checks nothing (a cursor stored before
+  // fingerprints were).
+  void ExpectFingerprint(uint64_t fingerprint);
 
   // Before the first Poll: the rotated-away file of the last run (Batch::previous as stored) is
   // looked for among the path's siblings by its inode and followed again from its offset, late
@@ -101,12 +117,16 @@ class LogFollower {
   struct OpenFile {
     int fd = -1;
     FileCursor pos;
+    uint64_t fingerprint = 0;  // RecordFingerprint of the record before pos.offset; 0: none
   };
 
   Result<void> PollInto(Batch& batch);
   Result<void> Start(Batch& batch);
   Result<bool> OpenPath();
   Result<std::optional<OpenFile>> FindSibling(const FileCursor& want);
+  // Whether the record before file.pos is the one `fingerprint` was taken of (true when there
+  // is none to compare, or the file is now shorter).
+  Result<bool> SameRecordBefore(const OpenFile& file, uint64_t fingerprint);
   // Reads up to `budget` records of `file`; true when it read all the whole records there are.
   Result<bool> ReadFile(OpenFile& file, size_t budget, Batch& batch);
   void Decode(const char* bytes, uint64_t records, const FileCursor& from, Batch& batch);
@@ -121,6 +141,7 @@ class LogFollower {
   size_t max_batch_records_;
   std::optional<FileCursor> start_;  // until the first Poll that resolves it
   std::optional<FileCursor> previous_start_;  // likewise, the rotated-away file's
+  uint64_t expected_fingerprint_ = 0;         // likewise, the start cursor's fingerprint
   bool started_ = false;
   std::optional<OpenFile> current_;   // the file the cursor is in
   std::optional<OpenFile> previous_;  // the file rotated away from, for late appends

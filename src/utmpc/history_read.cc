@@ -133,7 +133,14 @@ Result<void> HistoryReader::List(const LastQuery& query, int64_t now_s,
 
 Result<void> HistoryReader::Scan(const LastQuery& query, int64_t now_s,
                                  LastBuilder::PhantomCheck is_phantom, const Emit& emit) {
-  LastBuilder builder(query, now_s, std::move(is_phantom));
+  // A login still open is "gone" when the daemon stored a kGone event for it (found through
+  // the tty's index: the scan reads the session source's events only), else as /proc says.
+  int64_t feeding = 0;  // the seq of the event being fed: the login asked about
+  LastBuilder builder(query, now_s, [&](const LoginRecord& r) {
+    bool gone = false;
+    (void)NextOnTty(std::string(r.line), feeding, SqliteStore::kNewest, r.pid, &gone);
+    return gone || (is_phantom && is_phantom(r));
+  });
   std::span<const EventSource> sources(lastb_ ? std::span<const EventSource>(kLastbSources)
                                               : std::span<const EventSource>(session_source_));
   // The first page is small: `last -n 5` lists the newest rows without reading 4096 events.
@@ -144,6 +151,7 @@ Result<void> HistoryReader::Scan(const LastQuery& query, int64_t now_s,
     for (const Event& event : *page) {
       if (!Listed(event)) continue;
       LoginRecord record = RecordFromEvent(event);
+      feeding = event.seq;
       if (!builder.Feed(record, emit)) return {};
     }
     if (static_cast<int64_t>(page->size()) < limit) return {};
@@ -187,21 +195,24 @@ Result<bool> HistoryReader::ListOne(const Event& event, const LastQuery& query, 
   // Without -x only logins and boots make rows in last; every btmp event makes one in lastb.
   if (!Listed(event) || (!lastb_ && !login && event.kind != EventKind::kBoot)) return true;
   std::optional<Event> down, same_line;
+  bool gone = false;  // the daemon found the session's process dead with no logout
   if (!lastb_) {
     auto next_down = login ? NextOfKinds({EventKind::kBoot, EventKind::kShutdown}, event.seq)
                            : NextOfKinds({EventKind::kShutdown}, event.seq);
     if (!next_down) return tl::unexpected(next_down.error());
     down = std::move(*next_down);
     if (login && !event.tty.empty()) {
-      auto next_on_tty = NextOnTty(event.tty, event.seq, down ? down->seq : SqliteStore::kNewest);
+      auto next_on_tty = NextOnTty(event.tty, event.seq, down ? down->seq : SqliteStore::kNewest,
+                                   event.pid, &gone);
       if (!next_on_tty) return tl::unexpected(next_on_tty.error());
       same_line = std::move(*next_on_tty);
     }
   }
   // The phantom check reads /proc and the user database: only for the row listed.
   bool listing = false;
-  LastBuilder builder(query, now_s,
-                      [&](const LoginRecord& r) { return listing && is_phantom && is_phantom(r); });
+  LastBuilder builder(query, now_s, [&](const LoginRecord& r) {
+    return listing && (gone || (is_phantom && is_phantom(r)));
+  });
   for (const std::optional<Event>* context : {&down, &same_line}) {
     if (!*context) continue;
     LoginRecord record = RecordFromEvent(**context);
@@ -303,7 +314,8 @@ Result<std::optional<Event>> HistoryReader::NextOfKinds(std::initializer_list<Ev
 }
 
 Result<std::optional<Event>> HistoryReader::NextOnTty(const std::string& tty, int64_t after_seq,
-                                                      int64_t before_seq) {
+                                                      int64_t before_seq, int32_t pid,
+                                                      bool* gone) {
   for (int64_t after = after_seq;;) {
     auto page = store_->EventsOnTtyAfter(tty, after, kNextPage);
     if (!page) return tl::unexpected(page.error());
@@ -312,6 +324,7 @@ Result<std::optional<Event>> HistoryReader::NextOnTty(const std::string& tty, in
       // Only logins and logouts touch a line in last (a DEAD_PROCESS closes, a login closes).
       bool closes = e.kind == EventKind::kLogin || e.kind == EventKind::kLogout;
       if (closes && Listed(e)) return std::optional<Event>(std::move(e));
+      if (e.kind == EventKind::kGone && e.pid == pid) *gone = true;
     }
     if (static_cast<int64_t>(page->size()) < kNextPage) return std::optional<Event>();
     after = page->back().seq;

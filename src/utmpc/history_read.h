@@ -97,9 +97,11 @@ class HistoryReader {
   // The first listed event after after_seq of one of `kinds` (nullopt when there is none).
   Result<std::optional<Event>> NextOfKinds(std::initializer_list<EventKind> kinds,
                                            int64_t after_seq);
-  // The first listed login or logout on `tty` after after_seq and before before_seq.
+  // The first listed login or logout on `tty` after after_seq and before before_seq. Sets
+  // *gone when the daemon stored a kGone event for `pid` on that tty before it: the session
+  // of that login ended with its process, whatever /proc says now.
   Result<std::optional<Event>> NextOnTty(const std::string& tty, int64_t after_seq,
-                                         int64_t before_seq);
+                                         int64_t before_seq, int32_t pid, bool* gone);
 
   std::unique_ptr<SqliteStore> store_;
   bool lastb_;

@@ -236,6 +236,18 @@ Result<ApiGap> DecodeGap(std::string_view data) {
   return gap;
 }
 
+Result<ApiReset> DecodeReset(std::string_view data) {
+  auto j = Parse(data);
+  if (!j) return tl::unexpected(j.error());
+  Fields f(*j, "reset");
+  ApiReset reset;
+  reset.reason = f.Text("reason");
+  reset.history = f.Text("history");
+  reset.last_seq = f.Integer("last_seq");
+  if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+  return reset;
+}
+
 std::string DescribeHttpError(unsigned status, std::string_view body) {
   std::string text = fmt::format("HTTP {}", status);
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);

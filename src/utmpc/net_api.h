@@ -97,6 +97,16 @@ struct ApiGap {
 };
 Result<ApiGap> DecodeGap(std::string_view data);
 
+// The data of an "event: reset" of the event stream: the position a client resumed from is of
+// another history ("foreign") or beyond its newest event ("ahead"); the stream goes on with
+// what is stored after last_seq.
+struct ApiReset {
+  std::string reason;
+  std::string history;
+  int64_t last_seq = 0;
+};
+Result<ApiReset> DecodeReset(std::string_view data);
+
 // What went wrong, from an answer other than 200: "HTTP 400: limit: must be ..." with the
 // error body's message when it has one (made safe for a terminal), else the status alone.
 std::string DescribeHttpError(unsigned status, std::string_view body);

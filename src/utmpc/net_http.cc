@@ -378,12 +378,19 @@ class Watcher {
   size_t given_up_ = 0;
 };
 
-bool IsDecimal(std::string_view text) {
-  if (text.empty() || text.size() > 18) return false;  // an int64 seq
-  for (char c : text) {
+// An event id as utmpcd sends it, SEQ@HISTORY (or a bare SEQ): resent as Last-Event-ID only
+// when it is one, so a hostile host cannot make the client send it anything else.
+bool IsEventId(std::string_view text) {
+  size_t at = text.find('@');
+  std::string_view seq = text.substr(0, at);
+  if (seq.empty() || seq.size() > 18) return false;  // an int64 seq
+  for (char c : seq) {
     if (c < '0' || c > '9') return false;
   }
-  return true;
+  if (at == std::string_view::npos) return true;
+  std::string_view history = text.substr(at + 1);
+  return !history.empty() && history.size() <= 32 &&
+         history.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 WatchSession::WatchSession(Watcher* watcher, size_t index)
@@ -532,7 +539,7 @@ void WatchSession::OnSome(uint64_t attempt, beast::error_code ec) {
   auto fed = sse_.Feed(std::string_view(chunk_, got),
                        [this](const SseMessage& message) { TakeMessage(message); });
   if (!Current(attempt)) return;  // a message's handler cannot end the attempt, but be sure
-  if (IsDecimal(sse_.last_event_id())) resume_id_ = sse_.last_event_id();
+  if (IsEventId(sse_.last_event_id())) resume_id_ = sse_.last_event_id();
   if (!fed) return Trouble(fed.error().message);
   if (ec == http::error::need_buffer) ec = {};
   if (ec) return Trouble(Describe(ec));
@@ -541,7 +548,7 @@ void WatchSession::OnSome(uint64_t attempt, beast::error_code ec) {
 }
 
 void WatchSession::TakeMessage(const SseMessage& message) {
-  if (IsDecimal(message.last_event_id)) resume_id_ = message.last_event_id;
+  if (IsEventId(message.last_event_id)) resume_id_ = message.last_event_id;
   watcher_->sink()->OnMessage(index_, message);
 }
 

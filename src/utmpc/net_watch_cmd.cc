@@ -43,6 +43,7 @@ class WatchPrinter : public EventSink {
 
   void OnMessage(size_t host, const SseMessage& message) override {
     if (message.event == "gap") return Gap(host, message.data);
+    if (message.event == "reset") return Reset(host, message.data);
     auto event = DecodeEvent(message.data);
     if (!event) return Say(host, event.error().message);
     line_.clear();
@@ -94,6 +95,19 @@ class WatchPrinter : public EventSink {
     if (!gap) return Say(host, gap.error().message);
     Say(host, fmt::format("events {} to {} are no longer held; going on from {}", gap->from,
                           gap->oldest - 1, gap->oldest));
+  }
+
+  // Nothing was skipped silently: the history resumed from is gone (the database was replaced
+  // or reset), and what the host holds now is another history.
+  void Reset(size_t host, const std::string& data) {
+    auto reset = DecodeReset(data);
+    if (!reset) return Say(host, reset.error().message);
+    Say(host, fmt::format("{}; going on with its events after seq {} (utmpc watch --from 1 {} "
+                          "lists its whole history)",
+                          reset->reason == "foreign"
+                              ? "the history this stream resumed in was replaced"
+                              : "the history this stream resumed in was reset",
+                          reset->last_seq, hosts_[host].label));
   }
 
   void Say(size_t host, const std::string& what) {

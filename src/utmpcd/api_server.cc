@@ -132,7 +132,7 @@ class ApiServer::Impl {
   void FetchNew();
   void Heartbeat();
   template <typename Socket>
-  void StartStream(Socket socket, int64_t after_seq, bool head);
+  void StartStream(Socket socket, int64_t after_seq, bool head, std::string preface);
   void StreamClosed(StreamBase* stream);
 
   // Connections and streams count themselves out when destroyed, which can be as late as the
@@ -173,9 +173,10 @@ class ApiServer::Impl::Stream : public StreamBase,
                                 public std::enable_shared_from_this<Stream<Protocol>> {
  public:
   using Socket = typename Protocol::socket;
-  Stream(Impl& server, Socket socket, int64_t after_seq)
+  // `preface`: messages sent before the first event (an "event: reset"), or "".
+  Stream(Impl& server, Socket socket, int64_t after_seq, std::string preface)
       : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
-        after_seq_(after_seq), check_gap_(true) {
+        after_seq_(after_seq), check_gap_(true), preface_(std::move(preface)) {
     ++server_.connections_;
   }
   ~Stream() override { --server_.connections_; }
@@ -184,7 +185,10 @@ class ApiServer::Impl::Stream : public StreamBase,
     pending_.push_back(std::make_shared<const std::string>(
         "HTTP/1.1 200 OK\r\nServer: utmpcd/0.1.0\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n" +
-        std::string(head ? "" : fmt::format("retry: 1000\nid: {}\n\n", after_seq_))));
+        std::string(head ? ""
+                         : fmt::format("retry: 1000\nid: {}\n\n{}",
+                                       EventId(after_seq_, server_.options_.api.history_id),
+                                       preface_))));
     close_after_write_ = head;
     WatchClose();
     Write(-1);
@@ -209,7 +213,8 @@ class ApiServer::Impl::Stream : public StreamBase,
                         events->front().seq)));
       }
       for (const Event& e : *events) {
-        pending_.push_back(std::make_shared<const std::string>(EventFrame(e)));
+        pending_.push_back(std::make_shared<const std::string>(
+            EventFrame(e, server_.options_.api.history_id)));
         last = e.seq;
       }
     } else {
@@ -285,6 +290,7 @@ class ApiServer::Impl::Stream : public StreamBase,
   asio::steady_timer timer_;
   int64_t after_seq_;  // the last event sent (or the resume point)
   bool check_gap_;
+  std::string preface_;
   bool writing_ = false;
   bool closed_ = false;
   bool close_after_write_ = false;
@@ -374,18 +380,17 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
       Fail(req.version(), 400, "bad_parameter", message);
     };
     auto parse_seq = [](std::string_view text) -> std::optional<int64_t> {
-      int64_t v = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0) {
-        return std::nullopt;
-      }
-      return v;
+      auto id = ParseEventId(text);
+      if (!id || !id->history.empty()) return std::nullopt;
+      return id->seq;
     };
+    std::string history;  // the history the client's id is of ("": it did not say)
     auto last_id = req.find("Last-Event-ID");
     if (last_id != req.end()) {
-      std::string_view text(last_id->value().data(), last_id->value().size());
-      after = parse_seq(text);
-      if (!after) return bad("Last-Event-ID: not an event id this daemon sent");
+      auto id = ParseEventId(std::string_view(last_id->value().data(), last_id->value().size()));
+      if (!id) return bad("Last-Event-ID: not an event id this daemon sent");
+      after = id->seq;
+      history = id->history;
     }
     size_t question = target.find('?');
     if (question != std::string_view::npos) {
@@ -397,13 +402,25 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
       if (!from) return bad("from: must be an integer >= 0");
       if (!after) after = std::max<int64_t>(*from, 1) - 1;  // Last-Event-ID wins
     }
-    if (!after) {
-      // Only what is stored from now on.
-      (void)server_.api_->ReadLastSeq();
-      after = std::max(server_.api_->last_seq(), server_.ring_top_);
+    (void)server_.api_->ReadLastSeq();
+    const int64_t newest = std::max(server_.api_->last_seq(), server_.ring_top_);
+    // A position in another history (the database was replaced) or beyond this one's newest
+    // event (a history reset, then refilled less far): resuming there would silently skip
+    // events. The client is told, and gets what is stored from now on.
+    const std::string& ours = server_.options_.api.history_id;
+    std::string reason = !history.empty() && history != ours ? "foreign"
+                         : after && *after > newest        ? "ahead"
+                                                           : "";
+    std::string preface;
+    if (!reason.empty()) {
+      preface = fmt::format(
+          "event: reset\ndata: {{\"reason\":\"{}\",\"history\":\"{}\",\"last_seq\":{}}}\n\n", reason,
+          ours, newest);
+      after.reset();
     }
+    if (!after) after = newest;  // only what is stored from now on
     stream_.expires_never();
-    server_.StartStream(stream_.release_socket(), *after, head);
+    server_.StartStream(stream_.release_socket(), *after, head, std::move(preface));
   }
 
   void Respond(unsigned version, bool keep_alive, bool head, ApiResponse answer) {
@@ -527,9 +544,11 @@ void ApiServer::Impl::Accept(Acceptor& acceptor) {
 }
 
 template <typename Socket>
-void ApiServer::Impl::StartStream(Socket socket, int64_t after_seq, bool head) {
+void ApiServer::Impl::StartStream(Socket socket, int64_t after_seq, bool head,
+                                  std::string preface) {
   using Protocol = typename Socket::protocol_type;
-  auto stream = std::make_shared<Stream<Protocol>>(*this, std::move(socket), after_seq);
+  auto stream =
+      std::make_shared<Stream<Protocol>>(*this, std::move(socket), after_seq, std::move(preface));
   streams_.insert(stream);
   stream->Start(head);
   if (!heartbeat_running_) Heartbeat();
@@ -576,7 +595,8 @@ void ApiServer::Impl::FetchNew() {
       break;
     }
     for (const Event& e : *events) {
-      ring_.push_back(Frame{e.seq, std::make_shared<const std::string>(EventFrame(e))});
+      ring_.push_back(Frame{
+          e.seq, std::make_shared<const std::string>(EventFrame(e, options_.api.history_id))});
       ring_top_ = e.seq;
     }
     while (ring_.size() > kRingFrames) {

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,22 @@ struct Followed {
   uint64_t stored = 0;   // events stored from it by this run
 };
 
+// The id of the history in `store` (meta "history_id"), made when it has none: 16 random hex
+// digits, so that an event id of one history is never taken for one of another (a database
+// deleted and started anew, a backup restored).
+Result<std::string> HistoryId(SqliteStore& store) {
+  auto stored = store.GetMeta("history_id");
+  if (!stored) return tl::unexpected(stored.error());
+  if (*stored && !(*stored)->empty()) return **stored;
+  uint64_t random = 0;
+  if (::getrandom(&random, sizeof random, 0) != sizeof random) {
+    return tl::unexpected(ErrnoError("getrandom", errno));
+  }
+  std::string id = fmt::format("{:016x}", random);
+  if (auto set = store.SetMeta("history_id", id); !set) return tl::unexpected(set.error());
+  return id;
+}
+
 class Daemon::Loop {
  public:
   Loop(DaemonConfig& config, std::string& config_path)
@@ -72,6 +89,14 @@ class Daemon::Loop {
   void ScheduleRecheck();
   void OnSignal(int signal);
   void ApplyRetention();
+  // Takes the history's lock and opens the store for writing (store_, history_id_).
+  Result<void> OpenStore();
+  // With the store open: lastlog once, then wtmp and btmp, caught up.
+  Result<void> StartIngest();
+  // The store could not be opened for writing: try again with backoff, then StartIngest.
+  void ScheduleStoreOpen();
+  // Tells /healthz whether events are being stored (LiveView::SetIngestProblem).
+  void PublishIngest();
   // Becomes the configured user, once what needs root is open.
   Result<void> DropRoot();
   // The live sessions (from utmp, or from logind) and the pidfds of their leaders.
@@ -116,6 +141,8 @@ class Daemon::Loop {
   bool running_ = false;  // Run() has started: watches created later must be armed
   CurrentBoot boot_ = ReadCurrentBoot();
   std::optional<HistoryLock> lock_;
+  std::string history_id_;  // the store's, in every event id the stream sends
+  std::string store_problem_;  // why the store cannot be written now ("" when it can)
   std::unique_ptr<SqliteStore> store_;
   std::vector<std::unique_ptr<Followed>> followed_;
   std::chrono::steady_clock::time_point last_retention_{};
@@ -151,10 +178,16 @@ void Daemon::Loop::OpenApi() {
                              .burst = config_.udp_burst,
                              .discovery = config_.udp_discovery};
   }
+  if (history_id_.empty()) {  // the store could not be opened for writing: read its id
+    if (auto read_only = SqliteStore::Open(config_.database, {.read_only = true})) {
+      if (auto id = (*read_only)->GetMeta("history_id"); id && *id) history_id_ = **id;
+    }
+  }
   options.api = {.database = config_.database,
                  .boot_id = boot_.id,
                  .boot_time_us = boot_.time_us,
-                 .version = "0.1.0"};
+                 .version = "0.1.0",
+                 .history_id = history_id_};
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.
@@ -181,17 +214,43 @@ Result<void> Daemon::Loop::Open() {
     if (ec) return MakeError(ErrorCode::kIo, "cannot create " + db.parent_path().string() +
                                                  ": " + ec.message());
   }
-  // Before the store: a second daemon must not even migrate or import.
-  auto lock = HistoryLock::Acquire(config_.database);
-  if (!lock) return tl::unexpected(lock.error());
-  lock_.emplace(std::move(*lock));
-  auto store = SqliteStore::Open(config_.database);
-  if (!store) return tl::unexpected(store.error());
-  store_ = std::move(*store);
+  if (auto opened = OpenStore(); !opened) {
+    // Anything but a store that cannot be written now (a read-only file system) is for a
+    // person to fix first: another daemon's history, a file that is not a history. An import
+    // has nothing to wait for.
+    if (config_.once || opened.error().code != ErrorCode::kIo) return opened;
+    store_problem_ = opened.error().message;
+    Log(LogLevel::kError, "{}; serving what the history holds, and retrying", store_problem_);
+    PublishIngest();
+  }
   // What needs root: port 431 and the sockets, then the store is open: drop it.
   OpenApi();
   OpenIngest();
   if (auto dropped = DropRoot(); !dropped) return dropped;
+  if (store_) {
+    if (auto ok = StartIngest(); !ok) return ok;
+  }
+  if (!config_.once) WatchLive();
+  return {};
+}
+
+Result<void> Daemon::Loop::OpenStore() {
+  // Before the store: a second daemon must not even migrate or import.
+  if (!lock_) {
+    auto lock = HistoryLock::Acquire(config_.database);
+    if (!lock) return tl::unexpected(lock.error());
+    lock_.emplace(std::move(*lock));
+  }
+  auto store = SqliteStore::Open(config_.database);
+  if (!store) return tl::unexpected(store.error());
+  auto id = HistoryId(**store);
+  if (!id) return tl::unexpected(id.error());
+  history_id_ = *id;
+  store_ = std::move(*store);
+  return {};
+}
+
+Result<void> Daemon::Loop::StartIngest() {
   if (auto imported = ImportLastlogOnce(config_.lastlog, store_.get()); !imported) {
     Log(LogLevel::kWarning, "lastlog not imported: {}", imported.error().message);
   } else if (*imported > 0) {
@@ -201,8 +260,40 @@ Result<void> Daemon::Loop::Open() {
   if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
-  if (!config_.once) WatchLive();
   return {};
+}
+
+void Daemon::Loop::ScheduleStoreOpen() {
+  retry_.expires_after(retry_delay_);
+  retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(30));
+  retry_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto opened = OpenStore();
+    if (!opened) {
+      if (opened.error().message != store_problem_) {
+        store_problem_ = opened.error().message;
+        Log(LogLevel::kError, "{}; retrying", store_problem_);
+        PublishIngest();
+      }
+      ScheduleStoreOpen();
+      return;
+    }
+    retry_delay_ = std::chrono::seconds(1);
+    Log(LogLevel::kInfo, "{} can be written now: storing again", config_.database);
+    store_problem_.clear();
+    if (auto ok = StartIngest(); !ok) {
+      store_problem_ = ok.error().message;
+      Log(LogLevel::kError, "{}", store_problem_);
+    }
+    StorePam();
+    PublishIngest();
+  });
+}
+
+void Daemon::Loop::PublishIngest() {
+  std::string problem = store_problem_;
+  if (problem.empty() && retry_pending_) problem = "the store refused a batch; retrying";
+  live_view_->SetIngestProblem(std::move(problem));
 }
 
 Result<void> Daemon::Loop::DropRoot() {
@@ -228,7 +319,10 @@ Result<void> Daemon::Loop::DropRoot() {
     std::string path = config_.database + suffix;
     if (::fchownat(AT_FDCWD, path.c_str(), user->uid, user->gid, AT_SYMLINK_NOFOLLOW) != 0 &&
         errno != ENOENT) {
-      return tl::unexpected(ErrnoError("chown " + path, errno));
+      // A read-only file system: the history is served, and written once it can be (by a user
+      // that may write it: its directory's owner, as systemd's StateDirectory= makes it).
+      if (errno != EROFS) return tl::unexpected(ErrnoError("chown " + path, errno));
+      Log(LogLevel::kWarning, "{}", ErrnoError("chown " + path, errno).message);
     }
   }
   // Said now, while it can be said precisely: after the drop, an open that fails only says
@@ -309,7 +403,7 @@ void Daemon::Loop::ArmIngest() {
 
 // A datagram once read is gone from the socket: what the store refuses waits in pending_pam_.
 void Daemon::Loop::StorePam() {
-  if (pending_pam_.empty()) return;
+  if (pending_pam_.empty() || !store_) return;
   auto stored = store_->Append(pending_pam_, {});
   if (!stored) {
     Log(LogLevel::kError, "storing {} PAM events: {}", pending_pam_.size(),
@@ -390,7 +484,10 @@ void Daemon::Loop::WaitForLeader(const std::string& key, int pidfd) {
   auto wait = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(pidfd));
   wait->async_wait(asio::posix::descriptor_base::wait_read,
                    [this, key](const boost::system::error_code& ec) {
-                     if (!ec) CheckGone(key);
+                     if (ec) return;
+                     live_.MarkDead(key);  // no longer logged in, whatever utmp says
+                     PublishLive();
+                     CheckGone(key);
                    });
   leader_waits_[key] = std::move(wait);
 }
@@ -415,6 +512,11 @@ void Daemon::Loop::CheckGone(const std::string& key) {
         live_.MarkGone(key, now_us, logind_ ? EventSource::kLogind : EventSource::kUtmp);
     PublishLive();
     gone.boot_id = boot_.id;
+    if (!store_) {  // stored with the PAM events once the store can be written
+      pending_pam_.push_back(std::move(gone));
+      grace_timers_.erase(key);
+      return;
+    }
     auto stored = store_->Append(std::span<Event>(&gone, 1), {});
     if (!stored) {
       Log(LogLevel::kError, "storing a gone session: {}", stored.error().message);
@@ -437,6 +539,7 @@ void Daemon::Loop::CheckGone(const std::string& key) {
 
 // A ghost that outlived a daemon restart was reported by the run before.
 bool Daemon::Loop::AlreadyReported(const LiveSession& s) {
+  if (!store_) return false;
   auto recent = store_->EventsByUser(s.user, SqliteStore::kNewest, 64);
   if (!recent) return false;
   for (const Event& e : *recent) {
@@ -554,6 +657,7 @@ int Daemon::Loop::FinishImport() {
 void Daemon::Loop::ScheduleRetry() {
   if (retry_pending_) return;
   retry_pending_ = true;
+  PublishIngest();
   retry_.expires_after(retry_delay_);
   // Back off to at most 30 s: a full disk or a read-only database is fixed by a person.
   retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(30));
@@ -566,6 +670,7 @@ void Daemon::Loop::ScheduleRetry() {
       retry_delay_ = std::chrono::seconds(1);
       Log(LogLevel::kInfo, "caught up after the store error");
     }
+    PublishIngest();
   });
 }
 
@@ -592,7 +697,7 @@ void Daemon::Loop::Arm(Followed& f) {
 }
 
 void Daemon::Loop::ApplyRetention() {
-  if (config_.retention_days <= 0) return;
+  if (config_.retention_days <= 0 || !store_) return;
   auto now = std::chrono::steady_clock::now();
   // At most hourly, and only when something woke the daemon anyway.
   if (now - last_retention_ < std::chrono::hours(1)) return;
@@ -642,6 +747,7 @@ int Daemon::Loop::Run() {
     if (!ec) OnSignal(s);
   });
   running_ = true;
+  if (!store_) ScheduleStoreOpen();
   for (auto& f : followed_) {
     Arm(*f);
     if (!f->watch) ScheduleRecheck();

@@ -41,13 +41,16 @@ LiveSessions::Changes LiveSessions::Update(const std::vector<LiveSession>& now) 
     std::string key = KeyOf(s);
     if (!present.insert(key).second) continue;  // a duplicate entry: one session
     if (sessions_.count(key) != 0) continue;
-    Entry e{s, -1, false};
+    Entry e{s, -1, false, false};
     Watch w{key, -1, true};
     if (s.pid > 0) {
       e.pidfd = PidfdOpen(s.pid);
       // ESRCH: the leader is already dead (a ghost from before this daemon started); the loop
       // checks it right away. ENOSYS/EPERM: no pidfd, only utmp changes are seen.
       if (e.pidfd < 0 && errno != ESRCH) w.watchable = false;
+      // A ghost is never listed, not even for the grace period (nor after a restart of the
+      // daemon, which finds it again in utmp).
+      if (e.pidfd < 0 && errno == ESRCH) e.dead = true;
     } else {
       w.watchable = false;  // no leader recorded: nothing tells whether it lives
     }
@@ -76,9 +79,14 @@ std::optional<LiveSession> LiveSessions::StillOpen(const std::string& key) const
 std::vector<LiveSession> LiveSessions::Open() const {
   std::vector<LiveSession> open;
   for (const auto& [key, entry] : sessions_) {
-    if (!entry.reported) open.push_back(entry.session);
+    if (!entry.reported && !entry.dead) open.push_back(entry.session);
   }
   return open;
+}
+
+void LiveSessions::MarkDead(const std::string& key) {
+  auto it = sessions_.find(key);
+  if (it != sessions_.end()) it->second.dead = true;
 }
 
 Event LiveSessions::MarkGone(const std::string& key, int64_t now_us, EventSource source) {

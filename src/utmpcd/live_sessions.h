@@ -46,8 +46,12 @@ class LiveSessions {
   // otherwise (it logged out, or it is already reported).
   std::optional<LiveSession> StillOpen(const std::string& key) const;
 
-  // The sessions utmp lists that are not gone: who is really logged in.
+  // The sessions utmp lists whose leader is not known to be dead: who is really logged in.
   std::vector<LiveSession> Open() const;
+
+  // Its leader died (the pidfd became readable): `key` is no longer listed by Open, though it
+  // is reported gone (MarkGone) only after the grace period, if its logout never comes.
+  void MarkDead(const std::string& key);
 
   // Marks `key` reported and closes its pidfd; returns the kGone event to store (now_us).
   // `source`: where the session was seen (utmp, or logind).
@@ -60,6 +64,7 @@ class LiveSessions {
     LiveSession session;
     int pidfd = -1;
     bool reported = false;
+    bool dead = false;  // its leader is known to have died (at start-up, or since)
   };
   static std::string KeyOf(const LiveSession& s);
   void Close(Entry& e);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -14,31 +15,54 @@
 namespace utmpcd {
 namespace {
 
-// The cursor's `extra`: the file rotated away from, while it is followed ("previous=DEV:INO:
-// OFFSET"), or nothing. Anything else (a newer version's state) reads as nothing.
-constexpr std::string_view kPreviousKey = "previous=";
+// What a cursor's `extra` holds beside the position, as space-separated words:
+// "fingerprint=HEX" (the record before the position) and, while the file rotated away from is
+// followed for late appends, "previous=DEV:INO:OFFSET". Unknown words (a newer version's) are
+// ignored, and a malformed word reads as absent.
+struct Extra {
+  uint64_t fingerprint = 0;
+  std::optional<FileCursor> previous;
+};
 
-std::string EncodeExtra(const std::optional<FileCursor>& previous) {
-  if (!previous) return {};
-  return fmt::format("{}{}:{}:{}", kPreviousKey, previous->device, previous->inode,
-                     previous->offset);
+std::string EncodeExtra(const Extra& extra) {
+  std::string text;
+  if (extra.fingerprint != 0) text = fmt::format("fingerprint={:x}", extra.fingerprint);
+  if (extra.previous) {
+    text += fmt::format("{}previous={}:{}:{}", text.empty() ? "" : " ", extra.previous->device,
+                        extra.previous->inode, extra.previous->offset);
+  }
+  return text;
 }
 
-std::optional<FileCursor> DecodeExtra(std::string_view extra) {
-  if (!extra.starts_with(kPreviousKey)) return std::nullopt;
-  extra.remove_prefix(kPreviousKey.size());
-  FileCursor c;
-  uint64_t* fields[] = {&c.device, &c.inode, &c.offset};
-  const char* p = extra.data();
-  const char* end = extra.data() + extra.size();
-  for (size_t i = 0; i < 3; ++i) {
-    auto [next, ec] = std::from_chars(p, end, *fields[i]);
-    if (ec != std::errc()) return std::nullopt;
-    bool last = i == 2;
-    if (last ? next != end : (next == end || *next != ':')) return std::nullopt;
+// Parses "A:B:C" (count numbers, base 10) or one hexadecimal number (count 1, base 16).
+bool ParseNumbers(std::string_view text, std::span<uint64_t> out, int base) {
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto [next, ec] = std::from_chars(p, end, out[i], base);
+    if (ec != std::errc()) return false;
+    bool last = i + 1 == out.size();
+    if (last ? next != end : (next == end || *next != ':')) return false;
     p = last ? next : next + 1;
   }
-  return c;
+  return true;
+}
+
+Extra DecodeExtra(std::string_view text) {
+  Extra extra;
+  while (!text.empty()) {
+    size_t space = text.find(' ');
+    std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (word.starts_with("fingerprint=")) {
+      uint64_t value[1];
+      if (ParseNumbers(word.substr(12), value, 16)) extra.fingerprint = value[0];
+    } else if (word.starts_with("previous=")) {
+      uint64_t value[3];
+      if (ParseNumbers(word.substr(9), value, 10)) extra.previous = {value[0], value[1], value[2]};
+    }
+  }
+  return extra;
 }
 
 }  // namespace
@@ -67,7 +91,9 @@ Result<void> LogIngest::Start() {
   }
   follower_ = std::make_unique<LogFollower>(path_, layout_, start);
   if (stored_) {
-    if (auto previous = DecodeExtra(stored_->extra)) follower_->ResumePrevious(*previous);
+    Extra extra = DecodeExtra(stored_->extra);
+    follower_->ExpectFingerprint(extra.fingerprint);
+    if (extra.previous) follower_->ResumePrevious(*extra.previous);
   }
   return {};
 }
@@ -95,7 +121,7 @@ Result<LogIngest::Progress> LogIngest::Pump(
   }
   CursorUpdate update{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
                                          static_cast<int64_t>(batch->cursor.offset),
-                                         EncodeExtra(batch->previous)}};
+                                         EncodeExtra({batch->fingerprint, batch->previous})}};
   // Nothing read and the position unchanged (a wakeup for another file): no transaction.
   if (events.empty() && batch->garbled == 0 && update.cursor == stored_) {
     return Progress{.more = batch->more, .missing = batch->missing};

@@ -79,12 +79,14 @@ Destination DestinationOf(msghdr& msg) {
   return d;
 }
 
-// The kernel gives a unicast datagram's own destination as ipi_spec_dst, and for a broadcast
-// (limited or directed) the interface address a reply should use instead.
-bool IsGroupDestination(const Destination& d, std::span<const IpAddress> broadcasts) {
+// Decided by what the kernel says of the datagram alone: for IPv4 it gives a unicast datagram's
+// own destination as ipi_spec_dst, and for a broadcast (limited or directed) the interface
+// address a reply should use instead. (A list of broadcast addresses from getifaddrs would be
+// wrong: for an address added without one, a /30 with no "brd" or a /32, glibc reports the
+// address itself, and every unicast datagram to it looked like a broadcast.)
+bool IsGroupDestination(const Destination& d) {
   if (!d.known || !IsUnicastAddress(d.address)) return true;
-  if (!d.address.v6 && !(d.reply_from == d.address)) return true;
-  return std::find(broadcasts.begin(), broadcasts.end(), d.address) != broadcasts.end();
+  return !d.address.v6 && !(d.reply_from == d.address);
 }
 
 // The directed broadcast addresses of this host's interfaces (192.0.2.255 of 192.0.2.1/24).
@@ -97,8 +99,13 @@ std::vector<IpAddress> ReadBroadcasts() {
         i->ifa_broadaddr->sa_family != AF_INET) {
       continue;
     }
-    if (auto e = EndpointFromSockaddr(i->ifa_broadaddr, sizeof(sockaddr_in))) {
-      out.push_back(e->address);
+    auto broadcast = EndpointFromSockaddr(i->ifa_broadaddr, sizeof(sockaddr_in));
+    auto own = i->ifa_addr != nullptr ? EndpointFromSockaddr(i->ifa_addr, sizeof(sockaddr_in))
+                                      : std::nullopt;
+    // An address with no broadcast address of its own is reported as its own broadcast: it is
+    // a unicast address of this host, not a broadcast.
+    if (broadcast && !(own && own->address == broadcast->address)) {
+      out.push_back(broadcast->address);
     }
   }
   ::freeifaddrs(list);
@@ -220,6 +227,9 @@ class UdpServer::Impl {
   std::span<const IpAddress> Broadcasts(int64_t mono_us);
   bool RefreshSnapshot(int64_t mono_us);
   void Count(Outcome outcome);
+  // Logs the drop counts: at the first drop, then at most once a minute while drops go on, so
+  // that a silent UDP port (a firewall's broadcast, a flood) shows in the log.
+  void ReportDrops(int64_t mono_us);
 
   asio::io_context& io_;
   UdpOptions options_;
@@ -233,6 +243,7 @@ class UdpServer::Impl {
   int64_t snapshot_taken_us_ = 0;
   std::atomic<bool> stale_{false};
   Counter received_, answered_, malformed_, rate_limited_, source_, broadcast_, send_failed_;
+  int64_t drops_reported_us_ = 0;  // monotonic; 0: never
 };
 
 Result<void> UdpServer::Impl::Bind(const std::string& text) {
@@ -280,6 +291,7 @@ void UdpServer::Impl::Drain(Listener& l) {
       Outcome outcome = Handle(i, mono_us, real_us, &bytes, &d);
       if (outcome != Outcome::kAnswer) {
         Count(outcome);
+        ReportDrops(mono_us);
         continue;
       }
       QueueReply(i, bytes, d, replies);
@@ -302,7 +314,7 @@ void UdpServer::Impl::QueueReply(size_t i, size_t bytes, const Destination& d, s
   out.msg_hdr.msg_namelen = in.msg_namelen;
   out.msg_hdr.msg_iov = &b.out_iov[slot];
   out.msg_hdr.msg_iovlen = 1;
-  size_t control = WriteReplyControl(d, IsGroupDestination(d, broadcasts_), b.out_control[slot]);
+  size_t control = WriteReplyControl(d, IsGroupDestination(d), b.out_control[slot]);
   out.msg_hdr.msg_control = control > 0 ? b.out_control[slot].data() : nullptr;
   out.msg_hdr.msg_controllen = control;
 }
@@ -337,7 +349,7 @@ UdpServer::Impl::Outcome UdpServer::Impl::Handle(size_t i, int64_t mono_us, int6
   auto peer = EndpointFromSockaddr(reinterpret_cast<sockaddr*>(&b.peers[i]), h.msg_namelen);
   if (!peer || !IsAnswerableSource(*peer, Broadcasts(mono_us))) return Outcome::kSource;
   *destination = DestinationOf(h);
-  if (!options_.discovery && IsGroupDestination(*destination, broadcasts_)) {
+  if (!options_.discovery && IsGroupDestination(*destination)) {
     return Outcome::kBroadcast;
   }
   size_t size = b.in_msgs[i].msg_len;
@@ -424,6 +436,18 @@ void UdpServer::Impl::Count(Outcome outcome) {
       send_failed_.Add();
       break;
   }
+}
+
+void UdpServer::Impl::ReportDrops(int64_t mono_us) {
+  constexpr int64_t kEveryUs = 60'000'000;
+  if (drops_reported_us_ != 0 && mono_us - drops_reported_us_ < kEveryUs) return;
+  drops_reported_us_ = mono_us;
+  UdpStats s = Stats();
+  Log(LogLevel::kInfo,
+      "udp: {} received, {} answered; dropped: {} malformed, {} rate-limited, {} from a "
+      "broadcast or multicast source, {} sent to a broadcast address{}",
+      s.received, s.answered, s.dropped_malformed, s.dropped_rate_limited, s.dropped_source,
+      s.dropped_broadcast, options_.discovery ? "" : " ([udp] discovery is off)");
 }
 
 UdpStats UdpServer::Impl::Stats() const {

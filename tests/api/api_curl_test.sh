@@ -173,18 +173,27 @@ cat "$tmp/more" >>"$tmp/wtmp"
 wait "$curl_pid" || true
 new_seq=$(sqlite3 "file:$tmp/db/history.db?mode=ro" 'SELECT max(seq) FROM events')
 ((new_seq > last_seq)) || fail "the appended records were not stored"
+# Event ids are SEQ@HISTORY: the history's id is the database's.
+history=$(sqlite3 "file:$tmp/db/history.db?mode=ro" "SELECT value FROM meta WHERE key = 'history_id'")
+[[ $history =~ ^[0-9a-f]{16}$ ]] || fail "the history has no id: $history"
 ids=$(sed -n '3,$s/^id: //p' "$tmp/events" | tr '\n' ' ')
-want=$(seq $((last_seq - 2)) "$new_seq" | tr '\n' ' ')
+want=$(seq $((last_seq - 2)) "$new_seq" | sed "s/\$/@$history/" | tr '\n' ' ')
 [[ $ids == "$want" ]] || fail "event ids: $ids, want $want"
 grep -q '^retry: ' "$tmp/events" || fail "the stream does not say how to retry"
 # It opens with its resume point: an id with no data, the seq before the first event.
-[[ $(sed -n 2p "$tmp/events") == "id: $((last_seq - 3))" ]] ||
+[[ $(sed -n 2p "$tmp/events") == "id: $((last_seq - 3))@$history" ]] ||
   fail "the stream does not open with its resume point: $(head -4 "$tmp/events")"
 sed -n 's/^data: //p' "$tmp/events" | jq -e -s --argjson n $((new_seq - last_seq + 3)) 'length == $n and all(.[]; .seq > 0 and (.kind | type) == "string")' >/dev/null ||
   fail "event data is not valid JSON"
 # Resuming after the last id seen: only what came after it.
-curl -sS -N --max-time 2 -H "Last-Event-ID: $((new_seq - 2))" "$base/v1/events" >"$tmp/resumed" 2>/dev/null || true
+curl -sS -N --max-time 2 -H "Last-Event-ID: $((new_seq - 2))@$history" "$base/v1/events" >"$tmp/resumed" 2>/dev/null || true
 ids=$(sed -n '3,$s/^id: //p' "$tmp/resumed" | tr '\n' ' ')
-[[ $ids == "$((new_seq - 1)) $new_seq " ]] || fail "resumed ids: $ids"
+[[ $ids == "$((new_seq - 1))@$history $new_seq@$history " ]] || fail "resumed ids: $ids"
+# An id of another history is answered with "event: reset", not a silent resume.
+curl -sS -N --max-time 2 -H "Last-Event-ID: 3@0123456789abcdef" "$base/v1/events" >"$tmp/foreign" 2>/dev/null || true
+grep -q '^event: reset$' "$tmp/foreign" || fail "a foreign id is not answered with a reset: $(head -5 "$tmp/foreign")"
+sed -n 's/^data: //p' "$tmp/foreign" | jq -e --arg h "$history" --argjson n "$new_seq" \
+  '.reason == "foreign" and .history == $h and .last_seq == $n' >/dev/null ||
+  fail "the reset does not say why and where the stream goes on"
 
 echo "PASS: the HTTP API on port $port"

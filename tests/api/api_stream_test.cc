@@ -167,7 +167,7 @@ class ApiStreamTest : public ::testing::Test {
         "--http-listen",               "127.0.0.1:0",
         "--user",                      "root"};
     std::string log = (dir_ / "daemon.log").string();
-    pid_ = testing::SpawnInBackground(args, log);
+    pid_ = testing::SpawnInBackground(args, log, /*truncate_log=*/true);
     EXPECT_GT(pid_, 0);
     std::regex where("HTTP API on 127\\.0\\.0\\.1:(\\d+)");
     for (auto deadline = Clock::now() + 20s; Clock::now() < deadline;) {
@@ -277,6 +277,70 @@ TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) 
     ASSERT_EQ(doc["user"], e.user);
     ASSERT_EQ(doc["tty"], e.tty);
   }
+}
+
+// GET /v1/events with `headers`; what the stream sent once `until` is in it (or 10 s passed).
+std::string StreamUntil(int port, const std::string& headers, const std::string& until) {
+  Client client(port);
+  if (!client.Send("GET /v1/events HTTP/1.1\r\nHost: t\r\n" + headers + "\r\n")) return "";
+  std::string buffer;
+  for (auto deadline = Clock::now() + 10s;
+       buffer.find(until) == std::string::npos && Clock::now() < deadline;) {
+    client.Receive(buffer, 100ms);
+  }
+  return buffer;
+}
+
+// Event ids name their history: a client resuming with an id of a history that was replaced
+// (the database deleted and the daemon started anew), or beyond the newest event, is told so
+// by an "event: reset" instead of silently missing what it thinks it has not seen yet.
+TEST_F(ApiStreamTest, ResumingInAnotherHistoryIsSaidNotSkipped) {
+  Append(Records(0, 10));
+  int port = Start();
+  ASSERT_GT(port, 0);
+  std::string first = StreamUntil(port, "Last-Event-ID: 9\r\n", "\"seq\":10");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(first, m, std::regex("id: 10@([0-9a-f]{16})\n"))) << first;
+  std::string old_history = m[1];
+  // Same history: resumed exactly, no reset.
+  std::string same = StreamUntil(port, "Last-Event-ID: 9@" + old_history + "\r\n", "\"seq\":10");
+  EXPECT_NE(same.find("\"seq\":10"), std::string::npos) << same;
+  EXPECT_EQ(same.find("event: reset"), std::string::npos) << same;
+
+  // The history is replaced: stopped, its database removed, started again on the same wtmp.
+  ::kill(pid_, SIGTERM);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db_ + suffix);
+  port = Start();
+  ASSERT_GT(port, 0);
+  std::string fresh = StreamUntil(port, "Last-Event-ID: 9\r\n", "\"seq\":10");
+  ASSERT_TRUE(std::regex_search(fresh, m, std::regex("id: 10@([0-9a-f]{16})\n"))) << fresh;
+  std::string new_history = m[1];
+  EXPECT_NE(new_history, old_history);
+
+  std::string foreign = StreamUntil(port, "Last-Event-ID: 4@" + old_history + "\r\n", "reset");
+  EXPECT_NE(foreign.find("event: reset\ndata: {\"reason\":\"foreign\",\"history\":\"" +
+                         new_history + "\",\"last_seq\":10}"),
+            std::string::npos)
+      << foreign;
+  EXPECT_EQ(foreign.find("\"seq\":5"), std::string::npos) << "resumed in the wrong history";
+  std::string ahead = StreamUntil(port, "Last-Event-ID: 500@" + new_history + "\r\n", "reset");
+  EXPECT_NE(ahead.find("\"reason\":\"ahead\""), std::string::npos) << ahead;
+  // After the reset the stream goes on with what is stored from then on.
+  Client client(port);
+  ASSERT_TRUE(client.Send("GET /v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 500\r\n\r\n"));
+  std::string buffer;
+  for (auto deadline = Clock::now() + 10s;
+       buffer.find("event: reset") == std::string::npos && Clock::now() < deadline;) {
+    client.Receive(buffer, 100ms);
+  }
+  Append(Records(10, 1));
+  for (auto deadline = Clock::now() + 10s;
+       buffer.find("\"seq\":11") == std::string::npos && Clock::now() < deadline;) {
+    client.Receive(buffer, 100ms);
+  }
+  EXPECT_NE(buffer.find("id: 11@" + new_history), std::string::npos) << buffer;
 }
 
 TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {

@@ -204,6 +204,34 @@ TEST_F(LogFollowerTest, RotationByDeleteAndCreate) {
   EXPECT_EQ(batch.cursor, IdOf(wtmp_, kSize));
 }
 
+// Truncated and written past the stored cursor while no follower ran: the fingerprint of the
+// record before the cursor tells the rewritten file from one that grew.
+TEST_F(LogFollowerTest, AFileRewrittenPastTheCursorWhileStoppedIsReadAgain) {
+  AppendBytes(wtmp_, Records(1, 2));
+  Batch before;
+  {
+    LogFollower follower(wtmp_, UtmpLayout::kGlibc384, std::nullopt);
+    before = PollOk(follower);
+    EXPECT_THAT(Pids(before), ElementsAre(1, 2));
+    EXPECT_NE(before.fingerprint, 0u);
+  }
+  ASSERT_EQ(::truncate(wtmp_.c_str(), 0), 0);
+  AppendBytes(wtmp_, Records(3, 6));
+  LogFollower resumed(wtmp_, UtmpLayout::kGlibc384, before.cursor);
+  resumed.ExpectFingerprint(before.fingerprint);
+  Batch after = PollOk(resumed);
+  EXPECT_THAT(Pids(after), ElementsAre(3, 4, 5, 6));
+  EXPECT_THAT(after.warnings, ElementsAre(HasSubstr("rewritten")));
+  // A file that only grew resumes where it stood, without a warning.
+  AppendBytes(wtmp_, Records(7, 7));
+  LogFollower grown(wtmp_, UtmpLayout::kGlibc384, after.cursor);
+  grown.ExpectFingerprint(after.fingerprint);
+  Batch more = PollOk(grown);
+  EXPECT_THAT(Pids(more), ElementsAre(7));
+  EXPECT_THAT(more.warnings, IsEmpty());
+  EXPECT_NE(more.fingerprint, after.fingerprint);
+}
+
 // logrotate's copytruncate: the same inode, shorter than the cursor.
 TEST_F(LogFollowerTest, TruncationRestartsFromTheStartWithAWarning) {
   AppendBytes(wtmp_, Records(1, 4));

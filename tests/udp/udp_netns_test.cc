@@ -58,7 +58,10 @@ class NetnsTest : public ::testing::Test {
                // nodad: usable at once, not after duplicate address detection's second.
                {"-6", "addr", "add", "fd00:77::1/64", "dev", "udpv0", "nodad"},
                {"link", "set", "udpv0", "up"},
-               {"link", "set", "udpv1", "up"}}) {
+               {"link", "set", "udpv1", "up"},
+               // Nothing for the test ranges leaves by a default route, should one ever exist.
+               {"route", "add", "unreachable", "10.77.0.0/16"},
+               {"route", "add", "unreachable", "10.78.0.0/16"}}) {
         args.insert(args.begin(), "/bin/ip");
         auto run = testing::Spawn(args, {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, scratch_);
         if (run.status != 0) {
@@ -154,6 +157,31 @@ TEST_F(NetnsTest, NothingIsSentToABroadcastOrMulticastSource) {
     UdpStats stats = server.Stats();
     EXPECT_EQ(stats.received, forged.size() + 1);
     EXPECT_EQ(stats.dropped_source, forged.size());
+  });
+  if (!failure.empty()) GTEST_SKIP() << failure;
+}
+
+// An address added with no broadcast address (no "brd", a /30 or a /32): glibc's getifaddrs
+// reports the address itself as the interface's broadcast address. What decides is what the
+// kernel says of each datagram (IP_PKTINFO), so unicast to such an address is answered.
+TEST_F(NetnsTest, AnAddressWithoutABroadcastAddressIsAnswered) {
+  std::string failure = InNetns([&] {
+    for (const char* address : {"10.78.0.2/30", "10.78.1.5/32"}) {
+      auto added = testing::Spawn({"/bin/ip", "addr", "add", address, "dev", "udpv0"},
+                                  {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, scratch_);
+      ASSERT_EQ(added.status, 0) << added.err;
+    }
+    TestUdpServer server;
+    UdpOptions options;
+    options.listen = {"0.0.0.0:0"};
+    ASSERT_EQ(server.Start(options, Lab), "");
+    for (const char* address : {"10.78.0.2", "10.78.1.5", "10.77.0.1"}) {
+      auto ping = Utmpc({"ping", "-c", "1", "-W", "10",
+                         std::string(address) + ":" + std::to_string(server.port())});
+      EXPECT_EQ(ping.status, 0) << address << ": " << ping.out << ping.err;
+    }
+    EXPECT_EQ(server.Stats().dropped_broadcast, 0u);
+    EXPECT_EQ(server.Stats().answered, 3u);
   });
   if (!failure.empty()) GTEST_SKIP() << failure;
 }

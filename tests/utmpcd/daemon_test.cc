@@ -98,6 +98,7 @@ class DaemonTest : public ::testing::Test {
                                   "--utmp",       utmp(), "--ingest-socket", socket(),
                                   "--lastlog",    lastlog(),  "--http-listen",   http_listen_,
                                   "--user",       user_};
+    if (!api_socket_.empty()) args.insert(args.end(), {"--api-socket", api_socket_});
     pid_ = testing::SpawnInBackground(args, dir_ / "daemon.log");
     EXPECT_GT(pid_, 0);
     return pid_;
@@ -162,6 +163,28 @@ class DaemonTest : public ::testing::Test {
   std::string socket() const { return (dir_ / "ingest.sock").string(); }
   std::string user_ = "root";          // --user
   std::string http_listen_ = "none";   // --http-listen
+  std::string api_socket_;             // --api-socket, when not empty
+  // GET `target` on the API socket; the whole answer, headers and body.
+  std::string Get(const std::string& target) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, api_socket_.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return "(no connection)";
+    }
+    std::string request = "GET " + target + " HTTP/1.0\r\nHost: x\r\n\r\n";
+    std::string answer;
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+        answer.append(buf, static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    return answer;
+  }
   std::string Log() {
     std::ifstream in(dir_ / "daemon.log");
     std::ostringstream s;
@@ -337,6 +360,49 @@ TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
   EXPECT_EQ(Stored().size(), 1u);
 }
 
+// A session whose process is dead when the daemon starts (its sshd was killed while the daemon
+// was down) is never listed as logged in: not during the grace period, not after the daemon
+// restarts and finds it in utmp again. Its session in the history ends "gone", not "still",
+// even where /proc would not tell (its tty, here /dev/null, belongs to its user).
+TEST_F(DaemonTest, AGhostIsNeverListedAndItsHistoryEndsGone) {
+  std::string config = (dir_ / "utmpcd.toml").string();
+  std::ofstream(config) << "[sessions]\ngone_grace_ms = 1500\n";
+  api_socket_ = (scratch_ / "api.sock").string();
+  Leader ghost;
+  pid_t ghost_pid = ghost.pid();
+  LoginRecord login;
+  login.type = kUserProcess;
+  login.user = "root";
+  login.line = "null";
+  login.pid = ghost_pid;
+  login.time_s = static_cast<int64_t>(::time(nullptr));
+  std::string bytes;
+  EncodeUtmp(login, UtmpLayout::kGlibc384, &bytes);
+  Append(wtmp_, bytes);
+  std::ofstream(utmp(), std::ios::binary) << bytes;
+  ghost.Kill();
+  Start(config);
+  ASSERT_TRUE(WaitForLog("following")) << Log();
+  ASSERT_EQ(WaitFor(1), 1u) << Log();
+  std::string during_grace = Get("/v1/sessions");
+  EXPECT_NE(during_grace.find("{\"sessions\":[]"), std::string::npos) << during_grace;
+  ASSERT_EQ(WaitFor(2), 2u) << Log();  // the kGone event, after the grace period
+  std::vector<Event> events = Stored();
+  EXPECT_EQ(events[1].kind, EventKind::kGone);
+  std::string history = Get("/v1/history");
+  EXPECT_NE(history.find("\"end\":\"gone\""), std::string::npos) << history;
+  EXPECT_EQ(history.find("\"end\":\"still\""), std::string::npos) << history;
+  // Restarted, it finds the ghost in utmp again: not listed, not reported twice.
+  EXPECT_EQ(Stop(SIGTERM), 0);
+  Start(config);
+  ASSERT_TRUE(testing::WaitUntil([&] { return Get("/v1/host").find("200 OK") != std::string::npos; }));
+  std::string after_restart = Get("/v1/sessions");
+  EXPECT_NE(after_restart.find("{\"sessions\":[]"), std::string::npos) << after_restart;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_EQ(Stored().size(), 2u) << Log();
+  EXPECT_NE(Get("/v1/sessions").find("{\"sessions\":[]"), std::string::npos);
+}
+
 // With cleanup_gone, the ghost leaves who(1) and last(1) too: its utmp entry is marked dead
 // and its logout appended to wtmp (which the daemon then reads back as the session's logout).
 TEST_F(DaemonTest, CleanupMarksTheGhostDeadInUtmpAndWtmp) {
@@ -484,6 +550,24 @@ testing::Outcome DaemonTest::Import(const std::vector<std::string>& extra) {
                                 "--lastlog", lastlog(), "--utmp", utmp(), "--user", user_};
   args.insert(args.end(), extra.begin(), extra.end());
   return testing::Spawn(args, {}, scratch_);
+}
+
+// wtmp truncated and written past the old position while the daemon was stopped: every new
+// record is stored (none skipped as if it had been read), with a warning.
+TEST_F(DaemonTest, AWtmpRewrittenWhileStoppedLosesNothing) {
+  Append(wtmp_, Records(0, 10));
+  Start();
+  ASSERT_EQ(WaitFor(10), 10u) << Log();
+  EXPECT_EQ(Stop(SIGTERM), 0) << Log();
+  ASSERT_EQ(::truncate(wtmp_.c_str(), 0), 0);
+  Append(wtmp_, Records(100, 25));  // more than there was, so the file looks grown
+  Start();
+  ASSERT_EQ(WaitFor(35), 35u) << Log();
+  EXPECT_TRUE(WaitForLog("rewritten while it was not followed")) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<Event> events = Stored();
+  ASSERT_EQ(events.size(), 35u);
+  EXPECT_EQ(events[10].time_us, int64_t{1700000100} * 1000000) << "the first record of the new file";
 }
 
 // One history has one daemon: a second one (a second run.sh, a --once beside the service)
