@@ -174,26 +174,40 @@ Api::~Api() = default;
 Result<std::unique_ptr<Api>> Api::Open(const ApiOptions& options,
                                        std::shared_ptr<const LiveView> live) {
   std::unique_ptr<Api> api(new Api(options, std::move(live)));
-  auto store = SqliteStore::Open(options.database, {.read_only = true});
-  if (!store) return tl::unexpected(store.error());
-  api->store_ = std::move(*store);
-  auto history = HistoryReader::Open(options.database, false);
-  if (!history) return tl::unexpected(history.error());
-  api->history_ = std::move(*history);
-  auto failed = HistoryReader::Open(options.database, true);
-  if (!failed) return tl::unexpected(failed.error());
-  api->failed_ = std::move(*failed);
-  if (auto seq = api->ReadLastSeq(); !seq) return tl::unexpected(seq.error());
+  if (auto opened = api->Reopen(); !opened) return tl::unexpected(opened.error());
   return api;
 }
 
+Result<void> Api::Reopen() {
+  // The old connections go first: the point is that none of them holds the file any more.
+  auto old_store = std::move(store_);
+  auto old_history = std::move(history_);
+  auto old_failed = std::move(failed_);
+  old_store.reset();
+  old_history.reset();
+  old_failed.reset();
+  auto store = SqliteStore::Open(options_.database, {.read_only = true});
+  if (!store) return tl::unexpected(store.error());
+  auto history = HistoryReader::Open(options_.database, false);
+  if (!history) return tl::unexpected(history.error());
+  auto failed = HistoryReader::Open(options_.database, true);
+  if (!failed) return tl::unexpected(failed.error());
+  store_ = std::move(*store);
+  history_ = std::move(*history);
+  failed_ = std::move(*failed);
+  if (auto seq = ReadLastSeq(); !seq) return tl::unexpected(seq.error());
+  return {};
+}
+
 Result<int64_t> Api::ReadLastSeq() {
+  if (!store_) return MakeError(ErrorCode::kIo, options_.database + ": not open (reopening failed)");
   auto seq = store_->LastSeq();
   if (seq) last_seq_ = std::max(last_seq_, *seq);
   return seq;
 }
 
 Result<std::vector<Event>> Api::EventsAfter(int64_t after_seq, int64_t limit) {
+  if (!store_) return MakeError(ErrorCode::kIo, options_.database + ": not open (reopening failed)");
   auto events = store_->EventsFrom(after_seq, limit);
   if (events && !events->empty()) last_seq_ = std::max(last_seq_, events->back().seq);
   return events;
@@ -219,6 +233,9 @@ HostSummary Api::Summary() const {
 }
 
 ApiResponse Api::Get(std::string_view target) {
+  if (!store_ || !history_ || !failed_) {
+    return Error(503, "unavailable", options_.database + ": the history is not open");
+  }
   auto query = Query::Parse(target);
   if (!query) return Error(400, "bad_request", query.error().message);
   const std::string& path = query->path();

@@ -79,6 +79,9 @@ class Api {
   // The newest seq seen by EventsAfter or ReadLastSeq.
   int64_t last_seq() const { return last_seq_; }
   Result<int64_t> ReadLastSeq();
+  // Closes the read connections to the history and opens them again (ApiServer::ReopenStore).
+  // On failure every request is answered 503 until a Reopen succeeds.
+  Result<void> Reopen();
 
   // The error body of docs/PROTOCOL.md, "Errors".
   static ApiResponse Error(int status, std::string_view code, std::string_view message);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -96,6 +97,12 @@ class ApiServer::Impl {
       fetch_posted_ = false;
       FetchNew();
     });
+  }
+  Result<void> ReopenStore() {
+    if (!thread_.joinable()) return api_->Reopen();
+    std::promise<Result<void>> done;
+    asio::post(io_, [this, &done] { done.set_value(api_->Reopen()); });
+    return done.get_future().get();
   }
   std::vector<std::string> endpoints() const { return endpoints_; }
   std::vector<std::string> udp_endpoints() const {
@@ -625,6 +632,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& optio
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::NotifyStored() { impl_->NotifyStored(); }
 void ApiServer::NotifyLiveChanged() { impl_->NotifyLiveChanged(); }
+Result<void> ApiServer::ReopenStore() { return impl_->ReopenStore(); }
 std::vector<std::string> ApiServer::udp_endpoints() const { return impl_->udp_endpoints(); }
 std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }
 

@@ -46,6 +46,11 @@ class ApiServer {
   void NotifyStored();
   // Thread-safe: the live sessions changed; UDP answers take a new snapshot.
   void NotifyLiveChanged();
+  // Thread-safe, blocking until done: closes and opens again the server's read connections to
+  // the history. SQLite shares one shared-memory index per file among a process's connections,
+  // read-only when the first of them opened it on a read-only file system: once the file system
+  // is writable, the daemon's writer can only write after every connection let go of it.
+  Result<void> ReopenStore();
   // The addresses bound, as "127.0.0.1:43123" / "[::1]:431" (the real port when 0 was asked),
   // and "unix:PATH".
   std::vector<std::string> endpoints() const;

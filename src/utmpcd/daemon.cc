@@ -278,6 +278,22 @@ void Daemon::Loop::ScheduleStoreOpen() {
       ScheduleStoreOpen();
       return;
     }
+    // The API's connections were opened while the file system was read-only, and SQLite
+    // shares their read-only view of the WAL index with this process's writer: the writer
+    // lets go, the API opens anew, then the writer opens again.
+    if (api_) {
+      store_.reset();
+      if (auto reopened = api_->ReopenStore(); !reopened) {
+        Log(LogLevel::kError, "the API's history: {}", reopened.error().message);
+      }
+      if (auto again = OpenStore(); !again) {
+        store_problem_ = again.error().message;
+        Log(LogLevel::kError, "{}; retrying", store_problem_);
+        PublishIngest();
+        ScheduleStoreOpen();
+        return;
+      }
+    }
     retry_delay_ = std::chrono::seconds(1);
     Log(LogLevel::kInfo, "{} can be written now: storing again", config_.database);
     store_problem_.clear();

@@ -315,6 +315,48 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
   ::umount(lib.c_str());
 }
 
+// A history on a file system that is read-only when the daemon starts (remounted read-only
+// after an error, a rescue boot): the daemon starts all the same, serves what the history
+// holds, says on /healthz that ingest is stopped and why, and stores everything once the file
+// system can be written again, without a restart (under systemd's start limit a daemon that
+// exited would stay down).
+TEST_F(DaemonTest, AReadOnlyHistoryAtStartIsServedAndWrittenOnceItCanBe) {
+  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    GTEST_SKIP() << "no mount namespace here (needs root)";
+  }
+  fs::path lib = dir_ / "lib";
+  fs::create_directories(lib);
+  ASSERT_EQ(::mount("tmpfs", lib.c_str(), "tmpfs", 0, "size=8m"), 0) << std::strerror(errno);
+  Append(wtmp_, Records(0, 10));
+  testing::Outcome imported = Import();
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  ASSERT_EQ(::mount(nullptr, lib.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+  Append(wtmp_, Records(10, 5));
+  api_socket_ = (scratch_ / "api.sock").string();
+  Start();
+  ASSERT_TRUE(WaitForLog("serving what the history holds")) << Log();
+  ASSERT_TRUE(testing::WaitUntil([&] { return Get("/healthz").find("HTTP/1.0 503") == 0; }))
+      << Get("/healthz") << Log();
+  std::string health = Get("/healthz");
+  EXPECT_NE(health.find("\"ingest\":\"stopped\""), std::string::npos) << health;
+  EXPECT_NE(health.find("Read-only file system"), std::string::npos) << health;
+  std::string history = Get("/v1/history?limit=3");
+  EXPECT_EQ(history.find("HTTP/1.0 200"), 0u) << history;
+  EXPECT_NE(history.find("{\"seq\":9,"), std::string::npos) << history;
+  EXPECT_EQ(::kill(pid_, 0), 0) << "the daemon must keep running";
+
+  ASSERT_EQ(::mount(nullptr, lib.c_str(), nullptr, MS_REMOUNT, nullptr), 0) << std::strerror(errno);
+  ASSERT_EQ(WaitFor(15), 15u) << Log();
+  EXPECT_TRUE(testing::WaitUntil([&] { return Get("/healthz").find("HTTP/1.0 200") == 0; }))
+      << Get("/healthz") << Log();
+  EXPECT_NE(Get("/healthz").find("\"ingest\":\"running\""), std::string::npos);
+  Append(wtmp_, Records(15, 2));
+  EXPECT_EQ(WaitFor(17), 17u) << Log();
+  Stop(SIGTERM);
+  ::umount(lib.c_str());
+}
+
 // A live session (in utmp) whose leader process dies with no logout is stored as gone, once;
 // one whose logout is recorded is not.
 TEST_F(DaemonTest, SessionWhoseLeaderDiesWithoutLogoutIsGone) {
