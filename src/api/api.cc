@@ -15,6 +15,7 @@
 #include "api/query.h"
 #include "core/local_time.h"
 #include "core/text.h"
+#include "core/uid_range.h"
 #include "formats/utmp.h"
 #include "store/sqlite_store.h"
 #include "utmpc/history_read.h"
@@ -385,14 +386,33 @@ ApiResponse Api::History(const Query& query, bool failed) {
 
 ApiResponse Api::Lastlog(const Query& query) {
   if (auto known = query.OnlyKnown({"user"}); !known) return BadParameter(known.error());
-  std::vector<std::string> users = query.All("user");
+  // Each user= is a login name, else a uid or a range of uids as lastlog -u takes it
+  // ("1000", "1000-1999", "-999", "1000-"); anything else is an error, as lastlog says it.
+  std::vector<std::string> names;
+  std::vector<UidRange> ranges;
+  for (const std::string& user : query.All("user")) {
+    struct passwd pw_storage {};
+    struct passwd* pw = nullptr;
+    char buf[4096];
+    if (getpwnam_r(user.c_str(), &pw_storage, buf, sizeof buf, &pw) == 0 && pw != nullptr) {
+      names.push_back(user);
+    } else if (auto range = ParseUidRange(user)) {
+      ranges.push_back(*range);
+    } else {
+      return Error(404, "not_found", "Unknown user or range: " + user);
+    }
+  }
+  bool all = names.empty() && ranges.empty();
   std::string o = "{\"lastlog\":[";
   // The user database, in its order (getpwent is not thread-safe: only this thread uses it).
   setpwent();
   while (passwd* pw = getpwent()) {
     std::string name = pw->pw_name;
-    if (!Wanted(users, name)) continue;
     uid_t uid = pw->pw_uid;
+    bool wanted = all || std::find(names.begin(), names.end(), name) != names.end() ||
+                  std::any_of(ranges.begin(), ranges.end(),
+                              [uid](const UidRange& r) { return r.Contains(uid); });
+    if (!wanted) continue;
     std::optional<Event> newest;
     for (int64_t before = SqliteStore::kNewest; !newest;) {
       auto events = store_->EventsByUser(name, before, 64);

@@ -469,7 +469,9 @@ int ListFile(const char* name, const std::string& path, LastArgs& args, Output& 
 }
 
 // Lists the daemon's history as last lists the wtmp (btmp) it holds, down to the begins line,
-// which names that file. An empty history begins when the database file was last changed.
+// which names that file. An empty history begins where last says that file begins, at its
+// ctime (when it was made, for a btmp no one failed to log in to); without the file, when the
+// database file was last changed.
 int ListHistory(const char* name, HistoryReader& history, bool lastb, LastArgs& args,
                 Output& out, LastJson& json, uint64_t& rows) {
   auto begins = history.BeginsS();
@@ -478,7 +480,10 @@ int ListHistory(const char* name, HistoryReader& history, bool lastb, LastArgs& 
     return 1;
   }
   struct stat st {};
-  int64_t begins_s = ::stat(history.path().c_str(), &st) == 0 ? st.st_ctime : 0;
+  int64_t begins_s = ::stat(lastb ? kBtmpPath : kWtmpPath, &st) == 0 ||
+                             ::stat(history.path().c_str(), &st) == 0
+                         ? st.st_ctime
+                         : 0;
   return ListRows(
       name, history.path(), BaseName(lastb ? kBtmpPath : kWtmpPath), begins->value_or(begins_s),
       args, out, json, rows, [&](const ListingClock& clock, const RowEmit& emit) {

@@ -30,6 +30,7 @@
 
 #include "core/local_time.h"
 #include "core/text.h"
+#include "core/uid_range.h"
 #include "formats/lastlog.h"
 #include "utmpc/commands.h"
 #include "utmpc/lastlog_text.h"
@@ -79,34 +80,6 @@ std::optional<unsigned long> ParseDays(const char* text) {
   return v;
 }
 
-// shadow 4.13 getrange(): "N", "-N", "N-" or "N-M" in decimal. As there, an empty string is 0.
-bool ParseRange(const char* text, LastlogArgs* a) {
-  char* end = nullptr;
-  errno = 0;
-  if (text[0] == '-') {
-    if (!std::isdigit(static_cast<unsigned char>(text[1]))) return false;
-    unsigned long n = std::strtoul(text + 1, &end, 10);
-    if (*end != '\0' || errno == ERANGE) return false;
-    a->umax = n;
-    return true;
-  }
-  unsigned long n = std::strtoul(text, &end, 10);
-  if (errno == ERANGE) return false;
-  if (*end == '\0') {
-    a->umin = a->umax = n;
-    return true;
-  }
-  if (*end != '-') return false;
-  a->umin = n;
-  ++end;
-  if (*end == '\0') return true;
-  if (!std::isdigit(static_cast<unsigned char>(*end))) return false;
-  unsigned long m = std::strtoul(end, &end, 10);
-  if (*end != '\0' || errno == ERANGE) return false;
-  a->umax = m;
-  return true;
-}
-
 // -u: a login name first, as lastlog, then a uid or a range of them.
 bool ParseUser(const char* text, LastlogArgs* a) {
   a->by_user = true;
@@ -115,7 +88,11 @@ bool ParseUser(const char* text, LastlogArgs* a) {
     a->umin = a->umax = pw->pw_uid;
     return true;
   }
-  if (ParseRange(text, a)) return true;
+  if (auto range = ParseUidRange(text)) {
+    a->umin = range->min;
+    a->umax = range->max;
+    return true;
+  }
   fmt::print(stderr, "utmpc lastlog: Unknown user or range: {}\n", text);
   return false;
 }

@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
     if (self == "ping") return utmpcd::RunPing(sub_argc, sub_argv);
     if (self == "summary") return utmpcd::RunSummary(sub_argc, sub_argv);
     if (self == "discover") return utmpcd::RunDiscover(sub_argc, sub_argv);
+    if (self == "--version" || self == "-V") {
+      std::printf("utmpc 0.1.0\n");
+      return 0;
+    }
     if (self == "-h" || self == "--help" || self == "help") {
       Usage(stdout);
       return 0;

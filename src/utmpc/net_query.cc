@@ -35,6 +35,7 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
         return 1;
       }
       args->hosts.insert(args->hosts.end(), hosts->begin(), hosts->end());
+      args->hosts_file = arg;
       return -1;
     }
     case kNetTimeout:
@@ -94,7 +95,11 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
     args->hosts.push_back(std::move(*host));
   }
   if (args->hosts.empty()) {
-    fmt::print(stderr, "utmpc {}: no host to ask (the hosts file is empty)\n", command);
+    // Named no host at all, or a hosts file with none in it: say which.
+    fmt::print(stderr, "utmpc {}: {}\n", command,
+               args->hosts_file.empty()
+                   ? "no host given (utmpc " + std::string(command) + " HOST...)"
+                   : "no host to ask (" + args->hosts_file + " names none)");
     return 1;
   }
   return -1;

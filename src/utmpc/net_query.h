@@ -22,6 +22,7 @@ namespace utmpcd {
 
 struct NetArgs {
   std::vector<NetHost> hosts;
+  std::string hosts_file;  // the last --hosts-file given, "" for none
   FetchOptions fetch;
   bool json = false;
 };

@@ -2,9 +2,16 @@
 // the real daemon (`$UTMPCD --once`), then `utmpc last --database DB` against util-linux
 // `last -f FILE` byte for byte, and the indexed path against the full scan row for row.
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -224,6 +231,26 @@ TEST_F(HistoryTest, LastbReadsTheFailedLogins) {
                                                {"--time-format", "iso", "-R"}}) {
     ExpectSame(btmp, db, options, "UTC");
   }
+}
+
+// An empty btmp: lastb says it begins when the file was made (its ctime), and so must utmpc
+// lastb reading the history of it, not when the database was. In a mount namespace, with a
+// tmpfs on /var/log, so that the btmp the listing names is the test's own.
+TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
+  if (!HaveLast()) GTEST_SKIP() << "util-linux lastb not installed";
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    GTEST_SKIP() << "no mount namespace here (needs root)";
+  }
+  ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=4m"), 0) << std::strerror(errno);
+  lastb_ = true;
+  std::string wtmp = Fixture("e", "wtmp", {"--seed", "7", "--records", "50"});
+  std::ofstream("/var/log/btmp").close();
+  // The database is made a second later: the two begins lines can only agree by the btmp.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::string db = Import("e", wtmp, "/var/log/btmp");
+  ExpectSame("/var/log/btmp", db, {}, "UTC");
+  ::umount("/var/log");
 }
 
 // --- The indexed path against the full scan ---------------------------------------------------

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pwd.h>
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -434,6 +436,37 @@ TEST_F(NetTest, JsonIsOneDocumentWithEveryHost) {
     EXPECT_EQ(doc["hosts"][1]["host"], b_->host()) << command;
   }
   EXPECT_EQ(doc["hosts"][0]["lastlog"][0]["user"], "root");
+}
+
+// lastlog -u over the network takes what it takes here: a name, a uid range, and says the same
+// error for neither (exit status 1), instead of printing nothing.
+TEST_F(NetTest, LastlogUserAndRangeAsLocally) {
+  StartTwo();
+  auto users = [](const std::string& json) {
+    std::vector<std::string> names;
+    auto doc = nlohmann::json::parse(json, nullptr, false);
+    if (doc.is_discarded()) return std::vector<std::string>{"(not JSON)"};
+    for (const auto& u : doc["hosts"][0]["lastlog"]) names.push_back(u["user"]);
+    return names;
+  };
+  testing::Outcome range = Utmpc({"lastlog", "--json", "-u", "0-1", "@" + a_->host()});
+  EXPECT_EQ(range.status, 0) << range.err;
+  std::vector<std::string> want;
+  for (uid_t uid : {0u, 1u}) {
+    if (const passwd* pw = ::getpwuid(uid)) want.push_back(pw->pw_name);
+  }
+  EXPECT_EQ(users(range.out), want) << range.out;
+  testing::Outcome name = Utmpc({"lastlog", "--json", "-u", "root", "@" + a_->host()});
+  EXPECT_EQ(users(name.out), std::vector<std::string>{"root"}) << name.out;
+  for (const char* bad : {"utmpcd-nosuch", "1-x"}) {
+    testing::Outcome remote = Utmpc({"lastlog", "-u", bad, "@" + a_->host()});
+    testing::Outcome local = Utmpc({"lastlog", "-u", bad});
+    EXPECT_EQ(local.status, 1) << local.err;
+    EXPECT_EQ(remote.status, 1) << bad << ": " << remote.out << remote.err;
+    EXPECT_NE(remote.err.find(std::string("Unknown user or range: ") + bad), std::string::npos)
+        << remote.err;
+    EXPECT_EQ(remote.out, "") << remote.out;
+  }
 }
 
 TEST_F(NetTest, HostileNamesReachTheTerminalEscaped) {
