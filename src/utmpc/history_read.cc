@@ -1,5 +1,7 @@
 #include "utmpc/history_read.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <utility>
@@ -97,6 +99,20 @@ bool HistoryReader::Listed(const Event& e) const {
   // A gone session is the daemon's finding, not a wtmp record: last never saw it.
   return e.source == session_source_[0] && e.kind != EventKind::kFailed &&
          e.kind != EventKind::kGone;
+}
+
+Result<std::optional<uint64_t>> HistoryReader::RecordsBehind(const std::string& file,
+                                                             EventSource source,
+                                                             uint64_t record_size) {
+  auto cursor = store_->GetCursor(std::string(EventSourceName(source)) + ":" + file);
+  if (!cursor) return tl::unexpected(cursor.error());
+  struct stat st {};
+  if (!*cursor || ::stat(file.c_str(), &st) != 0) return std::optional<uint64_t>();
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  bool same = (*cursor)->device == static_cast<uint64_t>(st.st_dev) &&
+              (*cursor)->inode == static_cast<uint64_t>(st.st_ino);
+  uint64_t read_to = same ? static_cast<uint64_t>((*cursor)->offset) : 0;
+  return std::optional<uint64_t>(size > read_to ? (size - read_to) / record_size : 0);
 }
 
 Result<std::optional<int64_t>> HistoryReader::BeginsS() {

@@ -37,6 +37,13 @@ class HistoryReader {
   // read, kCorrupt or kUnsupported for one that is not a current utmpcd history.
   static Result<std::unique_ptr<HistoryReader>> Open(const std::string& path, bool lastb);
 
+  // How many whole records of `file` (followed as `source`) the history does not hold yet:
+  // those past the cursor the daemon stored for it, all of them when the file there is no
+  // longer the cursor's (rotated, recreated); nullopt when the history holds no cursor for
+  // that path (the daemon follows another one) or the file is not there.
+  Result<std::optional<uint64_t>> RecordsBehind(const std::string& file, EventSource source,
+                                                uint64_t record_size);
+
   // When the listed history begins, as last's "wtmp begins" line: the time of its oldest event
   // in seconds; nullopt when it holds none.
   Result<std::optional<int64_t>> BeginsS();

@@ -506,6 +506,20 @@ std::unique_ptr<HistoryReader> ChooseSource(const char* name, bool lastb, LastAr
   const std::string path = HistoryDatabasePath(args.database);
   auto history = HistoryReader::Open(path, lastb);
   if (history) {
+    // A daemon that is stopped (or behind) leaves the history short of the file: never show
+    // less than last would. The file itself is read then, and the reason said.
+    const char* file = lastb ? kBtmpPath : kWtmpPath;
+    auto behind = (*history)->RecordsBehind(
+        file, lastb ? EventSource::kBtmp : EventSource::kWtmp,
+        RecordSize(args.layout.value_or(UtmpLayout::kGlibc384)));
+    if (behind && *behind && **behind > 0 && args.database.empty()) {
+      fmt::print(stderr,
+                 "utmpc {}: the utmpcd history {} is {} record{} behind {} (is utmpcd "
+                 "running?); reading {}\n",
+                 name, path, **behind, **behind == 1 ? "" : "s", file, file);
+      args.files.emplace_back(file);
+      return nullptr;
+    }
     if (args.verbose) {
       fmt::print(stderr, "utmpc {}: reading the utmpcd history {} ({})\n", name, path,
                  HistoryReader::UsesIndex(args.query) ? "indexed" : "full scan");

@@ -253,6 +253,48 @@ TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
   ::umount("/var/log");
 }
 
+// The daemon stopped, then someone logged in: the history is behind /var/log/wtmp. utmpc last
+// must not show less than last: it says so on stderr and reads the file. Caught up, the history
+// is read again. (A tmpfs on /var/log in a mount namespace: the wtmp is the test's own.)
+TEST_F(HistoryTest, AHistoryBehindTheWtmpIsNotListedSilently) {
+  if (!HaveLast()) GTEST_SKIP() << "util-linux last not installed";
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    GTEST_SKIP() << "no mount namespace here (needs root)";
+  }
+  ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=8m"), 0) << std::strerror(errno);
+  std::string made = Fixture("behind", "wtmp", {"--seed", "12", "--records", "400"});
+  ASSERT_TRUE(fs::copy_file(made, "/var/log/wtmp"));
+  std::ofstream("/var/log/btmp").close();
+  std::string db = Import("behind", "/var/log/wtmp", "/var/log/btmp");
+  Args env_db{"UTMPC_DATABASE=" + db};
+  Outcome caught_up = Tool(utmpc_, {}, "UTC", env_db);
+  EXPECT_EQ(caught_up.err, "");
+  // A login while no daemon runs.
+  LoginRecord login;
+  login.type = kUserProcess;
+  login.user = "late";
+  login.line = "pts/9";
+  login.pid = 4242;
+  login.time_s = static_cast<int64_t>(::time(nullptr)) - 60;
+  std::string bytes;
+  EncodeUtmp(login, UtmpLayout::kGlibc384, &bytes);
+  std::ofstream("/var/log/wtmp", std::ios::app | std::ios::binary) << bytes;
+  Outcome want = Tool(kLast, {"-f", "/var/log/wtmp"}, "UTC");
+  Outcome got = Tool(utmpc_, {}, "UTC", env_db);
+  EXPECT_EQ(got.out, want.out);
+  EXPECT_NE(got.out.find("late     pts/9"), std::string::npos) << got.out;
+  EXPECT_EQ(got.err, "utmpc last: the utmpcd history " + db +
+                         " is 1 record behind /var/log/wtmp (is utmpcd running?); reading "
+                         "/var/log/wtmp\n");
+  // Imported, the history is read again, and says nothing.
+  Import("behind", "/var/log/wtmp", "/var/log/btmp");
+  Outcome again = Tool(utmpc_, {"--verbose"}, "UTC", env_db);
+  EXPECT_EQ(again.out, want.out);
+  EXPECT_EQ(again.err, "utmpc last: reading the utmpcd history " + db + " (full scan)\n");
+  ::umount("/var/log");
+}
+
 // --- The indexed path against the full scan ---------------------------------------------------
 
 using Row = std::tuple<std::string, std::string, int64_t, int64_t, SessionEnd, int64_t>;
