@@ -346,6 +346,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   std::optional<std::string> resume_id_;  // sent as Last-Event-ID
   uint64_t attempt_ = 0;
   int failures_ = 0;  // attempts in a row that did not open a stream
+  bool troubled_ = false;  // the stream broke since it last opened: say when it opens again
   bool given_up_ = false;
 };
 
@@ -493,6 +494,10 @@ void WatchSession::OnHeader(uint64_t attempt) {
   if (event_parser_->get().result_int() != 200) return ReadErrorBody(attempt);
   failures_ = 0;
   sse_.StartStream();
+  if (troubled_) {
+    troubled_ = false;
+    watcher_->sink()->OnResumed(index_, resume_id_.value_or(""));
+  }
   ReadSome(attempt);
 }
 
@@ -557,6 +562,7 @@ void WatchSession::Trouble(const std::string& what, bool give_up) {
   beast::error_code ignored;
   stream_.socket().close(ignored);
   timer_.cancel();
+  troubled_ = true;
   if (give_up) {
     given_up_ = true;
     watcher_->GaveUp();

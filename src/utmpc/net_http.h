@@ -62,6 +62,9 @@ class EventSink {
   // Something went wrong with host `host`'s stream: `what` in words ("connection refused").
   // With `retry_ms` the stream is resumed after that long, else it is given up.
   virtual void OnTrouble(size_t host, const std::string& what, std::optional<int64_t> retry_ms) = 0;
+  // Host `host`'s stream is open again after trouble, resumed after event `after_id` (its
+  // SEQ@HISTORY id; "" when it had none yet).
+  virtual void OnResumed(size_t /*host*/, const std::string& /*after_id*/) {}
 };
 
 struct WatchOptions {

@@ -174,7 +174,10 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
         return -1;
       }
       if (c != '?') {
-        fmt::print(stderr, "utmpc {}: this option is not available over the network\n", name);
+        // -x and -p: what last makes of runlevel records and of a time, from the host's wtmp.
+        std::string option = (c > ' ' && c < 127) ? fmt::format("-{}", static_cast<char>(c))
+                                                  : std::string("this option");
+        fmt::print(stderr, "utmpc {}: {} is not available over the network\n", name, option);
       }
       fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", name);
       return 1;

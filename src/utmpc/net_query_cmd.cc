@@ -96,9 +96,13 @@ int NoOperands(const std::vector<std::string>& operands, const char* command) {
   return 1;
 }
 
-int Unavailable(const char* command, int c) {
+// An option the command has locally but not over the network: says which, and `why`.
+int Unavailable(const char* command, int c, const char* why = "") {
   if (c != '?') {
-    fmt::print(stderr, "utmpc {}: this option is not available over the network\n", command);
+    std::string option = (c > ' ' && c < 127) ? fmt::format("-{}", static_cast<char>(c))
+                                              : std::string("this option");
+    fmt::print(stderr, "utmpc {}: {} is not available over the network{}\n", command, option,
+               why);
   }
   fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", command);
   return 1;
@@ -128,7 +132,7 @@ int RunNetWho(int argc, char** argv) {
   bool heading = false, count = false;
   std::vector<std::string> operands;
   int status = ParseNetCommandLine(
-      argc, argv, "who", "Hqsuh",
+      argc, argv, "who", "Hqsuhabdlprt",
       {{"heading", no_argument, nullptr, 'H'},
        {"count", no_argument, nullptr, 'q'},
        {"short", no_argument, nullptr, 's'},
@@ -151,6 +155,10 @@ int RunNetWho(int argc, char** argv) {
               "[--hosts-file FILE] [--timeout SECONDS]\n",
               stdout);
           return 0;
+        } else if (std::strchr("abdlprt", c) != nullptr) {
+          // Boot time, dead processes, login and init lines, runlevel, clock: utmp records
+          // the daemon does not serve.
+          return Unavailable("who", c, " (it reads the host's utmp file: run who there)");
         } else {
           return Unavailable("who", c);
         }

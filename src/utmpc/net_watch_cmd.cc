@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/local_time.h"
@@ -64,6 +66,12 @@ class WatchPrinter : public EventSink {
     }
   }
 
+  void OnResumed(size_t host, const std::string& after_id) override {
+    std::string seq = after_id.substr(0, after_id.find('@'));
+    Say(host, seq.empty() ? "the stream is open again"
+                          : "the stream is open again, going on after event " + seq);
+  }
+
   void OnTrouble(size_t host, const std::string& what, std::optional<int64_t> retry_ms) override {
     if (retry_ms) {
       Say(host,
@@ -81,13 +89,31 @@ class WatchPrinter : public EventSink {
     line_ += ' ';
     AppendColumn(line_, e.kind, 8, charset_);
     line_ += ' ';
-    AppendColumn(line_, e.user, 8, charset_);
+    AppendColumn(line_, UserOf(host, e), 8, charset_);
     line_ += ' ';
     AppendColumn(line_, e.tty, 12, charset_);
     line_ += ' ';
     AppendForTerminal(line_, e.host, charset_);
     while (!line_.empty() && line_.back() == ' ') line_.pop_back();
     line_ += '\n';
+  }
+
+  // A logout in wtmp names no user (only its line): the user of the login this stream showed
+  // on that line, as last pairs them.
+  std::string UserOf(size_t host, const ApiEvent& e) {
+    auto key = std::make_pair(host, e.tty);
+    if (e.kind == "login") {
+      on_line_[key] = e.user;
+      return e.user;
+    }
+    if ((e.kind == "logout" || e.kind == "gone") && e.user.empty()) {
+      auto it = on_line_.find(key);
+      if (it == on_line_.end()) return e.user;
+      std::string user = it->second;
+      on_line_.erase(it);
+      return user;
+    }
+    return e.user;
   }
 
   void Gap(size_t host, const std::string& data) {
@@ -120,6 +146,7 @@ class WatchPrinter : public EventSink {
   }
 
   const std::vector<NetHost>& hosts_;
+  std::map<std::pair<size_t, std::string>, std::string> on_line_;  // (host, tty): user
   bool json_;
   TerminalCharset charset_;
   HostColumn column_;

@@ -363,10 +363,10 @@ bool PrintSummaries(const UdpArgs& a, const std::vector<SummaryRow>& rows) {
     }
     const HostSummary& s = *r.summary;
     out.buffer() += fmt::format(
-        "{:<{}}  {:<{}}  up {:>8}, {:>4} user{}, {:>4} session{}, load {:.2f}, {:.2f}, {:.2f}\n",
+        "{:<{}}  {:<{}}  up {:>8}, {:>4} {:<6} {:>4} {:<9} load {:.2f}, {:.2f}, {:.2f}\n",
         Safe(r.label), label_width, Safe(s.hostname), name_width, FormatUptime(s.uptime_s), s.users,
-        s.users == 1 ? " " : "s", s.sessions, s.sessions == 1 ? " " : "s", s.load[0], s.load[1],
-        s.load[2]);
+        s.users == 1 ? "user," : "users,", s.sessions, s.sessions == 1 ? "session," : "sessions,",
+        s.load[0], s.load[1], s.load[2]);
   }
   return out.Flush() && all;
 }

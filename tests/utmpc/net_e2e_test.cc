@@ -551,6 +551,9 @@ TEST_F(NetTest, WatchResumesAfterARestartWithNothingLostOrRepeated) {
   for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int64_t>(i + 1));
   EXPECT_TRUE(std::regex_search(watch.err(), std::regex(": " + host + ": .*; reconnecting in")))
       << watch.err();
+  EXPECT_NE(watch.err().find(host + ": the stream is open again, going on after event 20"),
+            std::string::npos)
+      << watch.err();
 }
 
 TEST_F(NetTest, WatchStartsWithNewEventsAndTextLines) {
@@ -576,9 +579,13 @@ TEST_F(NetTest, WatchStartsWithNewEventsAndTextLines) {
       << watch.err();
   // HOST TIME KIND USER TTY REMOTE-HOST, the time in ISO 8601; as Sessions() wrote record i.
   size_t pad = std::max(host.size(), b_->host().size()) + 1 - host.size();
+  // A logout shows the user of the login this watch showed on its line (wtmp's logout names
+  // none); the first line may be a logout whose login came before the watch began.
+  uint32_t first = 10;
   auto line_of = [&](uint32_t i) {
     std::string kind = i % 2 == 0 ? "login   " : "logout  ";
-    std::string user = i % 2 == 0 ? "user" + std::to_string(i) : "";
+    bool paired = i % 2 == 0 || i > first;
+    std::string user = paired ? "user" + std::to_string(i - i % 2) : "";
     user.resize(8, ' ');
     std::string tty = "pts/" + std::to_string(i / 2 % 10);
     tty.resize(12, ' ');
@@ -589,7 +596,6 @@ TEST_F(NetTest, WatchStartsWithNewEventsAndTextLines) {
   };
   // The first line printed is of a record written after the watch began, none before.
   std::vector<std::string> lines = Lines(watch.out());
-  uint32_t first = 10;
   while (first < next && line_of(first) != lines[0]) ++first;
   ASSERT_LT(first, next) << lines[0];
   a_->Stop(SIGTERM);
@@ -637,7 +643,15 @@ TEST_F(NetTest, BadHostsAndOptionsAreUsageErrors) {
   EXPECT_EQ(run.err, "utmpc who: web 1: invalid host\n");
   run = Utmpc({"last", "-x", "@127.0.0.1:1"});
   EXPECT_EQ(run.status, 1);
-  EXPECT_NE(run.err.find("not available over the network"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("utmpc last: -x is not available over the network"), std::string::npos)
+      << run.err;
+  // who's utmp-only options are named, and why, not "invalid option".
+  run = Utmpc({"who", "-b", "@127.0.0.1:1"});
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("utmpc who: -b is not available over the network (it reads the host's "
+                         "utmp file"),
+            std::string::npos)
+      << run.err;
   run = Utmpc({"uptime", "--timeout", "0", "127.0.0.1:1"});
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find("invalid timeout"), std::string::npos) << run.err;
