@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -211,26 +212,60 @@ int RunW(int argc, char** argv) {
   return 0;
 }
 
+// The seconds since boot as procps reads them, from /proc/uptime (fractions kept: -p and -s
+// count from them); CLOCK_BOOTTIME, the same clock, when it cannot be read.
+double UptimeSeconds() {
+  double up = 0;
+  if (FILE* f = std::fopen("/proc/uptime", "re")) {
+    bool ok = std::fscanf(f, "%lf", &up) == 1;
+    std::fclose(f);
+    if (ok) return up;
+  }
+  timespec t{};
+  clock_gettime(CLOCK_BOOTTIME, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// procps uptime -s: when the system booted, local time, now less the uptime rounded to the
+// second.
+std::string UptimeSince(double up_s) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  double now_s = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+  time_t since = static_cast<time_t>(now_s - up_s + 0.5);
+  struct tm local {};
+  localtime_r(&since, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
 int RunUptime(int argc, char** argv) {
   enum { kFile = CHAR_MAX + 1 };
   static const std::vector<struct option> kLong = WithDaemonOptions(
-      {{"file", required_argument, nullptr, kFile}, {"help", no_argument, nullptr, 'h'}});
+      {{"file", required_argument, nullptr, kFile},
+       {"pretty", no_argument, nullptr, 'p'},
+       {"since", no_argument, nullptr, 's'},
+       {"help", no_argument, nullptr, 'h'}});
   std::string path = kUtmpPath;
   bool path_given = false;
   DaemonOptions daemon;
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "h", kLong.data(), nullptr)) != -1) {
+  char form = 0;  // 'p' or 's'
+  while ((c = getopt_long(argc, argv, "hps", kLong.data(), nullptr)) != -1) {
     if (int status = TakeDaemonOption(c, optarg, "uptime", &daemon); status != -2) {
       if (status >= 0) return status;
     } else if (c == kFile) {
       path = optarg;
       path_given = true;
+    } else if (c == 'p' || c == 's') {
+      if (form == 0 || c == 's') form = static_cast<char>(c);  // -s wins, as in procps
     } else {
       FILE* out = c == 'h' ? stdout : stderr;
       std::fputs(
-          "Usage: utmpc uptime [--file FILE] [--socket PATH] [--no-daemon] [--timeout SECONDS]\n"
-          "                    [--verbose]\n"
+          "Usage: utmpc uptime [-p|--pretty] [-s|--since] [--file FILE] [--socket PATH]\n"
+          "                    [--no-daemon] [--timeout SECONDS] [--verbose]\n"
           "       utmpc uptime HOST... [--hosts-file FILE] [--timeout SECONDS] [--json]\n"
           "Tell how long the system has been running (procps uptime compatible).\n"
           "The user count is of utmpcd's sessions when it answers, else of /var/run/utmp.\n",
@@ -238,9 +273,15 @@ int RunUptime(int argc, char** argv) {
       return c == 'h' ? 0 : 1;
     }
   }
-  auto sessions = Sessions(path, path_given, daemon, "uptime");
-  if (!sessions) return 1;
-  std::string line = LocalUptimeLine(static_cast<int64_t>(sessions->size())) + "\n";
+  std::string line;
+  if (form != 0) {  // neither counts users: no session source is asked
+    double up_s = UptimeSeconds();
+    line = (form == 'p' ? PrettyUptime(up_s) : UptimeSince(up_s)) + "\n";
+  } else {
+    auto sessions = Sessions(path, path_given, daemon, "uptime");
+    if (!sessions) return 1;
+    line = LocalUptimeLine(static_cast<int64_t>(sessions->size())) + "\n";
+  }
   if (std::fputs(line.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
     fmt::print(stderr, "utmpc uptime: write error: {}\n", std::strerror(errno));
     return 1;

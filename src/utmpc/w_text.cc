@@ -112,4 +112,27 @@ void AppendWRow(std::string& out, const WTextOptions& o, const WRow& row, LocalC
   out += '\n';
 }
 
+std::string PrettyUptime(double up_s) {
+  struct Unit {
+    double seconds;
+    const char* one;
+    const char* many;
+  };
+  static constexpr Unit kUnits[] = {{315360000, "decade", "decades"},
+                                    {31536000, "year", "years"},
+                                    {604800, "week", "weeks"},
+                                    {86400, "day", "days"},
+                                    {3600, "hour", "hours"}};
+  std::string out = "up ";
+  for (const Unit& u : kUnits) {
+    if (up_s <= u.seconds) continue;
+    int n = static_cast<int>(up_s / u.seconds);
+    up_s -= n * u.seconds;
+    out += fmt::format("{}{} {}", out.size() > 3 ? ", " : "", n, n > 1 ? u.many : u.one);
+  }
+  int minutes = up_s > 60 ? static_cast<int>(up_s / 60) : 0;
+  return out + fmt::format("{}{} {}", out.size() > 3 ? ", " : "", minutes,
+                           minutes != 1 ? "minutes" : "minute");
+}
+
 }  // namespace utmpcd

@@ -40,4 +40,9 @@ void AppendWHeading(std::string& out, const WTextOptions& o);
 void AppendWRow(std::string& out, const WTextOptions& o, const WRow& row, LocalClock& clock,
                 int64_t now_s);
 
+// procps 4 uptime -p for `up_s` seconds since boot: "up 2 weeks, 1 day, 3 hours, 0 minutes".
+// Each unit is taken only when more than one of it is left (a strict ">", as procps does), and
+// the minutes always end it.
+std::string PrettyUptime(double up_s);
+
 }  // namespace utmpcd

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "utmpc/cmd_test_util.h"
+#include "utmpc/w_text.h"
 
 namespace utmpcd::testing {
 namespace {
@@ -140,6 +141,35 @@ TEST_F(WTest, UptimeMatchesProcps) {
     return "";
   });
   EXPECT_EQ(diff, "");
+}
+
+// uptime -p and -s as procps prints them on this machine now.
+TEST_F(WTest, UptimePrettyAndSinceMatchProcps) {
+  std::string file = (dir_ / "utmp").string();
+  WriteAll(file, Utmp(::time(nullptr)));
+  for (const char* options : {" -p", " -s", " -p -s", " --pretty"}) {
+    std::string diff = Retried([&]() -> std::string {
+      Outcome theirs = Run(file, std::string(kUptime) + options);
+      Outcome ours = Run(file, UtmpcPath() + " uptime" + options);
+      if (theirs.status != 0 || ours.status != 0) return theirs.err + ours.err;
+      if (ours.out != theirs.out) return "ours:\n" + ours.out + "theirs:\n" + theirs.out;
+      return "";
+    });
+    EXPECT_EQ(diff, "") << options;
+  }
+}
+
+// uptime -p over every unit, as procps 4's procps_uptime_sprint_short() counts them: a unit only
+// when more than one of it is left, the minutes always.
+TEST(PrettyUptimeTest, CountsAsProcps) {
+  EXPECT_EQ(PrettyUptime(59.5), "up 0 minutes");
+  EXPECT_EQ(PrettyUptime(60.5), "up 1 minute");
+  EXPECT_EQ(PrettyUptime(3600), "up 60 minutes");  // not more than an hour
+  EXPECT_EQ(PrettyUptime(3600.5), "up 1 hour, 0 minutes");
+  EXPECT_EQ(PrettyUptime(86400 + 3600 + 61), "up 1 day, 1 hour, 1 minute");
+  EXPECT_EQ(PrettyUptime(2 * 604800 + 2 * 86400 + 7200 + 600),
+            "up 2 weeks, 2 days, 2 hours, 10 minutes");
+  EXPECT_EQ(PrettyUptime(31536000.0 * 11 + 120), "up 1 decade, 1 year, 2 minutes");
 }
 
 // What differs between our w and procps w in the columns we have; "" when nothing does.
