@@ -79,7 +79,16 @@ class ApiServer::Impl {
       : options_(options), api_(std::move(api)), live_(std::move(live)), heartbeat_(io_) {
     ring_base_ = ring_top_ = api_->last_seq();
   }
-  ~Impl() { Stop(); }
+  ~Impl() {
+    Stop();
+    // Our own socket file only: one that replaced it (after this daemon was taken for dead)
+    // is another daemon's.
+    struct stat st {};
+    if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &st) == 0 &&
+        st.st_dev == unix_id_.st_dev && st.st_ino == unix_id_.st_ino) {
+      ::unlink(unix_path_.c_str());
+    }
+  }
 
   Result<void> Bind();
   void Start() {
@@ -151,6 +160,8 @@ class ApiServer::Impl {
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unique_ptr<local::acceptor> unix_acceptor_;
+  std::string unix_path_;    // where unix_acceptor_ is bound, removed at exit
+  struct stat unix_id_ {};   // its device and inode once bound
   std::vector<std::string> endpoints_;
   std::thread thread_;
   std::atomic<bool> fetch_posted_{false};
@@ -523,6 +534,8 @@ Result<void> ApiServer::Impl::BindUnix(const std::string& path) {
   ::chmod(path.c_str(), 0666);
   endpoints_.push_back("unix:" + path);
   unix_acceptor_ = std::move(acceptor);
+  unix_path_ = path;
+  if (::lstat(path.c_str(), &unix_id_) != 0) unix_path_.clear();
   return {};
 }
 

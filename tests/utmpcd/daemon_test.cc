@@ -749,6 +749,9 @@ TEST_F(DaemonTest, ALiveApiSocketIsNotTakenOver) {
   struct stat after {};
   ASSERT_EQ(::stat(api.c_str(), &after), 0) << "the second daemon left no socket behind";
   EXPECT_EQ(before.st_ino, after.st_ino) << "the socket was replaced";
+  // Its own daemon removes it when it stops.
+  EXPECT_EQ(Stop(SIGTERM), 0) << Log();
+  EXPECT_FALSE(fs::exists(api)) << "the socket was left behind";
 }
 
 // Usage errors: one prefix, exit status 2, like a bad configuration; also with --once.
