@@ -78,6 +78,15 @@ constexpr const char* kSchemaV3 = R"sql(
 DROP INDEX events_by_tty;
 )sql";
 
+// Version 4: events_by_kind holds the rarer kinds only. Logins and logouts, nine events in ten,
+// are never looked up by kind (where a listing begins is found in seq order, see
+// HistoryReader::BeginsS); leaving them out saves an index insert for each, about 14% of an
+// import's time, and the index is a tenth of its size.
+constexpr const char* kSchemaV4 = R"sql(
+DROP INDEX events_by_kind;
+CREATE INDEX events_by_kind ON events (kind, seq) WHERE kind NOT IN ('login', 'logout');
+)sql";
+
 static_assert(kApplicationId == 1431585604, "kSchemaV1 spells the application id out");
 static_assert(kMaxCursorExtraBytes == 4096, "kSchemaV1 spells the limit out");
 
@@ -85,6 +94,7 @@ constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

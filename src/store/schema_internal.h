@@ -67,7 +67,8 @@ inline constexpr const char* kEventsOnTtyAfter =
     " FROM events INDEXED BY events_by_tty_seq WHERE tty = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 inline constexpr const char* kEventsOfKindAfter =
     "SELECT " UTMPCD_EVENT_COLUMNS
-    " FROM events INDEXED BY events_by_kind WHERE kind = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    " FROM events INDEXED BY events_by_kind WHERE kind = ?1 AND seq > ?2"
+    " AND kind NOT IN ('login', 'logout') ORDER BY seq LIMIT ?3";
 inline constexpr const char* kDeleteOlderThan =
     "DELETE FROM events WHERE time_us < ?1 AND seq < (SELECT max(seq) FROM events)";
 inline constexpr const char* kGetMeta = "SELECT value FROM meta WHERE key = ?1";

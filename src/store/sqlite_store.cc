@@ -393,6 +393,10 @@ Result<std::vector<Event>> SqliteStore::ReadKeyed(sqlite3_stmt* stmt, std::strin
 
 Result<std::vector<Event>> SqliteStore::EventsOfKindAfter(EventKind kind, int64_t after_seq,
                                                           int64_t limit) {
+  if (kind == EventKind::kLogin || kind == EventKind::kLogout) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     Context("events of kind") + ": logins and logouts are not indexed by kind");
+  }
   sqlite3_stmt* stmt = stmts_->events_of_kind_after.get();
   ScopedReset reset(stmt);
   int rc = BindText(stmt, 1, EventKindName(kind));

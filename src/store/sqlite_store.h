@@ -114,7 +114,8 @@ class SqliteStore {
   // Events on `tty` (bytes, matched exactly) with seq > after_seq, oldest first.
   Result<std::vector<Event>> EventsOnTtyAfter(std::string_view tty, int64_t after_seq,
                                               int64_t limit);
-  // Events of `kind` with seq > after_seq, oldest first.
+  // Events of `kind` with seq > after_seq, oldest first. Not for kLogin and kLogout, which the
+  // index leaves out (schema version 4): kInvalidArgument.
   Result<std::vector<Event>> EventsOfKindAfter(EventKind kind, int64_t after_seq, int64_t limit);
 
   // Retention: deletes events with time_us < time_us, except that the newest event (highest

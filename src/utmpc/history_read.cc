@@ -116,10 +116,7 @@ Result<std::optional<uint64_t>> HistoryReader::RecordsBehind(const std::string& 
 }
 
 Result<std::optional<int64_t>> HistoryReader::BeginsS() {
-  auto first = lastb_ ? NextOfKinds({EventKind::kFailed}, 0)
-                      : NextOfKinds({EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
-                                     EventKind::kShutdown, EventKind::kRunlevel, EventKind::kClock},
-                                    0);
+  auto first = lastb_ ? NextOfKinds({EventKind::kFailed}, 0) : FirstListed();
   if (!first) return tl::unexpected(first.error());
   if (!*first) return std::optional<int64_t>();
   return std::optional<int64_t>(RecordFromEvent(**first).time_s);
@@ -306,6 +303,20 @@ Result<int64_t> HistoryReader::Page(const PageQuery& page, int64_t now_s,
       }
     }
     if (++examined >= page.max_examined) return event.seq;
+  }
+}
+
+// The oldest listed event of a kind last lists. Logins and logouts are not indexed by kind;
+// the history's first events are nearly always one, so a walk in seq order ends at once.
+Result<std::optional<Event>> HistoryReader::FirstListed() {
+  for (int64_t after = 0;;) {
+    auto page = store_->EventsFrom(after, kNextPage);
+    if (!page) return tl::unexpected(page.error());
+    for (Event& e : *page) {
+      if (Listed(e)) return std::optional<Event>(std::move(e));
+    }
+    if (static_cast<int64_t>(page->size()) < kNextPage) return std::optional<Event>();
+    after = page->back().seq;
   }
 }
 

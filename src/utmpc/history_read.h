@@ -104,6 +104,8 @@ class HistoryReader {
   // The first listed event after after_seq of one of `kinds` (nullopt when there is none).
   Result<std::optional<Event>> NextOfKinds(std::initializer_list<EventKind> kinds,
                                            int64_t after_seq);
+  // The oldest event a listing of last shows (of the session source).
+  Result<std::optional<Event>> FirstListed();
   // The first listed login or logout on `tty` after after_seq and before before_seq. Sets
   // *gone when the daemon stored a kGone event for `pid` on that tty before it: the session
   // of that login ended with its process, whatever /proc says now.
