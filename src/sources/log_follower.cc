@@ -189,7 +189,10 @@ Result<void> LogFollower::Start(Batch& batch) {
   if (*fd && SameFile(id, want)) {
     current_ = OpenFile{**fd, want, expected_fingerprint_};
     auto same = SameRecordBefore(*current_, expected_fingerprint_);
-    if (!same) return tl::unexpected(same.error());
+    if (!same) {
+      Close(current_);
+      return tl::unexpected(same.error());
+    }
     if (!*same) {
       batch.warnings.push_back(
           fmt::format("{}: the record before the stored position (byte {}) is not the one read "
@@ -203,6 +206,16 @@ Result<void> LogFollower::Start(Batch& batch) {
     if (*fd) ::close(**fd);
     auto sibling = FindSibling(want);
     if (!sibling) return tl::unexpected(sibling.error());
+    if (*sibling) {
+      // The inode alone may be a new file's that reused the number: the record before the
+      // cursor tells.
+      auto same = SameRecordBefore(**sibling, expected_fingerprint_);
+      if (!same || !*same) {
+        ::close((*sibling)->fd);
+        sibling->reset();
+        if (!same) return tl::unexpected(same.error());
+      }
+    }
     if (*sibling) {
       current_ = **sibling;
       current_->fingerprint = expected_fingerprint_;

@@ -69,6 +69,12 @@ inline constexpr const char* kEventsOfKindAfter =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events INDEXED BY events_by_kind WHERE kind = ?1 AND seq > ?2"
     " AND kind NOT IN ('login', 'logout') ORDER BY seq LIMIT ?3";
+// The oldest event of a source that last lists (not a failed login nor a gone session): a scan
+// in seq order that stops at the first match, which the history's first events nearly always
+// are.
+inline constexpr const char* kFirstListedOfSource =
+    "SELECT " UTMPCD_EVENT_COLUMNS
+    " FROM events WHERE source = ?1 AND kind NOT IN ('failed', 'gone') ORDER BY seq LIMIT 1";
 inline constexpr const char* kDeleteOlderThan =
     "DELETE FROM events WHERE time_us < ?1 AND seq < (SELECT max(seq) FROM events)";
 inline constexpr const char* kGetMeta = "SELECT value FROM meta WHERE key = ?1";

@@ -35,6 +35,7 @@ struct SqliteStore::Statements {
   Statement events_on_tty;
   Statement events_on_tty_after;
   Statement events_of_kind_after;
+  Statement first_listed_of_source;
   Statement delete_older_than;
   Statement get_meta;
   Statement set_meta;
@@ -237,6 +238,7 @@ Result<void> SqliteStore::PrepareStatements() {
       {&stmts_->events_on_tty, sql::kEventsOnTty},
       {&stmts_->events_on_tty_after, sql::kEventsOnTtyAfter},
       {&stmts_->events_of_kind_after, sql::kEventsOfKindAfter},
+      {&stmts_->first_listed_of_source, sql::kFirstListedOfSource},
       {&stmts_->delete_older_than, sql::kDeleteOlderThan},
       {&stmts_->get_meta, sql::kGetMeta},
       {&stmts_->set_meta, sql::kSetMeta},
@@ -404,6 +406,17 @@ Result<std::vector<Event>> SqliteStore::EventsOfKindAfter(EventKind kind, int64_
   sqlite3_bind_int64(stmt, 2, after_seq);
   sqlite3_bind_int64(stmt, 3, std::max<int64_t>(0, limit));
   return ReadEvents(stmt, "events of kind");
+}
+
+Result<std::optional<Event>> SqliteStore::FirstListedOfSource(EventSource source) {
+  sqlite3_stmt* stmt = stmts_->first_listed_of_source.get();
+  ScopedReset reset(stmt);
+  int rc = BindText(stmt, 1, EventSourceName(source));
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "first event"));
+  auto events = ReadEvents(stmt, "first event");
+  if (!events) return tl::unexpected(events.error());
+  if (events->empty()) return std::optional<Event>();
+  return std::optional<Event>(std::move(events->front()));
 }
 
 // Rows are checked as they are read: a kind or source this build does not know, or an address

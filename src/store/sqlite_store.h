@@ -118,6 +118,11 @@ class SqliteStore {
   // index leaves out (schema version 4): kInvalidArgument.
   Result<std::vector<Event>> EventsOfKindAfter(EventKind kind, int64_t after_seq, int64_t limit);
 
+  // The oldest event of `source` that is neither a failed login nor a gone session (where a
+  // listing of last begins); nullopt when there is none. A scan in seq order that stops at the
+  // first match.
+  Result<std::optional<Event>> FirstListedOfSource(EventSource source);
+
   // Retention: deletes events with time_us < time_us, except that the newest event (highest
   // seq) is always kept. Returns the number deleted. Runs as one transaction.
   Result<int64_t> DeleteOlderThan(int64_t time_us);

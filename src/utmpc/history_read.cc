@@ -306,18 +306,8 @@ Result<int64_t> HistoryReader::Page(const PageQuery& page, int64_t now_s,
   }
 }
 
-// The oldest listed event of a kind last lists. Logins and logouts are not indexed by kind;
-// the history's first events are nearly always one, so a walk in seq order ends at once.
 Result<std::optional<Event>> HistoryReader::FirstListed() {
-  for (int64_t after = 0;;) {
-    auto page = store_->EventsFrom(after, kNextPage);
-    if (!page) return tl::unexpected(page.error());
-    for (Event& e : *page) {
-      if (Listed(e)) return std::optional<Event>(std::move(e));
-    }
-    if (static_cast<int64_t>(page->size()) < kNextPage) return std::optional<Event>();
-    after = page->back().seq;
-  }
+  return store_->FirstListedOfSource(session_source_[0]);
 }
 
 Result<std::optional<Event>> HistoryReader::NextOfKinds(std::initializer_list<EventKind> kinds,

@@ -109,8 +109,15 @@ class ApiServer::Impl {
   }
   Result<void> ReopenStore() {
     if (!thread_.joinable()) return api_->Reopen();
+    if (io_.stopped()) return MakeError(ErrorCode::kIo, "the API's thread has stopped");
     std::promise<Result<void>> done;
-    asio::post(io_, [this, &done] { done.set_value(api_->Reopen()); });
+    asio::post(io_, [this, &done] {
+      try {
+        done.set_value(api_->Reopen());
+      } catch (const std::exception& e) {
+        done.set_value(MakeError(ErrorCode::kIo, e.what()));
+      }
+    });
     return done.get_future().get();
   }
   std::vector<std::string> endpoints() const { return endpoints_; }
@@ -426,9 +433,11 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
     // event (a history reset, then refilled less far): resuming there would silently skip
     // events. The client is told, and gets what is stored from now on.
     const std::string& ours = server_.options_.api.history_id;
-    std::string reason = !history.empty() && history != ours ? "foreign"
-                         : after && *after > newest        ? "ahead"
-                                                           : "";
+    // (?from=N beyond the newest asks for what is still to come, as PROTOCOL.md says.)
+    const bool resumed = last_id != req.end();
+    std::string reason = !history.empty() && history != ours       ? "foreign"
+                         : resumed && after && *after > newest ? "ahead"
+                                                                 : "";
     std::string preface;
     if (!reason.empty()) {
       preface = fmt::format(

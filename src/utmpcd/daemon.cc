@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -111,6 +112,9 @@ class Daemon::Loop {
   void WaitForLeader(const std::string& key, int pidfd);
   void CheckGone(const std::string& key);
   bool AlreadyReported(const LiveSession& session);
+  // Whether a kGone event of `user` on `tty` for `pid`, at or after since_us, is stored.
+  bool GoneStored(const std::string& user, const std::string& tty, int32_t pid,
+                  int64_t since_us);
   // PAM: session open/close from pam_utmpcd.so.
   void OpenIngest();
   void ArmIngest();
@@ -268,39 +272,32 @@ void Daemon::Loop::ScheduleStoreOpen() {
   retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(30));
   retry_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    auto opened = OpenStore();
-    if (!opened) {
-      if (opened.error().message != store_problem_) {
-        store_problem_ = opened.error().message;
+    auto fail = [this](const Error& error) {
+      if (error.message != store_problem_) {
+        store_problem_ = error.message;
         Log(LogLevel::kError, "{}; retrying", store_problem_);
         PublishIngest();
       }
       ScheduleStoreOpen();
-      return;
-    }
+    };
     // The API's connections were opened while the file system was read-only, and SQLite
-    // shares their read-only view of the WAL index with this process's writer: the writer
-    // lets go, the API opens anew, then the writer opens again.
-    if (api_) {
-      store_.reset();
-      if (auto reopened = api_->ReopenStore(); !reopened) {
-        Log(LogLevel::kError, "the API's history: {}", reopened.error().message);
+    // shares one WAL index per file among a process's connections, read-only since they
+    // opened it: they let go and open anew before the writer opens, so that the writer gets a
+    // writable one. (Cheap, and needed at most until the writer opens.)
+    if (!store_) {
+      if (api_) {
+        if (auto reopened = api_->ReopenStore(); !reopened) {
+          Log(LogLevel::kWarning, "the API's history: {}", reopened.error().message);
+        }
       }
-      if (auto again = OpenStore(); !again) {
-        store_problem_ = again.error().message;
-        Log(LogLevel::kError, "{}; retrying", store_problem_);
-        PublishIngest();
-        ScheduleStoreOpen();
-        return;
-      }
+      if (auto opened = OpenStore(); !opened) return fail(opened.error());
     }
+    // The files already followed are kept (their ingests hold the store): a StartIngest that
+    // failed half-way takes up the rest next time.
+    if (auto ok = StartIngest(); !ok) return fail(ok.error());
     retry_delay_ = std::chrono::seconds(1);
     Log(LogLevel::kInfo, "{} can be written now: storing again", config_.database);
     store_problem_.clear();
-    if (auto ok = StartIngest(); !ok) {
-      store_problem_ = ok.error().message;
-      Log(LogLevel::kError, "{}", store_problem_);
-    }
     StorePam();
     PublishIngest();
   });
@@ -420,6 +417,13 @@ void Daemon::Loop::ArmIngest() {
 // A datagram once read is gone from the socket: what the store refuses waits in pending_pam_.
 void Daemon::Loop::StorePam() {
   if (pending_pam_.empty() || !store_) return;
+  // Gone sessions found while the store could not be read may have been reported by the run
+  // before: once, as ever.
+  std::erase_if(pending_pam_, [this](const Event& e) {
+    return e.kind == EventKind::kGone &&
+           GoneStored(e.user, e.tty, e.pid, std::numeric_limits<int64_t>::min());
+  });
+  if (pending_pam_.empty()) return;
   auto stored = store_->Append(pending_pam_, {});
   if (!stored) {
     Log(LogLevel::kError, "storing {} PAM events: {}", pending_pam_.size(),
@@ -553,14 +557,19 @@ void Daemon::Loop::CheckGone(const std::string& key) {
   grace_timers_[key] = std::move(timer);
 }
 
-// A ghost that outlived a daemon restart was reported by the run before.
+// A ghost that outlived a daemon restart was reported by the run before. Without a store to
+// ask, its gone event waits with the PAM events, and StorePam asks.
 bool Daemon::Loop::AlreadyReported(const LiveSession& s) {
+  return GoneStored(s.user, s.line, s.pid, s.login_time_us);
+}
+
+bool Daemon::Loop::GoneStored(const std::string& user, const std::string& tty, int32_t pid,
+                              int64_t since_us) {
   if (!store_) return false;
-  auto recent = store_->EventsByUser(s.user, SqliteStore::kNewest, 64);
+  auto recent = store_->EventsByUser(user, SqliteStore::kNewest, 64);
   if (!recent) return false;
   for (const Event& e : *recent) {
-    if (e.kind == EventKind::kGone && e.tty == s.line && e.pid == s.pid &&
-        e.time_us >= s.login_time_us) {
+    if (e.kind == EventKind::kGone && e.tty == tty && e.pid == pid && e.time_us >= since_us) {
       return true;
     }
   }
@@ -568,6 +577,9 @@ bool Daemon::Loop::AlreadyReported(const LiveSession& s) {
 }
 
 Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
+  for (const auto& followed : followed_) {
+    if (followed->ingest->path() == path) return {};  // a StartIngest tried again
+  }
   auto f = std::make_unique<Followed>();
   UtmpLayout layout = config_.layout.value_or(NativeLayout());
   f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);

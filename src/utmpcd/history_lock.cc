@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,14 @@ Result<HistoryLock> HistoryLock::Acquire(const std::string& database) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
   if (fd < 0) return tl::unexpected(ErrnoError("open " + path, errno));
   HistoryLock lock(fd);
+  // Opened as root in a directory the daemon's user may write: a hard link planted there to
+  // another file must not be truncated and written.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return tl::unexpected(ErrnoError("fstat " + path, errno));
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    return MakeError(ErrorCode::kIo, path + ": not a lock file of utmpcd's (a link, or not a "
+                                            "regular file); remove it");
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return tl::unexpected(ErrnoError("lock " + path, errno));
     std::string holder = ReadHolder(fd);

@@ -233,6 +233,13 @@ TEST_F(HistoryTest, LastbReadsTheFailedLogins) {
   }
 }
 
+// Unmounts what a test mounted, also when an assertion ends it early: later tests of this
+// process must find the real /var/log.
+struct Unmount {
+  const char* path;
+  ~Unmount() { ::umount(path); }
+};
+
 // An empty btmp: lastb says it begins when the file was made (its ctime), and so must utmpc
 // lastb reading the history of it, not when the database was. In a mount namespace, with a
 // tmpfs on /var/log, so that the btmp the listing names is the test's own.
@@ -243,6 +250,7 @@ TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
     GTEST_SKIP() << "no mount namespace here (needs root)";
   }
   ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=4m"), 0) << std::strerror(errno);
+  Unmount unmount{"/var/log"};
   lastb_ = true;
   std::string wtmp = Fixture("e", "wtmp", {"--seed", "7", "--records", "50"});
   std::ofstream("/var/log/btmp").close();
@@ -250,7 +258,6 @@ TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   std::string db = Import("e", wtmp, "/var/log/btmp");
   ExpectSame("/var/log/btmp", db, {}, "UTC");
-  ::umount("/var/log");
 }
 
 // The daemon stopped, then someone logged in: the history is behind /var/log/wtmp. utmpc last
@@ -263,6 +270,7 @@ TEST_F(HistoryTest, AHistoryBehindTheWtmpIsNotListedSilently) {
     GTEST_SKIP() << "no mount namespace here (needs root)";
   }
   ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=8m"), 0) << std::strerror(errno);
+  Unmount unmount{"/var/log"};
   std::string made = Fixture("behind", "wtmp", {"--seed", "12", "--records", "400"});
   ASSERT_TRUE(fs::copy_file(made, "/var/log/wtmp"));
   std::ofstream("/var/log/btmp").close();
@@ -292,7 +300,6 @@ TEST_F(HistoryTest, AHistoryBehindTheWtmpIsNotListedSilently) {
   Outcome again = Tool(utmpc_, {"--verbose"}, "UTC", env_db);
   EXPECT_EQ(again.out, want.out);
   EXPECT_EQ(again.err, "utmpc last: reading the utmpcd history " + db + " (full scan)\n");
-  ::umount("/var/log");
 }
 
 // --- The indexed path against the full scan ---------------------------------------------------
