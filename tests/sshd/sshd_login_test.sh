@@ -60,9 +60,16 @@ compare() {  # compare <description> <oracle command...> -- <utmpc command...>
   while [[ $1 != -- ]]; do oracle+=("$1"); shift; done
   shift
   ours=("$@")
-  # stdout only: utmpdump writes its "Utmp dump of" header to stderr.
-  "${oracle[@]}" >"$tmp/oracle.out" 2>"$tmp/oracle.err" || true
-  "${ours[@]}" >"$tmp/ours.out" 2>"$tmp/ours.err" || true
+  # stdout only: utmpdump writes its "Utmp dump of" header to stderr. Run again when they
+  # differ: both count from the second they run in (last prints a session that ended in the
+  # current second as "still running"), and a second can turn between the two runs.
+  local try
+  for try in 1 2 3; do
+    "${oracle[@]}" >"$tmp/oracle.out" 2>"$tmp/oracle.err" || true
+    "${ours[@]}" >"$tmp/ours.out" 2>"$tmp/ours.err" || true
+    cmp -s "$tmp/oracle.out" "$tmp/ours.out" && break
+    sleep 1
+  done
   if ! cmp -s "$tmp/oracle.out" "$tmp/ours.out"; then
     echo "--- ${oracle[*]}"
     cat "$tmp/oracle.out"

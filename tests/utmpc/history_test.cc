@@ -2,8 +2,6 @@
 // the real daemon (`$UTMPCD --once`), then `utmpc last --database DB` against util-linux
 // `last -f FILE` byte for byte, and the indexed path against the full scan row for row.
 #include <gtest/gtest.h>
-#include <sched.h>
-#include <sys/mount.h>
 
 #include <cerrno>
 #include <chrono>
@@ -18,6 +16,7 @@
 #include "core/record_event.h"
 #include "formats/utmp.h"
 #include "store/sqlite_store.h"
+#include "private_tmpfs.h"
 #include "utmpc/cmd_test_util.h"
 #include "utmpc/history_read.h"
 
@@ -233,24 +232,14 @@ TEST_F(HistoryTest, LastbReadsTheFailedLogins) {
   }
 }
 
-// Unmounts what a test mounted, also when an assertion ends it early: later tests of this
-// process must find the real /var/log.
-struct Unmount {
-  const char* path;
-  ~Unmount() { ::umount(path); }
-};
-
 // An empty btmp: lastb says it begins when the file was made (its ctime), and so must utmpc
 // lastb reading the history of it, not when the database was. In a mount namespace, with a
 // tmpfs on /var/log, so that the btmp the listing names is the test's own.
 TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
   if (!HaveLast()) GTEST_SKIP() << "util-linux lastb not installed";
-  if (::unshare(CLONE_NEWNS) != 0 ||
-      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    GTEST_SKIP() << "no mount namespace here (needs root)";
-  }
-  ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=4m"), 0) << std::strerror(errno);
-  Unmount unmount{"/var/log"};
+  PrivateTmpfs var_log("/var/log", "4m");
+  if (!var_log.no_namespace().empty()) GTEST_SKIP() << var_log.no_namespace();
+  ASSERT_TRUE(var_log.mounted()) << var_log.error();
   lastb_ = true;
   std::string wtmp = Fixture("e", "wtmp", {"--seed", "7", "--records", "50"});
   std::ofstream("/var/log/btmp").close();
@@ -265,12 +254,9 @@ TEST_F(HistoryTest, AnEmptyBtmpBeginsWhenLastbSaysIt) {
 // is read again. (A tmpfs on /var/log in a mount namespace: the wtmp is the test's own.)
 TEST_F(HistoryTest, AHistoryBehindTheWtmpIsNotListedSilently) {
   if (!HaveLast()) GTEST_SKIP() << "util-linux last not installed";
-  if (::unshare(CLONE_NEWNS) != 0 ||
-      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    GTEST_SKIP() << "no mount namespace here (needs root)";
-  }
-  ASSERT_EQ(::mount("tmpfs", "/var/log", "tmpfs", 0, "size=8m"), 0) << std::strerror(errno);
-  Unmount unmount{"/var/log"};
+  PrivateTmpfs var_log("/var/log", "8m");
+  if (!var_log.no_namespace().empty()) GTEST_SKIP() << var_log.no_namespace();
+  ASSERT_TRUE(var_log.mounted()) << var_log.error();
   std::string made = Fixture("behind", "wtmp", {"--seed", "12", "--records", "400"});
   ASSERT_TRUE(fs::copy_file(made, "/var/log/wtmp"));
   std::ofstream("/var/log/btmp").close();

@@ -35,6 +35,7 @@
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
 #include "login_records.h"
+#include "private_tmpfs.h"
 #include "spawn_util.h"
 #include "store/sqlite_store.h"
 
@@ -284,12 +285,11 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
   // A 2 MiB tmpfs for the database, in a mount namespace of this test process alone (the
   // daemon it starts inherits it); the host's mounts are untouched. (5,100 events in 16 KiB
   // pages, and the WAL of the batch that stores 5,000 of them, need more than 1 MiB.)
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    GTEST_SKIP() << "no mount namespace here (needs root)";
-  }
   fs::path lib = dir_ / "lib";
   fs::create_directories(lib);
-  ASSERT_EQ(::mount("tmpfs", lib.c_str(), "tmpfs", 0, "size=2m"), 0) << std::strerror(errno);
+  testing::PrivateTmpfs tmpfs(lib, "2m");
+  if (!tmpfs.no_namespace().empty()) GTEST_SKIP() << tmpfs.no_namespace();
+  ASSERT_TRUE(tmpfs.mounted()) << tmpfs.error();
   Append(wtmp_, Records(0, 100));
   Start();
   ASSERT_EQ(WaitFor(100), 100u) << Log();
@@ -312,7 +312,6 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
     ASSERT_EQ(events[i].time_us, (1700000000 + static_cast<int64_t>(i)) * 1000000) << i;
   }
   Stop(SIGTERM);
-  ::umount(lib.c_str());
 }
 
 // A history on a file system that is read-only when the daemon starts (remounted read-only
@@ -321,12 +320,11 @@ TEST_F(DaemonTest, FullDiskIsRetriedAndNothingIsLost) {
 // system can be written again, without a restart (under systemd's start limit a daemon that
 // exited would stay down).
 TEST_F(DaemonTest, AReadOnlyHistoryAtStartIsServedAndWrittenOnceItCanBe) {
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    GTEST_SKIP() << "no mount namespace here (needs root)";
-  }
   fs::path lib = dir_ / "lib";
   fs::create_directories(lib);
-  ASSERT_EQ(::mount("tmpfs", lib.c_str(), "tmpfs", 0, "size=8m"), 0) << std::strerror(errno);
+  testing::PrivateTmpfs tmpfs(lib, "8m");
+  if (!tmpfs.no_namespace().empty()) GTEST_SKIP() << tmpfs.no_namespace();
+  ASSERT_TRUE(tmpfs.mounted()) << tmpfs.error();
   Append(wtmp_, Records(0, 10));
   testing::Outcome imported = Import();
   ASSERT_EQ(imported.status, 0) << imported.err;
@@ -354,7 +352,6 @@ TEST_F(DaemonTest, AReadOnlyHistoryAtStartIsServedAndWrittenOnceItCanBe) {
   Append(wtmp_, Records(15, 2));
   EXPECT_EQ(WaitFor(17), 17u) << Log();
   Stop(SIGTERM);
-  ::umount(lib.c_str());
 }
 
 // A live session (in utmp) whose leader process dies with no logout is stored as gone, once;
