@@ -27,6 +27,7 @@
 #include "utmpc/host_state.h"
 #include "utmpc/last_json.h"
 #include "utmpc/last_text.h"
+#include "utmpc/net_query.h"
 #include "utmpc/output.h"
 #include "utmpc/row_pipeline.h"
 #include "utmpc/spill_file.h"
@@ -77,6 +78,7 @@ void Usage(const char* name, bool lastb, FILE* out) {
              " -h, --help           display this help\n",
              name, name, lastb ? kBtmpPath : kWtmpPath, kHistoryDatabasePath,
              lastb ? kBtmpPath : kWtmpPath);
+  std::fputs(kNetOptionsHelp, out);
 }
 
 bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_s) {

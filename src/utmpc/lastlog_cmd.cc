@@ -35,6 +35,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/lastlog_text.h"
 #include "utmpc/local_daemon.h"
+#include "utmpc/net_query.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
 
@@ -69,6 +70,7 @@ void Usage(FILE* out) {
       out);
   std::fputs(kDaemonOptionsHelp, out);
   std::fputs("Without -f, utmpcd is asked when it answers.\n", out);
+  std::fputs(kNetOptionsHelp, out);
 }
 
 // shadow's getulong(): strtoul in any base C knows (0x10 is 16), the whole string, no overflow.
@@ -204,14 +206,17 @@ void LastlogPrinter::AppendJson(std::string_view name, const LastlogEntry& e) {
   o += first_ ? "[\n" : ",\n";
   o += "{\"user\":";
   AppendJsonString(o, name);
-  fmt::format_to(std::back_inserter(o), ",\"uid\":{},\"line\":", e.uid);
+  // The fields and nulls of GET /v1/lastlog (docs/PROTOCOL.md), so that `utmpc lastlog --json`
+  // reads the same here and from a host.
+  fmt::format_to(std::back_inserter(o), ",\"uid\":{},", e.uid);
+  if (e.time_s == 0) {  // never logged in
+    o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
+    return;
+  }
+  o += "\"tty\":";
   AppendJsonString(o, e.line);
   o += ",\"host\":";
   AppendJsonString(o, e.host);
-  if (e.time_s == 0) {
-    o += ",\"time\":null,\"time_us\":null}";
-    return;
-  }
   o += ",\"time\":\"";
   AppendIso8601(o, CivilFromUnix(e.time_s, 0));
   fmt::format_to(std::back_inserter(o), "\",\"time_us\":{}}}", e.time_s * 1000000);

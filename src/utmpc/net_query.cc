@@ -65,6 +65,14 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
 
 }  // namespace
 
+const char kNetOptionsHelp[] =
+    "\nOver the network, from utmpcd hosts (port 431): name them as @HOST[:PORT]\n"
+    "(@web1, @192.0.2.7:4310, @[::1]), or list them in a file:\n"
+    "      --hosts-file FILE   ask the hosts FILE names, one per line\n"
+    "      --timeout SECONDS   how long each host has to answer (5)\n"
+    "      --parallel N        ask at most N hosts at once (64)\n"
+    "      --json              one JSON document, every host in it\n";
+
 int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
                         std::vector<struct option> long_options, bool bare_hosts,
                         const OwnOption& own, NetArgs* args, std::vector<std::string>* operands) {

@@ -27,6 +27,10 @@ struct NetArgs {
   bool json = false;
 };
 
+// What every network command adds to its --help: how to name hosts, and the options
+// ParseNetCommandLine takes for them.
+extern const char kNetOptionsHelp[];
+
 // getopt_long codes of the options every network command takes.
 enum NetOptionCode { kNetHostsFile = CHAR_MAX + 100, kNetTimeout, kNetJson, kNetParallel };
 

@@ -37,6 +37,7 @@
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
+#include "utmpc/net_query.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/who_text.h"
@@ -88,6 +89,7 @@ void Usage(FILE* out) {
       "If ARG1 ARG2 given, -m presumed: 'am i' or 'mom likes' are usual.\n"
       "Without FILE, utmpcd is asked when it answers (not for -a -b -d -l -p -r -t).\n",
       out);
+  std::fputs(kNetOptionsHelp, out);
 }
 
 class WhoPrinter {

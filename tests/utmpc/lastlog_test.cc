@@ -155,11 +155,13 @@ TEST_F(LastlogTest, Json) {
   ASSERT_GE(doc.size(), 3u);
   EXPECT_EQ(doc[0]["user"], "root");
   EXPECT_EQ(doc[0]["uid"], 0);
-  EXPECT_EQ(doc[0]["line"], "pts/0");
+  EXPECT_EQ(doc[0]["tty"], "pts/0");  // as GET /v1/lastlog names it
   EXPECT_EQ(doc[0]["host"], "203.0.113.9");
   EXPECT_EQ(doc[0]["time"], "2023-11-14T22:13:20+00:00");
   EXPECT_EQ(doc[0]["time_us"], 1700000000000000);
   EXPECT_TRUE(doc[1]["time"].is_null());  // daemon never logged in
+  EXPECT_TRUE(doc[1]["tty"].is_null());
+  EXPECT_TRUE(doc[1]["host"].is_null());
   EXPECT_EQ(Ours({"--json", "-u", "999999"}).out, "[]\n");
 }
 

@@ -645,6 +645,14 @@ TEST_F(NetTest, BadHostsAndOptionsAreUsageErrors) {
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find("utmpc last: -x is not available over the network"), std::string::npos)
       << run.err;
+  // Each command's --help says how to ask hosts.
+  for (const char* command : {"last", "lastb", "who", "lastlog"}) {
+    run = Utmpc({command, "--help"});
+    EXPECT_EQ(run.status, 0) << command;
+    for (const char* text : {"@HOST[:PORT]", "--hosts-file FILE", "--parallel N", "--timeout"}) {
+      EXPECT_NE(run.out.find(text), std::string::npos) << command << " --help lacks " << text;
+    }
+  }
   // who's utmp-only options are named, and why, not "invalid option".
   run = Utmpc({"who", "-b", "@127.0.0.1:1"});
   EXPECT_EQ(run.status, 1);
