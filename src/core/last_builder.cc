@@ -58,8 +58,8 @@ const char* SessionEndName(SessionEnd end) {
 LastBuilder::LastBuilder(const LastQuery& query, int64_t now_s, PhantomCheck is_phantom)
     : query_(query),
       is_phantom_(std::move(is_phantom)),
-      last_runlevel_s_(now_s),
-      last_down_s_(now_s) {}
+      last_runlevel_{now_s, 0},
+      last_down_{now_s, 0} {}
 
 bool LastBuilder::Shown(const LoginRecord& r, std::string_view line) const {
   if (query_.show.empty()) return true;
@@ -72,27 +72,27 @@ bool LastBuilder::Shown(const LoginRecord& r, std::string_view line) const {
   return false;
 }
 
-const LastRow* LastBuilder::Row(const LoginRecord& r, std::string_view line, int64_t logout_s,
+const LastRow* LastBuilder::Row(const LoginRecord& r, std::string_view line, RecordTime logout,
                                 SessionEnd end) {
   if (!Shown(r, line)) return nullptr;
   if (query_.present_s != 0) {
     if (query_.present_s < r.time_s) return nullptr;
-    if (0 < logout_s && logout_s < query_.present_s) return nullptr;
+    if (0 < logout.s && logout.s < query_.present_s) return nullptr;
   }
-  row_ = LastRow{&r, line, r.time_s, logout_s, end};
+  row_ = LastRow{&r, line, r.time_s, logout.s, end, logout.usec};
   return &row_;
 }
 
 const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
   // The nearest later record on this line closes this login; this login then closes the ones
   // before it (as a logout would).
-  int64_t closed_s = 0;
-  bool closed = !r.line.empty() && open_lines_.Exchange(r.line, r.time_s, &closed_s);
-  if (closed) return Row(r, line, closed_s, SessionEnd::kLogout);
-  if (last_boot_s_ != 0) return Row(r, line, last_boot_s_, why_down_);
+  RecordTime closed_at;
+  bool closed = !r.line.empty() && open_lines_.Exchange(r.line, r.time(), &closed_at);
+  if (closed) return Row(r, line, closed_at, SessionEnd::kLogout);
+  if (last_boot_.s != 0) return Row(r, line, last_boot_, why_down_);
   // Checked only for a row that will show: the check reads /proc and the user database.
   if (!Shown(r, line)) return nullptr;
-  return Row(r, line, last_boot_s_,
+  return Row(r, line, last_boot_,
              is_phantom_ && is_phantom_(r) ? SessionEnd::kGone : SessionEnd::kStillLoggedIn);
 }
 
@@ -109,7 +109,7 @@ void LastBuilder::ResumeAfter(const LoginRecord& barrier) {
 }
 
 const LastRow* LastBuilder::Step(const LoginRecord& r) {
-  if (query_.btmp) return Row(r, DisplayLine(r.line), r.time_s, SessionEnd::kLogout);
+  if (query_.btmp) return Row(r, DisplayLine(r.line), r.time(), SessionEnd::kLogout);
   return StepTyped(r, EffectiveType(r));
 }
 
@@ -118,20 +118,20 @@ const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
   bool down = false;
   switch (type) {
     case kShutdownTime:
-      if (query_.extended) row = Row(r, "system down", last_boot_s_, SessionEnd::kLogout);
-      last_down_s_ = last_runlevel_s_ = r.time_s;
+      if (query_.extended) row = Row(r, "system down", last_boot_, SessionEnd::kLogout);
+      last_down_ = last_runlevel_ = r.time();
       down = true;
       break;
     case kOldTime:
     case kNewTime:
       if (query_.extended) {
-        row = Row(r, type == kNewTime ? "new time" : "old time", last_down_s_,
+        row = Row(r, type == kNewTime ? "new time" : "old time", last_down_,
                   SessionEnd::kTimeChange);
       }
       break;
     case kBootTime:
-      row = Row(r, "system boot", last_down_s_, SessionEnd::kBoot);
-      last_boot_s_ = r.time_s;
+      row = Row(r, "system boot", last_down_, SessionEnd::kBoot);
+      last_boot_ = r.time();
       down = true;
       break;
     case kRunLevel: {
@@ -139,14 +139,14 @@ const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
       if (query_.extended) {
         line_buffer_ = "(to lvl ";
         if (level != '\0') line_buffer_ += std::string{level, ')'};
-        row = Row(r, line_buffer_, last_runlevel_s_, SessionEnd::kLogout);
+        row = Row(r, line_buffer_, last_runlevel_, SessionEnd::kLogout);
       }
       if (ShutsDown(r)) {
-        last_down_s_ = r.time_s;
+        last_down_ = r.time();
         down = true;
         type = kShutdownTime;
       }
-      last_runlevel_s_ = r.time_s;
+      last_runlevel_ = r.time();
       break;
     }
     case kUserProcess:
@@ -159,7 +159,7 @@ const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
       break;
   }
   if (down) {
-    last_boot_s_ = r.time_s;
+    last_boot_ = r.time();
     why_down_ = type == kShutdownTime ? SessionEnd::kDown : SessionEnd::kCrash;
     open_lines_.Clear();
   }

@@ -51,6 +51,11 @@ struct LastRow {
   int64_t login_s = 0;
   int64_t logout_s = 0;
   SessionEnd end = SessionEnd::kLogout;
+  // The microseconds of the logout time, when it is a record's (0 for "now"). The columns and
+  // durations use whole seconds, as last.c does; the JSON gives the exact time.
+  int32_t logout_usec = 0;
+
+  int64_t logout_us() const { return logout_s * 1000000 + logout_usec; }
 };
 
 class LastBuilder {
@@ -81,7 +86,7 @@ class LastBuilder {
   // A row the caller should see, after the show/present filters; the row, or nullptr.
   // Inlined into Step, which runs for every record.
   [[gnu::always_inline]] inline const LastRow* Row(const LoginRecord& r, std::string_view line,
-                                                   int64_t logout_s, SessionEnd end);
+                                                   RecordTime logout, SessionEnd end);
   [[gnu::always_inline]] inline bool Shown(const LoginRecord& r, std::string_view line) const;
   // Applies the ut_type fixes of last.c for old writers, and acts on the record; returns the
   // row it lists, if any.
@@ -91,8 +96,8 @@ class LastBuilder {
   // A logout (or any record that ends what is open on its line): the nearest later record on a
   // line closes the logins before it. Inlined into Feed: half the records of a wtmp are these.
   [[gnu::always_inline]] void CloseLine(const LoginRecord& r) {
-    int64_t unused;
-    if (!r.line.empty()) open_lines_.Exchange(r.line, r.time_s, &unused);
+    RecordTime unused;
+    if (!r.line.empty()) open_lines_.Exchange(r.line, r.time(), &unused);
   }
   [[gnu::always_inline]] inline const LastRow* Login(const LoginRecord& r, std::string_view line);
   // Whether -s/-t drop the record before pairing (as last.c does).
@@ -105,9 +110,9 @@ class LastBuilder {
   PhantomCheck is_phantom_;
   // Newest to oldest, the time of the record that closes a login on each line.
   LineTable open_lines_;
-  int64_t last_boot_s_ = 0;
-  int64_t last_runlevel_s_;
-  int64_t last_down_s_;
+  RecordTime last_boot_;  // unset while .s is 0, as last.c's lastboot
+  RecordTime last_runlevel_;
+  RecordTime last_down_;
   SessionEnd why_down_ = SessionEnd::kLogout;
   std::string line_buffer_;
   LastRow row_;

@@ -1,4 +1,4 @@
-// LineTable: a map from a tty line (at most 32 bytes) to a time, built for the session builder's
+// LineTable: a map from a tty line (at most 32 bytes) to a record's time, built for the session builder's
 // inner loop: no allocation per insert, and Clear() is O(1), because a boot clears it and a
 // wtmp has thousands of boots.
 #pragma once
@@ -19,8 +19,8 @@ class LineTable {
   LineTable() : slots_(kInitialSlots) {}
 
   // Sets the time of `line` (at most kLineSize bytes), adding it when absent; returns whether
-  // it was present, and then its previous time in *previous_s.
-  [[gnu::always_inline]] bool Exchange(std::string_view line, int64_t time_s, int64_t* previous_s) {
+  // it was present, and then its previous time in *previous.
+  [[gnu::always_inline]] bool Exchange(std::string_view line, RecordTime time, RecordTime* previous) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     const Key key(line);
     for (size_t i = key.Hash() & mask_;; i = (i + 1) & mask_) {
@@ -29,14 +29,14 @@ class LineTable {
         // Word by word: a whole-key copy is made with 16-byte moves, which would load the key
         // from the stack where it was stored 8 bytes at a time (a store-forwarding stall).
         s.key.Set(key);
-        s.time_s = time_s;
+        s.time = time;
         s.generation = generation_;
         ++size_;
         return false;
       }
       if (s.key == key) {
-        *previous_s = s.time_s;
-        s.time_s = time_s;
+        *previous = s.time;
+        s.time = time;
         return true;
       }
     }
@@ -121,7 +121,7 @@ class LineTable {
 
   struct Slot {
     Key key;
-    int64_t time_s = 0;
+    RecordTime time;
     uint64_t generation = 0;  // the slot is in use when it equals the table's
   };
 
@@ -134,13 +134,13 @@ class LineTable {
     uint64_t live = generation_;
     ++generation_;  // every new slot (generation 0) must read as empty, also after wrap-around
     for (const Slot& s : old) {
-      if (s.generation == live) SetKey(s.key, s.time_s);
+      if (s.generation == live) SetKey(s.key, s.time);
     }
   }
-  void SetKey(const Key& key, int64_t time_s) {
+  void SetKey(const Key& key, RecordTime time) {
     for (size_t i = key.Hash() & mask_;; i = (i + 1) & mask_) {
       if (slots_[i].generation != generation_) {
-        slots_[i] = Slot{key, time_s, generation_};
+        slots_[i] = Slot{key, time, generation_};
         ++size_;
         return;
       }

@@ -32,6 +32,14 @@ inline constexpr size_t kIdSize = 4;
 inline constexpr size_t kUserSize = 32;
 inline constexpr size_t kHostSize = 256;
 
+// A record's ut_tv: whole seconds (what `last` prints and measures with, as util-linux does) and
+// the microseconds beside them, as read (a garbled record may hold any value there).
+struct RecordTime {
+  int64_t s = 0;
+  int32_t usec = 0;
+  int64_t us() const { return s * 1000000 + usec; }
+};
+
 // Text fields are raw bytes up to the first NUL (or the whole field when it has none): login
 // records carry bytes, not UTF-8. The views point into the buffer the record was decoded from and
 // are valid only while it is.
@@ -52,6 +60,7 @@ struct LoginRecord {
   std::array<uint8_t, 16> addr{};
 
   int64_t time_us() const { return time_s * 1000000 + time_usec; }
+  RecordTime time() const { return {time_s, time_usec}; }
 };
 
 // The type a record really has. Old writers leave ut_type wrong, and readers since sysvinit's

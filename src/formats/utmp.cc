@@ -136,8 +136,8 @@ std::optional<UtmpLayout> ParseLayout(std::string_view name) {
 
 namespace {
 
-// The fields DecodeFields leaves out without `whole`: id, host, exit status, session,
-// microseconds and address.
+// The fields DecodeFields leaves out without `whole`: id, host, exit status, session and
+// address.
 [[gnu::always_inline]] inline void DecodeRest(const char* p, const WideOffsets& o, LoginRecord* r) {
   r->id = {p + kIdOffset, Length4(p + kIdOffset)};
   r->host = Text(p + kHostOffset, kHostSize);
@@ -145,18 +145,16 @@ namespace {
   r->exit_status = Load<int16_t>(p + kExitOffset + 2);
   if (o.wide) {
     r->session = static_cast<int32_t>(Load<int64_t>(p + kSessionOffset));
-    r->time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
   } else {
     r->session = Load<int32_t>(p + kSessionOffset);
-    r->time_usec = Load<int32_t>(p + o.tv_usec);
   }
   std::memcpy(r->addr.data(), p + o.addr, r->addr.size());
 }
 
 // Decodes a record at `p`; false when ut_type is not one glibc defines or the time is out of
-// range. Without `whole`, only what pairing records needs (type, pid, line, user and time), the
-// rest left empty for DecodeRest. Builds nothing that needs destroying: it runs under the SIGBUS
-// guard (see DecodeGuarded).
+// range. Without `whole`, only what pairing records needs (type, pid, line, user and time, with
+// the microseconds a row's logout time carries), the rest left empty for DecodeRest. Builds
+// nothing that needs destroying: it runs under the SIGBUS guard (see DecodeGuarded).
 [[gnu::always_inline]] inline bool DecodeFields(const char* p, const WideOffsets& o, LoginRecord* r,
                                                 bool whole = true) {
   r->type = Load<int16_t>(p + kTypeOffset);
@@ -172,9 +170,11 @@ namespace {
     // difference of two times would be undefined behaviour (found by fuzz_utmp_listing).
     constexpr int64_t kMaxTimeS = (INT64_MAX - INT32_MAX) / 1000000;
     if (r->time_s > kMaxTimeS || r->time_s < -kMaxTimeS) return false;
+    r->time_usec = static_cast<int32_t>(Load<int64_t>(p + o.tv_usec));
   } else {
     // Unsigned: a 32-bit second counter read as glibc 2.40 reads it, good until 2106.
     r->time_s = Load<uint32_t>(p + o.tv_sec);
+    r->time_usec = Load<int32_t>(p + o.tv_usec);
   }
   if (whole) {
     DecodeRest(p, o, r);
@@ -186,7 +186,6 @@ namespace {
     r->exit_termination = 0;
     r->exit_status = 0;
     r->session = 0;
-    r->time_usec = 0;
     r->addr = {};
   }
   return true;

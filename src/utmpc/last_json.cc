@@ -57,7 +57,7 @@ void AppendLastRowFields(std::string& o, const LastRow& row, int64_t now_s, bool
   if (has_logout) {
     o += ",\"logout\":\"";
     AppendUtcIso(o, row.logout_s);
-    o += fmt::format("\",\"logout_time_us\":{},\"duration_s\":{}", row.logout_s * 1000000,
+    o += fmt::format("\",\"logout_time_us\":{},\"duration_s\":{}", row.logout_us(),
                      row.logout_s - row.login_s);
   } else {
     o += ",\"logout\":null,\"logout_time_us\":null,\"duration_s\":null";

@@ -23,6 +23,7 @@ struct RowPipeline::Batch {
     int64_t login_s;
     int64_t logout_s;
     SessionEnd end;
+    int32_t logout_usec;
   };
   Item items[kBatchRows];
   size_t count = 0;
@@ -66,6 +67,7 @@ void RowPipeline::Push(const LastRow& row) {
   item.login_s = row.login_s;
   item.logout_s = row.logout_s;
   item.end = row.end;
+  item.logout_usec = row.logout_usec;
   if (++filling_->count == kBatchRows) Hand(std::exchange(filling_, nullptr));
 }
 
@@ -89,7 +91,8 @@ void RowPipeline::Work() {
     }
     for (size_t i = 0; i < batch->count; ++i) {
       const Batch::Item& item = batch->items[i];
-      format_(LastRow{&item.record, item.line, item.login_s, item.logout_s, item.end});
+      format_(LastRow{&item.record, item.line, item.login_s, item.logout_s, item.end,
+                      item.logout_usec});
     }
     {
       std::lock_guard lock(mu_);

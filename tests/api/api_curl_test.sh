@@ -87,6 +87,21 @@ all_pages /v1/history sessions | jq -c "$fields" >"$tmp/api_history"
 diff "$tmp/last_history" "$tmp/api_history" >"$tmp/diff" ||
   { head -20 "$tmp/diff"; fail "/v1/history differs from utmpc last"; }
 
+# Logout times are exact (issue 12 item 7): each is the time of a record of the file (a logout,
+# boot or shutdown), to the microsecond as utmpdump reads it; the duration is in whole seconds
+# of the two times, as last counts it (negative across a clock set back, as in the fixture).
+utmpdump "$tmp/wtmp" 2>/dev/null |
+  jq -R 'capture("\\[(?<d>[0-9-]+T[0-9:]+),(?<u>[0-9]+)\\+00:00\\]$") |
+         (.d + "Z" | fromdateiso8601) * 1000000 + (.u | tonumber)' | sort -u >"$tmp/record_times"
+jq -r 'select(.logout_time_us != null) | .logout_time_us' "$tmp/api_history" | sort -u >"$tmp/logout_times"
+[[ $(wc -l <"$tmp/logout_times") -gt 100 ]] || fail "too few logout times"
+comm -23 "$tmp/logout_times" "$tmp/record_times" >"$tmp/not_records"
+[[ ! -s $tmp/not_records ]] ||
+  fail "logout times that are no record's time: $(head -3 "$tmp/not_records" | tr '\n' ' ')"
+jq -e -s 'map(select(.logout_time_us != null)) |
+    all((.logout_time_us / 1000000 | floor) - (.login_time_us / 1000000 | floor) == .duration_s)' \
+  "$tmp/api_history" >/dev/null || fail "a duration is not the seconds between login and logout"
+
 # A user's sessions: what last lists for that user.
 user=$(jq -r 'select(.type == "login") | .user' "$tmp/last_history" | sort | uniq -c | sort -rn |
   awk 'NR == 1 {print $2}')

@@ -12,6 +12,7 @@ struct Seen {
   std::string user, line;
   int64_t login_s, logout_s;
   SessionEnd end;
+  int64_t logout_us;
 };
 
 LoginRecord Rec(int16_t type, const char* user, const char* line, int64_t t, int32_t pid = 1) {
@@ -32,7 +33,7 @@ std::vector<Seen> Build(const std::vector<LoginRecord>& records, const LastQuery
   for (auto it = records.rbegin(); it != records.rend(); ++it) {
     b.Feed(*it, [&](const LastRow& row) {
       seen.push_back({std::string(row.record->user), std::string(row.line), row.login_s,
-                      row.logout_s, row.end});
+                      row.logout_s, row.end, row.logout_us()});
       return true;
     });
   }
@@ -52,6 +53,41 @@ TEST(LastBuilderTest, PairsLogoutWithLoginOnTheSameLine) {
   EXPECT_EQ(rows[2].line, "system boot");
   EXPECT_EQ(rows[2].end, SessionEnd::kBoot);
   EXPECT_EQ(rows[2].logout_s, 10000);  // no shutdown since: still running
+}
+
+LoginRecord At(LoginRecord r, int32_t usec) {
+  r.time_usec = usec;
+  return r;
+}
+
+// A row's logout time is the closing record's, to the microsecond (issue 12 item 7: it was cut
+// to the second, so a session could end before it began), for every kind of end; the seconds
+// the columns show are the record's own.
+TEST(LastBuilderTest, LogoutTimesKeepTheirMicroseconds) {
+  auto rows = Build({At(Rec(kBootTime, "reboot", "~", 100), 1),
+                     At(Rec(kUserProcess, "alice", "pts/0", 200), 900000),
+                     At(Rec(kDeadProcess, "", "pts/0", 200), 950001),  // same second, later
+                     At(Rec(kUserProcess, "bob", "pts/1", 300), 5),
+                     At(Rec(kBootTime, "reboot", "~", 400), 123456),   // bob: crash
+                     At(Rec(kUserProcess, "carol", "tty1", 500), 0),
+                     At(Rec(kRunLevel, "shutdown", "~", 600), 654321),  // carol: down
+                     At(Rec(kBootTime, "reboot", "~", 700), 999999)},
+                    {});
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[1].user, "carol");
+  EXPECT_EQ(rows[1].end, SessionEnd::kDown);
+  EXPECT_EQ(rows[1].logout_s, 600);
+  EXPECT_EQ(rows[1].logout_us, 600654321);
+  EXPECT_EQ(rows[2].line, "system boot");  // the boot at 400 ended with the shutdown
+  EXPECT_EQ(rows[2].logout_us, 600654321);
+  EXPECT_EQ(rows[3].user, "bob");
+  EXPECT_EQ(rows[3].end, SessionEnd::kCrash);
+  EXPECT_EQ(rows[3].logout_us, 400123456);
+  EXPECT_EQ(rows[4].user, "alice");
+  EXPECT_EQ(rows[4].end, SessionEnd::kLogout);
+  EXPECT_EQ(rows[4].logout_s, 200);
+  EXPECT_EQ(rows[4].logout_us, 200950001);
+  EXPECT_GE(rows[4].logout_us, 200900000);  // never before the login
 }
 
 TEST(LastBuilderTest, CrashAndDownCloseOpenSessions) {

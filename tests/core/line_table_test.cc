@@ -23,32 +23,35 @@ TEST(LineTableTest, EveryLengthAndLastByteIsItsOwnLine) {
   lines.push_back("pts/1");
   lines.push_back("pts/10");
   LineTable table;
-  int64_t previous = -1;
+  RecordTime previous;
+  // Microseconds are kept with the seconds: a logout time is exact.
+  auto time_of = [](size_t i) { return RecordTime{static_cast<int64_t>(i), static_cast<int32_t>(i * 7919)}; };
   for (size_t i = 0; i < lines.size(); ++i) {
-    EXPECT_FALSE(table.Exchange(lines[i], static_cast<int64_t>(i), &previous)) << lines[i];
+    EXPECT_FALSE(table.Exchange(lines[i], time_of(i), &previous)) << lines[i];
   }
   for (size_t i = 0; i < lines.size(); ++i) {
-    ASSERT_TRUE(table.Exchange(lines[i], 1000 + static_cast<int64_t>(i), &previous)) << lines[i];
-    EXPECT_EQ(previous, static_cast<int64_t>(i)) << lines[i];
+    ASSERT_TRUE(table.Exchange(lines[i], time_of(1000 + i), &previous)) << lines[i];
+    EXPECT_EQ(previous.s, time_of(i).s) << lines[i];
+    EXPECT_EQ(previous.usec, time_of(i).usec) << lines[i];
   }
   // A line longer than the field is its first 32 bytes.
   std::string longer = lines[3 * (kLineSize - 1)] + "tail";
-  ASSERT_TRUE(table.Exchange(longer, 7, &previous));
+  ASSERT_TRUE(table.Exchange(longer, {7, 0}, &previous));
   table.Clear();
-  EXPECT_FALSE(table.Exchange("pts/1", 1, &previous));
+  EXPECT_FALSE(table.Exchange("pts/1", {1, 0}, &previous));
 }
 
 // Keys are read from the string's own bytes only: a line at the very end of a buffer (here a
 // string whose data ends with it) is read without touching what follows.
 TEST(LineTableTest, ShortLinesAtTheEndOfTheirBuffer) {
   LineTable table;
-  int64_t previous = 0;
+  RecordTime previous;
   for (size_t n = 1; n <= 7; ++n) {
     std::string buffer(n, 'x');
     std::string_view line(buffer.data(), n);
-    EXPECT_FALSE(table.Exchange(line, static_cast<int64_t>(n), &previous));
-    EXPECT_TRUE(table.Exchange(std::string(n, 'x'), 0, &previous));
-    EXPECT_EQ(previous, static_cast<int64_t>(n));
+    EXPECT_FALSE(table.Exchange(line, {static_cast<int64_t>(n), 0}, &previous));
+    EXPECT_TRUE(table.Exchange(std::string(n, 'x'), {}, &previous));
+    EXPECT_EQ(previous.s, static_cast<int64_t>(n));
   }
 }
 
