@@ -2,8 +2,10 @@
 
 #include <langinfo.h>
 #include <strings.h>
+#include <wchar.h>
 #include <wctype.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -140,6 +142,30 @@ void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset 
       }
     }
   }
+}
+
+std::string_view FitColumns(std::string_view safe, int max_columns, TerminalCharset charset,
+                            int* columns) {
+  int used = 0;
+  size_t i = 0;
+  while (i < safe.size()) {
+    size_t len = 1;
+    int cols = 1;
+    char32_t cp;
+    if (charset == TerminalCharset::kUtf8 && static_cast<unsigned char>(safe[i]) >= 0x80) {
+      len = Utf8SequenceLength(safe.substr(i), &cp);
+      if (len == 0) {
+        len = 1;  // not after AppendForTerminal; a byte, one column
+      } else {
+        cols = std::max(::wcwidth(static_cast<wchar_t>(cp)), 0);
+      }
+    }
+    if (max_columns >= 0 && used + cols > max_columns) break;
+    used += cols;
+    i += len;
+  }
+  *columns = used;
+  return safe.substr(0, i);
 }
 
 void AppendValidUtf8(std::string& out, std::string_view text) {

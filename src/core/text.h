@@ -27,6 +27,13 @@ TerminalCharset CurrentTerminalCharset();
 // '\t' passes, as in `last`.
 void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset charset);
 
+// The longest prefix of `safe` (text as AppendForTerminal made it) that takes at most
+// `max_columns` columns of a terminal (all of it when max_columns < 0), and in *columns how many
+// it takes: with kUtf8 a character takes wcwidth(3) columns (a wide one two; LC_CTYPE must be a
+// UTF-8 locale), else a byte takes one.
+std::string_view FitColumns(std::string_view safe, int max_columns, TerminalCharset charset,
+                            int* columns);
+
 // Length of the prefix of `text` that AppendForTerminal copies as it is (printable ASCII and
 // tabs): text is left as it is when this is its size.
 size_t RawPrefix(std::string_view text);

@@ -24,6 +24,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/dump_undump.h"
 #include "utmpc/output.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -129,7 +130,7 @@ int ParseArgs(int argc, char** argv, DumpArgs* a) {
         a->layout = ParseLayout(optarg);
         if (!a->layout) {
           fmt::print(stderr, "utmpc dump: unknown record layout: {} (384 or 400)\n", optarg);
-          return 1;
+          return kUsageError;
         }
         break;
       case 'h':
@@ -137,18 +138,18 @@ int ParseArgs(int argc, char** argv, DumpArgs* a) {
         return 0;
       default:
         std::fputs("Try 'utmpc dump --help' for more information.\n", stderr);
-        return 1;
+        return kUsageError;
     }
   }
   if (argc - optind > 1) {
     fmt::print(stderr, "utmpc dump: unexpected argument: {}\n", argv[optind + 1]);
-    return 1;
+    return kUsageError;
   }
   if (optind < argc) a->file = argv[optind];
   if (!a->file && !a->reverse) {
     std::fputs("utmpc dump: no file given\n", stderr);
     Usage(stderr);
-    return 1;
+    return kUsageError;
   }
   return -1;
 }
@@ -198,7 +199,7 @@ int RunDump(int argc, char** argv) {
   if (!args.reverse) return Dump(args);
   if (args.json) {
     std::fputs("utmpc dump: --json does not go with --reverse\n", stderr);
-    return 1;
+    return kUsageError;
   }
   return Undump(args.file, args.layout.value_or(UtmpLayout::kGlibc384));
 }

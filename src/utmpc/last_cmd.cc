@@ -31,6 +31,7 @@
 #include "utmpc/output.h"
 #include "utmpc/row_pipeline.h"
 #include "utmpc/spill_file.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -133,7 +134,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         long n = std::strtol(optarg, &end, 10);
         if (errno != 0 || end == optarg || *end != '\0' || n < INT_MIN || n > INT_MAX) {
           fmt::print(stderr, "utmpc {}: failed to parse number: '{}'\n", name, optarg);
-          return 1;
+          return kUsageError;
         }
         // last.c stores the int in an unsigned: a negative limit is a huge one.
         a->max_rows = static_cast<unsigned int>(static_cast<int>(n));
@@ -156,13 +157,13 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         a->text.time_format = LastTimeFormat::kFull;
         break;
       case 'p':
-        if (!ParseTime(name, optarg, now_us, &a->query.present_s)) return 1;
+        if (!ParseTime(name, optarg, now_us, &a->query.present_s)) return kUsageError;
         break;
       case 's':
-        if (!ParseTime(name, optarg, now_us, &a->query.since_s)) return 1;
+        if (!ParseTime(name, optarg, now_us, &a->query.since_s)) return kUsageError;
         break;
       case 't':
-        if (!ParseTime(name, optarg, now_us, &a->query.until_s)) return 1;
+        if (!ParseTime(name, optarg, now_us, &a->query.until_s)) return kUsageError;
         break;
       case 'w':
         a->text.name_len = 32;
@@ -181,7 +182,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
           a->text.time_format = LastTimeFormat::kIso;
         } else {
           fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, optarg);
-          return 1;
+          return kUsageError;
         }
         break;
       }
@@ -201,7 +202,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         a->layout = ParseLayout(optarg);
         if (!a->layout) {
           fmt::print(stderr, "utmpc {}: unknown record layout: {} (384 or 400)\n", name, optarg);
-          return 1;
+          return kUsageError;
         }
         break;
       default:
@@ -210,12 +211,12 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
           break;
         }
         fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", name);
-        return 1;
+        return kUsageError;
     }
     if (full_times && time_format) {
       fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n",
                  name);
-      return 1;
+      return kUsageError;
     }
   }
   for (int i = optind; i < argc; ++i) a->query.show.emplace_back(argv[i]);

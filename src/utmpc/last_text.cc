@@ -91,6 +91,31 @@ class RowBuffer {
   size_t size_ = 0;
 };
 
+// A row whose text columns are cut and padded by the terminal columns they take, for text that
+// may hold multibyte characters (LastTextOptions::by_columns). Each field is made safe first:
+// what is measured is what the terminal shows.
+class ColumnRow {
+ public:
+  explicit ColumnRow(TerminalCharset charset) : charset_(charset) {}
+  // "%-W.Ps" in terminal columns: at most `precision` columns (-1: all), padded to `width`.
+  void Field(std::string_view s, int width, int precision) {
+    safe_.clear();
+    AppendForTerminal(safe_, s, charset_);
+    int used;
+    text_ += FitColumns(safe_, precision, charset_, &used);
+    if (used < width) text_.append(static_cast<size_t>(width - used), ' ');
+  }
+  // Text that is ASCII already (times, lengths).
+  void Append(std::string_view s) { text_ += s; }
+  void Put(char c) { text_ += c; }
+  std::string_view view() const { return text_; }
+
+ private:
+  TerminalCharset charset_;
+  std::string safe_;
+  std::string text_;
+};
+
 // Appends "%02d" of a value in 0..99, or more digits when larger (days can be).
 char* PutNumber(char* p, int64_t v, int min_digits) {
   char digits[24];
@@ -338,31 +363,43 @@ void LastText::AppendRow(std::string& out, const LastRow& row) {
   const std::string_view host = HostColumn(row);
   const std::string_view user = UserColumn(row, options_.boot_s);
 
-  RowBuffer raw;
-  raw.Field(user, 8, options_.name_len);
-  raw.Put(' ');
-  raw.Field(row.line, 12, 12);
-  raw.Put(' ');
-  if (options_.show_host && !options_.host_last) {
-    raw.Field(host, 16, options_.host_len);
+  auto columns = [&](auto& raw) {
+    raw.Field(user, 8, options_.name_len);
     raw.Put(' ');
-  }
-  raw.Field(login, w.in_len, w.in_len);
-  raw.Put(' ');
-  raw.Field(logout, w.out_len, w.out_len);
-  raw.Put(' ');
-  if (options_.show_host && options_.host_last) {
-    // last.c's -a format string pairs "%-12.12s" with the length and "%s" with the host.
-    raw.Field(length, 12, 12);
+    raw.Field(row.line, 12, 12);
     raw.Put(' ');
-    raw.Append(host);
+    if (options_.show_host && !options_.host_last) {
+      raw.Field(host, 16, options_.host_len);
+      raw.Put(' ');
+    }
+    raw.Field(login, w.in_len, w.in_len);
+    raw.Put(' ');
+    raw.Field(logout, w.out_len, w.out_len);
+    raw.Put(' ');
+    if (options_.show_host && options_.host_last) {
+      // last.c's -a format string pairs "%-12.12s" with the length and "%s" with the host.
+      raw.Field(length, 12, 12);
+      raw.Put(' ');
+      raw.Field(host, 0, -1);
+    } else {
+      raw.Append(length);
+    }
+  };
+  // trim_trailing_spaces(), then the careful print of the whole row (a ColumnRow's fields are
+  // careful already).
+  auto trimmed = [](std::string_view text) {
+    while (!text.empty() && IsCSpace(text.back())) text.remove_suffix(1);
+    return text;
+  };
+  if (options_.by_columns) {
+    ColumnRow raw(options_.charset);
+    columns(raw);
+    out += trimmed(raw.view());
   } else {
-    raw.Append(length);
+    RowBuffer raw;
+    columns(raw);
+    AppendForTerminal(out, trimmed(raw.view()), options_.charset);
   }
-  // trim_trailing_spaces(), then the careful print of the whole row.
-  std::string_view text = raw.view();
-  while (!text.empty() && IsCSpace(text.back())) text.remove_suffix(1);
-  AppendForTerminal(out, text, options_.charset);
   out.push_back('\n');
 }
 

@@ -23,6 +23,10 @@ struct LastTextOptions {
   int64_t now_s = 0;       // a row whose end is exactly now "still running"
   int64_t boot_s = 0;      // this boot's start (see UserColumn in last_text.cc)
   TerminalCharset charset = TerminalCharset::kAscii;
+  // Each text column made safe for the terminal first, then cut and padded by the columns its
+  // characters take (wcwidth), not by bytes: for listings of hosts, whose text is UTF-8, in a
+  // UTF-8 terminal. last.c counts bytes, and local listings do as it does.
+  bool by_columns = false;
 };
 
 class LastText {

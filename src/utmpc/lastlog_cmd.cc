@@ -38,6 +38,7 @@
 #include "utmpc/net_query.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -136,7 +137,7 @@ int ParseArgs(int argc, char** argv, LastlogArgs* a) {
       auto days = ParseDays(optarg);
       if (!days) {
         fmt::print(stderr, "utmpc lastlog: invalid numeric argument '{}'\n", optarg);
-        return 1;
+        return kUsageError;
       }
       (c == 'b' ? a->older_than_s : a->newer_than_s) = static_cast<int64_t>(*days) * kDayS;
     } else if (c == 'u') {
@@ -151,13 +152,13 @@ int ParseArgs(int argc, char** argv, LastlogArgs* a) {
       return 0;
     } else {
       Usage(stderr);
-      return 1;
+      return kUsageError;
     }
   }
   if (optind < argc) {
     fmt::print(stderr, "utmpc lastlog: unexpected argument: {}\n", argv[optind]);
     Usage(stderr);
-    return 1;
+    return kUsageError;
   }
   a->charset = CurrentTerminalCharset();
   return -1;

@@ -11,6 +11,7 @@
 
 #include "utmpc/net_http.h"
 #include "utmpc/net_query.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -84,7 +85,7 @@ int TakeDaemonOption(int c, const char* arg, const char* command, DaemonOptions*
     case kDaemonSocket:
       if (*arg == '\0') {
         fmt::print(stderr, "utmpc {}: --socket: empty path\n", command);
-        return 1;
+        return kUsageError;
       }
       o->socket = arg;
       return -1;
@@ -95,7 +96,7 @@ int TakeDaemonOption(int c, const char* arg, const char* command, DaemonOptions*
       if (!ParseTimeout(arg, &o->timeout_ms)) {
         fmt::print(stderr, "utmpc {}: invalid timeout '{}' (seconds, above 0, at most {})\n",
                    command, arg, kMaxTimeoutS);
-        return 1;
+        return kUsageError;
       }
       return -1;
     case kDaemonVerbose:

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include "utmpc/commands.h"
+#include "utmpc/usage.h"
 
 namespace {
 
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   // other name (utmpc, utmpc-0.1, ...) the first argument names the command.
   std::string_view self = argv[0];
   if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+  const std::string_view invoked = self;
   int skip = 1;
   if (self == "last" || self == "lastb" || self == "who" || self == "lastlog") {
     skip = 0;
@@ -46,12 +49,16 @@ int main(int argc, char** argv) {
     self = "dump";
   } else if (argc < 2) {
     Usage(stderr);
-    return 1;
+    return utmpcd::kUsageError;
   } else {
     self = argv[1];
   }
   int sub_argc = argc - skip;
   char** sub_argv = argv + skip;
+  // getopt_long begins its messages with argv[0]: "utmpc last: unrecognized option", as the
+  // commands begin theirs (under a tool's own name, that name).
+  std::string program = skip == 1 ? "utmpc " + std::string(self) : std::string(invoked);
+  if (skip == 1) sub_argv[0] = program.data();
   try {
     if (utmpcd::WantsNetwork(self, sub_argc, sub_argv)) {
       return utmpcd::RunNet(self, sub_argc, sub_argv);
@@ -76,11 +83,11 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "utmpc: %s\n", e.what());
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
     return 1;
   }
   std::fprintf(stderr, "utmpc: unknown command '%.*s'\n", static_cast<int>(self.size()),
                self.data());
   Usage(stderr);
-  return 1;
+  return utmpcd::kUsageError;
 }

@@ -26,6 +26,7 @@
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -119,7 +120,7 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
       long n = std::strtol(arg, &end, 10);
       if (errno != 0 || end == arg || *end != '\0' || n < 0) {
         fmt::print(stderr, "utmpc {}: failed to parse number: '{}'\n", name, arg);
-        return 1;
+        return kUsageError;
       }
       a->max_rows = static_cast<uint64_t>(n);
       return -1;
@@ -145,9 +146,9 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
       a->text.host_len = 256;
       return -1;
     case 's':
-      return ParseTime(name, arg, &a->target, "since") ? -1 : 1;
+      return ParseTime(name, arg, &a->target, "since") ? -1 : kUsageError;
     case 't':
-      return ParseTime(name, arg, &a->target, "until") ? -1 : 1;
+      return ParseTime(name, arg, &a->target, "until") ? -1 : kUsageError;
     case 'T': {
       *time_format = true;
       std::string_view f = arg;
@@ -161,7 +162,7 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
         a->text.time_format = LastTimeFormat::kIso;
       else {
         fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, arg);
-        return 1;
+        return kUsageError;
       }
       return -1;
     }
@@ -180,7 +181,7 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
         fmt::print(stderr, "utmpc {}: {} is not available over the network\n", name, option);
       }
       fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", name);
-      return 1;
+      return kUsageError;
   }
 }
 
@@ -213,10 +214,13 @@ int ParseArgs(int argc, char** argv, bool lastb, NetLastArgs* a) {
   if (status >= 0) return status;
   if (full_times && time_format) {
     fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n", name);
-    return 1;
+    return kUsageError;
   }
   for (const std::string& n : names) AddParam(&a->target, LooksLikeTty(n) ? "tty" : "user", n);
   a->text.charset = CurrentTerminalCharset();
+  // The hosts send UTF-8: in a UTF-8 terminal, columns line up by what it shows. (In the C
+  // locale a byte is a character, and rows are as last.c makes them, as the local listing's.)
+  a->text.by_columns = a->text.charset == TerminalCharset::kUtf8;
   return -1;
 }
 

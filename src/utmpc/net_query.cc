@@ -1,4 +1,5 @@
 #include "utmpc/net_query.h"
+#include "utmpc/usage.h"
 
 #include <fmt/format.h>
 
@@ -42,7 +43,7 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
       if (!ParseTimeout(arg, &args->fetch.timeout_ms)) {
         fmt::print(stderr, "utmpc {}: invalid timeout '{}' (seconds, above 0, at most {})\n",
                    command, arg, kMaxTimeoutS);
-        return 1;
+        return kUsageError;
       }
       return -1;
     case kNetParallel: {
@@ -50,7 +51,7 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
       long n = std::strtol(arg, &end, 10);
       if (end == arg || *end != '\0' || n < 1 || n > 10000) {
         fmt::print(stderr, "utmpc {}: invalid --parallel '{}' (1 to 10000)\n", command, arg);
-        return 1;
+        return kUsageError;
       }
       args->fetch.max_parallel = static_cast<size_t>(n);
       return -1;
@@ -81,6 +82,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   long_options.push_back({"json", no_argument, nullptr, kNetJson});
   long_options.push_back({"parallel", required_argument, nullptr, kNetParallel});
   long_options.push_back({nullptr, 0, nullptr, 0});
+  args->command = command;
   optind = 0;
   int c;
   while ((c = getopt_long(argc, argv, short_options, long_options.data(), nullptr)) != -1) {
@@ -98,7 +100,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
     auto host = ParseNetHost(operand);
     if (!host) {
       fmt::print(stderr, "utmpc {}: {}\n", command, host.error().message);
-      return 1;
+      return kUsageError;
     }
     args->hosts.push_back(std::move(*host));
   }
@@ -108,7 +110,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
                args->hosts_file.empty()
                    ? "no host given (utmpc " + std::string(command) + " HOST...)"
                    : "no host to ask (" + args->hosts_file + " names none)");
-    return 1;
+    return kUsageError;
   }
   return -1;
 }
@@ -119,7 +121,7 @@ std::vector<Result<void>> RunExchanges(const NetArgs& args,
   TerminalCharset charset = CurrentTerminalCharset();
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i]) continue;
-    std::string line = "utmpc: ";
+    std::string line = "utmpc " + args.command + ": ";
     AppendForTerminal(line, args.hosts[i].label, charset);
     line += ": ";
     AppendForTerminal(line, results[i].error().message, charset);
@@ -140,14 +142,17 @@ HostColumn::HostColumn(const std::vector<NetHost>& hosts, TerminalCharset charse
   for (const NetHost& host : hosts) {
     std::string label;
     AppendForTerminal(label, host.label, charset);
-    width_ = std::max(width_, label.size());
+    int columns;
+    FitColumns(label, -1, charset, &columns);
+    width_ = std::max(width_, static_cast<size_t>(columns));
+    label_columns_.push_back(static_cast<size_t>(columns));
     labels_.push_back(std::move(label));
   }
 }
 
 void HostColumn::Append(std::string& out, size_t host) const {
   out += labels_[host];
-  out.append(width_ + 1 - labels_[host].size(), ' ');
+  out.append(width_ + 1 - label_columns_[host], ' ');
 }
 
 void HostColumn::AppendHeading(std::string& out) const {

@@ -21,6 +21,7 @@
 namespace utmpcd {
 
 struct NetArgs {
+  std::string command;  // "last", "who", ...: what messages begin with, after "utmpc "
   std::vector<NetHost> hosts;
   std::string hosts_file;  // the last --hosts-file given, "" for none
   FetchOptions fetch;
@@ -47,7 +48,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
                         std::vector<struct option> long_options, bool bare_hosts,
                         const OwnOption& own, NetArgs* args, std::vector<std::string>* operands);
 
-// Runs exchanges[i] against args.hosts[i] and prints "utmpc: HOST: why" on stderr for each
+// Runs exchanges[i] against args.hosts[i] and prints "utmpc COMMAND: HOST: why" on stderr for each
 // host that failed. Returns the results, in host order.
 std::vector<Result<void>> RunExchanges(const NetArgs& args,
                                        const std::vector<HostExchange*>& exchanges);
@@ -64,8 +65,9 @@ class HostColumn {
   void AppendHeading(std::string& out) const;
 
  private:
-  std::vector<std::string> labels_;
-  size_t width_ = 4;  // "HOST"
+  std::vector<std::string> labels_;   // made safe for the terminal
+  std::vector<size_t> label_columns_;  // the terminal columns each takes
+  size_t width_ = 4;                   // "HOST"
 };
 
 // Appends name=value to a request target, with '?' or '&' and value percent-encoded.

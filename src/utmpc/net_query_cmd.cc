@@ -21,6 +21,7 @@
 #include "utmpc/output.h"
 #include "utmpc/w_text.h"
 #include "utmpc/who_text.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -93,7 +94,7 @@ int NoOperands(const std::vector<std::string>& operands, const char* command) {
   if (operands.empty()) return -1;
   fmt::print(stderr, "utmpc {}: extra operand '{}' (name hosts with @HOST)\n", command,
              operands[0]);
-  return 1;
+  return kUsageError;
 }
 
 // An option the command has locally but not over the network: says which, and `why`.
@@ -105,7 +106,7 @@ int Unavailable(const char* command, int c, const char* why = "") {
                why);
   }
   fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", command);
-  return 1;
+  return kUsageError;
 }
 
 // ---- who ----
@@ -364,7 +365,7 @@ int RunNetLastlog(int argc, char** argv) {
           unsigned long days = std::strtoul(arg, &end, 0);
           if (*arg == '\0' || *end != '\0' || errno == ERANGE || days > INT64_MAX / kDayS) {
             fmt::print(stderr, "utmpc lastlog: invalid numeric argument '{}'\n", arg);
-            return 1;
+            return kUsageError;
           }
           (c == 't' ? newer_than_s : older_than_s) = static_cast<int64_t>(days) * kDayS;
         } else if (c == 'h') {

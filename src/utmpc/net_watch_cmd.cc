@@ -16,6 +16,7 @@
 #include "utmpc/net_api.h"
 #include "utmpc/net_http.h"
 #include "utmpc/net_query.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -137,7 +138,7 @@ class WatchPrinter : public EventSink {
   }
 
   void Say(size_t host, const std::string& what) {
-    std::string text = "utmpc: ";
+    std::string text = "utmpc watch: ";
     AppendForTerminal(text, hosts_[host].label, charset_);
     text += ": ";
     AppendForTerminal(text, what, charset_);
@@ -171,13 +172,13 @@ int RunWatch(int argc, char** argv) {
           long long seq = std::strtoll(arg, &end, 10);
           if (end == arg || *end != '\0' || errno != 0 || seq < 1) {
             fmt::print(stderr, "utmpc watch: invalid seq '{}' (1 or more)\n", arg);
-            return 1;
+            return kUsageError;
           }
           from = seq;
           return -1;
         }
         Usage(c == 'h' ? stdout : stderr);
-        return c == 'h' ? 0 : 1;
+        return c == 'h' ? 0 : kUsageError;
       },
       &args, &operands);
   if (status >= 0) return status;

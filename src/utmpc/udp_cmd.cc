@@ -23,6 +23,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/output.h"
 #include "utmpc/udp_client.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -59,9 +60,10 @@ struct UdpArgs {
   std::vector<std::string> hosts;
 };
 
-int Fail(const UdpArgs& a, const std::string& message) {
+// Says what failed; returns the exit status `status`.
+int Fail(const UdpArgs& a, const std::string& message, int status = 1) {
   fmt::print(stderr, "utmpc {}: {}\n", a.command, message);
-  return 2;
+  return status;
 }
 
 // Which options a command takes.
@@ -100,7 +102,7 @@ int ParseArgs(int argc, char** argv, const UdpCommand& command, UdpArgs* a) {
                    kLong[index].name);
       }
       std::fputs(command.usage, stderr);
-      return 2;
+      return kUsageError;
     }
     if (c == 'c' && (number = ParseInteger(optarg, 1, 1'000'000))) {
       a->count = *number;
@@ -121,7 +123,7 @@ int ParseArgs(int argc, char** argv, const UdpCommand& command, UdpArgs* a) {
     } else {
       fmt::print(stderr, "utmpc {}: invalid argument '{}'\n", a->command, optarg);
       std::fputs(command.usage, stderr);
-      return 2;
+      return kUsageError;
     }
     index = -1;
   }
@@ -233,7 +235,7 @@ int RunPing(int argc, char** argv) {
   UdpArgs a;
   a.command = "ping";
   if (int rc = ParseArgs(argc, argv, {"c:i:W:s:p:h", kPingUsage}, &a); rc >= 0) return rc;
-  if (a.hosts.empty()) return Fail(a, "no host given (utmpc ping HOST...)");
+  if (a.hosts.empty()) return Fail(a, "no host given (utmpc ping HOST...)", kUsageError);
   int64_t timeout_ns = a.timeout_ns.value_or(kNsPerS);
   bool failed = false;
   std::vector<PingHost> hosts;
@@ -451,7 +453,7 @@ int RunSummary(int argc, char** argv) {
   UdpArgs a;
   a.command = "summary";
   if (int rc = ParseArgs(argc, argv, {"W:p:h", kSummaryUsage, true}, &a); rc >= 0) return rc;
-  if (a.hosts.empty()) return Fail(a, "no host given (utmpc summary HOST...)");
+  if (a.hosts.empty()) return Fail(a, "no host given (utmpc summary HOST...)", kUsageError);
   bool failed = false;
   std::vector<UdpPeer> peers = Resolve(a, &failed);
   auto rows = AskSummaries(std::move(peers), a.timeout_ns.value_or(2 * kNsPerS));
@@ -513,9 +515,9 @@ int RunDiscover(int argc, char** argv) {
   if (int rc = ParseArgs(argc, argv, {"W:p:h", kDiscoverUsage, true, true}, &a); rc >= 0) {
     return rc;
   }
-  if (!a.hosts.empty()) return Fail(a, "unexpected argument '" + a.hosts[0] + "'");
+  if (!a.hosts.empty()) return Fail(a, "unexpected argument '" + a.hosts[0] + "'", kUsageError);
   auto target = BroadcastTarget(a);
-  if (!target) return Fail(a, target.error().message);
+  if (!target) return Fail(a, target.error().message, kUsageError);
   auto socket = UdpSocket::ForBroadcast(target->first);
   if (!socket) return Fail(a, socket.error().message);
   if (unsigned scope = target->second; scope != 0) {
@@ -528,7 +530,9 @@ int RunDiscover(int argc, char** argv) {
   int64_t timeout_ns = a.timeout_ns.value_or(2 * kNsPerS);
   std::vector<SummaryRow> rows = CollectAnswers(*socket, id, MonotonicNs() + timeout_ns);
   if (rows.empty() && !a.json) {
-    fmt::print(stderr, "utmpc discover: no host answered within {:g} s\n",
+    fmt::print(stderr,
+               "utmpc discover: no host answered within {:g} s (utmpcd answers a broadcast only "
+               "where its configuration says discovery = true under [udp])\n",
                static_cast<double>(timeout_ns) / 1e9);
     return 1;
   }

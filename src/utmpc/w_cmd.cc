@@ -40,6 +40,7 @@
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/w_text.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -178,12 +179,12 @@ int RunW(int argc, char** argv) {
       return 0;
     } else {
       WUsage(stderr);
-      return 1;
+      return kUsageError;
     }
   }
   if (argc - optind > 1) {
     fmt::print(stderr, "utmpc w: too many arguments\n");
-    return 1;
+    return kUsageError;
   }
   std::optional<std::string> only_user;
   if (optind < argc) only_user = argv[optind];
@@ -270,7 +271,7 @@ int RunUptime(int argc, char** argv) {
           "Tell how long the system has been running (procps uptime compatible).\n"
           "The user count is of utmpcd's sessions when it answers, else of /var/run/utmp.\n",
           out);
-      return c == 'h' ? 0 : 1;
+      return c == 'h' ? 0 : kUsageError;
     }
   }
   std::string line;

@@ -41,6 +41,7 @@
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/who_text.h"
+#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {
@@ -286,7 +287,7 @@ int TakeOperands(int count, char** operands, bool file_given, WhoOptions* o) {
   } else if (count != 0) {
     fmt::print(stderr, "utmpc who: extra operand '{}'\n", operands[count > 2 ? 2 : 0]);
     std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
-    return 1;
+    return kUsageError;
   }
   o->default_file = count != 1 && !file_given;
   // read_utmp's READ_UTMP_CHECK_PIDS: who checks processes only in the system's own utmp.
@@ -323,13 +324,13 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
       o->layout = ParseLayout(optarg);
       if (!o->layout) {
         fmt::print(stderr, "utmpc who: unknown record layout: {} (384 or 400)\n", optarg);
-        return 1;
+        return kUsageError;
       }
     } else if (ApplySelectOption(c, o)) {
       assumptions = false;
     } else if (!ApplyDisplayOption(c, o)) {
       std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
-      return 1;
+      return kUsageError;
     }
   }
   if (assumptions) o->need_users = o->short_output = true;

@@ -266,7 +266,7 @@ TEST_F(NetTest, WhoListsEveryHostAndNamesTheOneThatIsDown) {
   std::string dead = "127.0.0.1:" + std::to_string(DeadPort());
   Outcome run = Utmpc({"who", "-H", "@" + a_->host(), "@" + dead, "@" + b_->host()});
   EXPECT_EQ(run.status, 1);
-  EXPECT_EQ(run.err, "utmpc: " + dead + ": connection refused\n");
+  EXPECT_EQ(run.err, "utmpc who: " + dead + ": connection refused\n");
   std::vector<std::string> lines = Lines(run.out);
   ASSERT_EQ(lines.size(), 3u) << run.out;
   // The HOST column is as wide as the widest host named (the dead one included).
@@ -304,7 +304,7 @@ TEST_F(NetTest, AHostThatNeverAnswersCostsItsTimeoutAndNoMore) {
   double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
   ::close(mute);
   EXPECT_EQ(run.status, 1);
-  EXPECT_EQ(run.err, "utmpc: " + silent + ": timed out after 1 s\n");
+  EXPECT_EQ(run.err, "utmpc who: " + silent + ": timed out after 1 s\n");
   EXPECT_NE(run.out.find("alice"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("bob"), std::string::npos) << run.out;
   EXPECT_GE(elapsed_s, 0.9);
@@ -518,6 +518,35 @@ TEST_F(NetTest, HostileNamesReachTheTerminalEscaped) {
   EXPECT_EQ(doc["hosts"][0]["sessions"][0]["host"], host);
 }
 
+// In a UTF-8 terminal, last's columns from hosts line up by what the terminal shows: a name of
+// two-byte characters, or of wide ones (two columns each), is padded by its columns, not by its
+// bytes, and a long one is cut at a character, never inside one (issue 12 item 15).
+TEST_F(NetTest, LastPadsColumnsByWhatTheTerminalShows) {
+  StartTwo(Record(kUserProcess, "zo\u00eb", "pts/7", "m\u00fcnchen", 4242, 1700000000) +
+           Record(kDeadProcess, "", "pts/7", "", 4242, 1700000060) +
+           Record(kUserProcess, "\u5c71\u7530", "pts/8", "h", 4243, 1700000100) +
+           Record(kDeadProcess, "", "pts/8", "", 4243, 1700000160) +
+           Record(kUserProcess, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "pts/9",
+                  "h", 4244, 1700000200) +
+           Record(kDeadProcess, "", "pts/9", "", 4244, 1700000260));
+  Args utf8 = {"LC_ALL=C.UTF-8", "TZ=UTC", "PATH=/usr/bin:/bin"};
+  Outcome run = Spawn({Env("UTMPC"), "last", "@" + a_->host()}, utf8, dir_);
+  ASSERT_EQ(run.status, 0) << run.err;
+  std::string label = a_->host() + " ";
+  auto row_of = [&](const std::string& tty) {
+    for (const std::string& line : Lines(run.out)) {
+      if (line.find(tty) != std::string::npos) return line;
+    }
+    return std::string();
+  };
+  // HOST, then the user in 8 columns and a space, then the tty.
+  EXPECT_EQ(row_of("pts/7").rfind(label + "zo\u00eb      pts/7        m\u00fcnchen         ", 0), 0u)
+      << run.out;
+  EXPECT_EQ(row_of("pts/8").rfind(label + "\u5c71\u7530     pts/8        h       ", 0), 0u) << run.out;
+  EXPECT_EQ(row_of("pts/9").rfind(label + "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 pts/9", 0), 0u)
+      << run.out;
+}
+
 // Each JSON line of `utmpc watch --json`: the seqs, after checking the host is `host`.
 std::vector<int64_t> Seqs(const std::string& out, const std::string& host) {
   std::vector<int64_t> seqs;
@@ -665,7 +694,27 @@ TEST_F(NetTest, BadHostsAndOptionsAreUsageErrors) {
   EXPECT_NE(run.err.find("invalid timeout"), std::string::npos) << run.err;
   run = Utmpc({"who", "@nonexistent.invalid"});
   EXPECT_EQ(run.status, 1);
-  EXPECT_EQ(run.err.rfind("utmpc: nonexistent.invalid: ", 0), 0u) << run.err;
+  EXPECT_EQ(run.err.rfind("utmpc who: nonexistent.invalid: ", 0), 0u) << run.err;
+}
+
+// Every command says a wrong option the same way: "utmpc COMMAND:" first (getopt's own
+// messages too), exit status 1 as the classic tools, nothing on stdout.
+TEST_F(NetTest, EveryCommandEndsAWrongOptionAlike) {
+  for (const char* command : {"last", "lastb", "who", "w", "uptime", "lastlog", "dump", "watch",
+                              "ping", "summary", "discover"}) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {command, "--bogus"}, {command, "--bogus", "@127.0.0.1:1"}}) {
+      Outcome run = Utmpc(args);
+      std::string what = ::testing::PrintToString(args);
+      EXPECT_EQ(run.status, 1) << what << ": " << run.err;
+      EXPECT_EQ(run.out, "") << what;
+      EXPECT_EQ(run.err.rfind(fmt::format("utmpc {}: ", command), 0), 0u) << what << ": " << run.err;
+      EXPECT_NE(run.err.find("--bogus"), std::string::npos) << what << ": " << run.err;
+    }
+  }
+  Outcome run = Utmpc({"bogus"});
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.err.rfind("utmpc: unknown command 'bogus'", 0), 0u) << run.err;
 }
 
 }  // namespace
