@@ -173,6 +173,7 @@ Result<std::vector<ApiSession>> DecodeSessions(std::string_view body) {
     s.host = f.Text("host");
     s.addr = f.OptText("addr");
     s.pid = f.Integer("pid");
+    s.session = f.OptInteger("session").value_or(0);
     s.login_time_us = f.Integer("login_time_us");
     s.idle_s = f.OptInteger("idle_s");
     return s;

@@ -42,6 +42,7 @@ struct ApiSession {
   std::string user, tty, host;
   std::optional<std::string> addr;
   int64_t pid = 0;
+  int64_t session = 0;
   int64_t login_time_us = 0;
   std::optional<int64_t> idle_s;
   std::string json;

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/host_state.h"
 #include "utmpc/local_daemon.h"
+#include "utmpc/local_json.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
 #include "utmpc/w_text.h"
@@ -54,6 +56,10 @@ struct LocalSession {
   int32_t pid = 0;
   bool from_daemon = false;
   std::optional<int64_t> daemon_idle_s;  // the daemon's, for a tty this process cannot stat
+  // For --json: the rest of the session.
+  std::optional<std::string> addr;
+  int64_t session = 0;
+  int64_t login_time_us = 0;
 };
 
 // w (find_best_proc()) leaves out an entry whose user is not in the user database or whose
@@ -84,6 +90,9 @@ std::vector<LocalSession> ReadSessions(const std::string& path, const char* name
       s.host = r.host;
       s.login_s = r.time_s;
       s.pid = r.pid;
+      s.addr = AddrOf(r.addr);
+      s.session = r.session;
+      s.login_time_us = r.time_us();
     }
     return true;
   });
@@ -113,7 +122,10 @@ std::optional<std::vector<LocalSession>> Sessions(const std::string& path, bool 
          .login_s = SecondsOf(s.login_time_us),
          .pid = static_cast<int32_t>(std::clamp<int64_t>(s.pid, INT32_MIN, INT32_MAX)),
          .from_daemon = true,
-         .daemon_idle_s = s.idle_s});
+         .daemon_idle_s = s.idle_s,
+         .addr = std::move(s.addr),
+         .session = s.session,
+         .login_time_us = s.login_time_us});
   }
   return sessions;
 }
@@ -125,12 +137,35 @@ std::string LocalUptimeLine(int64_t users) {
   return UptimeLine(clock.Local(::time(nullptr)), up.tv_sec, users, LoadAverage());
 }
 
-// Seconds since the terminal's last input: now minus the access time of /dev/TTY.
-std::optional<int64_t> IdleS(const std::string& tty, int64_t now_s) {
-  std::string path = tty.starts_with('/') ? tty : "/dev/" + tty;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return now_s - st.st_atime;
+// The distinct users of `sessions`, as GET /v1/host counts them.
+int64_t DistinctUsers(const std::vector<LocalSession>& sessions) {
+  std::set<std::string_view> users;
+  for (const LocalSession& s : sessions) users.insert(s.user);
+  return static_cast<int64_t>(users.size());
+}
+
+// w --json: {"summary":{...},"sessions":[...]}, as `utmpc w --json @HOST` gives each host's:
+// the summary as GET /v1/host names its fields, the sessions as GET /v1/sessions.
+void AppendWJson(std::string& o, const std::vector<LocalSession>& all,
+                 const std::vector<const LocalSession*>& listed, int64_t now_s) {
+  o += "{\"summary\":";
+  AppendUptimeJson(o, DistinctUsers(all), static_cast<int64_t>(all.size()));
+  o += ",\"sessions\":[";
+  std::vector<std::string> objects;
+  for (const LocalSession* s : listed) {
+    std::optional<int64_t> idle_s = TerminalIdleS(s->tty, now_s);
+    AppendSessionJson(objects.emplace_back(),
+                      SessionJson{.user = s->user,
+                                  .tty = s->tty,
+                                  .host = s->host,
+                                  .addr = s->addr,
+                                  .pid = s->pid,
+                                  .session = s->session,
+                                  .login_time_us = s->login_time_us,
+                                  .idle_s = idle_s ? idle_s : s->daemon_idle_s});
+  }
+  AppendJsonLines(o, objects);
+  o += objects.empty() ? "]}\n" : "\n]}\n";
 }
 
 void WUsage(FILE* out) {
@@ -141,7 +176,9 @@ void WUsage(FILE* out) {
       "  -h, --no-header   do not print the header\n"
       "  -s, --short       short format (no LOGIN@)\n"
       "  -f, --from        toggle the FROM column\n"
-      "      --file FILE   read FILE instead of /var/run/utmp (or utmpcd)\n",
+      "      --file FILE   read FILE instead of /var/run/utmp (or utmpcd)\n"
+      "      --json        the uptime and the sessions, as utmpcd's GET /v1/host and\n"
+      "                    GET /v1/sessions give them\n",
       out);
   std::fputs(kDaemonOptionsHelp, out);
   std::fputs("      --help        display this help and exit\n", out);
@@ -150,13 +187,13 @@ void WUsage(FILE* out) {
 }  // namespace
 
 int RunW(int argc, char** argv) {
-  enum { kFile = CHAR_MAX + 1, kHelp };
+  enum { kFile = CHAR_MAX + 1, kHelp, kJson };
   static const std::vector<struct option> kLong = WithDaemonOptions({
       {"no-header", no_argument, nullptr, 'h'}, {"short", no_argument, nullptr, 's'},
       {"from", no_argument, nullptr, 'f'},      {"file", required_argument, nullptr, kFile},
-      {"help", no_argument, nullptr, kHelp}});
+      {"json", no_argument, nullptr, kJson},    {"help", no_argument, nullptr, kHelp}});
   WTextOptions o;
-  bool header = true;
+  bool header = true, json = false;
   std::string path = kUtmpPath;
   bool path_given = false;
   DaemonOptions daemon;
@@ -174,6 +211,8 @@ int RunW(int argc, char** argv) {
     } else if (c == kFile) {
       path = optarg;
       path_given = true;
+    } else if (c == kJson) {
+      json = true;
     } else if (c == kHelp) {
       WUsage(stdout);
       return 0;
@@ -193,18 +232,26 @@ int RunW(int argc, char** argv) {
   auto sessions = Sessions(path, path_given, daemon, "w");
   if (!sessions) return 1;
   Output out(stdout);
-  if (header) {
-    out.buffer() += LocalUptimeLine(static_cast<int64_t>(sessions->size()));
-    out.buffer() += '\n';
-    AppendWHeading(out.buffer(), o);
-  }
   LocalClock clock;
   int64_t now_s = ::time(nullptr);
+  std::vector<const LocalSession*> listed;
   for (const LocalSession& s : *sessions) {
     if ((only_user && s.user != *only_user) || IsStale(s)) continue;
-    std::optional<int64_t> idle_s = IdleS(s.tty, now_s);
-    if (!idle_s) idle_s = s.daemon_idle_s;
-    AppendWRow(out.buffer(), o, {s.user, s.tty, s.host, s.login_s, idle_s}, clock, now_s);
+    listed.push_back(&s);
+  }
+  if (json) {
+    AppendWJson(out.buffer(), *sessions, listed, now_s);
+  } else {
+    if (header) {
+      out.buffer() += LocalUptimeLine(static_cast<int64_t>(sessions->size()));
+      out.buffer() += '\n';
+      AppendWHeading(out.buffer(), o);
+    }
+    for (const LocalSession* s : listed) {
+      std::optional<int64_t> idle_s = TerminalIdleS(s->tty, now_s);
+      if (!idle_s) idle_s = s->daemon_idle_s;
+      AppendWRow(out.buffer(), o, {s->user, s->tty, s->host, s->login_s, idle_s}, clock, now_s);
+    }
   }
   if (!out.Flush()) {
     fmt::print(stderr, "utmpc w: write error: {}\n", std::strerror(errno));
@@ -242,12 +289,14 @@ std::string UptimeSince(double up_s) {
 }
 
 int RunUptime(int argc, char** argv) {
-  enum { kFile = CHAR_MAX + 1 };
+  enum { kFile = CHAR_MAX + 1, kJson };
   static const std::vector<struct option> kLong = WithDaemonOptions(
       {{"file", required_argument, nullptr, kFile},
        {"pretty", no_argument, nullptr, 'p'},
        {"since", no_argument, nullptr, 's'},
+       {"json", no_argument, nullptr, kJson},
        {"help", no_argument, nullptr, 'h'}});
+  bool json = false;
   std::string path = kUtmpPath;
   bool path_given = false;
   DaemonOptions daemon;
@@ -262,20 +311,29 @@ int RunUptime(int argc, char** argv) {
       path_given = true;
     } else if (c == 'p' || c == 's') {
       if (form == 0 || c == 's') form = static_cast<char>(c);  // -s wins, as in procps
+    } else if (c == kJson) {
+      json = true;
     } else {
       FILE* out = c == 'h' ? stdout : stderr;
       std::fputs(
-          "Usage: utmpc uptime [-p|--pretty] [-s|--since] [--file FILE] [--socket PATH]\n"
-          "                    [--no-daemon] [--timeout SECONDS] [--verbose]\n"
+          "Usage: utmpc uptime [-p|--pretty] [-s|--since] [--json] [--file FILE]\n"
+          "                    [--socket PATH] [--no-daemon] [--timeout SECONDS] [--verbose]\n"
           "       utmpc uptime HOST... [--hosts-file FILE] [--timeout SECONDS] [--json]\n"
           "Tell how long the system has been running (procps uptime compatible).\n"
-          "The user count is of utmpcd's sessions when it answers, else of /var/run/utmp.\n",
+          "The user count is of utmpcd's sessions when it answers, else of /var/run/utmp.\n"
+          "--json gives {\"summary\":{...}}, the fields of utmpcd's GET /v1/host.\n",
           out);
       return c == 'h' ? 0 : kUsageError;
     }
   }
   std::string line;
-  if (form != 0) {  // neither counts users: no session source is asked
+  if (json) {
+    auto sessions = Sessions(path, path_given, daemon, "uptime");
+    if (!sessions) return 1;
+    line = "{\"summary\":";
+    AppendUptimeJson(line, DistinctUsers(*sessions), static_cast<int64_t>(sessions->size()));
+    line += "}\n";
+  } else if (form != 0) {  // neither counts users: no session source is asked
     double up_s = UptimeSeconds();
     line = (form == 'p' ? PrettyUptime(up_s) : UptimeSince(up_s)) + "\n";
   } else {

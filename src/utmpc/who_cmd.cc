@@ -37,6 +37,7 @@
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
+#include "utmpc/local_json.h"
 #include "utmpc/net_query.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
@@ -55,6 +56,8 @@ struct WhoOptions : WhoTextOptions {
   bool need_users = false;
   bool include_heading = false, short_list = false;
   bool my_line_only = false;
+  bool json = false;         // --json: the sessions, as GET /v1/sessions lists them
+  char json_refused = 0;     // an option --json does not go with
   bool default_file = true;  // no FILE and no -f: the system's utmp, or the daemon
   bool check_pids = false;  // who drops logins whose process is gone, for its default file only
   std::string file = kUtmpPath;
@@ -82,7 +85,8 @@ void Usage(FILE* out) {
       "  -u, --users       list users logged in\n"
       "      --message     same as -T\n"
       "      --writable    same as -T\n"
-      "      --layout <384|400>  record layout (default: detected)\n",
+      "      --layout <384|400>  record layout (default: detected)\n"
+      "      --json        the sessions (who -u's), as utmpcd's GET /v1/sessions lists them\n",
       out);
   std::fputs(kDaemonOptionsHelp, out);
   std::fputs(
@@ -297,7 +301,7 @@ int TakeOperands(int count, char** operands, bool file_given, WhoOptions* o) {
 
 // Parses who's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, WhoOptions* o) {
-  enum { kLayout = CHAR_MAX + 1 };
+  enum { kLayout = CHAR_MAX + 1, kJson };
   static const std::vector<struct option> kLong = WithDaemonOptions({
       {"all", no_argument, nullptr, 'a'},        {"boot", no_argument, nullptr, 'b'},
       {"count", no_argument, nullptr, 'q'},      {"dead", no_argument, nullptr, 'd'},
@@ -307,7 +311,7 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
       {"short", no_argument, nullptr, 's'},      {"time", no_argument, nullptr, 't'},
       {"users", no_argument, nullptr, 'u'},      {"writable", no_argument, nullptr, 'T'},
       {"file", required_argument, nullptr, 'f'}, {"layout", required_argument, nullptr, kLayout},
-      {"help", no_argument, nullptr, 'h'}});
+      {"json", no_argument, nullptr, kJson},     {"help", no_argument, nullptr, 'h'}});
   bool assumptions = true, file_given = false;
   optind = 0;
   int c;
@@ -326,12 +330,23 @@ int ParseArgs(int argc, char** argv, WhoOptions* o) {
         fmt::print(stderr, "utmpc who: unknown record layout: {} (384 or 400)\n", optarg);
         return kUsageError;
       }
+    } else if (c == kJson) {
+      o->json = true;
     } else if (ApplySelectOption(c, o)) {
       assumptions = false;
+      // Records that are no session: --json lists sessions only.
+      if (c != 'u') o->json_refused = static_cast<char>(c);
     } else if (!ApplyDisplayOption(c, o)) {
       std::fputs("Try 'utmpc who --help' for more information.\n", stderr);
       return kUsageError;
+    } else if (c == 'q') {
+      o->json_refused = 'q';
     }
+  }
+  if (o->json && o->json_refused != 0) {
+    fmt::print(stderr, "utmpc who: --json lists the sessions; -{} does not go with it\n",
+               o->json_refused);
+    return kUsageError;
   }
   if (assumptions) o->need_users = o->short_output = true;
   if (o->include_exit) o->short_output = false;
@@ -388,6 +403,45 @@ void FeedFile(const WhoOptions& o, bool list_entries, Output& out, const Feed& f
   }
 }
 
+// who --json: {"sessions":[...]}, each as GET /v1/sessions gives it, in utmp's order (the
+// daemon's: oldest login first); with -m, stdin's only. The idle time is the terminal's as this
+// process sees it (as -u shows it), else the daemon's.
+int WriteJson(const WhoOptions& o, Asked asked, const std::vector<ApiSession>& sessions,
+              const std::optional<std::string>& my_line, Output& out) {
+  std::vector<std::string> objects;
+  bool listed = !o.my_line_only || my_line.has_value();
+  if (asked == Asked::kAnswered) {
+    int64_t now_s = ::time(nullptr);
+    for (const ApiSession& s : sessions) {
+      if (!listed || (o.my_line_only && s.tty != *my_line)) continue;
+      std::optional<int64_t> idle_s = TerminalIdleS(s.tty, now_s);
+      AppendSessionJson(objects.emplace_back(),
+                        SessionJson{.user = s.user,
+                                    .tty = s.tty,
+                                    .host = s.host,
+                                    .addr = s.addr,
+                                    .pid = s.pid,
+                                    .session = s.session,
+                                    .login_time_us = s.login_time_us,
+                                    .idle_s = idle_s ? idle_s : s.idle_s});
+    }
+  } else {
+    int64_t now_s = ::time(nullptr);
+    FeedFile(o, listed, out, [&](const LoginRecord& r) {
+      if (!IsUserProcess(r) || (o.my_line_only && r.line != *my_line)) return;
+      AppendSessionJson(objects.emplace_back(), SessionOfRecord(r, now_s));
+    });
+  }
+  out.buffer() += "{\"sessions\":[";
+  AppendJsonLines(out.buffer(), objects);
+  out.buffer() += objects.empty() ? "]}\n" : "\n]}\n";
+  if (!out.Flush()) {
+    fmt::print(stderr, "utmpc who: write error: {}\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunWho(int argc, char** argv) {
@@ -405,6 +459,7 @@ int RunWho(int argc, char** argv) {
   Output out(stdout);
   std::optional<std::string> my_line;
   if (o.my_line_only) my_line = StdinLine();
+  if (o.json) return WriteJson(o, asked, sessions, my_line, out);
   WhoPrinter printer(o, &out);
   uint64_t users = 0;
   if (!o.short_list && o.include_heading) printer.Heading();

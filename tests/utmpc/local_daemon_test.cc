@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -265,6 +266,65 @@ TEST_F(LocalDaemonTest, WAndUptimeViaTheDaemonPrintWhatTheyPrintForItsUtmp) {
   Outcome uptime = ViaDaemon({"uptime"}, daemon);
   EXPECT_EQ(Masked(uptime.out), Masked(Utmpc({"uptime", "--file", utmp_}).out));
   EXPECT_NE(uptime.out.find(" 3 users, "), std::string::npos) << uptime.out;
+}
+
+// who, w and uptime --json give GET /v1/sessions' and GET /v1/host's objects, the same from the
+// file as from the daemon (the idle time of a terminal this process can see is its own, as in
+// the text: the daemon looks only under /dev).
+TEST_F(LocalDaemonTest, JsonFromTheFileIsWhatTheDaemonAnswers) {
+  Leader leader;
+  WriteUtmp(leader.pid());
+  Daemon daemon(dir_.path(), "");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  ASSERT_TRUE(WaitUntil([&] { return Lines(ViaDaemon({"who"}, daemon).out).size() == 3; }));
+  auto parse = [](const Outcome& run) {
+    EXPECT_EQ(run.status, 0) << run.err;
+    return nlohmann::json::parse(run.out, nullptr, false);
+  };
+  nlohmann::json file = parse(Utmpc({"who", "--json", "-f", utmp_}));
+  nlohmann::json via = parse(ViaDaemon({"who", "--json"}, daemon));
+  ASSERT_FALSE(file.is_discarded());
+  ASSERT_FALSE(via.is_discarded());
+  ASSERT_EQ(file["sessions"].size(), 3u) << file.dump();
+  ASSERT_EQ(via["sessions"].size(), 3u) << via.dump();
+  auto same = [](nlohmann::json a, nlohmann::json b, const std::string& what) {
+    // Idle times are taken a moment apart.
+    if (a["idle_s"].is_number() && b["idle_s"].is_number()) {
+      EXPECT_LE(std::abs(a["idle_s"].get<int64_t>() - b["idle_s"].get<int64_t>()), 2) << what;
+      a["idle_s"] = b["idle_s"];
+    }
+    EXPECT_EQ(a, b) << what;
+  };
+  for (size_t i = 0; i < 3; ++i) same(file["sessions"][i], via["sessions"][i], "who --json");
+  EXPECT_EQ(file["sessions"][0]["user"], "root");
+  EXPECT_GE(file["sessions"][0]["idle_s"].get<int64_t>(), 3 * 86400);
+  EXPECT_TRUE(file["sessions"][1]["idle_s"].is_null());  // no device here
+  // Options that list records other than sessions do not go with --json.
+  Outcome boot = Utmpc({"who", "--json", "-b", "-f", utmp_});
+  EXPECT_EQ(boot.status, 1);
+  EXPECT_NE(boot.err.find("-b does not go with it"), std::string::npos) << boot.err;
+
+  nlohmann::json w_file = parse(Utmpc({"w", "--json", "--file", utmp_}));
+  nlohmann::json w_via = parse(ViaDaemon({"w", "--json"}, daemon));
+  for (const nlohmann::json& w : {w_file, w_via}) {
+    ASSERT_EQ(w["sessions"].size(), 3u) << w.dump();
+    EXPECT_EQ(w["summary"]["sessions"], 3) << w.dump();
+    EXPECT_EQ(w["summary"]["users"], 3) << w.dump();  // root, bin and daemon
+    EXPECT_EQ(w["summary"]["load"].size(), 3u);
+    EXPECT_GT(w["summary"]["uptime_s"].get<int64_t>(), 0);
+  }
+  for (size_t i = 0; i < 3; ++i) same(w_file["sessions"][i], file["sessions"][i], "w --json");
+  // w's user operand picks sessions; the summary still counts them all, as w's header does.
+  nlohmann::json only = parse(Utmpc({"w", "--json", "--file", utmp_, "bin"}));
+  ASSERT_EQ(only["sessions"].size(), 1u);
+  EXPECT_EQ(only["sessions"][0]["user"], "bin");
+  EXPECT_EQ(only["summary"]["sessions"], 3);
+
+  nlohmann::json up = parse(ViaDaemon({"uptime", "--json"}, daemon));
+  EXPECT_EQ(up["summary"]["sessions"], 3) << up.dump();
+  EXPECT_EQ(up["summary"]["boot_time_us"].get<int64_t>() / 1000000,
+            up["summary"]["time_us"].get<int64_t>() / 1000000 - up["summary"]["uptime_s"].get<int64_t>())
+      << up.dump();
 }
 
 TEST_F(LocalDaemonTest, AGhostIsLeftOutOnceTheDaemonNamesItGone) {
