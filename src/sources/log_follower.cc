@@ -97,6 +97,8 @@ size_t LogFollower::Budget(const Batch& batch) const {
 
 Result<Batch> LogFollower::Poll() {
   Batch batch;
+  batch.records = std::move(spare_records_);
+  spare_records_ = {};
   Result<void> done = PollInto(batch);
   if (!done) {
     // Records already read have advanced the follower: they must reach the caller, or they
@@ -301,14 +303,19 @@ Result<bool> LogFollower::ReadFile(OpenFile& file, size_t budget, Batch& batch) 
   uint64_t want = std::min<uint64_t>(whole, budget);
   if (want == 0) return true;
   size_t bytes = static_cast<size_t>(want * record_size_);
-  auto buffer = std::make_unique_for_overwrite<char[]>(bytes);
-  auto got = PreadFully(file.fd, buffer.get(), bytes, file.pos.offset, path_);
+  Batch::Buffer buffer;
+  if (spare_buffer_.size >= bytes) {
+    buffer = std::exchange(spare_buffer_, {});
+  } else {
+    buffer = {std::make_unique_for_overwrite<char[]>(bytes), bytes};
+  }
+  auto got = PreadFully(file.fd, buffer.bytes.get(), bytes, file.pos.offset, path_);
   if (!got) return tl::unexpected(got.error());
   uint64_t records = *got / record_size_;  // fewer when the file shrank under us
-  Decode(buffer.get(), records, file.pos, batch);
+  Decode(buffer.bytes.get(), records, file.pos, batch);
   if (records > 0) {
     file.fingerprint = RecordFingerprint(
-        {buffer.get() + (records - 1) * record_size_, static_cast<size_t>(record_size_)});
+        {buffer.bytes.get() + (records - 1) * record_size_, static_cast<size_t>(record_size_)});
   }
   batch.storage.push_back(std::move(buffer));
   file.pos.offset += records * record_size_;
@@ -319,6 +326,7 @@ void LogFollower::Decode(const char* bytes, uint64_t records, const FileCursor& 
                          Batch& batch) {
   uint64_t garbled = 0;
   std::string first_error;
+  batch.records.reserve(batch.records.size() + records);
   for (uint64_t i = 0; i < records; ++i) {
     FileCursor at{from.device, from.inode, from.offset + i * record_size_};
     auto record = DecodeUtmp({bytes + i * record_size_, record_size_}, layout_);
@@ -333,6 +341,23 @@ void LogFollower::Decode(const char* bytes, uint64_t records, const FileCursor& 
   garbled_total_ += garbled;
   batch.warnings.push_back(fmt::format("{}: skipped {} garbled record{} (first at {})", path_,
                                        garbled, garbled == 1 ? "" : "s", first_error));
+}
+
+void LogFollower::Recycle(Batch&& batch) {
+  if (!batch.more) {
+    // Caught up: the next Poll reads what is appended from now on, a few records. An idle
+    // daemon does not hold a catch-up's megabytes.
+    spare_buffer_ = {};
+    spare_records_ = {};
+    return;
+  }
+  for (Batch::Buffer& buffer : batch.storage) {
+    if (buffer.size > spare_buffer_.size) spare_buffer_ = std::move(buffer);
+  }
+  batch.records.clear();
+  if (batch.records.capacity() > spare_records_.capacity()) {
+    spare_records_ = std::move(batch.records);
+  }
 }
 
 Result<void> LogFollower::ReadPrevious(Batch& batch) {

@@ -49,7 +49,12 @@ struct Batch {
   bool missing = false;
   // For the log, one line each: truncation, rotation, garbled records, a lost cursor.
   std::vector<std::string> warnings;
-  std::vector<std::unique_ptr<char[]>> storage;  // the bytes `records` point into
+  // The bytes `records` point into.
+  struct Buffer {
+    std::unique_ptr<char[]> bytes;
+    size_t size = 0;
+  };
+  std::vector<Buffer> storage;
 };
 
 // Follows one path. Poll() never blocks (regular files only; a FIFO at the path is an error)
@@ -107,6 +112,11 @@ class LogFollower {
   // warnings. The follower stays usable either way and a later Poll retries.
   Result<Batch> Poll();
 
+  // Takes back a batch its caller is done with: while there is more to read (Batch::more), its
+  // buffer and record array are used again by the next Poll, so an import does not map, fault
+  // in and free tens of megabytes per batch; once caught up, they are freed.
+  void Recycle(Batch&& batch);
+
   const std::string& path() const { return path_; }
   // The cursor after the last Poll (the start cursor before the first).
   FileCursor cursor() const;
@@ -146,6 +156,8 @@ class LogFollower {
   std::optional<OpenFile> current_;   // the file the cursor is in
   std::optional<OpenFile> previous_;  // the file rotated away from, for late appends
   uint64_t garbled_total_ = 0;
+  Batch::Buffer spare_buffer_;                 // from Recycle, for the next read
+  std::vector<FollowedRecord> spare_records_;  // likewise, empty but with its capacity
 };
 
 }  // namespace utmpcd

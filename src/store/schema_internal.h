@@ -46,7 +46,7 @@ inline constexpr const char* kEventsFrom =
     "SELECT " UTMPCD_EVENT_COLUMNS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 inline constexpr const char* kEventsByUser =
     "SELECT " UTMPCD_EVENT_COLUMNS
-    " FROM events WHERE user = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+    " FROM events WHERE user = ?1 AND user != x'' AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 inline constexpr const char* kEventsInRange =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events WHERE time_us >= ?1 AND time_us < ?2 ORDER BY time_us, seq LIMIT ?3";

@@ -93,7 +93,8 @@ class SqliteStore {
 
   // Up to `limit` events of `user` (bytes, matched exactly) with seq < before_seq, newest
   // first; page on by passing the last returned seq. A lookup in an index: the cost grows
-  // with log(events) + limit, not with the number of events.
+  // with log(events) + limit, not with the number of events. Events with no user (logouts)
+  // are not indexed by user (schema version 5): an empty `user` finds none.
   Result<std::vector<Event>> EventsByUser(std::string_view user, int64_t before_seq, int64_t limit);
 
   // Up to `limit` events with since_us <= time_us < until_us (microseconds UTC), in order of

@@ -124,7 +124,9 @@ Result<LogIngest::Progress> LogIngest::Pump(
                                          EncodeExtra({batch->fingerprint, batch->previous})}};
   // Nothing read and the position unchanged (a wakeup for another file): no transaction.
   if (events.empty() && batch->garbled == 0 && update.cursor == stored_) {
-    return Progress{.more = batch->more, .missing = batch->missing};
+    Progress nothing{.more = batch->more, .missing = batch->missing};
+    follower_->Recycle(std::move(*batch));
+    return nothing;
   }
   // Only from where this ingest believes the store stands: a second daemon that slipped past
   // the lock gets kConflict instead of storing the same records again, and restarts from
@@ -137,6 +139,7 @@ Result<LogIngest::Progress> LogIngest::Pump(
     return tl::unexpected(appended.error());
   }
   stored_ = std::move(update.cursor);
+  follower_->Recycle(std::move(*batch));
   return Progress{.events = events.size(),
                   .garbled = batch->garbled,
                   .more = batch->more,

@@ -77,6 +77,31 @@ TEST_F(LogFollowerTest, ConsumesOnlyWholeRecordsOfAppendsInPieces) {
   EXPECT_THAT(last.warnings, IsEmpty());
 }
 
+// A recycled batch's buffer is read into again: the next batch holds its own records, and a
+// last, smaller read into the same buffer leaves nothing of the one before.
+TEST_F(LogFollowerTest, RecycledBatchesHoldTheirOwnRecords) {
+  AppendBytes(wtmp_, Records(1, 10));
+  LogFollower follower(wtmp_, UtmpLayout::kGlibc384, std::nullopt, 4);
+  Batch first = PollOk(follower);
+  EXPECT_THAT(Pids(first), ElementsAre(1, 2, 3, 4));
+  ASSERT_TRUE(first.more);
+  const char* buffer = first.storage.at(0).bytes.get();
+  follower.Recycle(std::move(first));
+  Batch second = PollOk(follower);
+  EXPECT_THAT(Pids(second), ElementsAre(5, 6, 7, 8));
+  EXPECT_EQ(second.storage.at(0).bytes.get(), buffer);  // the same memory, read again
+  EXPECT_EQ(second.records[0].at, IdOf(wtmp_, 4 * kSize));
+  EXPECT_EQ(second.records[3].record.user, "alice");
+  follower.Recycle(std::move(second));
+  Batch third = PollOk(follower);
+  EXPECT_THAT(Pids(third), ElementsAre(9, 10));
+  EXPECT_FALSE(third.more);
+  EXPECT_EQ(third.cursor, IdOf(wtmp_, 10 * kSize));
+  follower.Recycle(std::move(third));  // caught up: nothing kept
+  AppendBytes(wtmp_, Records(11, 11));
+  EXPECT_THAT(Pids(PollOk(follower)), ElementsAre(11));
+}
+
 TEST_F(LogFollowerTest, WideLayoutFollowsIn400ByteRecords) {
   AppendBytes(wtmp_, Encode(UserRecord(1), UtmpLayout::kWide400) +
                          Encode(UserRecord(2), UtmpLayout::kWide400).substr(0, 10));

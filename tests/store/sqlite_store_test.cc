@@ -411,6 +411,8 @@ TEST_F(StoreTest, HistoryWalksFollowSeqOrderThroughIndexes) {
   EXPECT_EQ(seqs(store->EventsOfKindAfter(EventKind::kBoot, 6, 2)), (std::vector<int64_t>{11, 16}));
   EXPECT_EQ(seqs(store->EventsOfKindAfter(EventKind::kBoot, 0, 1)), (std::vector<int64_t>{1}));
   EXPECT_TRUE(store->EventsOfKindAfter(EventKind::kClock, 0, 5)->empty());
+  // Events with no user (logouts) are not indexed by user (schema version 5).
+  EXPECT_TRUE(store->EventsByUser("", SqliteStore::kNewest, 5)->empty());
   // Logins and logouts are not indexed by kind (schema version 4).
   EXPECT_EQ(store->EventsOfKindAfter(EventKind::kLogin, 0, 5).error().code,
             ErrorCode::kInvalidArgument);
