@@ -25,6 +25,7 @@
 
 #include "proto/udp_address.h"
 #include "utmpcd/log.h"
+#include "utmpcd/request_head.h"
 
 namespace utmpcd {
 namespace {
@@ -385,11 +386,25 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
       Fail(version, 405, "method_not_allowed", "only GET and HEAD are served", true);
       return;
     }
+    size_t hosts = 0;
+    std::vector<std::string_view> codings;
+    for (const auto& field : req) {
+      if (field.name() == http::field::host) ++hosts;
+      if (field.name() == http::field::transfer_encoding) {
+        codings.emplace_back(field.value().data(), field.value().size());
+      }
+    }
+    HeadCheck checked = CheckRequestHead(
+        version, std::string_view(req.target().data(), req.target().size()), hosts, codings);
+    if (checked.status != 0) {
+      Fail(version, checked.status, checked.code, checked.message);
+      return;
+    }
     if (!parser_->is_done()) {
       Fail(version, 413, "body_not_allowed", "a request to this server has no body");
       return;
     }
-    std::string_view target(req.target().data(), req.target().size());
+    std::string_view target = checked.target;
     if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") {
       OpenStream(target, head);
       return;

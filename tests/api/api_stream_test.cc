@@ -385,7 +385,21 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
   };
   std::string huge = "GET /v1/host HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n";
   for (const Bad& bad : {Bad{"GARBAGE\r\n\r\n", "400"}, Bad{huge, "431"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody", "413"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody", "413"},
+                         // RFC 9112: a Transfer-Encoding this server cannot frame is refused
+                         // (its body would be read as the next request), as is a missing or
+                         // repeated Host in HTTP/1.1.
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "0\r\n\r\n",
+                             "413"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                             "501"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n",
+                             "501"},
+                         Bad{"GET /v1/host HTTP/1.1\r\n\r\n", "400"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"},
                          Bad{"GET /v1/host HTTP/9.9\r\n\r\n", "400"},
                          Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "400"},
                          Bad{std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
@@ -400,6 +414,26 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
     auto doc = nlohmann::json::parse(answer.substr(body + 4));
     EXPECT_TRUE(doc["error"]["code"].is_string());
     EXPECT_TRUE(doc["error"]["message"].is_string());
+  }
+
+  // A request smuggled behind a body of unknown length is never answered: one error, then the
+  // connection closes.
+  {
+    Client client(port);
+    ASSERT_TRUE(client.Send("GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+                            "GET /v1/failed HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string answer = client.ReceiveAll(5s);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 501") << answer;
+    EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("\"failed\""), std::string::npos) << answer;
+  }
+  // An absolute-form target is served as its path (RFC 9112 3.2.2).
+  {
+    Client client(port);
+    ASSERT_TRUE(client.Send("GET http://web1:431/v1/host HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string answer = client.ReceiveAll(2s);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
+    EXPECT_NE(answer.find("\"api\":1"), std::string::npos) << answer;
   }
 
   // The slow and the idle ones are let go, the good one (between requests) too, later.
@@ -444,7 +478,7 @@ TEST_F(ApiStreamTest, HostileBytesInRecordsStillMakeValidJson) {
   }
   // The stream too.
   Client stream(port);
-  ASSERT_TRUE(stream.Send("GET /v1/events?from=1 HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(stream.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: t\r\n\r\n"));
   std::string buffer;
   auto deadline = Clock::now() + 10s;
   std::vector<std::pair<int64_t, std::string>> messages;
