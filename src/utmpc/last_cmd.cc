@@ -20,6 +20,7 @@
 #include "core/last_builder.h"
 #include "core/text.h"
 #include "core/timestamp.h"
+#include "core/version.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
 #include "utmpc/forked_task.h"
@@ -120,7 +121,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         Usage(name, lastb, stdout);
         return 0;
       case 'V':
-        fmt::print("utmpc {} (utmpcd) 0.1.0\n", name);
+        fmt::print("utmpc {} (utmpcd) {}\n", name, kVersion);
         return 0;
       case 'R':
         a->text.show_host = false;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/version.h"
 #include "utmpc/commands.h"
 #include "utmpc/usage.h"
 
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
     if (self == "summary") return utmpcd::RunSummary(sub_argc, sub_argv);
     if (self == "discover") return utmpcd::RunDiscover(sub_argc, sub_argv);
     if (self == "--version" || self == "-V") {
-      std::printf("utmpc 0.1.0\n");
+      std::printf("utmpc %s\n", utmpcd::kVersion);
       return 0;
     }
     if (self == "-h" || self == "--help" || self == "help") {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
 
+#include "core/version.h"
 #include "utmpc/net_api.h"
 
 namespace utmpcd {
@@ -39,7 +40,6 @@ using Ms = std::chrono::milliseconds;
 constexpr uint64_t kMaxBodyBytes = 64 << 20;
 // An error body is a line of JSON.
 constexpr size_t kMaxErrorBodyBytes = 64 << 10;
-constexpr char kUserAgent[] = "utmpc/0.1.0";
 constexpr int64_t kMinRetryMs = 100;
 
 // A system message as a clause: "Connection refused" -> "connection refused".
@@ -71,7 +71,7 @@ std::string HostHeader(const NetHost& host) {
 http::request<http::empty_body> Get(const NetHost& host, const std::string& target) {
   http::request<http::empty_body> request{http::verb::get, target, 11};
   request.set(http::field::host, HostHeader(host));
-  request.set(http::field::user_agent, kUserAgent);
+  request.set(http::field::user_agent, std::string("utmpc/") + kVersion);
   return request;
 }
 

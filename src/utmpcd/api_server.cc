@@ -3,6 +3,7 @@
 
 #include "utmpcd/api_server.h"
 
+#include "core/version.h"
 #include "sources/ingest_socket.h"
 
 #include <sys/stat.h>
@@ -209,7 +210,8 @@ class ApiServer::Impl::Stream : public StreamBase,
 
   void Start(bool head) {
     pending_.push_back(std::make_shared<const std::string>(
-        "HTTP/1.1 200 OK\r\nServer: utmpcd/0.1.0\r\nContent-Type: text/event-stream\r\n"
+        "HTTP/1.1 200 OK\r\nServer: utmpcd/" + std::string(kVersion) +
+        "\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n" +
         std::string(head ? ""
                          : fmt::format("retry: 1000\nid: {}\n\n{}",
@@ -470,7 +472,7 @@ class ApiServer::Impl::Connection : public std::enable_shared_from_this<Connecti
     auto& res = *response_;
     res.version(version);
     res.result(static_cast<http::status>(answer.status));
-    res.set(http::field::server, "utmpcd/0.1.0");
+    res.set(http::field::server, std::string("utmpcd/") + kVersion);
     res.set(http::field::content_type, "application/json");
     res.set(http::field::cache_control, "no-store");
     if (answer.status == 405) res.set(http::field::allow, "GET, HEAD");

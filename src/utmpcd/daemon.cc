@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "core/version.h"
 #include "sources/current_boot.h"
 #include "sources/ingest_socket.h"
 #include "sources/inotify_watch.h"
@@ -190,7 +191,7 @@ void Daemon::Loop::OpenApi() {
   options.api = {.database = config_.database,
                  .boot_id = boot_.id,
                  .boot_time_us = boot_.time_us,
-                 .version = "0.1.0",
+                 .version = kVersion,
                  .history_id = history_id_};
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {

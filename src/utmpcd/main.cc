@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/version.h"
 #include "formats/utmp.h"
 #include "utmpcd/config.h"
 #include "utmpcd/daemon.h"
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
-  app.set_version_flag("--version", "utmpcd 0.1.0");
+  app.set_version_flag("--version", std::string("utmpcd ") + utmpcd::kVersion);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,7 +3,7 @@
 # option utmpcd --help lists is in the README's utmpcd synopsis and in utmpcd(8)'s SYNOPSIS, and
 # neither names an option utmpcd does not take; every long option of each utmpc command's --help
 # is described in utmpc(1).
-# Environment: UTMPCD, UTMPC, UTMPCD_SOURCE_DIR. Exit status: 0 pass, 1 fail.
+# Environment: UTMPCD, UTMPC, UTMPCD_SOURCE_DIR, UTMPCD_VERSION. Exit status: 0 pass, 1 fail.
 set -euo pipefail
 : "${UTMPCD:?}" "${UTMPC:?}" "${UTMPCD_SOURCE_DIR:?}"
 fail() { echo "FAIL: $*" >&2; status=1; }
@@ -35,4 +35,12 @@ for command in last lastb who lastlog dump ping summary discover w uptime watch;
     grep -q -- "$option" <<<"$man_text" || fail "utmpc.1 does not describe utmpc $command $option"
   done < <("$UTMPC" "$command" --help 2>&1 | long_options)
 done
+# One version everywhere: CMake's project(VERSION), which the programs and manuals name.
+if [[ -n ${UTMPCD_VERSION:-} ]]; then
+  [[ $("$UTMPCD" --version) == "utmpcd $UTMPCD_VERSION" ]] || fail "utmpcd --version: $("$UTMPCD" --version)"
+  [[ $("$UTMPC" --version) == "utmpc $UTMPCD_VERSION" ]] || fail "utmpc --version: $("$UTMPC" --version)"
+  for page in "$src"/docs/*.[18]; do
+    grep -q "^\.TH .*\"utmpcd $UTMPCD_VERSION\"" "$page" || fail "$page is not of version $UTMPCD_VERSION"
+  done
+fi
 exit $status
