@@ -56,8 +56,9 @@ void ParseTime(const std::string& text, LoginRecord* r) {
   r->time_usec = comma == std::string::npos ? 0 : std::atoi(text.c_str() + comma + 1);
 }
 
-// One line of utmpdump text to a record; false when utmpdump would give up on the file.
-bool ParseLine(const std::string& line, std::string* out, UtmpLayout layout) {
+}  // namespace
+
+bool UndumpLine(const std::string& line, std::string* out, UtmpLayout layout) {
   LoginRecord r;
   short type = 0;
   int pid = 0;
@@ -86,8 +87,6 @@ bool ParseLine(const std::string& line, std::string* out, UtmpLayout layout) {
   return true;
 }
 
-}  // namespace
-
 int Undump(const std::optional<std::string>& file, UtmpLayout layout) {
   FILE* in = stdin;
   std::unique_ptr<FILE, int (*)(FILE*)> owned(nullptr, std::fclose);
@@ -102,7 +101,7 @@ int Undump(const std::optional<std::string>& file, UtmpLayout layout) {
   std::string records;
   char buf[kMaxLine + 2];
   while (std::fgets(buf, sizeof buf - 1, in) != nullptr) {
-    if (!ParseLine(buf, &records, layout)) {
+    if (!UndumpLine(buf, &records, layout)) {
       std::fwrite(records.data(), 1, records.size(), stdout);
       std::fputs("utmpc dump: Extraneous newline in file. Exiting.\n", stderr);
       return 1;
