@@ -12,15 +12,15 @@
 
 #include <fmt/format.h>
 
+#include "api/history_json.h"
 #include "api/query.h"
 #include "core/local_time.h"
 #include "core/text.h"
 #include "core/uid_range.h"
 #include "formats/utmp.h"
+#include "sources/host_state.h"
+#include "store/history_read.h"
 #include "store/sqlite_store.h"
-#include "utmpc/history_read.h"
-#include "utmpc/host_state.h"
-#include "utmpc/last_json.h"
 
 namespace utmpcd {
 namespace {

@@ -58,7 +58,7 @@ CREATE TABLE meta (
 PRAGMA application_id = 1431585604;
 )sql";
 
-// Version 2: indexes for `utmpc last` on the history (utmpc/history_read.h), which walks the
+// Version 2: indexes for `utmpc last` on the history (store/history_read.h), which walks the
 // history in seq order as last walks a wtmp in file order. Each also holds seq, the rowid, last.
 //   events_by_tty_seq (tty, seq)  the nearest later event on a terminal: what ends a login.
 //                                 events_by_tty orders a terminal's events by time_us, which a

@@ -101,7 +101,7 @@ class SqliteStore {
   // time_us, then seq.
   Result<std::vector<Event>> EventsInRange(int64_t since_us, int64_t until_us, int64_t limit);
 
-  // Walking the history as `last` walks a wtmp (utmpc/history_read.h). Each returns up to
+  // Walking the history as `last` walks a wtmp (store/history_read.h). Each returns up to
   // `limit` events; page on by passing the last returned seq. Each is a lookup in an index or
   // the seq order: the cost grows with log(events) + what is returned (for EventsBefore with
   // `sources`, + the events of other sources passed over).

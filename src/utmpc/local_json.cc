@@ -10,7 +10,7 @@
 #include "core/local_time.h"
 #include "core/text.h"
 #include "formats/utmp.h"
-#include "utmpc/host_state.h"
+#include "sources/host_state.h"
 
 namespace utmpcd {
 namespace {

@@ -35,14 +35,14 @@
 
 #include "core/local_time.h"
 #include "formats/utmp.h"
+#include "sources/host_state.h"
 #include "utmpc/commands.h"
-#include "utmpc/host_state.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
 #include "utmpc/net_api.h"
 #include "utmpc/output.h"
-#include "utmpc/w_text.h"
 #include "utmpc/usage.h"
+#include "utmpc/w_text.h"
 
 namespace utmpcd {
 namespace {

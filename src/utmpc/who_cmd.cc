@@ -38,11 +38,11 @@
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
-#include "utmpc/net_query.h"
 #include "utmpc/net_api.h"
+#include "utmpc/net_query.h"
 #include "utmpc/output.h"
-#include "utmpc/who_text.h"
 #include "utmpc/usage.h"
+#include "utmpc/who_text.h"
 
 namespace utmpcd {
 namespace {

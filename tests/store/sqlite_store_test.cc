@@ -374,7 +374,7 @@ TEST_F(StoreTest, EventsInRangeIsHalfOpenAndOrderedByTime) {
   EXPECT_EQ(store->EventsFrom(3, 100)->size(), 2u);
 }
 
-// The walks `utmpc last` makes (utmpc/history_read.h): newest or oldest first by seq, never by
+// The walks `utmpc last` makes (store/history_read.h): newest or oldest first by seq, never by
 // time (the clock may step back), each through an index, with no sort step.
 TEST_F(StoreTest, HistoryWalksFollowSeqOrderThroughIndexes) {
   auto store = OpenOk();

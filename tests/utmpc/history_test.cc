@@ -15,10 +15,10 @@
 
 #include "core/record_event.h"
 #include "formats/utmp.h"
-#include "store/sqlite_store.h"
 #include "private_tmpfs.h"
+#include "store/history_read.h"
+#include "store/sqlite_store.h"
 #include "utmpc/cmd_test_util.h"
-#include "utmpc/history_read.h"
 
 namespace utmpcd::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "utmpc/history_read.h"
+#include "store/history_read.h"
 
 #include <sys/stat.h>
 

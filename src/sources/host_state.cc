@@ -1,4 +1,4 @@
-#include "utmpc/host_state.h"
+#include "sources/host_state.h"
 
 #include <pwd.h>
 #include <sys/stat.h>
