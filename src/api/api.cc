@@ -14,6 +14,7 @@
 
 #include "api/history_json.h"
 #include "api/query.h"
+#include "api/wire_json.h"
 #include "core/local_time.h"
 #include "core/text.h"
 #include "core/uid_range.h"
@@ -36,27 +37,6 @@ int64_t FloorSeconds(int64_t time_us) {
   return time_us >= 0 ? time_us / 1000000 : -((-time_us + 999999) / 1000000);
 }
 
-void AppendTime(std::string& o, int64_t time_us) {
-  o += '"';
-  AppendIso8601(o, CivilFromUnix(FloorSeconds(time_us), 0));
-  o += '"';
-}
-
-void AppendAddr(std::string& o, const std::array<uint8_t, 16>& addr) {
-  if (std::all_of(addr.begin(), addr.end(), [](uint8_t b) { return b == 0; })) {
-    o += "null";
-  } else {
-    AppendJsonString(o, AddressText(addr));
-  }
-}
-
-void AppendNullableString(std::string& o, std::string_view text) {
-  if (text.empty()) {
-    o += "null";
-  } else {
-    AppendJsonString(o, text);
-  }
-}
 
 // Seconds since the terminal last saw input: the access time of /dev/LINE, as w(1) reads it.
 std::optional<int64_t> IdleSeconds(const std::string& line, int64_t now_us) {
@@ -113,7 +93,7 @@ std::string LiveView::IngestProblem() const {
 
 void AppendEventJson(std::string& o, const Event& e) {
   o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
-  AppendTime(o, e.time_us);
+  AppendJsonTime(o, e.time_us);
   o += fmt::format(",\"time_us\":{},\"user\":", e.time_us);
   AppendJsonString(o, e.user);
   o += ",\"tty\":";
@@ -121,10 +101,10 @@ void AppendEventJson(std::string& o, const Event& e) {
   o += ",\"host\":";
   AppendJsonString(o, e.remote_host);
   o += ",\"addr\":";
-  AppendAddr(o, e.remote_addr);
+  AppendJsonAddr(o, e.remote_addr);
   o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
                    EventSourceName(e.source));
-  AppendNullableString(o, e.boot_id);
+  AppendJsonNullable(o, e.boot_id);
   o += '}';
 }
 
@@ -270,19 +250,9 @@ ApiResponse Api::Host() {
   HostSummary s = Summary();
   std::string o = "{\"api\":1,\"version\":";
   AppendJsonString(o, options_.version);
-  o += ",\"hostname\":";
-  AppendJsonString(o, s.hostname);
-  o += ",\"time\":";
-  AppendTime(o, s.now_us);
-  o += fmt::format(",\"time_us\":{},\"boot_id\":", s.now_us);
-  AppendNullableString(o, s.boot_id);
-  o += ",\"boot_time\":";
-  AppendTime(o, s.boot_time_us);
-  o += fmt::format(
-      ",\"boot_time_us\":{},\"uptime_s\":{},\"load\":[{:.2f},{:.2f},{:.2f}],\"users\":{},"
-      "\"sessions\":{},\"last_seq\":{}}}",
-      s.boot_time_us, s.uptime_s, s.load[0], s.load[1], s.load[2], s.users, s.sessions,
-      s.last_seq);
+  o += ',';
+  AppendHostFields(o, s, true);
+  o += fmt::format(",\"last_seq\":{}}}", s.last_seq);
   return Ok(std::move(o));
 }
 
@@ -301,21 +271,15 @@ ApiResponse Api::Sessions(const Query& query) {
   int64_t now_us = NowUs();
   std::string o = "{\"sessions\":[";
   for (const LiveSession* s : listed) {
-    if (o.back() != '[') o += ',';
-    o += "\n{\"user\":";
-    AppendJsonString(o, s->user);
-    o += ",\"tty\":";
-    AppendJsonString(o, s->line);
-    o += ",\"host\":";
-    AppendJsonString(o, s->host);
-    o += ",\"addr\":";
-    AppendAddr(o, s->addr);
-    o += fmt::format(",\"pid\":{},\"session\":{},\"login\":", s->pid, s->session);
-    AppendTime(o, s->login_time_us);
-    o += fmt::format(",\"login_time_us\":{},\"idle_s\":", s->login_time_us);
-    std::optional<int64_t> idle = IdleSeconds(s->line, now_us);
-    o += idle ? std::to_string(*idle) : "null";
-    o += '}';
+    o += o.back() == '[' ? "\n" : ",\n";
+    AppendSessionJson(o, SessionJson{.user = s->user,
+                                     .tty = s->line,
+                                     .host = s->host,
+                                     .addr = s->addr,
+                                     .pid = s->pid,
+                                     .session = s->session,
+                                     .login_time_us = s->login_time_us,
+                                     .idle_s = IdleSeconds(s->line, now_us)});
   }
   o += "]}";
   return Ok(std::move(o));
@@ -366,9 +330,9 @@ ApiResponse Api::History(const Query& query, bool failed) {
                       o += ",\"host\":";
                       AppendJsonString(o, r.host);
                       o += ",\"addr\":";
-                      AppendAddr(o, r.addr);
+                      AppendJsonAddr(o, r.addr);
                       o += fmt::format(",\"pid\":{},\"time\":", r.pid);
-                      AppendTime(o, r.time_us());
+                      AppendJsonTime(o, r.time_us());
                       o += fmt::format(",\"time_us\":{}}}", r.time_us());
                     } else {
                       o += fmt::format("\n{{\"seq\":{},", seq);
@@ -439,7 +403,7 @@ ApiResponse Api::Lastlog(const Query& query) {
       o += ",\"host\":";
       AppendJsonString(o, newest->remote_host);
       o += ",\"time\":";
-      AppendTime(o, newest->time_us);
+      AppendJsonTime(o, newest->time_us);
       o += fmt::format(",\"time_us\":{}}}", newest->time_us);
     } else {
       o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";

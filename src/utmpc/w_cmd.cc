@@ -57,7 +57,7 @@ struct LocalSession {
   bool from_daemon = false;
   std::optional<int64_t> daemon_idle_s;  // the daemon's, for a tty this process cannot stat
   // For --json: the rest of the session.
-  std::optional<std::string> addr;
+  std::array<uint8_t, 16> addr{};
   int64_t session = 0;
   int64_t login_time_us = 0;
 };
@@ -90,7 +90,7 @@ std::vector<LocalSession> ReadSessions(const std::string& path, const char* name
       s.host = r.host;
       s.login_s = r.time_s;
       s.pid = r.pid;
-      s.addr = AddrOf(r.addr);
+      s.addr = r.addr;
       s.session = r.session;
       s.login_time_us = r.time_us();
     }
@@ -123,7 +123,7 @@ std::optional<std::vector<LocalSession>> Sessions(const std::string& path, bool 
          .pid = static_cast<int32_t>(std::clamp<int64_t>(s.pid, INT32_MIN, INT32_MAX)),
          .from_daemon = true,
          .daemon_idle_s = s.idle_s,
-         .addr = std::move(s.addr),
+         .addr = AddrBytes(s.addr),
          .session = s.session,
          .login_time_us = s.login_time_us});
   }

@@ -419,7 +419,7 @@ int WriteJson(const WhoOptions& o, Asked asked, const std::vector<ApiSession>& s
                         SessionJson{.user = s.user,
                                     .tty = s.tty,
                                     .host = s.host,
-                                    .addr = s.addr,
+                                    .addr = AddrBytes(s.addr),
                                     .pid = s.pid,
                                     .session = s.session,
                                     .login_time_us = s.login_time_us,

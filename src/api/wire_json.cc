@@ -1,0 +1,70 @@
+#include "api/wire_json.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/local_time.h"
+#include "core/text.h"
+#include "formats/utmp.h"
+
+namespace utmpcd {
+
+void AppendJsonTime(std::string& o, int64_t time_us) {
+  int64_t s = time_us >= 0 ? time_us / 1000000 : -((-time_us + 999999) / 1000000);
+  o += '"';
+  AppendIso8601(o, CivilFromUnix(s, 0));
+  o += '"';
+}
+
+void AppendJsonAddr(std::string& o, const std::array<uint8_t, 16>& addr) {
+  if (std::all_of(addr.begin(), addr.end(), [](uint8_t b) { return b == 0; })) {
+    o += "null";
+  } else {
+    AppendJsonString(o, AddressText(addr));
+  }
+}
+
+void AppendJsonNullable(std::string& o, std::string_view text) {
+  if (text.empty()) {
+    o += "null";
+  } else {
+    AppendJsonString(o, text);
+  }
+}
+
+void AppendSessionJson(std::string& o, const SessionJson& s) {
+  o += "{\"user\":";
+  AppendJsonString(o, s.user);
+  o += ",\"tty\":";
+  AppendJsonString(o, s.tty);
+  o += ",\"host\":";
+  AppendJsonString(o, s.host);
+  o += ",\"addr\":";
+  AppendJsonAddr(o, s.addr);
+  o += fmt::format(",\"pid\":{},\"session\":{},\"login\":", s.pid, s.session);
+  AppendJsonTime(o, s.login_time_us);
+  o += fmt::format(",\"login_time_us\":{},\"idle_s\":", s.login_time_us);
+  o += s.idle_s ? std::to_string(*s.idle_s) : "null";
+  o += '}';
+}
+
+void AppendHostFields(std::string& o, const HostSummary& s, bool with_boot_id) {
+  o += "\"hostname\":";
+  AppendJsonString(o, s.hostname);
+  o += ",\"time\":";
+  AppendJsonTime(o, s.now_us);
+  o += fmt::format(",\"time_us\":{}", s.now_us);
+  if (with_boot_id) {
+    o += ",\"boot_id\":";
+    AppendJsonNullable(o, s.boot_id);
+  }
+  o += ",\"boot_time\":";
+  AppendJsonTime(o, s.boot_time_us);
+  o += fmt::format(
+      ",\"boot_time_us\":{},\"uptime_s\":{},\"load\":[{:.2f},{:.2f},{:.2f}],\"users\":{},"
+      "\"sessions\":{}",
+      s.boot_time_us, s.uptime_s, s.load[0], s.load[1], s.load[2], s.users, s.sessions);
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,43 @@
+// The JSON of port 431's wire types that the daemon and the client both write: a live session
+// (GET /v1/sessions, `utmpc who --json`) and the host summary (GET /v1/host, `utmpc uptime
+// --json`), with the small encoders every answer uses. A field is named here, once. (Events,
+// history rows and lastlog follow as issue 13 moves them.)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/host_summary.h"
+
+namespace utmpcd {
+
+// "YYYY-MM-DDThh:mm:ss+00:00" of a time in microseconds, whole seconds rounded down (also
+// before 1970), quoted.
+void AppendJsonTime(std::string& o, int64_t time_us);
+// An address as text, or null when all sixteen bytes are zero.
+void AppendJsonAddr(std::string& o, const std::array<uint8_t, 16>& addr);
+// A JSON string, or null for "".
+void AppendJsonNullable(std::string& o, std::string_view text);
+
+// One session as GET /v1/sessions lists it.
+struct SessionJson {
+  std::string_view user, tty, host;
+  std::array<uint8_t, 16> addr{};  // all zero: null
+  int64_t pid = 0;
+  int64_t session = 0;
+  int64_t login_time_us = 0;
+  std::optional<int64_t> idle_s;
+};
+// {"user":...,"tty":...,"host":...,"addr":...,"pid":...,"session":...,"login":...,
+//  "login_time_us":...,"idle_s":...}
+void AppendSessionJson(std::string& o, const SessionJson& s);
+
+// GET /v1/host's fields from "hostname" to "sessions", without braces: hostname, time, time_us,
+// boot_id (only when `with_boot_id`; null for ""), boot_time, boot_time_us, uptime_s, load,
+// users, sessions.
+void AppendHostFields(std::string& o, const HostSummary& s, bool with_boot_id);
+
+}  // namespace utmpcd
