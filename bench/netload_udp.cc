@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 
 namespace utmpcd::bench {
 namespace {

@@ -1,4 +1,4 @@
-// Port 431's datagrams (proto/udp_wire.h) on arbitrary bytes, both ways: what the daemon
+// Port 431's datagrams (api/udp_wire.h) on arbitrary bytes, both ways: what the daemon
 // decodes from anyone on the network, and what utmpc decodes from anyone who answers.
 // - A request that decodes is 16..1200 bytes and encodes back to exactly those bytes; the
 //   daemon's answer to it is never larger than it, and decodes as the reply to its id and op.
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "core/login_record.h"
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 
 namespace utmpcd {
 namespace {

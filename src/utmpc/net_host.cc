@@ -6,7 +6,7 @@
 #include <charconv>
 #include <fstream>
 
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 
 namespace utmpcd {
 namespace {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/result.h"
-#include "proto/udp_address.h"
-#include "proto/udp_wire.h"
+#include "net/udp_address.h"
+#include "api/udp_wire.h"
 
 namespace utmpcd {
 

@@ -24,7 +24,7 @@
 
 #include <fmt/format.h>
 
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 #include "utmpcd/log.h"
 #include "utmpcd/request_head.h"
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 
 namespace utmpcd {
 namespace {

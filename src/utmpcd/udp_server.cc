@@ -21,9 +21,9 @@
 #include <cstring>
 #include <optional>
 
-#include "proto/udp_address.h"
-#include "proto/udp_rate_limiter.h"
-#include "proto/udp_wire.h"
+#include "net/udp_address.h"
+#include "net/udp_rate_limiter.h"
+#include "api/udp_wire.h"
 #include "utmpcd/log.h"
 
 namespace utmpcd {

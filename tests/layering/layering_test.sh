@@ -2,8 +2,8 @@
 # The dependency direction of DESIGN.md ("Layout and dependency direction"), checked on every
 # #include of src/ and pam/:
 #   - a folder includes only its own headers and those of folders below it:
-#     core -> formats -> sources, store -> api (proto: the UDP codec, api's level) -> net ->
-#     programs (utmpcd, utmpsd, utmpc, pam); sources and store do not include each other, and
+#     core -> formats -> sources, store -> api -> net -> programs (utmpcd, utmpsd, utmpc, pam);
+#     sources and store do not include each other, and
 #     no program includes another program's folder;
 #   - only src/net includes Boost.Asio, Boost.Beast or OpenSSL.
 # The code does not follow it everywhere yet (issue 13 moves it there): the violations it has
@@ -19,7 +19,7 @@ rank() {
     core) echo 0 ;;
     formats) echo 1 ;;
     sources | store) echo 2 ;;
-    api | proto) echo 3 ;;
+    api) echo 3 ;;
     net) echo 4 ;;
     utmpcd | utmpsd | utmpc | pam) echo 5 ;;
     *) echo -1 ;;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 #include "spawn_util.h"
 #include "udp/udp_test_util.h"
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 #include "utmpcd/udp_server.h"
 
 namespace utmpcd::testing {

@@ -1,6 +1,6 @@
 // The datagram codecs, the answer's size rules, the address checks and the rate limiter: pure
 // functions, so these tests need no socket.
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "proto/udp_address.h"
-#include "proto/udp_rate_limiter.h"
+#include "net/udp_address.h"
+#include "net/udp_rate_limiter.h"
 
 namespace utmpcd {
 namespace {

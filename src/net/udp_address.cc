@@ -1,4 +1,4 @@
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "proto/udp_wire.h"
+#include "api/udp_wire.h"
 
 #include <algorithm>
 #include <cmath>

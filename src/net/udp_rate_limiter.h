@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "proto/udp_address.h"
+#include "net/udp_address.h"
 
 namespace utmpcd {
 

@@ -1,4 +1,4 @@
-#include "proto/udp_rate_limiter.h"
+#include "net/udp_rate_limiter.h"
 
 #include <algorithm>
 #include <random>
