@@ -94,12 +94,12 @@ std::string LiveView::IngestProblem() const {
 void AppendEventJson(std::string& o, const Event& e) {
   o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
   AppendJsonTime(o, e.time_us);
-  o += fmt::format(",\"time_us\":{},\"user\":", e.time_us);
-  AppendJsonString(o, e.user);
-  o += ",\"tty\":";
-  AppendJsonString(o, e.tty);
-  o += ",\"host\":";
-  AppendJsonString(o, e.remote_host);
+  o += fmt::format(",\"time_us\":{},", e.time_us);
+  AppendJsonText(o, "user", e.user);
+  o += ',';
+  AppendJsonText(o, "tty", e.tty);
+  o += ',';
+  AppendJsonText(o, "host", e.remote_host);
   o += ",\"addr\":";
   AppendJsonAddr(o, e.remote_addr);
   o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
@@ -323,12 +323,12 @@ ApiResponse Api::History(const Query& query, bool failed) {
                     if (o.back() != '[') o += ',';
                     if (failed) {
                       const LoginRecord& r = *row.record;
-                      o += fmt::format("\n{{\"seq\":{},\"user\":", seq);
-                      AppendJsonString(o, r.user);
-                      o += ",\"tty\":";
-                      AppendJsonString(o, row.line);  // as lastb shows it ("ftp" for ftpNNN)
-                      o += ",\"host\":";
-                      AppendJsonString(o, r.host);
+                      o += fmt::format("\n{{\"seq\":{},", seq);
+                      AppendJsonText(o, "user", r.user);
+                      o += ',';
+                      AppendJsonText(o, "tty", row.line);  // as lastb shows it ("ftp" for ftpNNN)
+                      o += ',';
+                      AppendJsonText(o, "host", r.host);
                       o += ",\"addr\":";
                       AppendJsonAddr(o, r.addr);
                       o += fmt::format(",\"pid\":{},\"time\":", r.pid);
@@ -394,14 +394,13 @@ ApiResponse Api::Lastlog(const Query& query) {
       before = events->back().seq;
     }
     if (o.back() != '[') o += ',';
-    o += "\n{\"user\":";
-    AppendJsonString(o, name);
+    o += "\n{";
+    AppendJsonText(o, "user", name);
     o += fmt::format(",\"uid\":{},", uid);
     if (newest) {
-      o += "\"tty\":";
-      AppendJsonString(o, newest->tty);
-      o += ",\"host\":";
-      AppendJsonString(o, newest->remote_host);
+      AppendJsonText(o, "tty", newest->tty);
+      o += ',';
+      AppendJsonText(o, "host", newest->remote_host);
       o += ",\"time\":";
       AppendJsonTime(o, newest->time_us);
       o += fmt::format(",\"time_us\":{}}}", newest->time_us);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "api/wire_json.h"
 #include "core/local_time.h"
 #include "core/text.h"
 #include "formats/utmp.h"
@@ -27,12 +28,12 @@ void AppendLastRowFields(std::string& o, const LastRow& row, int64_t now_s, bool
   const LoginRecord& r = *row.record;
   o += "\"type\":";
   AppendJsonString(o, RowType(row, btmp));
-  o += ",\"user\":";
-  AppendJsonString(o, r.user);
-  o += ",\"tty\":";
-  AppendJsonString(o, row.line);
-  o += ",\"host\":";
-  AppendJsonString(o, r.host);
+  o += ',';
+  AppendJsonText(o, "user", r.user);
+  o += ',';
+  AppendJsonText(o, "tty", row.line);
+  o += ',';
+  AppendJsonText(o, "host", r.host);
   o += ",\"addr\":";
   if (HasAddress(r)) {
     AppendJsonString(o, AddressText(r));

@@ -33,13 +33,31 @@ void AppendJsonNullable(std::string& o, std::string_view text) {
   }
 }
 
+void AppendJsonText(std::string& o, std::string_view name, std::string_view bytes) {
+  o += '"';
+  o += name;
+  o += "\":";
+  AppendJsonString(o, bytes);
+  if (IsValidUtf8(bytes)) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  o += ",\"";
+  o += name;
+  o += "_hex\":\"";
+  for (char c : bytes) {
+    auto b = static_cast<unsigned char>(c);
+    o += kHex[b >> 4];
+    o += kHex[b & 15];
+  }
+  o += '"';
+}
+
 void AppendSessionJson(std::string& o, const SessionJson& s) {
-  o += "{\"user\":";
-  AppendJsonString(o, s.user);
-  o += ",\"tty\":";
-  AppendJsonString(o, s.tty);
-  o += ",\"host\":";
-  AppendJsonString(o, s.host);
+  o += '{';
+  AppendJsonText(o, "user", s.user);
+  o += ',';
+  AppendJsonText(o, "tty", s.tty);
+  o += ',';
+  AppendJsonText(o, "host", s.host);
   o += ",\"addr\":";
   AppendJsonAddr(o, s.addr);
   o += fmt::format(",\"pid\":{},\"session\":{},\"login\":", s.pid, s.session);

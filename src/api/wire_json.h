@@ -21,6 +21,11 @@ void AppendJsonTime(std::string& o, int64_t time_us);
 void AppendJsonAddr(std::string& o, const std::array<uint8_t, 16>& addr);
 // A JSON string, or null for "".
 void AppendJsonNullable(std::string& o, std::string_view text);
+// "name":"text" for text from a login record, which is bytes: the string is readable UTF-8
+// (a byte that is not becomes U+FFFD), and when `bytes` are not valid UTF-8 they follow whole,
+// as "name_hex":"6a6f..." (two lowercase hex digits a byte), so a client can show them as the
+// local tools do. No leading comma.
+void AppendJsonText(std::string& o, std::string_view name, std::string_view bytes);
 
 // One session as GET /v1/sessions lists it.
 struct SessionJson {

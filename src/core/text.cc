@@ -186,7 +186,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   for (size_t i = 0; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
       out.push_back(static_cast<char>(c));
       ++i;
       continue;
@@ -197,7 +197,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    if (c < 0x20) {
+    if (c < 0x20 || c == 0x7f) {  // C0 controls and DEL
       out.append("\\u00");
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
@@ -209,12 +209,31 @@ void AppendJsonString(std::string& out, std::string_view text) {
     if (len == 0) {
       out.append("\xEF\xBF\xBD");
       ++i;
+    } else if (cp >= 0x80 && cp <= 0x9f) {  // C1 controls, escaped as the C0 ones
+      out.append("\\u00");
+      out.push_back(kHex[cp >> 4]);
+      out.push_back(kHex[cp & 15]);
+      i += len;
     } else {
       out.append(text.substr(i, len));
       i += len;
     }
   }
   out.push_back('"');
+}
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t cp;
+    size_t len = Utf8SequenceLength(text.substr(i), &cp);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
 }
 
 }  // namespace utmpcd

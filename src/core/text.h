@@ -62,8 +62,11 @@ inline unsigned NotPrintable16(const char* p) {
 void AppendValidUtf8(std::string& out, std::string_view text);
 
 // Appends `text` as a JSON string literal, quotes included: valid UTF-8 (as AppendValidUtf8),
-// with '"', '\\' and every control character escaped.
+// with '"', '\\' and every control character escaped (C0, DEL and C1, as \u00XX).
 void AppendJsonString(std::string& out, std::string_view text);
+
+// Whether `text` is well-formed UTF-8 throughout.
+bool IsValidUtf8(std::string_view text);
 
 // Length of the well-formed UTF-8 sequence at the start of `text`, or 0 when it is not one.
 size_t Utf8SequenceLength(std::string_view text, char32_t* code_point);

@@ -27,6 +27,24 @@ std::string Compact(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Two hex digits a byte; nullopt for anything else.
+std::optional<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return bytes;
+}
+
 // Reads the fields of one object, remembering the first that has the wrong type.
 class Fields {
  public:
@@ -38,6 +56,18 @@ class Fields {
   }
 
   std::string Text(const char* name) { return OptText(name).value_or(""); }
+  // A text field of a login record: the bytes of "NAME_hex" when the daemon sent them (the
+  // record's text was no valid UTF-8), else the string "NAME".
+  std::string Bytes(const char* name) { return OptBytes(name).value_or(""); }
+  std::optional<std::string> OptBytes(const char* name) {
+    std::string hex_name = std::string(name) + "_hex";
+    if (auto hex = OptText(hex_name.c_str())) {
+      if (auto bytes = FromHex(*hex)) return bytes;
+      Wrong(hex_name.c_str(), "not hex digits");
+      return std::nullopt;
+    }
+    return OptText(name);
+  }
   std::optional<std::string> OptText(const char* name) {
     const Json* v = Find(name);
     if (v == nullptr) return std::nullopt;
@@ -119,9 +149,9 @@ Result<std::vector<Row>> DecodeRows(const Json& body, const char* name, Decode&&
 ApiHistoryRow HistoryRow(Fields& f, bool failed) {
   ApiHistoryRow row;
   row.seq = f.Integer("seq");
-  row.user = f.Text("user");
-  row.tty = f.Text("tty");
-  row.host = f.Text("host");
+  row.user = f.Bytes("user");
+  row.tty = f.Bytes("tty");
+  row.host = f.Bytes("host");
   row.addr = f.OptText("addr");
   row.pid = f.Integer("pid");
   if (failed) {
@@ -168,9 +198,9 @@ Result<std::vector<ApiSession>> DecodeSessions(std::string_view body) {
   if (!j) return tl::unexpected(j.error());
   return DecodeRows<ApiSession>(*j, "sessions", [](Fields& f) {
     ApiSession s;
-    s.user = f.Text("user");
-    s.tty = f.Text("tty");
-    s.host = f.Text("host");
+    s.user = f.Bytes("user");
+    s.tty = f.Bytes("tty");
+    s.host = f.Bytes("host");
     s.addr = f.OptText("addr");
     s.pid = f.Integer("pid");
     s.session = f.OptInteger("session").value_or(0);
@@ -199,10 +229,10 @@ Result<std::vector<ApiLastlog>> DecodeLastlog(std::string_view body) {
   if (!j) return tl::unexpected(j.error());
   return DecodeRows<ApiLastlog>(*j, "lastlog", [](Fields& f) {
     ApiLastlog l;
-    l.user = f.Text("user");
+    l.user = f.Bytes("user");
     l.uid = f.OptInteger("uid");
-    l.tty = f.OptText("tty");
-    l.host = f.OptText("host");
+    l.tty = f.OptBytes("tty");
+    l.host = f.OptBytes("host");
     l.time_us = f.OptInteger("time_us");
     return l;
   });
@@ -216,9 +246,9 @@ Result<ApiEvent> DecodeEvent(std::string_view data) {
   e.seq = f.Integer("seq");
   e.kind = f.Text("kind");
   e.time_us = f.Integer("time_us");
-  e.user = f.Text("user");
-  e.tty = f.Text("tty");
-  e.host = f.Text("host");
+  e.user = f.Bytes("user");
+  e.tty = f.Bytes("tty");
+  e.host = f.Bytes("host");
   e.addr = f.OptText("addr");
   e.pid = f.Integer("pid");
   if (auto done = f.Done(); !done) return tl::unexpected(done.error());

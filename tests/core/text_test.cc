@@ -68,6 +68,16 @@ TEST(TextTest, JsonIsValidWhateverTheBytes) {
   EXPECT_EQ(out, "\"q\\\"\\\\\\u0001\xEF\xBF\xBD\xc3\xa9\\u0000x\"");
 }
 
+// PROTOCOL.md says control characters are escaped: DEL and the C1 controls (U+0080 to U+009F,
+// which some terminals obey) too, not only C0.
+TEST(TextTest, JsonEscapesDelAndC1Controls) {
+  std::string o;
+  AppendJsonString(o, "a\x7f b\xc2\x85 c\xc2\x9b d\xc2\xa0");
+  EXPECT_EQ(o, "\"a\\u007f b\\u0085 c\\u009b d\xc2\xa0\"");  // U+00A0 is no control
+  EXPECT_TRUE(IsValidUtf8("pts/0 caf\xc3\xa9"));
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));
+}
+
 TEST(TextTest, Utf8RejectsOverlongAndSurrogates) {
   char32_t cp;
   EXPECT_EQ(Utf8SequenceLength("\xc0\xaf", &cp), 0u);

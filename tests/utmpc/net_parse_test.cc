@@ -117,6 +117,27 @@ TEST(NetApiTest, HistoryPagesAndFailed) {
   EXPECT_FALSE(page->next_cursor);
 }
 
+// Text that was no valid UTF-8 comes as its bytes in "NAME_hex" beside the readable "NAME":
+// the client takes the bytes, so it shows what the local tools show.
+TEST(NetApiTest, BytesThatAreNoUtf8ComeWhole) {
+  auto page = DecodeHistoryPage(
+      R"({"sessions":[{"seq":1,"type":"login","user":"caf\ufffd","user_hex":"636166e9",
+          "tty":"pts/0","host":"h\ufffd","host_hex":"68ff","addr":null,"pid":1,
+          "login_time_us":1,"end":"still","logout_time_us":null,"duration_s":null}],
+          "next_cursor":null})",
+      false);
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->rows[0].user, "caf\xe9");
+  EXPECT_EQ(page->rows[0].host, "h\xff");
+  EXPECT_EQ(page->rows[0].tty, "pts/0");
+  auto bad = DecodeHistoryPage(
+      R"({"sessions":[{"seq":1,"type":"login","user":"x","user_hex":"6g","tty":"t","host":"h",
+          "addr":null,"pid":1,"login_time_us":1,"end":"still"}],"next_cursor":null})",
+      false);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("user_hex"), std::string::npos) << bad.error().message;
+}
+
 TEST(NetApiTest, MalformedAnswersAreErrorsNamingTheField) {
   struct Case {
     const char* body;
