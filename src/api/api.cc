@@ -95,11 +95,7 @@ void AppendEventJson(std::string& o, const Event& e) {
   o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
   AppendJsonTime(o, e.time_us);
   o += fmt::format(",\"time_us\":{},", e.time_us);
-  AppendJsonText(o, "user", e.user);
-  o += ',';
-  AppendJsonText(o, "tty", e.tty);
-  o += ',';
-  AppendJsonText(o, "host", e.remote_host);
+  AppendUserTtyHost(o, e.user, e.tty, e.remote_host);
   o += ",\"addr\":";
   AppendJsonAddr(o, e.remote_addr);
   o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
@@ -324,11 +320,8 @@ ApiResponse Api::History(const Query& query, bool failed) {
                     if (failed) {
                       const LoginRecord& r = *row.record;
                       o += fmt::format("\n{{\"seq\":{},", seq);
-                      AppendJsonText(o, "user", r.user);
-                      o += ',';
-                      AppendJsonText(o, "tty", row.line);  // as lastb shows it ("ftp" for ftpNNN)
-                      o += ',';
-                      AppendJsonText(o, "host", r.host);
+                      // tty as lastb shows it ("ftp" for ftpNNN)
+                      AppendUserTtyHost(o, r.user, row.line, r.host);
                       o += ",\"addr\":";
                       AppendJsonAddr(o, r.addr);
                       o += fmt::format(",\"pid\":{},\"time\":", r.pid);

@@ -29,11 +29,7 @@ void AppendLastRowFields(std::string& o, const LastRow& row, int64_t now_s, bool
   o += "\"type\":";
   AppendJsonString(o, RowType(row, btmp));
   o += ',';
-  AppendJsonText(o, "user", r.user);
-  o += ',';
-  AppendJsonText(o, "tty", row.line);
-  o += ',';
-  AppendJsonText(o, "host", r.host);
+  AppendUserTtyHost(o, r.user, row.line, r.host);
   o += ",\"addr\":";
   if (HasAddress(r)) {
     AppendJsonString(o, AddressText(r));

@@ -51,13 +51,18 @@ void AppendJsonText(std::string& o, std::string_view name, std::string_view byte
   o += '"';
 }
 
+void AppendUserTtyHost(std::string& o, std::string_view user, std::string_view tty,
+                       std::string_view host) {
+  AppendJsonText(o, "user", user);
+  o += ',';
+  AppendJsonText(o, "tty", tty);
+  o += ',';
+  AppendJsonText(o, "host", host);
+}
+
 void AppendSessionJson(std::string& o, const SessionJson& s) {
   o += '{';
-  AppendJsonText(o, "user", s.user);
-  o += ',';
-  AppendJsonText(o, "tty", s.tty);
-  o += ',';
-  AppendJsonText(o, "host", s.host);
+  AppendUserTtyHost(o, s.user, s.tty, s.host);
   o += ",\"addr\":";
   AppendJsonAddr(o, s.addr);
   o += fmt::format(",\"pid\":{},\"session\":{},\"login\":", s.pid, s.session);
