@@ -1,4 +1,4 @@
-// The decoders of a utmpcd's JSON answers (utmpc/net_api.h) on arbitrary bytes from a server:
+// The decoders of a utmpcd's JSON answers (api/wire_decode.h) on arbitrary bytes from a server:
 // an error or rows, never a crash. Every row keeps its object as compact JSON that parses back
 // to an object and is valid UTF-8; an error message, and DescribeHttpError's text, hold nothing
 // that could drive a terminal.
@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 
 namespace {
 

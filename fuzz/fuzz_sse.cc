@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "utmpc/net_sse.h"
+#include "net/sse.h"
 
 namespace {
 

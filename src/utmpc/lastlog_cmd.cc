@@ -36,7 +36,7 @@
 #include "utmpc/lastlog_text.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/net_query.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"
 

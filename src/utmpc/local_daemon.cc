@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <functional>
 
-#include "utmpc/net_http.h"
+#include "net/http_client.h"
 #include "utmpc/net_query.h"
 #include "utmpc/usage.h"
 

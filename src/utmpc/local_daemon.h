@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 
 namespace utmpcd {
 

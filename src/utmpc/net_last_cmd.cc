@@ -22,7 +22,7 @@
 #include "core/last_builder.h"
 #include "core/timestamp.h"
 #include "utmpc/last_text.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"

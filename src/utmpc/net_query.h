@@ -15,8 +15,8 @@
 
 #include "core/result.h"
 #include "core/text.h"
-#include "utmpc/net_host.h"
-#include "utmpc/net_http.h"
+#include "net/hosts.h"
+#include "net/http_client.h"
 
 namespace utmpcd {
 

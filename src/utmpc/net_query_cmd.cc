@@ -15,7 +15,7 @@
 
 #include "core/local_time.h"
 #include "utmpc/lastlog_text.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"

@@ -13,8 +13,8 @@
 
 #include "core/local_time.h"
 #include "utmpc/commands.h"
-#include "utmpc/net_api.h"
-#include "utmpc/net_http.h"
+#include "api/wire_decode.h"
+#include "net/http_client.h"
 #include "utmpc/net_query.h"
 #include "utmpc/usage.h"
 

@@ -39,7 +39,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"
 #include "utmpc/w_text.h"

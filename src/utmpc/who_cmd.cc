@@ -38,7 +38,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"

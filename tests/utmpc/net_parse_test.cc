@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "utmpc/net_api.h"
-#include "utmpc/net_host.h"
+#include "api/wire_decode.h"
+#include "net/hosts.h"
 
 namespace utmpcd {
 namespace {

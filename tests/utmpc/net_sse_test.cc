@@ -1,6 +1,6 @@
 // The event-stream parser on the byte sequences a daemon (or a proxy, or an attacker) can send,
 // fed whole and in every split, since TCP delivers a stream in arbitrary pieces.
-#include "utmpc/net_sse.h"
+#include "net/sse.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 
 #include <fmt/format.h>
 

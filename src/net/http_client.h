@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/result.h"
-#include "utmpc/net_host.h"
-#include "utmpc/net_sse.h"
+#include "net/hosts.h"
+#include "net/sse.h"
 
 namespace utmpcd {
 

@@ -1,4 +1,4 @@
-#include "utmpc/net_http.h"
+#include "net/http_client.h"
 
 #include <fmt/format.h>
 #include <netdb.h>
@@ -22,7 +22,7 @@
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
 
 #include "core/version.h"
-#include "utmpc/net_api.h"
+#include "api/wire_decode.h"
 
 namespace utmpcd {
 namespace {

@@ -1,4 +1,4 @@
-#include "utmpc/net_host.h"
+#include "net/hosts.h"
 
 #include <fmt/format.h>
 

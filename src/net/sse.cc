@@ -1,4 +1,4 @@
-#include "utmpc/net_sse.h"
+#include "net/sse.h"
 
 #include <fmt/format.h>
 
