@@ -24,9 +24,9 @@
 
 #include <fmt/format.h>
 
+#include "net/request_head.h"
 #include "net/udp_address.h"
 #include "utmpcd/log.h"
-#include "utmpcd/request_head.h"
 
 namespace utmpcd {
 namespace {

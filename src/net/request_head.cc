@@ -1,4 +1,4 @@
-#include "utmpcd/request_head.h"
+#include "net/request_head.h"
 
 #include <strings.h>
 
