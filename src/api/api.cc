@@ -91,19 +91,6 @@ std::string LiveView::IngestProblem() const {
   return ingest_problem_;
 }
 
-void AppendEventJson(std::string& o, const Event& e) {
-  o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
-  AppendJsonTime(o, e.time_us);
-  o += fmt::format(",\"time_us\":{},", e.time_us);
-  AppendUserTtyHost(o, e.user, e.tty, e.remote_host);
-  o += ",\"addr\":";
-  AppendJsonAddr(o, e.remote_addr);
-  o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
-                   EventSourceName(e.source));
-  AppendJsonNullable(o, e.boot_id);
-  o += '}';
-}
-
 std::string EventId(int64_t seq, std::string_view history_id) {
   return history_id.empty() ? std::to_string(seq) : fmt::format("{}@{}", seq, history_id);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/host_summary.h"
+#include "api/wire_json.h"
 #include "core/event.h"
 #include "core/result.h"
 #include "sources/utmp_snapshot.h"
@@ -102,8 +103,6 @@ class Api {
   int64_t last_seq_ = 0;
 };
 
-// One event as the JSON object of the event stream and docs/PROTOCOL.md.
-void AppendEventJson(std::string& out, const Event& event);
 // One event as a Server-Sent Events message: "id: SEQ@HISTORY\nevent: KIND\ndata: {...}\n\n"
 // ("id: SEQ" when `history_id` is empty).
 std::string EventFrame(const Event& event, std::string_view history_id);

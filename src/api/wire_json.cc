@@ -90,4 +90,17 @@ void AppendHostFields(std::string& o, const HostSummary& s, bool with_boot_id) {
       s.boot_time_us, s.uptime_s, s.load[0], s.load[1], s.load[2], s.users, s.sessions);
 }
 
+void AppendEventJson(std::string& o, const Event& e) {
+  o += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"time\":", e.seq, EventKindName(e.kind));
+  AppendJsonTime(o, e.time_us);
+  o += fmt::format(",\"time_us\":{},", e.time_us);
+  AppendUserTtyHost(o, e.user, e.tty, e.remote_host);
+  o += ",\"addr\":";
+  AppendJsonAddr(o, e.remote_addr);
+  o += fmt::format(",\"pid\":{},\"session\":{},\"source\":\"{}\",\"boot_id\":", e.pid, e.session,
+                   EventSourceName(e.source));
+  AppendJsonNullable(o, e.boot_id);
+  o += '}';
+}
+
 }  // namespace utmpcd

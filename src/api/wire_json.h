@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "api/host_summary.h"
+#include "core/event.h"
 
 namespace utmpcd {
 
@@ -47,5 +48,8 @@ void AppendSessionJson(std::string& o, const SessionJson& s);
 // boot_id (only when `with_boot_id`; null for ""), boot_time, boot_time_us, uptime_s, load,
 // users, sessions.
 void AppendHostFields(std::string& o, const HostSummary& s, bool with_boot_id);
+
+// One event as the JSON object of the event stream (docs/PROTOCOL.md, GET /v1/events).
+void AppendEventJson(std::string& out, const Event& event);
 
 }  // namespace utmpcd
