@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz/fuzz_check.h"
 #include "api/wire_decode.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 

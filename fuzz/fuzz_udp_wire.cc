@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzz/fuzz_check.h"
 #include "api/udp_wire.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 

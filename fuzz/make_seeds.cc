@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "api/udp_wire.h"
 #include "core/login_record.h"
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
-#include "api/udp_wire.h"
 
 namespace utmpcd {
 namespace {

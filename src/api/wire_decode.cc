@@ -23,8 +23,28 @@ Result<Json> Parse(std::string_view body) {
 }
 
 // The object as compact JSON. The parser accepted only valid UTF-8, so nothing is replaced.
+// nlohmann escapes only C0 controls: DEL and the C1 controls (U+0080 to U+009F, CSI among
+// them) are escaped again as the daemon sent them, or `--json @host` would pass them to the
+// terminal. Outside strings JSON is ASCII, so the bytes found are inside strings.
 std::string Compact(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string dumped = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(dumped.size());
+  for (size_t i = 0; i < dumped.size(); ++i) {
+    auto c = static_cast<unsigned char>(dumped[i]);
+    auto next = i + 1 < dumped.size() ? static_cast<unsigned char>(dumped[i + 1]) : 0;
+    if (c == 0x7f || (c == 0xc2 && next >= 0x80 && next <= 0x9f)) {
+      unsigned cp = c == 0x7f ? 0x7f : next;
+      out += "\\u00";
+      out += kHex[cp >> 4];
+      out += kHex[cp & 15];
+      if (c == 0xc2) ++i;
+      continue;
+    }
+    out += static_cast<char>(c);
+  }
+  return out;
 }
 
 // Two hex digits a byte; nullopt for anything else.

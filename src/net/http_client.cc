@@ -21,8 +21,8 @@
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
 
-#include "core/version.h"
 #include "api/wire_decode.h"
+#include "core/version.h"
 
 namespace utmpcd {
 namespace {

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -98,11 +99,25 @@ class ColumnRow {
  public:
   explicit ColumnRow(TerminalCharset charset) : charset_(charset) {}
   // "%-W.Ps" in terminal columns: at most `precision` columns (-1: all), padded to `width`.
+  // Cut by what each character (or byte that is none) shows as, escaped: a cut never falls
+  // inside an escape ("\\351" stays whole or goes).
   void Field(std::string_view s, int width, int precision) {
-    safe_.clear();
-    AppendForTerminal(safe_, s, charset_);
-    int used;
-    text_ += FitColumns(safe_, precision, charset_, &used);
+    int used = 0;
+    for (size_t i = 0; i < s.size();) {
+      size_t len = 1;
+      char32_t cp;
+      if (charset_ == TerminalCharset::kUtf8 && static_cast<unsigned char>(s[i]) >= 0x80) {
+        len = std::max<size_t>(Utf8SequenceLength(s.substr(i), &cp), 1);
+      }
+      safe_.clear();
+      AppendForTerminal(safe_, s.substr(i, len), charset_);
+      int columns;
+      FitColumns(safe_, -1, charset_, &columns);
+      if (precision >= 0 && used + columns > precision) break;
+      text_ += safe_;
+      used += columns;
+      i += len;
+    }
     if (used < width) text_.append(static_cast<size_t>(width - used), ' ');
   }
   // Text that is ASCII already (times, lengths).

@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/wire_decode.h"
+#include "api/wire_json.h"
 #include "core/local_time.h"
 #include "core/text.h"
 #include "core/uid_range.h"
@@ -36,7 +38,6 @@
 #include "utmpc/lastlog_text.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/net_query.h"
-#include "api/wire_decode.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"
 
@@ -205,8 +206,8 @@ void LastlogPrinter::AppendText(std::string_view name, const LastlogEntry& e) {
 void LastlogPrinter::AppendJson(std::string_view name, const LastlogEntry& e) {
   std::string& o = out_->buffer();
   o += first_ ? "[\n" : ",\n";
-  o += "{\"user\":";
-  AppendJsonString(o, name);
+  o += '{';
+  AppendJsonText(o, "user", name);
   // The fields and nulls of GET /v1/lastlog (docs/PROTOCOL.md), so that `utmpc lastlog --json`
   // reads the same here and from a host.
   fmt::format_to(std::back_inserter(o), ",\"uid\":{},", e.uid);
@@ -214,10 +215,9 @@ void LastlogPrinter::AppendJson(std::string_view name, const LastlogEntry& e) {
     o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
     return;
   }
-  o += "\"tty\":";
-  AppendJsonString(o, e.line);
-  o += ",\"host\":";
-  AppendJsonString(o, e.host);
+  AppendJsonText(o, "tty", e.line);
+  o += ',';
+  AppendJsonText(o, "host", e.host);
   o += ",\"time\":\"";
   AppendIso8601(o, CivilFromUnix(e.time_s, 0));
   fmt::format_to(std::back_inserter(o), "\",\"time_us\":{}}}", e.time_s * 1000000);

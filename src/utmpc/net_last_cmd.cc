@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "api/wire_decode.h"
 #include "core/last_builder.h"
 #include "core/timestamp.h"
 #include "utmpc/last_text.h"
-#include "api/wire_decode.h"
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"

@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "api/wire_decode.h"
 #include "core/local_time.h"
 #include "utmpc/lastlog_text.h"
-#include "api/wire_decode.h"
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"
+#include "utmpc/usage.h"
 #include "utmpc/w_text.h"
 #include "utmpc/who_text.h"
-#include "utmpc/usage.h"
 
 namespace utmpcd {
 namespace {

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/local_time.h"
-#include "utmpc/commands.h"
 #include "api/wire_decode.h"
+#include "core/local_time.h"
 #include "net/http_client.h"
+#include "utmpc/commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/usage.h"
 

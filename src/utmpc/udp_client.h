@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "api/udp_wire.h"
 #include "core/result.h"
 #include "net/udp_address.h"
-#include "api/udp_wire.h"
 
 namespace utmpcd {
 

@@ -33,13 +33,13 @@
 #include <string>
 #include <vector>
 
+#include "api/wire_decode.h"
 #include "core/local_time.h"
 #include "formats/utmp.h"
 #include "sources/host_state.h"
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
-#include "api/wire_decode.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"
 #include "utmpc/w_text.h"

@@ -32,13 +32,13 @@
 #include <string_view>
 #include <vector>
 
+#include "api/wire_decode.h"
 #include "core/local_time.h"
 #include "core/text.h"
 #include "formats/utmp.h"
 #include "utmpc/commands.h"
 #include "utmpc/local_daemon.h"
 #include "utmpc/local_json.h"
-#include "api/wire_decode.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"
 #include "utmpc/usage.h"

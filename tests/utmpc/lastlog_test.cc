@@ -165,6 +165,17 @@ TEST_F(LastlogTest, Json) {
   EXPECT_EQ(Ours({"--json", "-u", "999999"}).out, "[]\n");
 }
 
+// A host that is no valid UTF-8 comes whole in "host_hex" too, as GET /v1/lastlog gives it.
+TEST_F(LastlogTest, JsonCarriesBytesThatAreNoUtf8) {
+  WriteAll(file_, Lastlog({{.uid = 0, .time_s = 1700000000, .line = "pts/0", .host = "caf\xe9"}}));
+  Outcome ours = Ours({"--json", "-u", "0"});
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  nlohmann::json doc = nlohmann::json::parse(ours.out);
+  EXPECT_EQ(doc[0]["host"], "caf\xef\xbf\xbd");
+  EXPECT_EQ(doc[0]["host_hex"], "636166e9");
+  EXPECT_FALSE(doc[0].contains("tty_hex"));  // valid text has no copy
+}
+
 TEST_F(LastlogTest, MissingFileIsAnError) {
   Outcome ours =
       Spawn({utmpc_, "lastlog", "-f", (dir_ / "nope").string()}, Env("C", "UTC"), dir_.path());

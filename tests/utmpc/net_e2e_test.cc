@@ -531,7 +531,11 @@ TEST_F(NetTest, LastPadsColumnsByWhatTheTerminalShows) {
            Record(kDeadProcess, "", "pts/8", "", 4243, 1700000160) +
            Record(kUserProcess, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "pts/9",
                   "h", 4244, 1700000200) +
-           Record(kDeadProcess, "", "pts/9", "", 4244, 1700000260));
+           Record(kDeadProcess, "", "pts/9", "", 4244, 1700000260) +
+           // A byte that is no UTF-8 shows as \351, four columns: it does not fit after six,
+           // and goes whole rather than cut to "\3".
+           Record(kUserProcess, "abcdef\xe9x", "pts/6", "h", 4245, 1700000300) +
+           Record(kDeadProcess, "", "pts/6", "", 4245, 1700000360));
   Args utf8 = {"LC_ALL=C.UTF-8", "TZ=UTC", "PATH=/usr/bin:/bin"};
   Outcome run = Spawn({Env("UTMPC"), "last", "@" + a_->host()}, utf8, dir_);
   ASSERT_EQ(run.status, 0) << run.err;
@@ -548,6 +552,7 @@ TEST_F(NetTest, LastPadsColumnsByWhatTheTerminalShows) {
   EXPECT_EQ(row_of("pts/8").rfind(label + "\u5c71\u7530     pts/8        h       ", 0), 0u) << run.out;
   EXPECT_EQ(row_of("pts/9").rfind(label + "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 pts/9", 0), 0u)
       << run.out;
+  EXPECT_EQ(row_of("pts/6").rfind(label + "abcdef   pts/6", 0), 0u) << run.out;
 }
 
 // Each JSON line of `utmpc watch --json`: the seqs, after checking the host is `host`.

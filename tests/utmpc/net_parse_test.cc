@@ -138,6 +138,19 @@ TEST(NetApiTest, BytesThatAreNoUtf8ComeWhole) {
   EXPECT_NE(bad.error().message.find("user_hex"), std::string::npos) << bad.error().message;
 }
 
+// A row passed on as received (--json @host) keeps DEL and C1 controls escaped, as the daemon
+// sent them: nlohmann would write them raw, and U+009B is a terminal's CSI.
+TEST(NetApiTest, RowsPassedOnKeepControlsEscaped) {
+  auto sessions = DecodeSessions(
+      R"({"sessions":[{"user":"a\u007fb\u009bc\u00a0","tty":"pts/0","host":"h","addr":null,
+          "pid":1,"session":0,"login_time_us":1,"idle_s":null}]})");
+  ASSERT_TRUE(sessions) << sessions.error().message;
+  const std::string& json = (*sessions)[0].json;
+  EXPECT_NE(json.find(R"("user":"a\u007fb\u009bc)" "\xc2\xa0" R"(")"), std::string::npos) << json;
+  EXPECT_EQ(json.find('\x7f'), std::string::npos);
+  EXPECT_EQ(json.find("\xc2\x9b"), std::string::npos);
+}
+
 TEST(NetApiTest, MalformedAnswersAreErrorsNamingTheField) {
   struct Case {
     const char* body;
