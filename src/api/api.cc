@@ -17,6 +17,7 @@
 #include "api/wire_json.h"
 #include "core/local_time.h"
 #include "core/text.h"
+#include "core/timestamp.h"
 #include "core/uid_range.h"
 #include "formats/utmp.h"
 #include "sources/host_state.h"
@@ -32,11 +33,6 @@ int64_t NowUs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-// Whole seconds of a microsecond time, rounded down (also before 1970).
-int64_t FloorSeconds(int64_t time_us) {
-  return time_us >= 0 ? time_us / 1000000 : -((-time_us + 999999) / 1000000);
-}
-
 
 // Seconds since the terminal last saw input: the access time of /dev/LINE, as w(1) reads it.
 std::optional<int64_t> IdleSeconds(const std::string& line, int64_t now_us) {
@@ -47,7 +43,7 @@ std::optional<int64_t> IdleSeconds(const std::string& line, int64_t now_us) {
   }
   struct stat st{};
   if (::stat(("/dev/" + line).c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) return std::nullopt;
-  int64_t idle = FloorSeconds(now_us) - st.st_atim.tv_sec;
+  int64_t idle = SecondsOf(now_us) - st.st_atim.tv_sec;
   return std::max<int64_t>(idle, 0);
 }
 
@@ -297,8 +293,8 @@ ApiResponse Api::History(const Query& query, bool failed) {
     page.before_seq = seq;
   }
 
-  const int64_t now_s = FloorSeconds(NowUs());
-  const int64_t boot_s = FloorSeconds(options_.boot_time_us);
+  const int64_t now_s = SecondsOf(NowUs());
+  const int64_t boot_s = SecondsOf(options_.boot_time_us);
   auto is_phantom = [boot_s](const LoginRecord& r) { return IsPhantomLogin(r, boot_s); };
   std::string o = failed ? "{\"failed\":[" : "{\"sessions\":[";
   auto next = (failed ? failed_ : history_)

@@ -15,13 +15,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/timestamp.h"
 
 namespace utmpcd {
-
-// Whole seconds of a time in microseconds, rounded down (also before 1970).
-inline int64_t SecondsOf(int64_t time_us) {
-  return time_us >= 0 ? time_us / 1000000 : -((-(time_us + 1)) / 1000000) - 1;
-}
 
 // GET /v1/host.
 struct ApiHost {

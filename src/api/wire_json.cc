@@ -6,14 +6,14 @@
 
 #include "core/local_time.h"
 #include "core/text.h"
+#include "core/timestamp.h"
 #include "formats/utmp.h"
 
 namespace utmpcd {
 
 void AppendJsonTime(std::string& o, int64_t time_us) {
-  int64_t s = time_us >= 0 ? time_us / 1000000 : -((-time_us + 999999) / 1000000);
   o += '"';
-  AppendIso8601(o, CivilFromUnix(s, 0));
+  AppendIso8601(o, CivilFromUnix(SecondsOf(time_us), 0));
   o += '"';
 }
 

@@ -8,6 +8,11 @@
 
 namespace utmpcd {
 
+// Whole seconds of a time in microseconds, rounded down (also before 1970).
+inline int64_t SecondsOf(int64_t time_us) {
+  return time_us >= 0 ? time_us / 1000000 : -((-(time_us + 1)) / 1000000) - 1;
+}
+
 // Parses `text` relative to `now_us` (microseconds since the epoch, UTC) in the process's local
 // time zone, accepting exactly what util-linux 2.38.1 parse_timestamp() accepts: "now", "today",
 // "yesterday", "tomorrow", "[YY]YY-MM-DD[ HH:MM[:SS]]", "HH:MM[:SS]", an optional weekday

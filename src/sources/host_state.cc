@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/timestamp.h"
+
 namespace utmpcd {
 
 int64_t BootTimeS() {
@@ -19,8 +21,7 @@ int64_t BootTimeS() {
   if (clock_gettime(CLOCK_BOOTTIME, &up) != 0) return 0;
   int64_t now_us = int64_t{now.tv_sec} * 1000000 + now.tv_usec;
   int64_t up_us = int64_t{up.tv_sec} * 1000000 + up.tv_nsec / 1000;
-  int64_t boot_us = now_us - up_us;
-  return boot_us >= 0 ? boot_us / 1000000 : -((-boot_us + 999999) / 1000000);
+  return SecondsOf(now_us - up_us);
 }
 
 bool IsPhantomLogin(const LoginRecord& r, int64_t boot_s) {
