@@ -1,41 +1,37 @@
-// bench/http_frame.h on untrusted bytes (what a server under load answers netload): never reads
-// outside them, and frames consistently. A complete response is complete again when cut to its
-// size, and every shorter cut of it is incomplete -- so a client feeding it the bytes as they
-// come stops exactly at the end of the response, wherever the reads split it.
+// utmpcd's HTTP server on untrusted request bytes: what it makes of a request head, as the
+// server reads it (net/http_request.h: Beast's parser, then the method, Host and
+// Transfer-Encoding rules). Never a crash; every refusal is one of the server's statuses and
+// says why; a request it serves is a GET or HEAD with its Host, and what follows the head (a
+// pipelined request, a body's bytes) changes nothing about it.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
-#include "bench/http_frame.h"
 #include "fuzz/fuzz_check.h"
+#include "net/http_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using utmpcd::bench::FrameResponse;
-  using utmpcd::bench::ResponseFrame;
   using utmpcd::fuzz::Check;
-  using State = ResponseFrame::State;
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-
-  ResponseFrame frame = FrameResponse(bytes);
-  if (!frame.content_type.empty()) {
-    Check(frame.content_type.data() >= bytes.data() &&
-              frame.content_type.data() + frame.content_type.size() <= bytes.data() + bytes.size(),
-          "content_type points outside the input");
+  utmpcd::Peer peer;
+  auto read = utmpcd::ParseRequestBytes(bytes, peer);
+  if (!read) return 0;  // incomplete: the server waits for more
+  if (read->refusal) {
+    int s = read->refusal->status;
+    Check(s == 400 || s == 405 || s == 413 || s == 431 || s == 501, "a refusal of another status");
+    Check(!read->refusal->message.empty() && !read->refusal->code.empty(), "a refusal says why");
+    return 0;
   }
-  if (frame.head_size > 0) {
-    Check(frame.head_size <= bytes.size(), "head larger than the input");
-    Check(frame.status >= 100 && frame.status <= 999, "status out of range");
+  const utmpcd::ApiRequest& r = read->request;
+  Check(r.method == "GET" || r.method == "HEAD", "a method other than GET and HEAD served");
+  Check(!r.target.empty(), "a request without a target");
+  for (const auto& [name, value] : r.headers) {
+    Check(name.find_first_of("\r\n:") == std::string::npos, "a field name with CR, LF or ':'");
+    Check(value.find_first_of("\r\n") == std::string::npos, "a field value with CR or LF");
   }
-  if (frame.state != State::kComplete) return 0;
-  Check(frame.head_size > 0 && frame.head_size <= frame.size, "complete without a head");
-  Check(frame.size <= bytes.size(), "complete response larger than the input");
-  Check(!frame.body_to_eof, "complete with a body that ends at EOF");
-
-  ResponseFrame again = FrameResponse(bytes.substr(0, frame.size));
-  Check(again.state == State::kComplete && again.size == frame.size,
-        "the response cut to its size frames differently");
-  for (size_t cut : {frame.size - 1, frame.size / 2, frame.head_size - 1}) {
-    Check(FrameResponse(bytes.substr(0, cut)).state == State::kIncomplete,
-          "a cut of a complete response is not incomplete");
-  }
+  auto again = utmpcd::ParseRequestBytes(std::string(bytes) + "GET / HTTP/1.1\r\n", peer);
+  Check(again && !again->refusal && again->request.target == r.target &&
+            again->request.headers == r.headers,
+        "the bytes after a head changed the request");
   return 0;
 }

@@ -47,17 +47,24 @@ std::optional<int64_t> IdleSeconds(const std::string& line, int64_t now_us) {
   return std::max<int64_t>(idle, 0);
 }
 
+ApiResponse Answer(int status, std::string body) {
+  ApiResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
 ApiResponse Ok(std::string body) {
   body += '\n';
-  return ApiResponse{200, std::move(body)};
+  return Answer(200, std::move(body));
 }
 
 ApiResponse BadParameter(const Error& error) {
-  return Api::Error(400, "bad_parameter", error.message);
+  return ErrorResponse(400, "bad_parameter", error.message);
 }
 
 ApiResponse Unavailable(const Error& error) {
-  return Api::Error(503, "unavailable", error.message);
+  return ErrorResponse(503, "unavailable", error.message);
 }
 
 bool Wanted(const std::vector<std::string>& wanted, const std::string& value) {
@@ -115,15 +122,6 @@ std::string EventFrame(const Event& event, std::string_view history_id) {
   AppendEventJson(frame, event);  // JSON escapes every newline: one data line
   frame += "\n\n";
   return frame;
-}
-
-ApiResponse Api::Error(int status, std::string_view code, std::string_view message) {
-  std::string body = "{\"error\":{\"code\":";
-  AppendJsonString(body, code);
-  body += ",\"message\":";
-  AppendJsonString(body, message);
-  body += "}}\n";
-  return ApiResponse{status, std::move(body)};
 }
 
 Api::Api(const ApiOptions& options, std::shared_ptr<const LiveView> live)
@@ -193,11 +191,19 @@ HostSummary Api::Summary() const {
 }
 
 ApiResponse Api::Get(std::string_view target) {
+  ApiRequest request;
+  request.target = target;
+  return Handle(request);
+}
+
+ApiResponse Api::Handle(const ApiRequest& request) {
+  std::string_view target = request.target;
+  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") return Events(request);
   if (!store_ || !history_ || !failed_) {
-    return Error(503, "unavailable", options_.database + ": the history is not open");
+    return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");
   }
   auto query = Query::Parse(target);
-  if (!query) return Error(400, "bad_request", query.error().message);
+  if (!query) return ErrorResponse(400, "bad_request", query.error().message);
   const std::string& path = query->path();
   if (path == "/v1/sessions") return Sessions(*query);
   if (path == "/v1/history") return History(*query, false);
@@ -207,9 +213,59 @@ ApiResponse Api::Get(std::string_view target) {
     return path == "/healthz" ? Healthz() : Host();
   }
   if (path == "/v1/lastlog") return Lastlog(*query);
-  return Error(404, "not_found",
+  return ErrorResponse(404, "not_found",
                "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
                "/v1/lastlog, /v1/events, /healthz");
+}
+
+ApiResponse Api::Events(const ApiRequest& request) {
+  std::string_view target = request.target;
+  std::optional<int64_t> after;
+  auto bad = [](const std::string& message) {
+    return ErrorResponse(400, "bad_parameter", message);
+  };
+  std::string history;  // the history the client's id is of ("": it did not say)
+  const std::string* last_id = request.Header("Last-Event-ID");
+  if (last_id != nullptr) {
+    auto id = ParseEventId(*last_id);
+    if (!id) return bad("Last-Event-ID: not an event id this daemon sent");
+    after = id->seq;
+    history = id->history;
+  }
+  size_t question = target.find('?');
+  if (question != std::string_view::npos) {
+    std::string_view query = target.substr(question + 1);
+    if (query.substr(0, 5) != "from=" || query.find('&') != std::string_view::npos) {
+      return bad("/v1/events takes one parameter, from=SEQ");
+    }
+    auto from = ParseEventId(query.substr(5));
+    if (!from || !from->history.empty()) return bad("from: must be an integer >= 0");
+    if (!after) after = std::max<int64_t>(from->seq, 1) - 1;  // Last-Event-ID wins
+  }
+  (void)ReadLastSeq();
+  const int64_t newest = last_seq_;
+  // A position in another history (the database was replaced) or beyond this one's newest
+  // event (a history reset, then refilled less far): resuming there would silently skip
+  // events. The client is told, and gets what is stored from now on.
+  // (?from=N beyond the newest asks for what is still to come, as PROTOCOL.md says.)
+  const std::string& ours = options_.history_id;
+  std::string reason = !history.empty() && history != ours                ? "foreign"
+                       : last_id != nullptr && after && *after > newest ? "ahead"
+                                                                          : "";
+  std::string reset;
+  if (!reason.empty()) {
+    reset = fmt::format(
+        "event: reset\ndata: {{\"reason\":\"{}\",\"history\":\"{}\",\"last_seq\":{}}}\n\n",
+        reason, ours, newest);
+    after.reset();
+  }
+  if (!after) after = newest;  // only what is stored from now on
+  ApiResponse response;
+  response.content_type = "text/event-stream";
+  response.stream = ApiResponse::Stream{
+      .after_seq = *after,
+      .preface = fmt::format("retry: 1000\nid: {}\n\n{}", EventId(*after, ours), reset)};
+  return response;
 }
 
 ApiResponse Api::Healthz() {
@@ -219,7 +275,7 @@ ApiResponse Api::Healthz() {
     std::string body = "{\"status\":\"degraded\",\"ingest\":\"stopped\",\"reason\":";
     AppendJsonString(body, problem);
     body += "}\n";
-    return ApiResponse{503, std::move(body)};
+    return Answer(503, std::move(body));
   }
   return Ok("{\"status\":\"ok\",\"ingest\":\"running\"}");
 }
@@ -288,7 +344,7 @@ ApiResponse Api::History(const Query& query, bool failed) {
     int64_t seq = 0;
     auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), seq);
     if (c.empty() || ec != std::errc() || end != c.data() + c.size() || seq < 1) {
-      return Error(400, "bad_parameter", "cursor: not a cursor this daemon gave");
+      return ErrorResponse(400, "bad_parameter", "cursor: not a cursor this daemon gave");
     }
     page.before_seq = seq;
   }
@@ -339,7 +395,7 @@ ApiResponse Api::Lastlog(const Query& query) {
     } else if (auto range = ParseUidRange(user)) {
       ranges.push_back(*range);
     } else {
-      return Error(404, "not_found", "Unknown user or range: " + user);
+      return ErrorResponse(404, "not_found", "Unknown user or range: " + user);
     }
   }
   bool all = names.empty() && ranges.empty();

@@ -1,6 +1,7 @@
 // Api: the answers of port 431's HTTP endpoints (docs/PROTOCOL.md), without the network. The
-// server (utmpcd/api_server.cc) parses HTTP and calls Handle; the event stream's framing is
-// here too (EventFrame), its connections there.
+// HTTP server (net/http_server.h) reads a request and calls Handle; every endpoint is routed
+// here, the event stream included: Handle decides where a stream starts and what it says
+// first, and the SSE hub (net/sse_hub.h) sends it, framed by EventFrame.
 //
 // An Api is used by one thread, the daemon's API thread. It reads the history through its own
 // read-only connection to the store, so queries never wait on (nor delay) the ingest, and it
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "api/host_summary.h"
+#include "api/request.h"
 #include "api/wire_json.h"
 #include "core/event.h"
 #include "core/result.h"
@@ -46,11 +48,6 @@ class LiveView {
       std::make_shared<const std::vector<LiveSession>>();
 };
 
-struct ApiResponse {
-  int status = 200;
-  std::string body;  // JSON ending in a newline
-};
-
 struct ApiOptions {
   std::string database;        // the daemon's history, opened read-only
   std::string boot_id;         // this boot, "" when unknown
@@ -67,8 +64,10 @@ class Api {
                                            std::shared_ptr<const LiveView> live);
   ~Api();
 
-  // The answer to GET `target` (HEAD gets the same, the server drops the body). Not for
-  // /v1/events, which the server streams.
+  // The answer to `request` (HEAD gets the same, the server drops the body). For
+  // /v1/events, a response whose `stream` says where the stream starts.
+  ApiResponse Handle(const ApiRequest& request);
+  // Handle of a GET of `target` from nobody in particular.
   ApiResponse Get(std::string_view target);
 
   // The host summary (GET /v1/host, the UDP summary). Cheap: no query of the store.
@@ -84,11 +83,9 @@ class Api {
   // On failure every request is answered 503 until a Reopen succeeds.
   Result<void> Reopen();
 
-  // The error body of docs/PROTOCOL.md, "Errors".
-  static ApiResponse Error(int status, std::string_view code, std::string_view message);
-
  private:
   Api(const ApiOptions& options, std::shared_ptr<const LiveView> live);
+  ApiResponse Events(const ApiRequest& request);
   ApiResponse Host();
   ApiResponse Sessions(const Query& query);
   ApiResponse History(const Query& query, bool failed);

@@ -12,7 +12,7 @@
 
 #include "api/api.h"
 #include "core/result.h"
-#include "utmpcd/udp_server.h"
+#include "net/udp_server.h"
 
 namespace utmpcd {
 

@@ -11,11 +11,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/log.h"
 #include "core/version.h"
 #include "formats/utmp.h"
 #include "utmpcd/config.h"
 #include "utmpcd/daemon.h"
-#include "utmpcd/log.h"
 
 namespace {
 

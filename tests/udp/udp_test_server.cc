@@ -1,16 +1,11 @@
-// Asio stays in this file: one test translation unit pays its compile time.
-// clang-format off: <utility> must come before Asio (Boost 1.74 needs it with g++ 12)
-#include <utility>
-// clang-format on
-
 #include <poll.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
 #include <chrono>
 #include <functional>
 #include <thread>
 
+#include "net/event_loop.h"
 #include "udp/udp_test_util.h"
 
 namespace utmpcd::testing {
@@ -19,16 +14,13 @@ class TestUdpServer::Impl {
  public:
   ~Impl() {
     if (thread_.joinable()) {
-      boost::asio::post(io_, [this] {
-        server_.Close();
-        work_.reset();
-      });
+      // With its sockets closed the loop has nothing left to wait for: Run returns.
+      loop_.Post([this] { server_.Close(); });
       thread_.join();
     }
   }
 
-  boost::asio::io_context io_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  EventLoop loop_;
   UdpServer server_;
   std::thread thread_;
 };
@@ -37,10 +29,9 @@ TestUdpServer::TestUdpServer() : impl_(std::make_unique<Impl>()) {}
 TestUdpServer::~TestUdpServer() = default;
 
 std::string TestUdpServer::Start(const UdpOptions& options, UdpServer::Provider provider) {
-  auto opened = impl_->server_.Open(impl_->io_, options, std::move(provider));
+  auto opened = impl_->server_.Open(impl_->loop_, options, std::move(provider));
   if (!opened) return opened.error().message;
-  impl_->work_.emplace(impl_->io_.get_executor());
-  impl_->thread_ = std::thread([this] { impl_->io_.run(); });
+  impl_->thread_ = std::thread([this] { impl_->loop_.Run(); });
   return "";
 }
 

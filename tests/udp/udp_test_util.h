@@ -1,5 +1,5 @@
-// Shared by the UDP tests: a UdpServer on its own io_context thread (Asio stays in
-// udp_test_server.cc), and plain POSIX sockets to talk to it the way any client would.
+// Shared by the UDP tests: a UdpServer on an EventLoop of its own thread, and plain POSIX
+// sockets to talk to it the way any client would.
 #pragma once
 
 #include <sys/socket.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "net/udp_address.h"
-#include "utmpcd/udp_server.h"
+#include "net/udp_server.h"
 
 namespace utmpcd::testing {
 

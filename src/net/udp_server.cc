@@ -1,11 +1,8 @@
-// Boost.Asio stays in this file: one translation unit pays its compile time. Asio only says
-// when a socket is readable; the datagrams themselves go through recvmmsg(2)/sendmmsg(2), up to
+// Asio only says when a socket is readable; the datagrams themselves go through recvmmsg(2)/sendmmsg(2), up to
 // kBatch at a time, with IP_PKTINFO so the server knows the address each was sent to.
-#include "utmpcd/udp_server.h"
+#include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
 
-// clang-format off: <utility> must come before Asio (Boost 1.74 needs it with g++ 12)
-#include <utility>
-// clang-format on
+#include "net/udp_server.h"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -21,10 +18,11 @@
 #include <cstring>
 #include <optional>
 
+#include "api/udp_wire.h"
+#include "core/log.h"
+#include "net/event_loop.h"
 #include "net/udp_address.h"
 #include "net/udp_rate_limiter.h"
-#include "api/udp_wire.h"
-#include "utmpcd/log.h"
 
 namespace utmpcd {
 namespace asio = boost::asio;
@@ -465,7 +463,8 @@ UdpStats UdpServer::Impl::Stats() const {
 UdpServer::UdpServer() = default;
 UdpServer::~UdpServer() { Close(); }
 
-Result<void> UdpServer::Open(asio::io_context& io, const UdpOptions& options, Provider provider) {
+Result<void> UdpServer::Open(EventLoop& loop, const UdpOptions& options, Provider provider) {
+  asio::io_context& io = loop.io();
   auto impl = std::make_unique<Impl>(io, options, std::move(provider));
   for (const std::string& text : options.listen) {
     if (auto ok = impl->Bind(text); !ok) return ok;

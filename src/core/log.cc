@@ -1,4 +1,4 @@
-#include "utmpcd/log.h"
+#include "core/log.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // UdpServer: port 431 over UDP (docs/PROTOCOL.md, "UDP"). One datagram in, at most one out,
 // never larger than the one that asked, never to a broadcast or multicast source, and no more
-// often than the rate limit allows per source prefix. Runs on the caller's io_context.
+// often than the rate limit allows per source prefix. Runs on the caller's EventLoop.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +13,9 @@
 #include "core/result.h"
 #include "sources/utmp_snapshot.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
-
 namespace utmpcd {
+
+class EventLoop;
 
 // Where and how the UDP side listens.
 struct UdpOptions {
@@ -58,7 +56,7 @@ struct UdpStats {
 
 class UdpServer {
  public:
-  // Called on the io_context's thread when a request needs the data and the snapshot is stale.
+  // Called on the loop's thread when a request needs the data and the snapshot is stale.
   using Provider = std::function<UdpSnapshot()>;
 
   UdpServer();
@@ -66,11 +64,11 @@ class UdpServer {
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
 
-  // Binds every address of `options.listen` and starts answering on `io`. Fails (kInvalidArgument
-  // for an address that does not parse, kIo when a bind fails) with nothing left open. Call once;
-  // `io` must outlive the server, and the server must be destroyed (or Closed) before `io` runs
-  // its destructor.
-  Result<void> Open(boost::asio::io_context& io, const UdpOptions& options, Provider provider);
+  // Binds every address of `options.listen` and starts answering on `loop`. Fails
+  // (kInvalidArgument for an address that does not parse, kIo when a bind fails) with nothing
+  // left open. Call once; `loop` must outlive the server, and the server must be destroyed (or
+  // Closed) before `loop` is.
+  Result<void> Open(EventLoop& loop, const UdpOptions& options, Provider provider);
 
   // The addresses bound, as "127.0.0.1:43117" or "[::1]:43117": the ports port 0 picked.
   std::vector<std::string> LocalEndpoints() const;
@@ -82,7 +80,7 @@ class UdpServer {
   // thread.
   void Invalidate();
 
-  // Stops answering and closes the sockets. Call on the io_context's thread, or when it is not
+  // Stops answering and closes the sockets. Call on the loop's thread, or when it is not
   // running. The destructor does it too.
   void Close();
 

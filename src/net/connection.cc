@@ -1,0 +1,135 @@
+#include "net/connection.h"
+
+#include <sys/socket.h>
+
+namespace utmpcd {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+
+template <typename Socket>
+class SocketConnection : public Connection {
+ public:
+  SocketConnection(Socket socket, Peer peer, std::shared_ptr<int64_t> open_count)
+      : Connection(socket.get_executor(), std::move(peer), std::move(open_count)),
+        socket_(std::move(socket)) {}
+
+  void ReadSome(asio::mutable_buffer buffer, Handler handler) override {
+    socket_.async_read_some(buffer, std::move(handler));
+  }
+  void WriteSome(const std::vector<asio::const_buffer>& buffers, Handler handler) override {
+    socket_.async_write_some(buffers, std::move(handler));
+  }
+  void ShutdownSend() override {
+    error_code ignored;
+    socket_.shutdown(Socket::shutdown_send, ignored);
+  }
+
+ protected:
+  void CloseTransport() override {
+    error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  Socket socket_;
+};
+
+// Writes what is left of `buffers` from `offset` on, then calls `handler`.
+void WriteRest(std::shared_ptr<Connection> connection,
+               std::shared_ptr<std::vector<asio::const_buffer>> buffers, size_t written,
+               Connection::Handler handler) {
+  // Drop what was written.
+  auto& b = *buffers;
+  size_t skip = written;
+  size_t first = 0;
+  while (first < b.size() && skip >= b[first].size()) skip -= b[first++].size();
+  if (first == b.size()) {
+    handler(error_code(), 0);
+    return;
+  }
+  b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(first));
+  b.front() += skip;
+  Connection& c = *connection;
+  c.WriteSome(b, [connection = std::move(connection), buffers,
+                  handler = std::move(handler)](const error_code& ec, size_t n) mutable {
+    if (ec) {
+      handler(ec, 0);
+      return;
+    }
+    WriteRest(std::move(connection), std::move(buffers), n, std::move(handler));
+  });
+}
+
+}  // namespace
+
+Connection::Connection(const asio::any_io_executor& executor, Peer peer,
+                       std::shared_ptr<int64_t> open_count)
+    : peer_(std::move(peer)), timer_(executor), open_count_(std::move(open_count)) {
+  if (open_count_) ++*open_count_;
+}
+
+Connection::~Connection() {
+  if (open_count_) --*open_count_;
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  timer_.cancel();
+  CloseTransport();
+}
+
+void Connection::ExpiresAfter(std::chrono::steady_clock::duration timeout) {
+  timer_.expires_after(timeout);
+  timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->Close();
+  });
+}
+
+void Connection::Write(std::vector<asio::const_buffer> buffers, Handler handler) {
+  WriteRest(shared_from_this(),
+            std::make_shared<std::vector<asio::const_buffer>>(std::move(buffers)), 0,
+            std::move(handler));
+}
+
+std::shared_ptr<Connection> MakeConnection(tcp::socket socket,
+                                           std::shared_ptr<int64_t> open_count) {
+  Peer peer;
+  peer.transport = Peer::Transport::kTcp;
+  error_code ec;
+  tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (!ec) {
+    asio::ip::address address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    peer.address = address.to_string();
+    peer.port = remote.port();
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  return std::make_shared<SocketConnection<tcp::socket>>(std::move(socket), std::move(peer),
+                                                         std::move(open_count));
+}
+
+std::shared_ptr<Connection> MakeConnection(local::socket socket,
+                                           std::shared_ptr<int64_t> open_count) {
+  Peer peer;
+  peer.transport = Peer::Transport::kUnix;
+  struct ucred cred {};
+  socklen_t size = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0 &&
+      size == sizeof cred) {
+    peer.uid = cred.uid;
+    peer.gid = cred.gid;
+  }
+  return std::make_shared<SocketConnection<local::socket>>(std::move(socket), std::move(peer),
+                                                           std::move(open_count));
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,67 @@
+#include "net/http_request.h"
+
+#include <vector>
+
+#include "net/request_head.h"
+
+namespace utmpcd {
+
+namespace http = boost::beast::http;
+
+RequestOrRefusal RequestFromHead(const http::request_parser<http::empty_body>& parser,
+                                 const Peer& peer) {
+  RequestOrRefusal out;
+  const auto& req = parser.get();
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    out.refusal = Refusal{405, "method_not_allowed", "only GET and HEAD are served", true};
+    return out;
+  }
+  size_t hosts = 0;
+  std::vector<std::string_view> codings;
+  for (const auto& field : req) {
+    if (field.name() == http::field::host) ++hosts;
+    if (field.name() == http::field::transfer_encoding) {
+      codings.emplace_back(field.value().data(), field.value().size());
+    }
+  }
+  HeadCheck checked = CheckRequestHead(
+      req.version(), std::string_view(req.target().data(), req.target().size()), hosts, codings);
+  if (checked.status != 0) {
+    out.refusal = Refusal{checked.status, checked.code, checked.message, false};
+    return out;
+  }
+  if (!parser.is_done()) {
+    out.refusal = Refusal{413, "body_not_allowed", "a request to this server has no body", false};
+    return out;
+  }
+  ApiRequest& r = out.request;
+  r.method = req.method() == http::verb::head ? "HEAD" : "GET";
+  r.target = std::move(checked.target);
+  r.headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
+  for (const auto& field : req) {
+    r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  r.peer = peer;
+  return out;
+}
+
+std::optional<RequestOrRefusal> ParseRequestBytes(std::string_view bytes, const Peer& peer) {
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(kRequestHeadLimit);
+  boost::system::error_code ec;
+  // Beast parses a head once it is all there (and says header_limit once it is too long).
+  parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+  if (ec == http::error::need_more) return std::nullopt;
+  RequestOrRefusal out;
+  if (ec == http::error::header_limit) {
+    out.refusal = Refusal{431, "headers_too_large", "the request line and headers exceed 8 KiB"};
+    return out;
+  }
+  if (ec) {
+    out.refusal = Refusal{400, "bad_request", "not a valid HTTP/1.1 request: " + ec.message()};
+    return out;
+  }
+  return RequestFromHead(parser, peer);
+}
+
+}  // namespace utmpcd

@@ -1,0 +1,314 @@
+#include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
+
+#include "net/http_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "net/connection.h"
+#include "net/event_loop.h"
+#include "net/http_request.h"
+#include "net/udp_address.h"
+#include "sources/ingest_socket.h"
+
+namespace utmpcd {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+using boost::system::error_code;
+
+// "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
+Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
+  auto split = SplitHostPort(text, 0);
+  if (!split) return tl::unexpected(split.error());
+  if (text.back() == ']' || text.find(':') == std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "'" + text + "': not ADDRESS:PORT");
+  }
+  error_code ec;
+  auto address = asio::ip::make_address(split->host, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + text + "': not an IP address (" + ec.message() + ")");
+  }
+  return tcp::endpoint(address, split->port);
+}
+
+std::string EndpointText(const tcp::endpoint& e) {
+  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
+                             : fmt::format("{}:{}", e.address().to_string(), e.port());
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(EventLoop& loop, const HttpServerOptions& options, HttpHandler& handler)
+      : loop_(loop), options_(options), handler_(handler) {}
+  ~Impl() {
+    for (auto& acceptor : acceptors_) acceptor->close();
+    if (unix_acceptor_) unix_acceptor_->close();
+    // Our own socket file only: one that replaced it (after this daemon was taken for dead)
+    // is another daemon's.
+    struct stat st {};
+    if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &st) == 0 &&
+        st.st_dev == unix_id_.st_dev && st.st_ino == unix_id_.st_ino) {
+      ::unlink(unix_path_.c_str());
+    }
+  }
+
+  Result<void> Bind();
+  void Start() {
+    for (auto& acceptor : acceptors_) Accept(*acceptor);
+    if (unix_acceptor_) Accept(*unix_acceptor_);
+  }
+
+  class Session;
+
+  EventLoop& loop_;
+  HttpServerOptions options_;
+  HttpHandler& handler_;
+  // Connections count themselves out when destroyed, which can be as late as the loop's
+  // destruction (their handlers own them): the counter outlives the server.
+  std::shared_ptr<int64_t> open_ = std::make_shared<int64_t>(0);
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::unique_ptr<local::acceptor> unix_acceptor_;
+  std::string unix_path_;   // where unix_acceptor_ is bound, removed at exit
+  struct stat unix_id_ {};  // its device and inode once bound
+  std::vector<std::string> endpoints_;
+
+ private:
+  Result<void> BindUnix(const std::string& path);
+  template <typename Acceptor>
+  void Accept(Acceptor& acceptor);
+};
+
+// One HTTP connection: requests one after another, each answered before the next is read.
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Impl& server, std::shared_ptr<Connection> connection)
+      : server_(server), connection_(connection), stream_(std::move(connection)) {}
+
+  void Start() { WaitForRequest(); }
+
+ private:
+  const HttpServerOptions& options() const { return server_.options_; }
+
+  // Idle until the next request's first byte (idle timeout), then its head (request timeout).
+  void WaitForRequest() {
+    parser_.emplace();
+    parser_->header_limit(kRequestHeadLimit);
+    if (buffer_.size() > 0) {  // pipelined: the next request is already here
+      ReadHead();
+      return;
+    }
+    connection_->ExpiresAfter(std::chrono::seconds(options().idle_timeout_s));
+    stream_.async_read_some(buffer_.prepare(kRequestHeadLimit),
+                            [self = shared_from_this()](const error_code& ec, size_t n) {
+                              if (ec) return;  // closed, or idle too long: just close
+                              self->buffer_.commit(n);
+                              self->ReadHead();
+                            });
+  }
+
+  void ReadHead() {
+    connection_->ExpiresAfter(std::chrono::seconds(options().request_timeout_s));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, size_t) {
+                              self->OnHead(ec);
+                            });
+  }
+
+  void OnHead(const error_code& ec) {
+    if (connection_->closed()) return;  // too slow: the deadline closed it
+    if (ec == http::error::header_limit) {
+      Fail(11, 431, "headers_too_large", "the request line and headers exceed 8 KiB");
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return;  // the connection goes
+    }
+    if (ec) {
+      Fail(11, 400, "bad_request", "not a valid HTTP/1.1 request: " + ec.message());
+      return;
+    }
+    connection_->ExpiresNever();
+    RequestOrRefusal read = RequestFromHead(*parser_, connection_->peer());
+    unsigned version = parser_->get().version();
+    if (read.refusal) {
+      const Refusal& r = *read.refusal;
+      Fail(version, r.status, r.code, r.message, r.keep_alive);
+      return;
+    }
+    const bool head = read.request.method == "HEAD";
+    ApiResponse answer;
+    try {
+      answer = server_.handler_.Handle(read.request);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "HTTP: {} {}: {}", read.request.method, read.request.target,
+          e.what());
+      answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+    } catch (...) {
+      Log(LogLevel::kError, "HTTP: {} {}: an exception of unknown type", read.request.method,
+          read.request.target);
+      answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+    }
+    if (answer.stream) {
+      server_.handler_.TakeOver(connection_, answer, head);
+      return;
+    }
+    Respond(version, parser_->get().keep_alive(), head, std::move(answer));
+  }
+
+  void Respond(unsigned version, bool keep_alive, bool head, ApiResponse answer) {
+    response_.emplace();
+    auto& res = *response_;
+    res.version(version);
+    res.result(static_cast<http::status>(answer.status));
+    res.set(http::field::server, options().server_name);
+    res.set(http::field::content_type, answer.content_type);
+    res.set(http::field::cache_control, "no-store");
+    for (const auto& [name, value] : answer.headers) res.set(name, value);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(answer.body);
+    res.prepare_payload();
+    serializer_.emplace(res);
+    connection_->ExpiresAfter(std::chrono::seconds(options().write_timeout_s));
+    auto done = [self = shared_from_this(), keep_alive](const error_code& ec, size_t) {
+      self->serializer_.reset();
+      self->response_.reset();
+      if (ec || self->connection_->closed()) return;
+      self->connection_->ExpiresNever();
+      if (!keep_alive) {
+        self->connection_->ShutdownSend();
+        return;
+      }
+      self->WaitForRequest();
+    };
+    if (head) {
+      http::async_write_header(stream_, *serializer_, std::move(done));
+    } else {
+      http::async_write(stream_, *serializer_, std::move(done));
+    }
+  }
+
+  // An error response, then the connection closes (unless `keep` and the client wants it).
+  void Fail(unsigned version, int status, std::string_view code, const std::string& message,
+            bool keep = false) {
+    bool keep_alive = keep && parser_->get().keep_alive() && parser_->is_done();
+    ApiResponse answer = ErrorResponse(status, code, message);
+    if (status == 405) answer.headers.emplace_back("Allow", "GET, HEAD");
+    Respond(version, keep_alive, false, std::move(answer));
+  }
+
+  Impl& server_;
+  std::shared_ptr<Connection> connection_;
+  BeastStream stream_;
+  beast::flat_buffer buffer_{kRequestHeadLimit};
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
+};
+
+Result<void> HttpServer::Impl::Bind() {
+  for (const std::string& text : options_.listen) {
+    auto endpoint = ParseEndpoint(text);
+    if (!endpoint) return tl::unexpected(endpoint.error());
+    auto acceptor = std::make_unique<tcp::acceptor>(loop_.io());
+    error_code ec;
+    acceptor->open(endpoint->protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(*endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return MakeError(ErrorCode::kIo, "listening on " + text + ": " + ec.message());
+    endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
+    acceptors_.push_back(std::move(acceptor));
+  }
+  if (!options_.unix_socket.empty()) return BindUnix(options_.unix_socket);
+  return {};
+}
+
+Result<void> HttpServer::Impl::BindUnix(const std::string& path) {
+  std::error_code fs_error;
+  std::filesystem::path where(path);
+  if (where.has_parent_path() && !std::filesystem::exists(where.parent_path())) {
+    std::filesystem::create_directories(where.parent_path(), fs_error);
+    if (!fs_error) {
+      std::filesystem::permissions(where.parent_path(), std::filesystem::perms(0755),
+                                   fs_error);
+    }
+    if (fs_error) return MakeError(ErrorCode::kIo, "creating the directory of " + path + ": " +
+                                                       fs_error.message());
+  }
+  // A socket left by a daemon that died is replaced; a live one (a second daemon's API) and
+  // anything else at the path are not touched.
+  if (auto unused = CheckSocketUnused(path, "API socket"); !unused) return unused;
+  ::unlink(path.c_str());
+  auto acceptor = std::make_unique<local::acceptor>(loop_.io());
+  error_code ec;
+  acceptor->open(local(), ec);
+  if (!ec) acceptor->bind(local::endpoint(path), ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "listening on " + path + ": " + ec.message());
+  // Local users may ask what they may ask on loopback: who is logged in (utmp is world-readable
+  // too). Access control comes with the security issue.
+  ::chmod(path.c_str(), 0666);
+  endpoints_.push_back("unix:" + path);
+  unix_acceptor_ = std::move(acceptor);
+  unix_path_ = path;
+  if (::lstat(path.c_str(), &unix_id_) != 0) unix_path_.clear();
+  return {};
+}
+
+template <typename Acceptor>
+void HttpServer::Impl::Accept(Acceptor& acceptor) {
+  using Protocol = typename Acceptor::protocol_type;
+  acceptor.async_accept([this, &acceptor](const error_code& ec,
+                                          typename Protocol::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (*open_ >= options_.max_connections) {
+        error_code ignored;
+        socket.close(ignored);  // full: the newest connection goes, the others are served
+      } else {
+        std::make_shared<Session>(*this, MakeConnection(std::move(socket), open_))->Start();
+      }
+    } else if (ec == asio::error::no_descriptors) {
+      Log(LogLevel::kWarning, "HTTP: out of file descriptors; raise LimitNOFILE");
+    }
+    Accept(acceptor);
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Open(EventLoop& loop,
+                                                     const HttpServerOptions& options,
+                                                     HttpHandler& handler) {
+  auto impl = std::make_unique<Impl>(loop, options, handler);
+  if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+void HttpServer::Start() { impl_->Start(); }
+std::vector<std::string> HttpServer::endpoints() const { return impl_->endpoints_; }
+int64_t HttpServer::open_connections() const { return *impl_->open_; }
+const HttpServerOptions& HttpServer::options() const { return impl_->options_; }
+
+}  // namespace utmpcd

@@ -1,0 +1,71 @@
+// HttpServer: a generic HTTP/1.1 server on an EventLoop. It listens on TCP addresses and a
+// Unix socket, reads request heads under the timeouts and size limits below, refuses what RFC
+// 9112 says a server without request bodies must refuse (net/request_head.h), and hands every
+// other request to an HttpHandler: its answer is sent (keep-alive as the client asks), or the
+// handler takes the connection over as a stream (Server-Sent Events, net/sse_hub.h).
+//
+// An exception thrown by the handler fails that request alone, with a 500, and is logged.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/request.h"
+#include "core/result.h"
+
+namespace utmpcd {
+
+class Connection;
+class EventLoop;
+
+struct HttpServerOptions {
+  // "127.0.0.1:431", "[::1]:431", "0.0.0.0:4310"; port 0 picks a free one (tests).
+  std::vector<std::string> listen;
+  // A Unix socket path ("" for none), created mode 0666 in a directory made 0755 if missing. A
+  // socket left at the path by a process that died is replaced, a live one is not.
+  std::string unix_socket;
+  std::string server_name;          // the Server field: "utmpcd/0.9.0"
+  int64_t max_connections = 20000;  // open connections, streams taken over included
+  int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
+  int64_t request_timeout_s = 10;   // a request head, from its first byte
+  int64_t write_timeout_s = 30;     // a client that does not read what it is sent
+};
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // The answer to a GET or HEAD (a HEAD's body is not sent). Runs on the loop's thread.
+  virtual ApiResponse Handle(const ApiRequest& request) = 0;
+  // `response.stream` was set: `connection` is the handler's now, with nothing sent on it yet
+  // (`head`: the request was a HEAD).
+  virtual void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
+                        bool head) = 0;
+};
+
+class HttpServer {
+ public:
+  // Binds every listen address (an error names the one that failed); accepts nothing until
+  // Start. `loop` and `handler` outlive the server.
+  static Result<std::unique_ptr<HttpServer>> Open(EventLoop& loop,
+                                                  const HttpServerOptions& options,
+                                                  HttpHandler& handler);
+  ~HttpServer();  // stops listening and removes its Unix socket; call on the loop's thread
+
+  // Starts accepting (on the loop's thread, or before it runs).
+  void Start();
+  // The addresses bound, as "127.0.0.1:43123" / "[::1]:431" (the real port when 0 was asked),
+  // and "unix:PATH".
+  std::vector<std::string> endpoints() const;
+  // The connections open now, streams taken over included.
+  int64_t open_connections() const;
+  const HttpServerOptions& options() const;
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace utmpcd

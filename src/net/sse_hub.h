@@ -1,0 +1,73 @@
+// SseHub: the event streams (Server-Sent Events) of one server. A stream is a connection the
+// HTTP server handed over (HttpHandler::TakeOver): the hub sends it the response head, a
+// preface, then every message after a position, in order, as the feed stores them, with a
+// ": ping" when nothing happens. Messages come from an SseFeed: the host daemon's event store
+// today, a fleet's tomorrow (utmpsd serves its fleet-wide stream with the same hub).
+//
+// The newest messages are framed once, in a ring every stream sends from; a stream behind
+// the ring reads from the feed a page at a time. A stream whose first message is past its
+// position (retention deleted what it asked for) is told with an "event: gap" message first.
+// Used on its loop's thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace utmpcd {
+
+class Connection;
+class EventLoop;
+
+// One message as the stream sends it ("id: ...\nevent: ...\ndata: ...\n\n"), and its position.
+struct SseFrame {
+  int64_t seq = 0;
+  std::shared_ptr<const std::string> text;
+};
+
+class SseFeed {
+ public:
+  virtual ~SseFeed() = default;
+  // Up to `limit` messages with a seq above `after_seq`, oldest first, framed.
+  virtual Result<std::vector<SseFrame>> FramesAfter(int64_t after_seq, int64_t limit) = 0;
+  // The newest seq stored, read anew (the newest known when it cannot be read).
+  virtual int64_t NewestSeq() = 0;
+};
+
+struct SseHubOptions {
+  std::string server_name;      // the Server field: "utmpcd/0.9.0"
+  int64_t heartbeat_s = 15;     // ": ping" after this long without a message
+  int64_t write_timeout_s = 30;  // a client that does not read what it is sent is dropped
+  size_t ring_frames = 8192;    // messages kept framed
+  size_t batch_bytes = 256 * 1024;  // what a stream sends in one write, at most
+  int64_t feed_page = 512;      // messages read from the feed at a time
+};
+
+class SseHub {
+ public:
+  // `loop` and `feed` outlive the hub.
+  SseHub(EventLoop& loop, SseFeed& feed, SseHubOptions options);
+  ~SseHub();
+  SseHub(const SseHub&) = delete;
+  SseHub& operator=(const SseHub&) = delete;
+
+  // `connection` becomes a stream: a 200 head with Content-Type text/event-stream, then (not
+  // for a HEAD request) `preface` and every message with a seq above `after_seq`.
+  void Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
+            std::string preface);
+  // The feed has stored messages: they are framed into the ring and sent.
+  void FetchNew();
+  // The streams open now.
+  size_t streams() const;
+
+ private:
+  class Stream;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace utmpcd
