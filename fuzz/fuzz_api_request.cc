@@ -84,6 +84,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         response.status != 503) {
       std::abort();
     }
+    if (response.stream) {
+      // /v1/events: a stream from a position the store has, opened by its "retry" and "id".
+      if (response.status != 200 || response.stream->after_seq < 0 ||
+          response.stream->preface.rfind("retry: 1000\nid: ", 0) != 0) {
+        std::abort();
+      }
+      continue;
+    }
     if (response.body.empty() || response.body.back() != '\n' ||
         !nlohmann::json::accept(response.body)) {
       std::abort();

@@ -13,6 +13,8 @@ packages=(
   # the classic tools we test against, and a real sshd making real logins
   util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
   pamtester libpam-wrapper
+  # systemd-socket-activate hands the daemon its sockets as systemd does
+  systemd
   # the HTTP API is tested with what its users have: curl and jq
   curl jq
   "$@"

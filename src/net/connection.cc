@@ -85,11 +85,18 @@ void Connection::Close() {
 }
 
 void Connection::ExpiresAfter(std::chrono::steady_clock::duration timeout) {
+  uint64_t deadline = ++deadline_;
   timer_.expires_after(timeout);
-  timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+  timer_.async_wait([weak = weak_from_this(), deadline](const error_code& ec) {
     if (ec) return;
-    if (auto self = weak.lock()) self->Close();
+    auto self = weak.lock();
+    if (self && self->deadline_ == deadline) self->Close();
   });
+}
+
+void Connection::ExpiresNever() {
+  ++deadline_;
+  timer_.cancel();
 }
 
 void Connection::Write(std::vector<asio::const_buffer> buffers, Handler handler) {

@@ -46,7 +46,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The connection closes if it is still open after `timeout` (a client that sends its request
   // too slowly, or does not read what it is sent); a later call moves the deadline.
   void ExpiresAfter(std::chrono::steady_clock::duration timeout);
-  void ExpiresNever() { timer_.cancel(); }
+  void ExpiresNever();
 
  protected:
   Connection(const boost::asio::any_io_executor& executor, Peer peer,
@@ -58,6 +58,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer timer_;
   // The server's count of open connections: one of them until destroyed.
   std::shared_ptr<int64_t> open_count_;
+  // Which deadline is the current one: a wait that already completed cannot be cancelled, so
+  // its handler checks that no later ExpiresAfter or ExpiresNever came.
+  uint64_t deadline_ = 0;
   bool closed_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <cstdint>
 #include <memory>
 
 namespace boost::asio {
@@ -49,7 +50,7 @@ class Timer {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // Waits for a descriptor to become readable. It watches a duplicate of `fd`: the caller keeps
@@ -63,7 +64,7 @@ class ReadableWait {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // Catches signals (as long as it lives) and hands them to the loop.
@@ -76,7 +77,7 @@ class SignalWait {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace utmpcd

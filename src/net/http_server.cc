@@ -2,6 +2,7 @@
 
 #include "net/http_server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ class HttpServer::Impl {
 
  private:
   Result<void> BindUnix(const std::string& path);
+  Result<void> Adopt(int fd);
   template <typename Acceptor>
   void Accept(Acceptor& acceptor);
 };
@@ -118,7 +120,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     connection_->ExpiresAfter(std::chrono::seconds(options().idle_timeout_s));
     stream_.async_read_some(buffer_.prepare(kRequestHeadLimit),
                             [self = shared_from_this()](const error_code& ec, size_t n) {
-                              if (ec) return;  // closed, or idle too long: just close
+                              // Closed, or idle too long: the connection goes.
+                              if (ec || self->connection_->closed()) return;
                               self->buffer_.commit(n);
                               self->ReadHead();
                             });
@@ -225,6 +228,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 };
 
 Result<void> HttpServer::Impl::Bind() {
+  const std::vector<int>& handed = options_.inherited_fds;
+  for (size_t i = 0; i < handed.size(); ++i) {
+    if (auto adopted = Adopt(handed[i]); !adopted) {
+      for (size_t j = i + 1; j < handed.size(); ++j) ::close(handed[j]);  // ours, unused
+      return adopted;
+    }
+  }
   for (const std::string& text : options_.listen) {
     auto endpoint = ParseEndpoint(text);
     if (!endpoint) return tl::unexpected(endpoint.error());
@@ -239,7 +249,58 @@ Result<void> HttpServer::Impl::Bind() {
     endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
     acceptors_.push_back(std::move(acceptor));
   }
-  if (!options_.unix_socket.empty()) return BindUnix(options_.unix_socket);
+  if (!options_.unix_socket.empty()) {
+    if (unix_acceptor_) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "a Unix socket was handed over: not binding " + options_.unix_socket);
+    }
+    return BindUnix(options_.unix_socket);
+  }
+  return {};
+}
+
+Result<void> HttpServer::Impl::Adopt(int fd) {
+  // The socket is ours from here on: closed unless an acceptor takes it.
+  auto refuse = [fd](Error error) {
+    ::close(fd);
+    return tl::unexpected(std::move(error));
+  };
+  int type = 0;
+  int listening = 0;
+  socklen_t size = sizeof type;
+  sockaddr_storage address{};
+  socklen_t address_size = sizeof address;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) {
+    return refuse(ErrnoError(fmt::format("socket {} handed over", fd), errno));
+  }
+  size = sizeof listening;
+  ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size);
+  if (type != SOCK_STREAM || listening == 0) {
+    return refuse(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("socket {} handed over is no listening stream socket", fd)});
+  }
+  error_code ec;
+  if (address.ss_family == AF_UNIX) {
+    if (unix_acceptor_) {
+      return refuse(Error{ErrorCode::kInvalidArgument, "more than one Unix socket handed over"});
+    }
+    auto acceptor = std::make_unique<local::acceptor>(loop_.io());
+    acceptor->assign(local(), fd, ec);
+    if (ec) return refuse(Error{ErrorCode::kIo, "socket handed over: " + ec.message()});
+    endpoints_.push_back("unix:" + acceptor->local_endpoint(ec).path());
+    unix_acceptor_ = std::move(acceptor);  // systemd's: it stays at its path
+    return {};
+  }
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) {
+    return refuse(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("socket {} handed over is neither TCP nor Unix", fd)});
+  }
+  auto acceptor = std::make_unique<tcp::acceptor>(loop_.io());
+  acceptor->assign(address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec) return refuse(Error{ErrorCode::kIo, "socket handed over: " + ec.message()});
+  endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
+  acceptors_.push_back(std::move(acceptor));
   return {};
 }
 

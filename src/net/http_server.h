@@ -26,6 +26,9 @@ struct HttpServerOptions {
   // A Unix socket path ("" for none), created mode 0666 in a directory made 0755 if missing. A
   // socket left at the path by a process that died is replaced, a live one is not.
   std::string unix_socket;
+  // Listening stream sockets handed over (systemd socket activation): TCP or Unix, served as
+  // they are, besides `listen` and `unix_socket`. The server owns them from Open on.
+  std::vector<int> inherited_fds;
   std::string server_name;          // the Server field: "utmpcd/0.9.0"
   int64_t max_connections = 20000;  // open connections, streams taken over included
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
@@ -51,7 +54,9 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> Open(EventLoop& loop,
                                                   const HttpServerOptions& options,
                                                   HttpHandler& handler);
-  ~HttpServer();  // stops listening and removes its Unix socket; call on the loop's thread
+  // Stops listening and removes its Unix socket. Destroy it with the loop stopped (or never
+  // run): its connections' handlers refer to it.
+  ~HttpServer();
 
   // Starts accepting (on the loop's thread, or before it runs).
   void Start();

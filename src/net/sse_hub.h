@@ -51,6 +51,7 @@ class SseHub {
  public:
   // `loop` and `feed` outlive the hub.
   SseHub(EventLoop& loop, SseFeed& feed, SseHubOptions options);
+  // Destroy it with the loop stopped (or never run): its streams' handlers refer to it.
   ~SseHub();
   SseHub(const SseHub&) = delete;
   SseHub& operator=(const SseHub&) = delete;

@@ -4,6 +4,7 @@
 
 #include "net/udp_server.h"
 
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -178,6 +179,7 @@ class UdpServer::Impl {
         limiter_(options.rate_per_prefix, options.burst) {}
 
   Result<void> Bind(const std::string& text);
+  Result<void> Adopt(int fd);  // a socket handed over
   void Start() {
     broadcasts_ = ReadBroadcasts();
     broadcasts_read_us_ = ClockUs(CLOCK_MONOTONIC);
@@ -243,6 +245,51 @@ class UdpServer::Impl {
   Counter received_, answered_, malformed_, rate_limited_, source_, broadcast_, send_failed_;
   int64_t drops_reported_us_ = 0;  // monotonic; 0: never
 };
+
+Result<void> UdpServer::Impl::Adopt(int fd) {
+  int type = 0;
+  socklen_t size = sizeof type;
+  sockaddr_storage address{};
+  socklen_t address_size = sizeof address;
+  std::string what = "udp socket " + std::to_string(fd) + " handed over";
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) {
+    auto error = ErrnoError(what, errno);
+    ::close(fd);
+    return tl::unexpected(error);
+  }
+  if (type != SOCK_DGRAM || (address.ss_family != AF_INET && address.ss_family != AF_INET6)) {
+    ::close(fd);
+    return MakeError(ErrorCode::kInvalidArgument, what + ": not an IPv4 or IPv6 datagram socket");
+  }
+  // An IPv6 socket must be IPv6-only, as OpenSocket makes its own: on a dual-stack one IPv4
+  // datagrams come with mapped addresses, which the broadcast checks do not look into.
+  int v6only = 0;
+  size = sizeof v6only;
+  if (address.ss_family == AF_INET6 &&
+      (::getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &size) != 0 || v6only == 0)) {
+    ::close(fd);
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + ": an IPv6 socket that takes IPv4 too (set BindIPv6Only=ipv6-only)");
+  }
+  // As OpenSocket sets its own: the address each datagram was sent to, and no blocking.
+  int on = 1;
+  bool ok = address.ss_family == AF_INET6
+                ? ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) == 0
+                : ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) == 0;
+  int flags = ::fcntl(fd, F_GETFL);
+  if (!ok || flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    auto error = ErrnoError(what, errno);
+    ::close(fd);
+    return tl::unexpected(error);
+  }
+  Listener l;
+  l.socket = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  auto local = EndpointFromSockaddr(reinterpret_cast<sockaddr*>(&address), address_size);
+  l.local = local ? FormatEndpoint(*local) : what;
+  listeners_.push_back(std::move(l));
+  return {};
+}
 
 Result<void> UdpServer::Impl::Bind(const std::string& text) {
   auto split = SplitHostPort(text, kUdpDefaultPort);
@@ -466,6 +513,13 @@ UdpServer::~UdpServer() { Close(); }
 Result<void> UdpServer::Open(EventLoop& loop, const UdpOptions& options, Provider provider) {
   asio::io_context& io = loop.io();
   auto impl = std::make_unique<Impl>(io, options, std::move(provider));
+  const std::vector<int>& handed = options.inherited_fds;
+  for (size_t i = 0; i < handed.size(); ++i) {
+    if (auto ok = impl->Adopt(handed[i]); !ok) {
+      for (size_t j = i + 1; j < handed.size(); ++j) ::close(handed[j]);  // ours, unused
+      return ok;
+    }
+  }
   for (const std::string& text : options.listen) {
     if (auto ok = impl->Bind(text); !ok) return ok;
   }

@@ -23,6 +23,9 @@ struct UdpOptions {
   // Port 0 picks a free port (see UdpServer::LocalEndpoints). An IPv6 socket is IPv6-only, so
   // "0.0.0.0:431" and "[::]:431" may be given together.
   std::vector<std::string> listen;
+  // Datagram sockets handed over (systemd socket activation), IPv4 or IPv6, served besides
+  // `listen`. The server owns them from Open on.
+  std::vector<int> inherited_fds;
   // Datagrams a second answered per source prefix (/24 for IPv4, /64 for IPv6) once its burst
   // is spent; 0 answers every datagram (benchmarks on loopback).
   double rate_per_prefix = 20;

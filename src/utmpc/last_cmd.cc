@@ -27,6 +27,7 @@
 #include "utmpc/commands.h"
 #include "utmpc/forked_task.h"
 #include "utmpc/last_json.h"
+#include "utmpc/last_options.h"
 #include "utmpc/last_text.h"
 #include "utmpc/net_query.h"
 #include "utmpc/output.h"
@@ -96,26 +97,26 @@ bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_
 // Parses last's command line; returns an exit status to stop with, or -1 to go on.
 int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
   const char* name = lastb ? "lastb" : "last";
-  enum { kTimeFormat = CHAR_MAX + 1, kJson, kLayout, kDatabase, kVerbose, kNoDaemon };
-  static const struct option kLong[] = {
-      {"limit", required_argument, nullptr, 'n'},     {"help", no_argument, nullptr, 'h'},
-      {"file", required_argument, nullptr, 'f'},      {"nohostname", no_argument, nullptr, 'R'},
-      {"hostlast", no_argument, nullptr, 'a'},        {"since", required_argument, nullptr, 's'},
-      {"until", required_argument, nullptr, 't'},     {"present", required_argument, nullptr, 'p'},
-      {"system", no_argument, nullptr, 'x'},          {"dns", no_argument, nullptr, 'd'},
-      {"ip", no_argument, nullptr, 'i'},              {"fulltimes", no_argument, nullptr, 'F'},
-      {"fullnames", no_argument, nullptr, 'w'},       {"time-format", required_argument, nullptr, kTimeFormat},
-      {"json", no_argument, nullptr, kJson},          {"layout", required_argument, nullptr, kLayout},
-      {"database", required_argument, nullptr, kDatabase}, {"verbose", no_argument, nullptr, kVerbose},
-      {"no-daemon", no_argument, nullptr, kNoDaemon},      {nullptr, 0, nullptr, 0}};
+  enum { kJson = kLastTimeFormat + 1, kLayout, kDatabase, kVerbose, kNoDaemon };
+  static const std::vector<struct option> kLong =
+      LastLongOptions({{"json", no_argument, nullptr, kJson},
+                       {"layout", required_argument, nullptr, kLayout},
+                       {"database", required_argument, nullptr, kDatabase},
+                       {"verbose", no_argument, nullptr, kVerbose},
+                       {"no-daemon", no_argument, nullptr, kNoDaemon}});
   // Relative times (-s now, -t -2d) count from time(2), whole seconds, as util-linux's
   // parse_timestamp() does: glibc reads it from the coarse clock, which can still show the
   // previous second a few milliseconds into the next one.
   const int64_t now_us = int64_t{::time(nullptr)} * 1000000;
-  bool full_times = false, time_format = false;
+  LastTimeFlags flags;
   optind = 0;  // a fresh scan, also when called twice in one process (tests)
   int c;
-  while ((c = getopt_long(argc, argv, "hVf:n:RxadFit:p:s:0123456789w", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, kLastShortOptions, kLong.data(), nullptr)) != -1) {
+    if (int taken = TakeLastTextOption(name, c, optarg, &a->text, &flags); taken != -2) {
+      if (taken >= 0) return taken;
+      if (CheckLastTimeFlags(name, flags) >= 0) return kUsageError;
+      continue;
+    }
     switch (c) {
       case 'h':
         Usage(name, lastb, stdout);
@@ -123,9 +124,6 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       case 'V':
         fmt::print("utmpc {} (utmpcd) {}\n", name, kVersion);
         return 0;
-      case 'R':
-        a->text.show_host = false;
-        break;
       case 'x':
         a->query.extended = true;
         break;
@@ -144,19 +142,6 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       case 'f':
         a->files.emplace_back(optarg);
         break;
-      case 'd':
-        a->text.dns = true;
-        break;
-      case 'i':
-        a->text.numeric_ip = true;
-        break;
-      case 'a':
-        a->text.host_last = true;
-        break;
-      case 'F':
-        full_times = true;
-        a->text.time_format = LastTimeFormat::kFull;
-        break;
       case 'p':
         if (!ParseTime(name, optarg, now_us, &a->query.present_s)) return kUsageError;
         break;
@@ -166,27 +151,6 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
       case 't':
         if (!ParseTime(name, optarg, now_us, &a->query.until_s)) return kUsageError;
         break;
-      case 'w':
-        a->text.name_len = 32;
-        a->text.host_len = 256;
-        break;
-      case kTimeFormat: {
-        time_format = true;
-        std::string_view f = optarg;
-        if (f == "notime") {
-          a->text.time_format = LastTimeFormat::kNoTime;
-        } else if (f == "short") {
-          a->text.time_format = LastTimeFormat::kShort;
-        } else if (f == "full") {
-          a->text.time_format = LastTimeFormat::kFull;
-        } else if (f == "iso") {
-          a->text.time_format = LastTimeFormat::kIso;
-        } else {
-          fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, optarg);
-          return kUsageError;
-        }
-        break;
-      }
       case kJson:
         a->json = true;
         break;
@@ -213,11 +177,6 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
         }
         fmt::print(stderr, "Try 'utmpc {} --help' for more information.\n", name);
         return kUsageError;
-    }
-    if (full_times && time_format) {
-      fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n",
-                 name);
-      return kUsageError;
     }
   }
   for (int i = optind; i < argc; ++i) a->query.show.emplace_back(argv[i]);

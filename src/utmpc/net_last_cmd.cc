@@ -22,6 +22,8 @@
 #include "api/wire_decode.h"
 #include "core/last_builder.h"
 #include "core/timestamp.h"
+#include "core/version.h"
+#include "utmpc/last_options.h"
 #include "utmpc/last_text.h"
 #include "utmpc/net_commands.h"
 #include "utmpc/net_query.h"
@@ -111,8 +113,8 @@ void Usage(const char* name, FILE* out) {
 }
 
 // Applies one of last's options; an exit status, or -1 to go on.
-int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* full_times,
-               bool* time_format) {
+int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, LastTimeFlags* flags) {
+  if (int taken = TakeLastTextOption(name, c, arg, &a->text, flags); taken != -2) return taken;
   switch (c) {
     case 'n': {
       char* end = nullptr;
@@ -125,49 +127,15 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
       a->max_rows = static_cast<uint64_t>(n);
       return -1;
     }
-    case 'a':
-      a->text.host_last = true;
-      return -1;
-    case 'd':
-      a->text.dns = true;
-      return -1;
-    case 'i':
-      a->text.numeric_ip = true;
-      return -1;
-    case 'R':
-      a->text.show_host = false;
-      return -1;
-    case 'F':
-      *full_times = true;
-      a->text.time_format = LastTimeFormat::kFull;
-      return -1;
-    case 'w':
-      a->text.name_len = 32;
-      a->text.host_len = 256;
-      return -1;
     case 's':
       return ParseTime(name, arg, &a->target, "since") ? -1 : kUsageError;
     case 't':
       return ParseTime(name, arg, &a->target, "until") ? -1 : kUsageError;
-    case 'T': {
-      *time_format = true;
-      std::string_view f = arg;
-      if (f == "notime")
-        a->text.time_format = LastTimeFormat::kNoTime;
-      else if (f == "short")
-        a->text.time_format = LastTimeFormat::kShort;
-      else if (f == "full")
-        a->text.time_format = LastTimeFormat::kFull;
-      else if (f == "iso")
-        a->text.time_format = LastTimeFormat::kIso;
-      else {
-        fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, arg);
-        return kUsageError;
-      }
-      return -1;
-    }
     case 'h':
       Usage(name, stdout);
+      return 0;
+    case 'V':
+      fmt::print("utmpc {} (utmpcd) {}\n", name, kVersion);
       return 0;
     default:
       if (c >= '0' && c <= '9') {
@@ -188,34 +156,14 @@ int TakeOption(const char* name, int c, const char* arg, NetLastArgs* a, bool* f
 int ParseArgs(int argc, char** argv, bool lastb, NetLastArgs* a) {
   const char* name = lastb ? "lastb" : "last";
   a->target = lastb ? "/v1/failed" : "/v1/history";
-  bool full_times = false, time_format = false;
+  LastTimeFlags flags;
   std::vector<std::string> names;
   int status = ParseNetCommandLine(
-      argc, argv, name, "hn:RadFit:s:w0123456789xp:f:",
-      {{"limit", required_argument, nullptr, 'n'},
-       {"help", no_argument, nullptr, 'h'},
-       {"nohostname", no_argument, nullptr, 'R'},
-       {"hostlast", no_argument, nullptr, 'a'},
-       {"dns", no_argument, nullptr, 'd'},
-       {"fulltimes", no_argument, nullptr, 'F'},
-       {"ip", no_argument, nullptr, 'i'},
-       {"until", required_argument, nullptr, 't'},
-       {"since", required_argument, nullptr, 's'},
-       {"fullnames", no_argument, nullptr, 'w'},
-       {"time-format", required_argument, nullptr, 'T'},
-       {"system", no_argument, nullptr, 'x'},
-       {"present", required_argument, nullptr, 'p'},
-       {"file", required_argument, nullptr, 'f'}},
-      false,
-      [&](int c, const char* arg) {
-        return TakeOption(name, c, arg, a, &full_times, &time_format);
-      },
-      &a->net, &names);
+      argc, argv, name, kLastShortOptions, LastLongOptions({}, false), false,
+      [&](int c, const char* arg) { return TakeOption(name, c, arg, a, &flags); }, &a->net,
+      &names);
   if (status >= 0) return status;
-  if (full_times && time_format) {
-    fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n", name);
-    return kUsageError;
-  }
+  if (int exclusive = CheckLastTimeFlags(name, flags); exclusive >= 0) return exclusive;
   for (const std::string& n : names) AddParam(&a->target, LooksLikeTty(n) ? "tty" : "user", n);
   a->text.charset = CurrentTerminalCharset();
   // The hosts send UTF-8: in a UTF-8 terminal, columns line up by what it shows. (In the C

@@ -14,6 +14,7 @@
 #include "api/wire_decode.h"
 #include "core/local_time.h"
 #include "net/http_client.h"
+#include "net/sse_follower.h"
 #include "utmpc/commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/usage.h"

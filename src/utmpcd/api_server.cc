@@ -1,5 +1,7 @@
 #include "utmpcd/api_server.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <future>
 #include <thread>
@@ -57,15 +59,23 @@ class ApiServer::Impl : public HttpHandler {
   Result<void> Open() {
     HttpServerOptions http{.listen = options_.listen,
                            .unix_socket = options_.unix_socket,
+                           .inherited_fds = options_.inherited_fds,
                            .server_name = ServerName(),
                            .max_connections = options_.max_connections,
                            .idle_timeout_s = options_.idle_timeout_s,
                            .request_timeout_s = options_.request_timeout_s,
                            .write_timeout_s = options_.write_timeout_s};
     auto server = HttpServer::Open(loop_, http, *this);
-    if (!server) return tl::unexpected(server.error());
+    if (!server) {
+      if (options_.udp) {
+        for (int fd : options_.udp->inherited_fds) ::close(fd);  // handed over, never served
+      }
+      return tl::unexpected(server.error());
+    }
     http_ = std::move(*server);
-    if (!options_.udp || options_.udp->listen.empty()) return {};
+    if (!options_.udp || (options_.udp->listen.empty() && options_.udp->inherited_fds.empty())) {
+      return {};
+    }
     udp_ = std::make_unique<UdpServer>();
     // Answers come from the same summary and sessions as HTTP's, taken on this thread.
     return udp_->Open(loop_, *options_.udp, [this] {

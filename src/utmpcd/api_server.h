@@ -22,6 +22,8 @@ struct ApiServerOptions {
   // A Unix socket serving the same API to local clients (`utmpc who` on a host without utmp);
   // "" for none.
   std::string unix_socket;
+  // Listening stream sockets systemd handed over, served besides the above.
+  std::vector<int> inherited_fds;
   int64_t max_connections = 20000;  // HTTP connections and event streams together
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte

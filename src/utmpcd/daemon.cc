@@ -37,18 +37,30 @@ Result<std::string> HistoryId(SqliteStore& store) {
 }
 
 void Daemon::Loop::OpenApi() {
-  if (config_.http_listen.empty() && config_.api_socket.empty() && config_.udp_listen.empty()) {
+  // Sockets systemd handed over (utmpcd.socket) are the ones served: the configured addresses
+  // are then the socket unit's business, and binding them too would collide with it.
+  ListenFds handed = TakeListenFds();
+  const bool activated = !handed.stream.empty() || !handed.datagram.empty();
+  if (!activated && config_.http_listen.empty() && config_.api_socket.empty() &&
+      config_.udp_listen.empty()) {
     return;
   }
   ApiServerOptions options;
-  options.listen = config_.http_listen;
-  options.unix_socket = config_.api_socket;
+  if (activated) {
+    options.inherited_fds = handed.stream;
+    Log(LogLevel::kInfo, "serving the {} sockets systemd handed over",
+        handed.stream.size() + handed.datagram.size());
+  } else {
+    options.listen = config_.http_listen;
+    options.unix_socket = config_.api_socket;
+  }
   options.max_connections = config_.http_max_connections;
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;
-  if (!config_.udp_listen.empty()) {
-    options.udp = UdpOptions{.listen = config_.udp_listen,
+  if (activated ? !handed.datagram.empty() : !config_.udp_listen.empty()) {
+    options.udp = UdpOptions{.listen = activated ? std::vector<std::string>() : config_.udp_listen,
+                             .inherited_fds = handed.datagram,
                              .rate_per_prefix = config_.udp_rate_per_prefix,
                              .burst = config_.udp_burst,
                              .discovery = config_.udp_discovery};

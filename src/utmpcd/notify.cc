@@ -1,5 +1,13 @@
 #include "utmpcd/notify.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+
 #ifdef UTMPCD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -20,5 +28,33 @@ void NotifyStopping() {}
 void NotifyWatchdog() {}
 uint64_t WatchdogIntervalUs() { return 0; }
 #endif
+
+ListenFds TakeListenFds() {
+  ListenFds fds;
+  auto number = [](const char* name) -> long {
+    const char* text = std::getenv(name);
+    if (text == nullptr) return -1;
+    std::string_view v(text);
+    long n = -1;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    return ec == std::errc() && end == v.data() + v.size() ? n : -1;
+  };
+  long pid = number("LISTEN_PID");
+  long count = number("LISTEN_FDS");
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  if (pid != static_cast<long>(::getpid()) || count <= 0) return fds;
+  constexpr int kFirst = 3;  // SD_LISTEN_FDS_START
+  for (int fd = kFirst; fd < kFirst + count; ++fd) {
+    int type = 0;
+    socklen_t size = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0) continue;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (type == SOCK_STREAM) fds.stream.push_back(fd);
+    if (type == SOCK_DGRAM) fds.datagram.push_back(fd);
+  }
+  return fds;
+}
 
 }  // namespace utmpcd

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace utmpcd {
 
@@ -11,5 +12,14 @@ void NotifyStopping();
 // The watchdog interval systemd asked for (WatchdogSec=), in microseconds; 0 when none.
 uint64_t WatchdogIntervalUs();
 void NotifyWatchdog();
+
+// The sockets systemd handed over (socket activation: LISTEN_PID is this process, LISTEN_FDS
+// says how many, from descriptor 3 on), by type; the variables are unset so that no child
+// takes them too. Empty when there are none.
+struct ListenFds {
+  std::vector<int> stream;    // TCP and Unix listening sockets: HTTP
+  std::vector<int> datagram;  // UDP
+};
+ListenFds TakeListenFds();
 
 }  // namespace utmpcd

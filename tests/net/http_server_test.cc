@@ -1,0 +1,225 @@
+// The generic HTTP server of src/net on loopback and on a Unix socket, with a handler of the
+// test's own: what it tells the handler about the peer, an exception in the handler failing
+// one request with a 500 (the connection and the server go on), and a stream taken over.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "net/event_loop.h"
+#include "net/http_server.h"
+#include "net/sse_hub.h"
+
+namespace utmpcd {
+namespace {
+
+class TestHandler : public HttpHandler {
+ public:
+  ApiResponse Handle(const ApiRequest& request) override {
+    {
+      std::lock_guard lock(mutex_);
+      last_peer_ = request.peer;
+      const std::string* agent = request.Header("x-test");
+      last_header_ = agent != nullptr ? *agent : "";
+    }
+    if (request.target == "/throw") throw std::runtime_error("boom in the handler");
+    ApiResponse response;
+    if (request.target == "/stream") {
+      response.content_type = "text/event-stream";
+      response.stream = ApiResponse::Stream{.after_seq = 0, .preface = "retry: 1000\n\n"};
+      return response;
+    }
+    response.body = "{\"target\":\"" + request.target + "\"}\n";
+    return response;
+  }
+  void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
+                bool head) override {
+    hub_->Open(std::move(connection), response.stream->after_seq, head,
+               response.stream->preface);
+  }
+
+  Peer last_peer() {
+    std::lock_guard lock(mutex_);
+    return last_peer_;
+  }
+  std::string last_header() {
+    std::lock_guard lock(mutex_);
+    return last_header_;
+  }
+  SseHub* hub_ = nullptr;
+
+ private:
+  std::mutex mutex_;
+  Peer last_peer_;
+  std::string last_header_;
+};
+
+// Two messages, seq 1 and 2.
+class TwoMessages : public SseFeed {
+ public:
+  Result<std::vector<SseFrame>> FramesAfter(int64_t after_seq, int64_t limit) override {
+    std::vector<SseFrame> out;
+    for (int64_t seq = after_seq + 1; seq <= 2 && static_cast<int64_t>(out.size()) < limit;
+         ++seq) {
+      out.push_back(SseFrame{seq, std::make_shared<const std::string>(
+                                      "id: " + std::to_string(seq) + "\ndata: {}\n\n")});
+    }
+    return out;
+  }
+  int64_t NewestSeq() override { return 2; }
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("http_server_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    HttpServerOptions options{.listen = {"127.0.0.1:0"},
+                              .unix_socket = (dir_ / "api.sock").string(),
+                              .inherited_fds = {},
+                              .server_name = "test/1"};
+    hub_ = std::make_unique<SseHub>(loop_, feed_, SseHubOptions{.server_name = "test/1"});
+    handler_.hub_ = hub_.get();
+    auto server = HttpServer::Open(loop_, options, handler_);
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+    server_->Start();
+    thread_ = std::thread([this] { loop_.Run(); });
+  }
+  void TearDown() override {
+    loop_.Stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+    hub_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  uint16_t port() const {
+    std::string e = server_->endpoints().at(0);
+    return static_cast<uint16_t>(std::stoi(e.substr(e.rfind(':') + 1)));
+  }
+
+  // Sends `bytes` on a new connection (TCP, or the Unix socket), then reads until the server
+  // closes it, `until` arrived, or 5 s pass. `local_port` gets the client's own port (TCP).
+  std::string Exchange(const std::string& bytes, bool unix_socket = false,
+                       uint16_t* local_port = nullptr, const std::string& until = "") {
+    int fd = -1;
+    if (unix_socket) {
+      fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::string path = (dir_ / "api.sock").string();
+      path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
+    } else {
+      fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(port());
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
+      sockaddr_in mine{};
+      socklen_t size = sizeof mine;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &size);
+      if (local_port != nullptr) *local_port = ntohs(mine.sin_port);
+    }
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    (void)!::write(fd, bytes.data(), bytes.size());
+    std::string got;
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      got.append(buffer, static_cast<size_t>(n));
+      if (!until.empty() && got.find(until) != std::string::npos) break;
+    }
+    ::close(fd);
+    return got;
+  }
+
+  std::filesystem::path dir_;
+  EventLoop loop_;
+  TwoMessages feed_;
+  std::unique_ptr<SseHub> hub_;
+  TestHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(HttpServerTest, AnExceptionInTheHandlerFailsThatRequestAlone) {
+  ::testing::internal::CaptureStderr();
+  std::string got = Exchange(
+      "GET /throw HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string log = ::testing::internal::GetCapturedStderr();
+  // The 500 first, with the protocol's error body, then the next request on the same
+  // connection is answered as usual.
+  size_t failed = got.find("HTTP/1.1 500 Internal Server Error\r\n");
+  size_t next = got.find("HTTP/1.1 200 OK\r\n");
+  ASSERT_NE(failed, std::string::npos) << got;
+  ASSERT_NE(next, std::string::npos) << got;
+  EXPECT_LT(failed, next);
+  EXPECT_NE(got.find("{\"error\":{\"code\":\"internal\""), std::string::npos) << got;
+  EXPECT_NE(got.find("{\"target\":\"/after\"}"), std::string::npos) << got;
+  EXPECT_EQ(got.find("boom"), std::string::npos) << "the exception's text reached the client";
+  EXPECT_NE(log.find("GET /throw: boom in the handler"), std::string::npos) << log;
+  // And the server still serves new connections.
+  EXPECT_NE(Exchange("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .find("{\"target\":\"/again\"}"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, TheHandlerLearnsThePeerAndTheHeaders) {
+  uint16_t local_port = 0;
+  std::string got = Exchange(
+      "GET /who HTTP/1.1\r\nHost: x\r\nX-Test: hello\r\nConnection: close\r\n\r\n", false,
+      &local_port);
+  ASSERT_NE(got.find("HTTP/1.1 200 OK"), std::string::npos) << got;
+  Peer tcp = handler_.last_peer();
+  EXPECT_EQ(tcp.transport, Peer::Transport::kTcp);
+  EXPECT_EQ(tcp.address, "127.0.0.1");
+  EXPECT_EQ(tcp.port, local_port);
+  EXPECT_FALSE(tcp.uid.has_value());
+  EXPECT_EQ(handler_.last_header(), "hello");
+
+  got = Exchange("GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true);
+  ASSERT_NE(got.find("HTTP/1.1 200 OK"), std::string::npos) << got;
+  Peer unix_peer = handler_.last_peer();
+  EXPECT_EQ(unix_peer.transport, Peer::Transport::kUnix);
+  ASSERT_TRUE(unix_peer.uid.has_value());
+  EXPECT_EQ(*unix_peer.uid, ::getuid());
+  ASSERT_TRUE(unix_peer.gid.has_value());
+  EXPECT_EQ(*unix_peer.gid, ::getgid());
+}
+
+TEST_F(HttpServerTest, AStreamTakenOverSendsThePrefaceThenTheFeed) {
+  std::string expected_tail = "id: 2\ndata: {}\n\n";
+  // The stream stays open: read until the second message came.
+  std::string got =
+      Exchange("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", false, nullptr, expected_tail);
+  EXPECT_NE(got.find("HTTP/1.1 200 OK\r\nServer: test/1\r\nContent-Type: text/event-stream"),
+            std::string::npos)
+      << got;
+  size_t preface = got.find("retry: 1000\n\n");
+  size_t first = got.find("id: 1\ndata: {}\n\n");
+  size_t second = got.find(expected_tail);
+  ASSERT_NE(preface, std::string::npos) << got;
+  ASSERT_NE(first, std::string::npos) << got;
+  ASSERT_NE(second, std::string::npos) << got;
+  EXPECT_LT(preface, first);
+  EXPECT_LT(first, second);
+}
+
+}  // namespace
+}  // namespace utmpcd
