@@ -358,14 +358,10 @@ ApiResponse Api::History(const Query& query, bool failed) {
                     if (o.back() != '[') o += ',';
                     if (failed) {
                       const LoginRecord& r = *row.record;
-                      o += fmt::format("\n{{\"seq\":{},", seq);
+                      o += '\n';
                       // tty as lastb shows it ("ftp" for ftpNNN)
-                      AppendUserTtyHost(o, r.user, row.line, r.host);
-                      o += ",\"addr\":";
-                      AppendJsonAddr(o, r.addr);
-                      o += fmt::format(",\"pid\":{},\"time\":", r.pid);
-                      AppendJsonTime(o, r.time_us());
-                      o += fmt::format(",\"time_us\":{}}}", r.time_us());
+                      AppendFailedJson(o, seq, r.user, row.line, r.host, r.addr, r.pid,
+                                       r.time_us());
                     } else {
                       o += fmt::format("\n{{\"seq\":{},", seq);
                       AppendLastRowFields(o, row, now_s, false);
@@ -426,18 +422,11 @@ ApiResponse Api::Lastlog(const Query& query) {
       before = events->back().seq;
     }
     if (o.back() != '[') o += ',';
-    o += "\n{";
-    AppendJsonText(o, "user", name);
-    o += fmt::format(",\"uid\":{},", uid);
+    o += '\n';
     if (newest) {
-      AppendJsonText(o, "tty", newest->tty);
-      o += ',';
-      AppendJsonText(o, "host", newest->remote_host);
-      o += ",\"time\":";
-      AppendJsonTime(o, newest->time_us);
-      o += fmt::format(",\"time_us\":{}}}", newest->time_us);
+      AppendLastlogJson(o, name, uid, newest->tty, newest->remote_host, newest->time_us);
     } else {
-      o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
+      AppendLastlogJson(o, name, uid, "", "", std::nullopt);
     }
   }
   endpwent();

@@ -103,4 +103,33 @@ void AppendEventJson(std::string& o, const Event& e) {
   o += '}';
 }
 
+void AppendFailedJson(std::string& o, int64_t seq, std::string_view user, std::string_view tty,
+                      std::string_view host, const std::array<uint8_t, 16>& addr, int64_t pid,
+                      int64_t time_us) {
+  o += fmt::format("{{\"seq\":{},", seq);
+  AppendUserTtyHost(o, user, tty, host);
+  o += ",\"addr\":";
+  AppendJsonAddr(o, addr);
+  o += fmt::format(",\"pid\":{},\"time\":", pid);
+  AppendJsonTime(o, time_us);
+  o += fmt::format(",\"time_us\":{}}}", time_us);
+}
+
+void AppendLastlogJson(std::string& o, std::string_view user, int64_t uid, std::string_view tty,
+                       std::string_view host, std::optional<int64_t> time_us) {
+  o += '{';
+  AppendJsonText(o, "user", user);
+  o += fmt::format(",\"uid\":{},", uid);
+  if (!time_us) {
+    o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
+    return;
+  }
+  AppendJsonText(o, "tty", tty);
+  o += ',';
+  AppendJsonText(o, "host", host);
+  o += ",\"time\":";
+  AppendJsonTime(o, *time_us);
+  o += fmt::format(",\"time_us\":{}}}", *time_us);
+}
+
 }  // namespace utmpcd

@@ -1,7 +1,9 @@
 // The JSON of port 431's wire types that the daemon and the client both write: a live session
-// (GET /v1/sessions, `utmpc who --json`) and the host summary (GET /v1/host, `utmpc uptime
-// --json`), with the small encoders every answer uses. A field is named here, once. (Events,
-// history rows and lastlog follow as issue 13 moves them.)
+// (GET /v1/sessions, `utmpc who --json`), the host summary (GET /v1/host, `utmpc uptime
+// --json`), a failed login (GET /v1/failed), a user's last login (GET /v1/lastlog, `utmpc
+// lastlog --json`) and an event (GET /v1/events), with the small encoders every answer uses.
+// History rows are api/history_json.h's; the client reads them all back with
+// api/wire_decode.h.
 #pragma once
 
 #include <array>
@@ -48,6 +50,18 @@ void AppendSessionJson(std::string& o, const SessionJson& s);
 // boot_id (only when `with_boot_id`; null for ""), boot_time, boot_time_us, uptime_s, load,
 // users, sessions.
 void AppendHostFields(std::string& o, const HostSummary& s, bool with_boot_id);
+
+// One failed login as GET /v1/failed lists it: {"seq":...,"user":...,"tty":...,"host":...,
+// "addr":...,"pid":...,"time":...,"time_us":...}; `tty` as lastb shows it.
+void AppendFailedJson(std::string& o, int64_t seq, std::string_view user, std::string_view tty,
+                      std::string_view host, const std::array<uint8_t, 16>& addr, int64_t pid,
+                      int64_t time_us);
+
+// One user's last login as GET /v1/lastlog lists it: {"user":...,"uid":...,"tty":...,
+// "host":...,"time":...,"time_us":...}, the last four null for a user never logged in
+// (`time_us` nullopt).
+void AppendLastlogJson(std::string& o, std::string_view user, int64_t uid, std::string_view tty,
+                       std::string_view host, std::optional<int64_t> time_us);
 
 // One event as the JSON object of the event stream (docs/PROTOCOL.md, GET /v1/events).
 void AppendEventJson(std::string& out, const Event& event);

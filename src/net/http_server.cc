@@ -32,6 +32,9 @@ using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 using boost::system::error_code;
 
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 64 * 1024;
+
 // "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
 Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
   auto split = SplitHostPort(text, 0);
@@ -198,6 +201,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       self->connection_->ExpiresNever();
       if (!keep_alive) {
         self->connection_->ShutdownSend();
+        self->connection_->ExpiresAfter(kLingerTime);
+        self->Linger(0);
         return;
       }
       self->WaitForRequest();
@@ -207,6 +212,19 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     } else {
       http::async_write(stream_, *serializer_, std::move(done));
     }
+  }
+
+  // After the last response, what the client still sends is read and dropped until it closes
+  // its side (or kLingerTime or kLingerBytes is reached), as RFC 9112 (9.6) says: closing with
+  // unread bytes would send a reset, which can destroy the response before the client read it
+  // (a refused request with a body, a pipelined request after a refusal).
+  void Linger(size_t read) {
+    if (read > kLingerBytes) return connection_->Close();
+    connection_->ReadSome(asio::buffer(discard_),
+                          [self = shared_from_this(), read](const error_code& ec, size_t n) {
+                            if (ec || self->connection_->closed()) return;
+                            self->Linger(read + n);
+                          });
   }
 
   // An error response, then the connection closes (unless `keep` and the client wants it).
@@ -225,6 +243,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response_serializer<http::string_body>> serializer_;
+  char discard_[4096];
 };
 
 Result<void> HttpServer::Impl::Bind() {

@@ -206,21 +206,10 @@ void LastlogPrinter::AppendText(std::string_view name, const LastlogEntry& e) {
 void LastlogPrinter::AppendJson(std::string_view name, const LastlogEntry& e) {
   std::string& o = out_->buffer();
   o += first_ ? "[\n" : ",\n";
-  o += '{';
-  AppendJsonText(o, "user", name);
-  // The fields and nulls of GET /v1/lastlog (docs/PROTOCOL.md), so that `utmpc lastlog --json`
-  // reads the same here and from a host.
-  fmt::format_to(std::back_inserter(o), ",\"uid\":{},", e.uid);
-  if (e.time_s == 0) {  // never logged in
-    o += "\"tty\":null,\"host\":null,\"time\":null,\"time_us\":null}";
-    return;
-  }
-  AppendJsonText(o, "tty", e.line);
-  o += ',';
-  AppendJsonText(o, "host", e.host);
-  o += ",\"time\":\"";
-  AppendIso8601(o, CivilFromUnix(e.time_s, 0));
-  fmt::format_to(std::back_inserter(o), "\",\"time_us\":{}}}", e.time_s * 1000000);
+  // The row of GET /v1/lastlog (docs/PROTOCOL.md), so that `utmpc lastlog --json` reads the
+  // same here and from a host; a time of 0 is a user never logged in.
+  AppendLastlogJson(o, name, e.uid, e.line, e.host,
+                    e.time_s == 0 ? std::nullopt : std::optional<int64_t>(e.time_s * 1000000));
 }
 
 // LASTLOG_UID_MAX, after saying (as lastlog) when the uids asked for are above it.

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "core/text.h"
+#include "net/udp_client.h"
 #include "utmpc/commands.h"
 #include "utmpc/output.h"
-#include "utmpc/udp_client.h"
 #include "utmpc/usage.h"
 
 namespace utmpcd {

@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -219,6 +221,39 @@ TEST_F(HttpServerTest, AStreamTakenOverSendsThePrefaceThenTheFeed) {
   ASSERT_NE(second, std::string::npos) << got;
   EXPECT_LT(preface, first);
   EXPECT_LT(first, second);
+}
+
+TEST_F(HttpServerTest, AfterARefusalTheServerReadsOnUntilTheClientIsDone) {
+  // The server refuses a body and closes while the client is still sending the rest of it.
+  // Closing at once would make the kernel reset the connection at the client's next bytes, and
+  // a reset can destroy the answer before the client read it (RFC 9112, 9.6): the server
+  // shuts down its sending side and reads on (for up to 2 s) instead.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string part(2000, 'x');
+  std::string head = "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n" + part;
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::string got;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) got.append(buffer, static_cast<size_t>(n));
+  EXPECT_EQ(n, 0) << "the answer did not end with the server's end of stream";
+  EXPECT_NE(got.find("HTTP/1.1 413 Payload Too Large\r\n"), std::string::npos) << got;
+  // The rest of the body, after the answer: the server is still reading, so neither send
+  // meets a reset (EPIPE or ECONNRESET).
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(::send(fd, part.data(), part.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(part.size()))
+        << "send " << i << ": " << std::strerror(errno);
+  }
+  ::close(fd);
 }
 
 }  // namespace

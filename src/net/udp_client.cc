@@ -1,4 +1,4 @@
-#include "utmpc/udp_client.h"
+#include "net/udp_client.h"
 
 #include <netdb.h>
 #include <poll.h>
