@@ -13,8 +13,8 @@ using local = asio::local::stream_protocol;
 template <typename Socket>
 class SocketConnection : public Connection {
  public:
-  SocketConnection(Socket socket, Peer peer, std::shared_ptr<int64_t> open_count)
-      : Connection(socket.get_executor(), std::move(peer), std::move(open_count)),
+  SocketConnection(Socket socket, Peer peer, std::shared_ptr<ConnectionCounts> counts)
+      : Connection(socket.get_executor(), std::move(peer), std::move(counts)),
         socket_(std::move(socket)) {}
 
   void ReadSome(asio::mutable_buffer buffer, Handler handler) override {
@@ -67,14 +67,26 @@ void WriteRest(std::shared_ptr<Connection> connection,
 
 }  // namespace
 
+std::string SourceOf(const Peer& peer) {
+  if (peer.transport == Peer::Transport::kTcp) return peer.address;
+  return peer.uid ? "uid:" + std::to_string(*peer.uid) : "unix";
+}
+
 Connection::Connection(const asio::any_io_executor& executor, Peer peer,
-                       std::shared_ptr<int64_t> open_count)
-    : peer_(std::move(peer)), timer_(executor), open_count_(std::move(open_count)) {
-  if (open_count_) ++*open_count_;
+                       std::shared_ptr<ConnectionCounts> counts)
+    : peer_(std::move(peer)), timer_(executor), counts_(std::move(counts)),
+      source_(SourceOf(peer_)) {
+  if (counts_) {
+    ++counts_->total;
+    ++counts_->per_source[source_];
+  }
 }
 
 Connection::~Connection() {
-  if (open_count_) --*open_count_;
+  if (!counts_) return;
+  --counts_->total;
+  auto it = counts_->per_source.find(source_);
+  if (it != counts_->per_source.end() && --it->second <= 0) counts_->per_source.erase(it);
 }
 
 void Connection::Close() {
@@ -106,7 +118,7 @@ void Connection::Write(std::vector<asio::const_buffer> buffers, Handler handler)
 }
 
 std::shared_ptr<Connection> MakeConnection(tcp::socket socket,
-                                           std::shared_ptr<int64_t> open_count) {
+                                           std::shared_ptr<ConnectionCounts> counts) {
   Peer peer;
   peer.transport = Peer::Transport::kTcp;
   error_code ec;
@@ -121,11 +133,11 @@ std::shared_ptr<Connection> MakeConnection(tcp::socket socket,
   }
   socket.set_option(tcp::no_delay(true), ec);
   return std::make_shared<SocketConnection<tcp::socket>>(std::move(socket), std::move(peer),
-                                                         std::move(open_count));
+                                                         std::move(counts));
 }
 
 std::shared_ptr<Connection> MakeConnection(local::socket socket,
-                                           std::shared_ptr<int64_t> open_count) {
+                                           std::shared_ptr<ConnectionCounts> counts) {
   Peer peer;
   peer.transport = Peer::Transport::kUnix;
   struct ucred cred {};
@@ -136,7 +148,7 @@ std::shared_ptr<Connection> MakeConnection(local::socket socket,
     peer.gid = cred.gid;
   }
   return std::make_shared<SocketConnection<local::socket>>(std::move(socket), std::move(peer),
-                                                           std::move(open_count));
+                                                           std::move(counts));
 }
 
 }  // namespace utmpcd

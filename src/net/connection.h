@@ -14,11 +14,23 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/request.h"
 
 namespace utmpcd {
+
+// How many connections a server has open, in all and per source: a TCP peer's address, a Unix
+// peer's uid. Each Connection counts itself in while it lives.
+struct ConnectionCounts {
+  int64_t total = 0;
+  std::unordered_map<std::string, int64_t> per_source;
+};
+
+// The source a peer counts under: "192.0.2.7", "uid:1000" ("unix" without credentials).
+std::string SourceOf(const Peer& peer);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -29,6 +41,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection& operator=(const Connection&) = delete;
 
   const Peer& peer() const { return peer_; }
+  const std::string& source() const { return source_; }
   boost::asio::any_io_executor executor() { return timer_.get_executor(); }
 
   // What a socket's async_read_some and async_write_some do (at least one byte, or an error).
@@ -50,14 +63,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  protected:
   Connection(const boost::asio::any_io_executor& executor, Peer peer,
-             std::shared_ptr<int64_t> open_count);
+             std::shared_ptr<ConnectionCounts> counts);
   virtual void CloseTransport() = 0;
 
  private:
   Peer peer_;
   boost::asio::steady_timer timer_;
-  // The server's count of open connections: one of them until destroyed.
-  std::shared_ptr<int64_t> open_count_;
+  // The server's counts of open connections: one of them until destroyed.
+  std::shared_ptr<ConnectionCounts> counts_;
+  std::string source_;
   // Which deadline is the current one: a wait that already completed cannot be cancelled, so
   // its handler checks that no later ExpiresAfter or ExpiresNever came.
   uint64_t deadline_ = 0;
@@ -67,9 +81,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // A connection over a TCP or a Unix stream socket (Socket: tcp::socket or
 // local::stream_protocol::socket).
 std::shared_ptr<Connection> MakeConnection(boost::asio::ip::tcp::socket socket,
-                                           std::shared_ptr<int64_t> open_count);
+                                           std::shared_ptr<ConnectionCounts> counts);
 std::shared_ptr<Connection> MakeConnection(boost::asio::local::stream_protocol::socket socket,
-                                           std::shared_ptr<int64_t> open_count);
+                                           std::shared_ptr<ConnectionCounts> counts);
 
 // A Connection as the stream Beast reads HTTP from and writes it to (AsyncReadStream and
 // AsyncWriteStream).

@@ -2,6 +2,7 @@
 
 #include "net/http_server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <exception>
+#include <cerrno>
 #include <filesystem>
+#include <list>
 #include <optional>
 
 #include <fmt/format.h>
@@ -33,6 +36,10 @@ using local = asio::local::stream_protocol;
 using boost::system::error_code;
 
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// How long accepting pauses when the process is out of descriptors.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Descriptors kept for what is not a connection: the store, the files followed, the sockets.
+constexpr int64_t kReservedDescriptors = 64;
 constexpr size_t kLingerBytes = 64 * 1024;
 
 // "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
@@ -63,6 +70,7 @@ class HttpServer::Impl {
   Impl(EventLoop& loop, const HttpServerOptions& options, HttpHandler& handler)
       : loop_(loop), options_(options), handler_(handler) {}
   ~Impl() {
+    *alive_ = false;  // sessions destroyed with the loop, after the server, leave idle_ alone
     for (auto& acceptor : acceptors_) acceptor->close();
     if (unix_acceptor_) unix_acceptor_->close();
     // Our own socket file only: one that replaced it (after this daemon was taken for dead)
@@ -86,8 +94,14 @@ class HttpServer::Impl {
   HttpServerOptions options_;
   HttpHandler& handler_;
   // Connections count themselves out when destroyed, which can be as late as the loop's
-  // destruction (their handlers own them): the counter outlives the server.
-  std::shared_ptr<int64_t> open_ = std::make_shared<int64_t>(0);
+  // destruction (their handlers own them): the counts outlive the server.
+  std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
+  int64_t limit_ = 0;  // max_connections, or less (the descriptor limit)
+  // Sessions waiting for a request, longest waiting first: the first to go when full.
+  std::list<std::weak_ptr<Session>> idle_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  int64_t last_fd_warning_s_ = 0;   // monotonic, of the last "out of file descriptors"
+  int64_t fd_warnings_skipped_ = 0;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unique_ptr<local::acceptor> unix_acceptor_;
   std::string unix_path_;   // where unix_acceptor_ is bound, removed at exit
@@ -97,6 +111,9 @@ class HttpServer::Impl {
  private:
   Result<void> BindUnix(const std::string& path);
   Result<void> Adopt(int fd);
+  // Closes the connection idle longest; false when none is.
+  bool EvictIdle();
+  void OutOfDescriptors(int64_t now_s);
   template <typename Acceptor>
   void Accept(Acceptor& acceptor);
 };
@@ -105,9 +122,16 @@ class HttpServer::Impl {
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Impl& server, std::shared_ptr<Connection> connection)
-      : server_(server), connection_(connection), stream_(std::move(connection)) {}
+      : server_(server), server_alive_(server.alive_), connection_(connection),
+        stream_(std::move(connection)) {}
+  ~Session() { Busy(); }
 
   void Start() { WaitForRequest(); }
+  // Closes the connection while it waits for a request, to make room for a new one.
+  void Evict() {
+    Busy();
+    connection_->Close();  // the pending read ends with an error, and the session with it
+  }
 
  private:
   const HttpServerOptions& options() const { return server_.options_; }
@@ -121,13 +145,26 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     connection_->ExpiresAfter(std::chrono::seconds(options().idle_timeout_s));
+    Idle();
     stream_.async_read_some(buffer_.prepare(kRequestHeadLimit),
                             [self = shared_from_this()](const error_code& ec, size_t n) {
+                              self->Busy();
                               // Closed, or idle too long: the connection goes.
                               if (ec || self->connection_->closed()) return;
                               self->buffer_.commit(n);
                               self->ReadHead();
                             });
+  }
+
+  // On the server's list of idle sessions while waiting for a request's first byte.
+  void Idle() {
+    server_.idle_.push_back(weak_from_this());
+    idle_at_ = std::prev(server_.idle_.end());
+  }
+  void Busy() {
+    if (!idle_at_ || !*server_alive_) return;
+    server_.idle_.erase(*idle_at_);
+    idle_at_.reset();
   }
 
   void ReadHead() {
@@ -237,12 +274,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   Impl& server_;
+  std::shared_ptr<const bool> server_alive_;
   std::shared_ptr<Connection> connection_;
   BeastStream stream_;
   beast::flat_buffer buffer_{kRequestHeadLimit};
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response_serializer<http::string_body>> serializer_;
+  std::optional<std::list<std::weak_ptr<Session>>::iterator> idle_at_;
   char discard_[4096];
 };
 
@@ -361,18 +400,56 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
   acceptor.async_accept([this, &acceptor](const error_code& ec,
                                           typename Protocol::socket socket) {
     if (ec == asio::error::operation_aborted) return;
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+      // Accepting again at once would fail again at once: a core spinning and a log flood.
+      // The pending connections wait in the backlog until descriptors are free.
+      OutOfDescriptors(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count());
+      auto pause = std::make_shared<asio::steady_timer>(loop_.io(), kAcceptPause);
+      pause->async_wait([this, &acceptor, pause](const error_code& wait_ec) {
+        if (!wait_ec) Accept(acceptor);
+      });
+      return;
+    }
     if (!ec) {
-      if (*open_ >= options_.max_connections) {
-        error_code ignored;
-        socket.close(ignored);  // full: the newest connection goes, the others are served
+      auto connection = MakeConnection(std::move(socket), counts_);
+      if (counts_->per_source[connection->source()] > options_.max_connections_per_source) {
+        connection->Close();  // this source has its share: the others keep theirs
+      } else if (counts_->total > limit_ && !EvictIdle()) {
+        connection->Close();  // full, and every connection is busy: the newest goes
       } else {
-        std::make_shared<Session>(*this, MakeConnection(std::move(socket), open_))->Start();
+        std::make_shared<Session>(*this, std::move(connection))->Start();
       }
-    } else if (ec == asio::error::no_descriptors) {
-      Log(LogLevel::kWarning, "HTTP: out of file descriptors; raise LimitNOFILE");
     }
     Accept(acceptor);
   });
+}
+
+bool HttpServer::Impl::EvictIdle() {
+  for (const auto& waiting : idle_) {
+    if (auto session = waiting.lock()) {
+      session->Evict();  // takes it off the list
+      return true;
+    }
+  }
+  return false;
+}
+
+void HttpServer::Impl::OutOfDescriptors(int64_t now_s) {
+  if (now_s - last_fd_warning_s_ < 10) {
+    ++fd_warnings_skipped_;
+    return;
+  }
+  Log(LogLevel::kWarning,
+      "HTTP: out of file descriptors with {} connections open; accepting again in {} ms "
+      "(raise LimitNOFILE){}",
+      counts_->total, kAcceptPause.count(),
+      fd_warnings_skipped_ > 0 ? fmt::format("; {} more times since the last warning",
+                                             fd_warnings_skipped_)
+                               : "");
+  last_fd_warning_s_ = now_s;
+  fd_warnings_skipped_ = 0;
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -383,12 +460,26 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Open(EventLoop& loop,
                                                      HttpHandler& handler) {
   auto impl = std::make_unique<Impl>(loop, options, handler);
   if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  // A connection is a descriptor: more than the process may open would only fail at accept.
+  impl->limit_ = options.max_connections;
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    int64_t room = static_cast<int64_t>(files.rlim_cur) - kReservedDescriptors;
+    if (room < impl->limit_) {
+      impl->limit_ = std::max<int64_t>(room, 1);
+      Log(LogLevel::kInfo,
+          "HTTP: at most {} connections, as the descriptor limit is {} (max_connections is {}; "
+          "raise LimitNOFILE)",
+          impl->limit_, files.rlim_cur, options.max_connections);
+    }
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 void HttpServer::Start() { impl_->Start(); }
 std::vector<std::string> HttpServer::endpoints() const { return impl_->endpoints_; }
-int64_t HttpServer::open_connections() const { return *impl_->open_; }
+int64_t HttpServer::open_connections() const { return impl_->counts_->total; }
+int64_t HttpServer::connection_limit() const { return impl_->limit_; }
 const HttpServerOptions& HttpServer::options() const { return impl_->options_; }
 
 }  // namespace utmpcd

@@ -30,7 +30,13 @@ struct HttpServerOptions {
   // they are, besides `listen` and `unix_socket`. The server owns them from Open on.
   std::vector<int> inherited_fds;
   std::string server_name;          // the Server field: "utmpcd/0.9.0"
-  int64_t max_connections = 20000;  // open connections, streams taken over included
+  // Open connections, streams taken over included, at most; fewer when the descriptor limit
+  // (RLIMIT_NOFILE) leaves less room. When full, the connection idle longest (waiting for a
+  // request) is closed to make room; with none idle, the new one is refused.
+  int64_t max_connections = 20000;
+  // Open connections of one source (a TCP peer's address, a Unix peer's uid) at most: more
+  // from it are refused, so that one source cannot take the others' room.
+  int64_t max_connections_per_source = 1024;
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
@@ -65,6 +71,8 @@ class HttpServer {
   std::vector<std::string> endpoints() const;
   // The connections open now, streams taken over included.
   int64_t open_connections() const;
+  // max_connections as the descriptor limit leaves it.
+  int64_t connection_limit() const;
   const HttpServerOptions& options() const;
 
  private:

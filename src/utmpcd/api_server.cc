@@ -62,6 +62,7 @@ class ApiServer::Impl : public HttpHandler {
                            .inherited_fds = options_.inherited_fds,
                            .server_name = ServerName(),
                            .max_connections = options_.max_connections,
+                           .max_connections_per_source = options_.max_connections_per_source,
                            .idle_timeout_s = options_.idle_timeout_s,
                            .request_timeout_s = options_.request_timeout_s,
                            .write_timeout_s = options_.write_timeout_s};

@@ -25,6 +25,7 @@ struct ApiServerOptions {
   // Listening stream sockets systemd handed over, served besides the above.
   std::vector<int> inherited_fds;
   int64_t max_connections = 20000;  // HTTP connections and event streams together
+  int64_t max_connections_per_source = 1024;  // of one address (a Unix peer: of one uid)
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent

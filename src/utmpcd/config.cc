@@ -216,8 +216,8 @@ Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
 
 Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "http",
-                         {"listen", "socket", "max_connections", "idle_timeout_s",
-                          "request_timeout_s", "heartbeat_s"},
+                         {"listen", "socket", "max_connections", "max_connections_per_source",
+                          "idle_timeout_s", "request_timeout_s", "heartbeat_s"},
                          origin);
       !ok) {
     return ok;
@@ -231,6 +231,11 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
     c->api_socket = path->get();
   }
   if (auto ok = ReadInteger(t, "max_connections", 1, 1000000, &c->http_max_connections, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadInteger(t, "max_connections_per_source", 1, 1000000,
+                            &c->http_max_connections_per_source, origin);
       !ok) {
     return ok;
   }

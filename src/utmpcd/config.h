@@ -45,6 +45,7 @@ struct DaemonConfig {
   // The same API on a Unix socket for local clients; "" for none.
   std::string api_socket = "/run/utmpcd/api.sock";
   int64_t http_max_connections = 20000;
+  int64_t http_max_connections_per_source = 1024;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;

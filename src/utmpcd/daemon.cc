@@ -55,6 +55,7 @@ void Daemon::Loop::OpenApi() {
     options.unix_socket = config_.api_socket;
   }
   options.max_connections = config_.http_max_connections;
+  options.max_connections_per_source = config_.http_max_connections_per_source;
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;

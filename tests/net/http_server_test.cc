@@ -4,10 +4,14 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/event_loop.h"
 #include "net/http_server.h"
@@ -86,24 +91,70 @@ class HttpServerTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() /
            ("http_server_test." + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
-    HttpServerOptions options{.listen = {"127.0.0.1:0"},
-                              .unix_socket = (dir_ / "api.sock").string(),
-                              .inherited_fds = {},
-                              .server_name = "test/1"};
-    hub_ = std::make_unique<SseHub>(loop_, feed_, SseHubOptions{.server_name = "test/1"});
+    StartServer(Options());
+  }
+  void TearDown() override {
+    StopServer();
+    std::filesystem::remove_all(dir_);
+  }
+
+  HttpServerOptions Options() const {
+    return HttpServerOptions{.listen = {"127.0.0.1:0"},
+                             .unix_socket = (dir_ / "api.sock").string(),
+                             .inherited_fds = {},
+                             .server_name = "test/1"};
+  }
+  void StartServer(const HttpServerOptions& options) {
+    loop_ = std::make_unique<EventLoop>();
+    hub_ = std::make_unique<SseHub>(*loop_, feed_, SseHubOptions{.server_name = "test/1"});
     handler_.hub_ = hub_.get();
-    auto server = HttpServer::Open(loop_, options, handler_);
+    auto server = HttpServer::Open(*loop_, options, handler_);
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
     server_->Start();
-    thread_ = std::thread([this] { loop_.Run(); });
+    thread_ = std::thread([this] { loop_->Run(); });
   }
-  void TearDown() override {
-    loop_.Stop();
+  void StopServer() {
+    if (!loop_) return;
+    loop_->Stop();
     if (thread_.joinable()) thread_.join();
     server_.reset();
     hub_.reset();
-    std::filesystem::remove_all(dir_);
+    loop_.reset();
+  }
+
+  // A TCP connection to the server from `from` (any address of 127.0.0.0/8), or -1.
+  int ConnectFrom(const char* from) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+  }
+  // Whether the server closed `fd` (a read sees the end of the stream, or a reset) within 5 s.
+  static bool ClosedByServer(int fd) {
+    char c;
+    ssize_t n = ::read(fd, &c, 1);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  // One request on `fd`; true when it was answered 200.
+  static bool Served(int fd, const std::string& target) {
+    std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) return false;
+    char buffer[4096];
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    return n > 0 && std::string(buffer, static_cast<size_t>(n)).starts_with("HTTP/1.1 200 OK");
   }
 
   uint16_t port() const {
@@ -151,7 +202,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  EventLoop loop_;
+  std::unique_ptr<EventLoop> loop_;
   TwoMessages feed_;
   std::unique_ptr<SseHub> hub_;
   TestHandler handler_;
@@ -254,6 +305,84 @@ TEST_F(HttpServerTest, AfterARefusalTheServerReadsOnUntilTheClientIsDone) {
         << "send " << i << ": " << std::strerror(errno);
   }
   ::close(fd);
+}
+
+TEST_F(HttpServerTest, OneSourceCannotTakeTheOthersRoom) {
+  StopServer();
+  HttpServerOptions options = Options();
+  options.max_connections = 6;
+  options.max_connections_per_source = 3;
+  StartServer(options);
+  // 127.0.0.2 holds its share of connections, idle: a fourth of its own is refused.
+  std::vector<int> greedy;
+  for (int i = 0; i < 3; ++i) {
+    greedy.push_back(ConnectFrom("127.0.0.2"));
+    ASSERT_GE(greedy.back(), 0);
+    ASSERT_TRUE(Served(greedy.back(), "/greedy")) << i;
+  }
+  int fourth = ConnectFrom("127.0.0.2");
+  ASSERT_GE(fourth, 0);
+  EXPECT_TRUE(ClosedByServer(fourth)) << "a fourth connection of one source was kept";
+  ::close(fourth);
+  // Others fill the server with idle connections; then one more client is still served: the
+  // connection idle longest makes room (the first of 127.0.0.2's).
+  std::vector<int> others = {ConnectFrom("127.0.0.3"), ConnectFrom("127.0.0.4"),
+                             ConnectFrom("127.0.0.5")};
+  for (int fd : others) ASSERT_TRUE(Served(fd, "/other"));
+  int late = ConnectFrom("127.0.0.6");
+  ASSERT_GE(late, 0);
+  EXPECT_TRUE(Served(late, "/late")) << "a new client was refused while others sat idle";
+  EXPECT_TRUE(ClosedByServer(greedy.front())) << "the connection idle longest was not closed";
+  for (int fd : greedy) ::close(fd);
+  for (int fd : others) ::close(fd);
+  ::close(late);
+}
+
+TEST_F(HttpServerTest, OutOfDescriptorsTheServerWaitsInsteadOfSpinning) {
+  // The test's clients and the server share this process's descriptors: with the limit just
+  // above what is open, connections beyond it wait in the backlog, and every accept fails.
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  int open_now = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)entry;
+    ++open_now;
+  }
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(open_now + 8);
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::vector<int> clients;
+  for (int i = 0; i < 16; ++i) {
+    int fd = ConnectFrom("127.0.0.1");
+    if (fd >= 0) clients.push_back(fd);
+  }
+  // The server's thread, for a second of this: it must wait, not retry at full speed.
+  clockid_t clock;
+  ASSERT_EQ(::pthread_getcpuclockid(thread_.native_handle(), &clock), 0);
+  auto cpu_ms = [&] {
+    timespec t{};
+    ::clock_gettime(clock, &t);
+    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+  };
+  int64_t before = cpu_ms();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  int64_t spent = cpu_ms() - before;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int fd : clients) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a pause or two of accepting
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_LT(spent, 200) << "the server's thread used " << spent << " ms of CPU in 1 s";
+  size_t warnings = 0;
+  for (size_t at = 0; (at = log.find("out of file descriptors", at)) != std::string::npos; ++at) {
+    ++warnings;
+  }
+  EXPECT_GE(warnings, 1u) << "running out of descriptors was not said: " << log;
+  EXPECT_LE(warnings, 1u) << log;
+  // With descriptors free again, new clients are served.
+  EXPECT_NE(Exchange("GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .find("{\"target\":\"/after\"}"),
+            std::string::npos);
 }
 
 }  // namespace
