@@ -13,9 +13,28 @@
 namespace utmpcd {
 namespace {
 
-bool IsBidiControl(char32_t c) {
-  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
-         (c >= 0x2066 && c <= 0x2069);
+// Characters a terminal shows as nothing, or that change how the rest of the row shows: the
+// bidirectional controls (which reorder it), the zero-width and other invisible format
+// characters (Unicode's Cf: a name that looks like another), the fillers that print as blank,
+// and the tag characters. Escaped even where the locale calls them printable.
+bool IsInvisibleOrBidi(char32_t c) {
+  if (c < 0x00AD) return false;  // the common case: ASCII and Latin-1 letters
+  return c == 0x00AD ||                                      // soft hyphen
+         c == 0x034F ||                                      // combining grapheme joiner
+         (c >= 0x0600 && c <= 0x0605) || c == 0x061C ||      // Arabic format, letter mark
+         c == 0x06DD || c == 0x070F || c == 0x0890 || c == 0x0891 || c == 0x08E2 ||
+         c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0 ||  // Hangul fillers
+         c == 0x180E ||                                      // Mongolian vowel separator
+         (c >= 0x200B && c <= 0x200F) ||                     // zero-width, LRM, RLM
+         (c >= 0x202A && c <= 0x202E) ||                     // embeddings, overrides
+         (c >= 0x2060 && c <= 0x2064) ||                     // word joiner, invisible ops
+         (c >= 0x2066 && c <= 0x206F) ||                     // isolates, deprecated format
+         (c >= 0xFE00 && c <= 0xFE0F) ||                     // variation selectors
+         c == 0xFEFF ||                                      // zero-width no-break space
+         (c >= 0xFFF9 && c <= 0xFFFB) ||                     // interlinear annotation
+         c == 0x110BD || c == 0x110CD || (c >= 0x13430 && c <= 0x1343F) ||
+         (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+         (c >= 0xE0000 && c <= 0xE0FFF);                     // tags, variation selectors
 }
 
 void AppendOctal(std::string& out, unsigned char byte) {
@@ -130,7 +149,7 @@ void AppendForTerminal(std::string& out, std::string_view text, TerminalCharset 
     } else {
       char32_t cp = 0;
       size_t len = charset == TerminalCharset::kUtf8 ? Utf8SequenceLength(text.substr(i), &cp) : 0;
-      if (len > 0 && iswprint(static_cast<wint_t>(cp)) && !IsBidiControl(cp)) {
+      if (len > 0 && iswprint(static_cast<wint_t>(cp)) && !IsInvisibleOrBidi(cp)) {
         out.append(text.substr(i, len));
         i += len;
       } else if (len > 0) {

@@ -62,6 +62,31 @@ TEST(TextTest, HighBytesDependOnTheLocale) {
   std::setlocale(LC_CTYPE, "C");
 }
 
+// Characters a terminal shows as nothing make one name look like another ("root" and
+// "ro<ZWSP>ot"): they are escaped, whatever the locale thinks of them; letters are not.
+TEST(TextTest, InvisibleCharactersAreEscaped) {
+  ASSERT_NE(std::setlocale(LC_CTYPE, "C.UTF-8"), nullptr);
+  struct Case {
+    const char* utf8;
+    const char* escaped;
+  };
+  for (const Case& c : {Case{"\xe2\x80\x8b", "\\342\\200\\213"},      // U+200B zero width space
+                        Case{"\xe2\x80\x8d", "\\342\\200\\215"},      // U+200D zero width joiner
+                        Case{"\xe2\x81\xa0", "\\342\\201\\240"},      // U+2060 word joiner
+                        Case{"\xef\xbb\xbf", "\\357\\273\\277"},      // U+FEFF no-break ZW space
+                        Case{"\xc2\xad", "\\302\\255"},                // U+00AD soft hyphen
+                        Case{"\xe3\x85\xa4", "\\343\\205\\244"},      // U+3164 Hangul filler
+                        Case{"\xef\xb8\x8f", "\\357\\270\\217"},      // U+FE0F variation selector
+                        Case{"\xf3\xa0\x81\x81", "\\363\\240\\201\\201"}}) {  // U+E0041 tag A
+    EXPECT_EQ(Term(std::string("ro") + c.utf8 + "ot", TerminalCharset::kUtf8),
+              std::string("ro") + c.escaped + "ot")
+        << c.escaped;
+  }
+  // Letters around them stay letters: é (U+00E9), ß, a CJK ideograph.
+  EXPECT_EQ(Term("\xc3\xa9\xc3\x9f\xe5\xb1\xb1", TerminalCharset::kUtf8), "\xc3\xa9\xc3\x9f\xe5\xb1\xb1");
+  std::setlocale(LC_CTYPE, "C");
+}
+
 TEST(TextTest, JsonIsValidWhateverTheBytes) {
   std::string out;
   AppendJsonString(out, std::string("q\"\\\x01\xff\xc3\xa9\0x", 9));
