@@ -23,6 +23,7 @@
 #include "net/event_loop.h"
 #include "net/http_request.h"
 #include "net/udp_address.h"
+#include "net/udp_rate_limiter.h"
 #include "sources/ingest_socket.h"
 
 namespace utmpcd {
@@ -100,6 +101,8 @@ class HttpServer::Impl {
   // Sessions waiting for a request, longest waiting first: the first to go when full.
   std::list<std::weak_ptr<Session>> idle_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::optional<UdpRateLimiter> limiter_;  // requests per source prefix, when limited
+  uint64_t rate_limited_ = 0;
   int64_t last_fd_warning_s_ = 0;   // monotonic, of the last "out of file descriptors"
   int64_t fd_warnings_skipped_ = 0;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -113,6 +116,12 @@ class HttpServer::Impl {
   Result<void> Adopt(int fd);
   // Closes the connection idle longest; false when none is.
   bool EvictIdle();
+
+ public:
+  // Whether the rate limit lets one more request of `peer` through (and counts it).
+  bool AllowRequest(const Peer& peer);
+
+ private:
   void OutOfDescriptors(int64_t now_s);
   template <typename Acceptor>
   void Accept(Acceptor& acceptor);
@@ -198,6 +207,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const bool head = read.request.method == "HEAD";
+    if (!server_.AllowRequest(connection_->peer())) {
+      ApiResponse refused = ErrorResponse(429, "too_many_requests",
+                                          "too many requests from your network; slow down");
+      refused.headers.emplace_back("Retry-After", "1");
+      Respond(version, parser_->get().keep_alive(), head, std::move(refused));
+      return;
+    }
     ApiResponse answer;
     try {
       answer = server_.handler_.Handle(read.request);
@@ -426,6 +442,19 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
   });
 }
 
+bool HttpServer::Impl::AllowRequest(const Peer& peer) {
+  if (!limiter_ || peer.transport != Peer::Transport::kTcp) return true;
+  auto address = ParseIpAddress(peer.address);
+  if (!address) return true;
+  if (!options_.limit_loopback && IsLoopback(*address)) return true;
+  int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  if (limiter_->Allow(PrefixOf(*address), now_us)) return true;
+  ++rate_limited_;
+  return false;
+}
+
 bool HttpServer::Impl::EvictIdle() {
   for (const auto& waiting : idle_) {
     if (auto session = waiting.lock()) {
@@ -460,6 +489,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Open(EventLoop& loop,
                                                      HttpHandler& handler) {
   auto impl = std::make_unique<Impl>(loop, options, handler);
   if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  if (options.requests_per_second > 0) {
+    impl->limiter_.emplace(options.requests_per_second,
+                           std::max(options.request_burst, options.requests_per_second));
+  }
   // A connection is a descriptor: more than the process may open would only fail at accept.
   impl->limit_ = options.max_connections;
   struct rlimit files {};
@@ -480,6 +513,7 @@ void HttpServer::Start() { impl_->Start(); }
 std::vector<std::string> HttpServer::endpoints() const { return impl_->endpoints_; }
 int64_t HttpServer::open_connections() const { return impl_->counts_->total; }
 int64_t HttpServer::connection_limit() const { return impl_->limit_; }
+uint64_t HttpServer::rate_limited() const { return impl_->rate_limited_; }
 const HttpServerOptions& HttpServer::options() const { return impl_->options_; }
 
 }  // namespace utmpcd

@@ -37,6 +37,12 @@ struct HttpServerOptions {
   // Open connections of one source (a TCP peer's address, a Unix peer's uid) at most: more
   // from it are refused, so that one source cannot take the others' room.
   int64_t max_connections_per_source = 1024;
+  // Requests a second per source prefix (/24 for IPv4, /64 for IPv6) once `request_burst` is
+  // spent; more are answered 429 with Retry-After. 0 turns it off. Loopback clients are not
+  // limited unless `limit_loopback` (they are this host's own), nor is the Unix socket.
+  double requests_per_second = 0;
+  double request_burst = 0;
+  bool limit_loopback = false;
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
@@ -73,6 +79,8 @@ class HttpServer {
   int64_t open_connections() const;
   // max_connections as the descriptor limit leaves it.
   int64_t connection_limit() const;
+  // Requests answered 429 by the rate limit since Open.
+  uint64_t rate_limited() const;
   const HttpServerOptions& options() const;
 
  private:

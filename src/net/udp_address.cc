@@ -141,6 +141,14 @@ bool IsUnicastAddress(const IpAddress& address) {
   return true;
 }
 
+bool IsLoopback(const IpAddress& address) {
+  const auto& b = address.bytes;
+  if (!address.v6) return b[0] == 127;
+  static constexpr std::array<uint8_t, 16> kOne = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  return b == kOne || (std::equal(kMapped, kMapped + 12, b.begin()) && b[12] == 127);
+}
+
 bool IsAnswerableSource(const IpEndpoint& source, std::span<const IpAddress> broadcasts) {
   if (source.port == 0 || !IsUnicastAddress(source.address)) return false;
   return std::find(broadcasts.begin(), broadcasts.end(), source.address) == broadcasts.end();

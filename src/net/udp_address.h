@@ -67,6 +67,9 @@ Result<HostPort> SplitHostPort(std::string_view text, uint16_t default_port);
 // address: only the interface it belongs to knows (see IsAnswerableSource).
 bool IsUnicastAddress(const IpAddress& address);
 
+// 127.0.0.0/8 or ::1 (or ::ffff:127.x.y.z): this host talking to itself.
+bool IsLoopback(const IpAddress& address);
+
 // Whether a reply may be sent to `source`: a unicast address, a port other than 0, and none of
 // `broadcasts` (the directed broadcast addresses of this host's interfaces). A reply to a
 // broadcast or multicast source would reach every host of a network that never asked.

@@ -63,6 +63,9 @@ class ApiServer::Impl : public HttpHandler {
                            .server_name = ServerName(),
                            .max_connections = options_.max_connections,
                            .max_connections_per_source = options_.max_connections_per_source,
+                           .requests_per_second = options_.requests_per_second,
+                           .request_burst = options_.request_burst,
+                           .limit_loopback = false,
                            .idle_timeout_s = options_.idle_timeout_s,
                            .request_timeout_s = options_.request_timeout_s,
                            .write_timeout_s = options_.write_timeout_s};

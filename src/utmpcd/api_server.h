@@ -26,6 +26,8 @@ struct ApiServerOptions {
   std::vector<int> inherited_fds;
   int64_t max_connections = 20000;  // HTTP connections and event streams together
   int64_t max_connections_per_source = 1024;  // of one address (a Unix peer: of one uid)
+  double requests_per_second = 0;  // per source network beyond the burst; 0: unlimited
+  double request_burst = 0;
   int64_t idle_timeout_s = 30;      // a keep-alive connection waiting for its next request
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent

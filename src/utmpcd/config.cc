@@ -217,7 +217,8 @@ Result<void> ReadListen(const toml::table& t, std::vector<std::string>* out,
 Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "http",
                          {"listen", "socket", "max_connections", "max_connections_per_source",
-                          "idle_timeout_s", "request_timeout_s", "heartbeat_s"},
+                          "requests_per_second", "request_burst", "idle_timeout_s",
+                          "request_timeout_s", "heartbeat_s"},
                          origin);
       !ok) {
     return ok;
@@ -237,6 +238,13 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
   if (auto ok = ReadInteger(t, "max_connections_per_source", 1, 1000000,
                             &c->http_max_connections_per_source, origin);
       !ok) {
+    return ok;
+  }
+  if (auto ok = ReadNumber(t, "requests_per_second", 0, 1e6, &c->http_requests_per_second, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadNumber(t, "request_burst", 1, 1e6, &c->http_request_burst, origin); !ok) {
     return ok;
   }
   if (auto ok = ReadInteger(t, "idle_timeout_s", 1, 3600, &c->http_idle_timeout_s, origin); !ok) {

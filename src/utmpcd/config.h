@@ -46,6 +46,10 @@ struct DaemonConfig {
   std::string api_socket = "/run/utmpcd/api.sock";
   int64_t http_max_connections = 20000;
   int64_t http_max_connections_per_source = 1024;
+  // Requests a second per source network (/24, /64) beyond the burst; 0: no limit. Loopback and
+  // the Unix socket are not limited.
+  double http_requests_per_second = 50;
+  double http_request_burst = 200;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;

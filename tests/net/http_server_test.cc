@@ -385,5 +385,54 @@ TEST_F(HttpServerTest, OutOfDescriptorsTheServerWaitsInsteadOfSpinning) {
             std::string::npos);
 }
 
+// Requests from one network beyond its rate are answered 429 with Retry-After, and cost the
+// other networks nothing; loopback is this host's own and not limited unless asked.
+TEST_F(HttpServerTest, ANetworkBeyondItsRateIsToldToSlowDown) {
+  StopServer();
+  HttpServerOptions options = Options();
+  options.requests_per_second = 1;
+  options.request_burst = 5;
+  options.limit_loopback = true;  // the test's clients are all on loopback
+  StartServer(options);
+  std::string ten;
+  for (int i = 0; i < 10; ++i) ten += "GET /r HTTP/1.1\r\nHost: x\r\n\r\n";
+  ten += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  int fd = ConnectFrom("127.0.0.2");
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::send(fd, ten.data(), ten.size(), MSG_NOSIGNAL), static_cast<ssize_t>(ten.size()));
+  std::string got;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) got.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  auto count = [&](const std::string& what) {
+    size_t k = 0;
+    for (size_t at = 0; (at = got.find(what, at)) != std::string::npos; ++at) ++k;
+    return k;
+  };
+  EXPECT_EQ(count("HTTP/1.1 200 OK"), 5u) << got;
+  EXPECT_EQ(count("HTTP/1.1 429 Too Many Requests"), 6u) << got;
+  EXPECT_EQ(count("Retry-After: 1\r\n"), 6u) << got;
+  EXPECT_NE(got.find("\"too_many_requests\""), std::string::npos) << got;
+  EXPECT_EQ(server_->rate_limited(), 6u);
+  // Another /24 has its own bucket.
+  int other = ConnectFrom("127.0.1.2");
+  ASSERT_GE(other, 0);
+  EXPECT_TRUE(Served(other, "/other"));
+  ::close(other);
+}
+
+TEST_F(HttpServerTest, LoopbackIsNotRateLimitedByDefault) {
+  StopServer();
+  HttpServerOptions options = Options();
+  options.requests_per_second = 1;
+  options.request_burst = 1;
+  StartServer(options);
+  int fd = ConnectFrom("127.0.0.1");
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Served(fd, "/local")) << i;
+  ::close(fd);
+  EXPECT_EQ(server_->rate_limited(), 0u);
+}
+
 }  // namespace
 }  // namespace utmpcd

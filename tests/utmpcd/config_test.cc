@@ -26,6 +26,9 @@ TEST(ConfigTest, TheDocumentedExampleIsTheDefaults) {
   EXPECT_EQ(config->http_listen, defaults.http_listen);
   EXPECT_EQ(config->api_socket, defaults.api_socket);
   EXPECT_EQ(config->http_max_connections, defaults.http_max_connections);
+  EXPECT_EQ(config->http_max_connections_per_source, defaults.http_max_connections_per_source);
+  EXPECT_EQ(config->http_requests_per_second, defaults.http_requests_per_second);
+  EXPECT_EQ(config->http_request_burst, defaults.http_request_burst);
   EXPECT_EQ(config->http_idle_timeout_s, defaults.http_idle_timeout_s);
   EXPECT_EQ(config->http_request_timeout_s, defaults.http_request_timeout_s);
   EXPECT_EQ(config->http_heartbeat_s, defaults.http_heartbeat_s);
@@ -41,6 +44,7 @@ TEST(ConfigTest, NetworkAndDaemonValuesAreRead) {
       "[daemon]\nuser = \"nobody\"\n[sessions]\nsource = \"logind\"\n"
       "[http]\nlisten = [\"0.0.0.0:4310\", \"[::]:4310\"]\nsocket = \"\"\nmax_connections = 5\n"
       "idle_timeout_s = 7\nrequest_timeout_s = 3\nheartbeat_s = 2\n"
+      "max_connections_per_source = 4\nrequests_per_second = 0.5\nrequest_burst = 3\n"
       "[udp]\nlisten = []\nrate_per_prefix = 2.5\nburst = 10\ndiscovery = true\n",
       "t.toml");
   ASSERT_TRUE(config) << config.error().message;
@@ -53,6 +57,9 @@ TEST(ConfigTest, NetworkAndDaemonValuesAreRead) {
   EXPECT_EQ(config->http_idle_timeout_s, 7);
   EXPECT_EQ(config->http_request_timeout_s, 3);
   EXPECT_EQ(config->http_heartbeat_s, 2);
+  EXPECT_EQ(config->http_max_connections_per_source, 4);
+  EXPECT_EQ(config->http_requests_per_second, 0.5);
+  EXPECT_EQ(config->http_request_burst, 3);
   EXPECT_TRUE(config->udp_listen.empty());
   EXPECT_EQ(config->udp_rate_per_prefix, 2.5);
   EXPECT_EQ(config->udp_burst, 10);
@@ -80,6 +87,10 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[http]\nlisten = [\"[::1]:431\", \"0.0.0.0:0\"]\n"), "(accepted)");
   EXPECT_EQ(error("[http]\nmax_connections = 0\n"),
             "u.toml:2:19: 'max_connections' must be a whole number from 1 to 1000000");
+  EXPECT_EQ(error("[http]\nrequests_per_second = -1\n"),
+            "u.toml:2:23: 'requests_per_second' must be a number from 0 to 1000000");
+  EXPECT_EQ(error("[http]\nmax_connections_per_source = 0\n"),
+            "u.toml:2:30: 'max_connections_per_source' must be a whole number from 1 to 1000000");
   EXPECT_EQ(error("[udp]\nrate_per_prefix = -1\n"),
             "u.toml:2:19: 'rate_per_prefix' must be a number from 0 to 1000000");
   EXPECT_EQ(error("[udp]\ndiscovery = 1\n"), "u.toml:2:13: 'discovery' must be true or false");
