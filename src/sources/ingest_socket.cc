@@ -1,6 +1,7 @@
 #include "sources/ingest_socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -149,12 +150,42 @@ Result<IngestSocket> IngestSocket::Open(const Options& options) {
   return socket;
 }
 
+Result<IngestSocket> IngestSocket::Adopt(int fd) {
+  IngestSocket socket;
+  socket.fd_ = fd;  // closed by its destructor on every failure below
+  int type = 0;
+  socklen_t size = sizeof type;
+  sockaddr_storage address{};
+  socklen_t address_size = sizeof address;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) {
+    return tl::unexpected(ErrnoError("ingest socket handed over", errno));
+  }
+  if (type != SOCK_DGRAM || address.ss_family != AF_UNIX) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "ingest socket handed over: not a Unix datagram socket");
+  }
+  int on = 1;
+  int flags = ::fcntl(fd, F_GETFL);
+  if (::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0 || flags < 0 ||
+      ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return tl::unexpected(ErrnoError("ingest socket handed over", errno));
+  }
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&address);
+  if (address_size > offsetof(sockaddr_un, sun_path) && un->sun_path[0] != '\0') {
+    // For the log only: path_ would make Reset remove systemd's file.
+    socket.adopted_path_ = std::string(un->sun_path, strnlen(un->sun_path, sizeof un->sun_path));
+  }
+  return socket;
+}
+
 IngestSocket::IngestSocket(IngestSocket&& other) noexcept { *this = std::move(other); }
 
 IngestSocket& IngestSocket::operator=(IngestSocket&& other) noexcept {
   if (this != &other) {
     Reset();
     path_ = std::move(other.path_);
+    adopted_path_ = std::move(other.adopted_path_);
     fd_ = std::exchange(other.fd_, -1);
     dev_ = std::exchange(other.dev_, 0);
     ino_ = std::exchange(other.ino_, 0);
@@ -169,7 +200,7 @@ void IngestSocket::Reset() {
   if (fd_ < 0) return;
   // Only our own file: a newer daemon may already have replaced it with its socket.
   struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
+  if (!path_.empty() && ::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
     ::unlink(path_.c_str());
   }
   ::close(fd_);

@@ -62,6 +62,11 @@ class IngestSocket {
   // kInvalidArgument when the path is too long or something other than a socket is there (it
   // is never deleted), kIo when another process is listening there or a system call fails.
   static Result<IngestSocket> Open(const Options& options);
+  // Takes over a bound AF_UNIX SOCK_DGRAM socket handed over by systemd (socket activation),
+  // setting SO_PASSCRED and non-blocking; its file is systemd's and stays. Datagrams queued
+  // before SO_PASSCRED carry no credentials and are rejected, unless the socket unit sets
+  // PassCredentials=yes. kInvalidArgument for any other kind of socket (then `fd` is closed).
+  static Result<IngestSocket> Adopt(int fd);
 
   IngestSocket(IngestSocket&& other) noexcept;
   IngestSocket& operator=(IngestSocket&& other) noexcept;
@@ -71,7 +76,8 @@ class IngestSocket {
   ~IngestSocket();
 
   int fd() const { return fd_; }
-  const std::string& path() const { return path_; }
+  // Where it is bound (also when handed over).
+  const std::string& path() const { return path_.empty() ? adopted_path_ : path_; }
   const Counters& counters() const { return counters_; }
 
   // Reads pending datagrams without blocking (up to kMaxPerDrain; none pending: an empty
@@ -85,7 +91,8 @@ class IngestSocket {
   IngestSocket() = default;
   void Reset();
 
-  std::string path_;
+  std::string path_;          // bound here by Open: removed again by Reset
+  std::string adopted_path_;  // handed over: systemd's file, left alone
   int fd_ = -1;
   dev_t dev_ = 0;  // the socket file's identity, so the destructor never unlinks a successor's
   ino_t ino_ = 0;

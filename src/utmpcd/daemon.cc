@@ -39,8 +39,8 @@ Result<std::string> HistoryId(SqliteStore& store) {
 void Daemon::Loop::OpenApi() {
   // Sockets systemd handed over (utmpcd.socket) are the ones served: the configured addresses
   // are then the socket unit's business, and binding them too would collide with it.
-  ListenFds handed = TakeListenFds();
-  const bool activated = !handed.stream.empty() || !handed.datagram.empty();
+  const ListenFds& handed = handed_;
+  const bool activated = handed.any();
   if (!activated && config_.http_listen.empty() && config_.api_socket.empty() &&
       config_.udp_listen.empty()) {
     return;
@@ -49,7 +49,7 @@ void Daemon::Loop::OpenApi() {
   if (activated) {
     options.inherited_fds = handed.stream;
     Log(LogLevel::kInfo, "serving the {} sockets systemd handed over",
-        handed.stream.size() + handed.datagram.size());
+        handed.stream.size() + handed.datagram.size() + handed.unix_datagram.size());
   } else {
     options.listen = config_.http_listen;
     options.unix_socket = config_.api_socket;
@@ -111,6 +111,7 @@ Result<void> Daemon::Loop::Open() {
     PublishIngest();
   }
   // What needs root: port 431 and the sockets, then the store is open: drop it.
+  handed_ = TakeListenFds();
   OpenApi();
   OpenIngest();
   if (auto dropped = DropRoot(); !dropped) return dropped;

@@ -41,10 +41,24 @@ void Daemon::Loop::WatchLogind() {
 }
 
 void Daemon::Loop::OpenIngest() {
-  if (config_.ingest_socket.empty()) return;
-  IngestSocket::Options options;
-  options.path = config_.ingest_socket;
-  auto socket = IngestSocket::Open(options);
+  Result<IngestSocket> socket = MakeError(ErrorCode::kNotFound, "");
+  if (handed_.any()) {
+    // Socket activation: the ingest socket is systemd's too (utmpcd-ingest.socket), or none.
+    if (handed_.unix_datagram.empty()) {
+      Log(LogLevel::kWarning, "no PAM ingest: systemd handed over no ingest socket");
+      return;
+    }
+    for (size_t i = 1; i < handed_.unix_datagram.size(); ++i) {
+      Log(LogLevel::kWarning, "a second Unix datagram socket handed over is not served");
+      ::close(handed_.unix_datagram[i]);
+    }
+    socket = IngestSocket::Adopt(handed_.unix_datagram.front());
+  } else {
+    if (config_.ingest_socket.empty()) return;
+    IngestSocket::Options options;
+    options.path = config_.ingest_socket;
+    socket = IngestSocket::Open(options);
+  }
   if (!socket) {
     Log(LogLevel::kWarning, "no PAM ingest: {}", socket.error().message);
     return;

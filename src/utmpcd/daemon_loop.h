@@ -25,6 +25,7 @@
 #include "utmpcd/history_lock.h"
 #include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
+#include "utmpcd/notify.h"
 
 namespace utmpcd {
 
@@ -96,6 +97,8 @@ class Daemon::Loop {
   void StorePam();
   // Port 431: bound in Open, served from Run on the server's own thread.
   void OpenApi();
+  // The sockets systemd handed over (socket activation), taken once at Open.
+  ListenFds handed_;
   // Tells the API that events were stored (its event streams send them).
   void Stored() {
     if (api_) api_->NotifyStored();

@@ -51,8 +51,16 @@ ListenFds TakeListenFds() {
     socklen_t size = sizeof type;
     if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0) continue;
     ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (type == SOCK_STREAM) fds.stream.push_back(fd);
-    if (type == SOCK_DGRAM) fds.datagram.push_back(fd);
+    sockaddr_storage address{};
+    socklen_t address_size = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size);
+    if (type == SOCK_STREAM) {
+      fds.stream.push_back(fd);
+    } else if (type == SOCK_DGRAM && address.ss_family == AF_UNIX) {
+      fds.unix_datagram.push_back(fd);
+    } else if (type == SOCK_DGRAM) {
+      fds.datagram.push_back(fd);
+    }
   }
   return fds;
 }

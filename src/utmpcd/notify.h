@@ -17,8 +17,10 @@ void NotifyWatchdog();
 // says how many, from descriptor 3 on), by type; the variables are unset so that no child
 // takes them too. Empty when there are none.
 struct ListenFds {
-  std::vector<int> stream;    // TCP and Unix listening sockets: HTTP
-  std::vector<int> datagram;  // UDP
+  std::vector<int> stream;         // TCP and Unix listening sockets: HTTP
+  std::vector<int> datagram;       // UDP
+  std::vector<int> unix_datagram;  // the PAM ingest socket
+  bool any() const { return !stream.empty() || !datagram.empty() || !unix_datagram.empty(); }
 };
 ListenFds TakeListenFds();
 

@@ -88,6 +88,35 @@ TEST_F(IngestSocketTest, AcceptsRootAndCreatesItsDirectoryAndMode) {
   EXPECT_FALSE(Readable(socket.fd(), 0)) << "Drain left datagrams behind";
 }
 
+// A socket systemd bound and handed over (socket activation) is served as one of our own,
+// with every sender's credentials checked, and its file is left to systemd.
+TEST_F(IngestSocketTest, ASocketHandedOverIsServedAndItsFileLeftAlone) {
+  std::filesystem::create_directories(dir_ / "run/utmpcd");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path_.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  {
+    auto socket = IngestSocket::Adopt(fd);
+    ASSERT_TRUE(socket) << socket.error().message;
+    EXPECT_EQ(socket->path(), path_);
+    ASSERT_EQ(SendTo(path_, EncodeIngestMessage(SshdOpen())), 0);
+    auto received = Next(*socket);
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].message, SshdOpen());
+    EXPECT_EQ(received[0].sender_uid, 0u);
+  }
+  struct stat st {};
+  EXPECT_EQ(::lstat(path_.c_str(), &st), 0) << "the handed-over socket's file was removed";
+  // Anything but a Unix datagram socket is refused (and closed).
+  int stream = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto wrong = IngestSocket::Adopt(stream);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(::fcntl(stream, F_GETFD), -1) << "the refused socket was left open";
+}
+
 TEST_F(IngestSocketTest, RejectsAndCountsANonRootSender) {
   IngestSocket socket = Open();
   pid_t child = ::fork();
