@@ -67,6 +67,25 @@ ApiResponse Unavailable(const Error& error) {
   return ErrorResponse(503, "unavailable", error.message);
 }
 
+// The tier an endpoint needs; nullopt for a path that is none (404 for everybody).
+std::optional<Tier> NeededTier(std::string_view path) {
+  if (path == "/v1/host" || path == "/healthz") return Tier::kSummary;
+  if (path == "/v1/sessions") return Tier::kSessions;
+  if (path == "/v1/history" || path == "/v1/lastlog" || path == "/v1/events") {
+    return Tier::kHistory;
+  }
+  if (path == "/v1/failed") return Tier::kFull;
+  return std::nullopt;
+}
+
+// 401 (no credential, or a wrong one) or 403 (a good one, too low a tier).
+ApiResponse Refused(int status, std::string_view message) {
+  ApiResponse response =
+      ErrorResponse(status, status == 401 ? "unauthorized" : "forbidden", message);
+  if (status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return response;
+}
+
 bool Wanted(const std::vector<std::string>& wanted, const std::string& value) {
   return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
@@ -193,12 +212,31 @@ HostSummary Api::Summary() const {
 ApiResponse Api::Get(std::string_view target) {
   ApiRequest request;
   request.target = target;
+  request.peer.transport = Peer::Transport::kUnix;
+  request.peer.uid = 0;
   return Handle(request);
 }
 
 ApiResponse Api::Handle(const ApiRequest& request) {
   std::string_view target = request.target;
-  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") return Events(request);
+  // The tier first, once: no endpoint decides it again.
+  Access access = DecideAccess(request, options_.access);
+  if (access.token && !access.token_ok) {
+    return Refused(401, "the credential is no token this host knows (Authorization: Bearer "
+                        "TOKEN)");
+  }
+  if (std::optional<Tier> need = NeededTier(target.substr(0, target.find('?')));
+      need && access.tier < *need) {
+    std::string message = fmt::format("{} needs the {} tier; {} has {}",
+                                      target.substr(0, target.find('?')), TierName(*need),
+                                      access.token ? "this token" : "this client",
+                                      TierName(access.tier));
+    if (access.token) return Refused(403, message);
+    return Refused(401, message + ": present a token (Authorization: Bearer TOKEN) that grants it");
+  }
+  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") {
+    return Events(request, access.tier);
+  }
   if (!store_ || !history_ || !failed_) {
     return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");
   }
@@ -218,7 +256,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
                "/v1/lastlog, /v1/events, /healthz");
 }
 
-ApiResponse Api::Events(const ApiRequest& request) {
+ApiResponse Api::Events(const ApiRequest& request, Tier tier) {
   std::string_view target = request.target;
   std::optional<int64_t> after;
   auto bad = [](const std::string& message) {
@@ -264,7 +302,8 @@ ApiResponse Api::Events(const ApiRequest& request) {
   response.content_type = "text/event-stream";
   response.stream = ApiResponse::Stream{
       .after_seq = *after,
-      .preface = fmt::format("retry: 1000\nid: {}\n\n{}", EventId(*after, ours), reset)};
+      .preface = fmt::format("retry: 1000\nid: {}\n\n{}", EventId(*after, ours), reset),
+      .tier = static_cast<int>(tier)};
   return response;
 }
 

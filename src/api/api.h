@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
 #include "api/host_summary.h"
 #include "api/request.h"
 #include "api/wire_json.h"
@@ -56,6 +57,8 @@ struct ApiOptions {
   // This history's id (16 hex digits, the store's meta "history_id"): event ids are SEQ@ID, so
   // a client resuming with an id of another history (the database was replaced) is told so.
   std::string history_id;
+  // Who may ask what (api/access.h).
+  AccessPolicy access;
 };
 
 class Api {
@@ -67,7 +70,7 @@ class Api {
   // The answer to `request` (HEAD gets the same, the server drops the body). For
   // /v1/events, a response whose `stream` says where the stream starts.
   ApiResponse Handle(const ApiRequest& request);
-  // Handle of a GET of `target` from nobody in particular.
+  // Handle of a GET of `target` as root on the Unix socket (the full tier).
   ApiResponse Get(std::string_view target);
 
   // The host summary (GET /v1/host, the UDP summary). Cheap: no query of the store.
@@ -85,7 +88,7 @@ class Api {
 
  private:
   Api(const ApiOptions& options, std::shared_ptr<const LiveView> live);
-  ApiResponse Events(const ApiRequest& request);
+  ApiResponse Events(const ApiRequest& request, Tier tier);
   ApiResponse Host();
   ApiResponse Sessions(const Query& query);
   ApiResponse History(const Query& query, bool failed);

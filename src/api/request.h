@@ -32,6 +32,11 @@ struct ApiRequest {
   // Every header field as received, in order; names as the client spelled them.
   std::vector<std::pair<std::string, std::string>> headers;
   Peer peer;
+  // An Authorization field was sent (bearer_sha256 is empty when it was no "Bearer TOKEN").
+  bool bearer_present = false;
+  // The SHA-256 of the bearer token, 64 lowercase hex digits: tokens are compared hashed,
+  // as the configuration stores them.
+  std::string bearer_sha256;
 
   // The value of the first field named `name` (case-insensitively), or nullptr.
   const std::string* Header(std::string_view name) const;
@@ -49,6 +54,7 @@ struct ApiResponse {
   struct Stream {
     int64_t after_seq = 0;
     std::string preface;
+    int tier = 0;  // the request's Tier: the events of a higher one are not sent
   };
   std::optional<Stream> stream;
 };

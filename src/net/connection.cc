@@ -1,6 +1,9 @@
 #include "net/connection.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
+
+#include <algorithm>
 
 namespace utmpcd {
 namespace {
@@ -68,7 +71,17 @@ void WriteRest(std::shared_ptr<Connection> connection,
 }  // namespace
 
 std::string SourceOf(const Peer& peer) {
-  if (peer.transport == Peer::Transport::kTcp) return peer.address;
+  if (peer.transport == Peer::Transport::kTcp) {
+    // An IPv6 host has a /64 to choose addresses from: it counts as one source.
+    asio::ip::address_v6::bytes_type bytes;
+    std::string address = peer.address.substr(0, peer.address.find('%'));
+    if (address.find(':') != std::string::npos &&
+        ::inet_pton(AF_INET6, address.c_str(), bytes.data()) == 1) {
+      std::fill(bytes.begin() + 8, bytes.end(), 0);
+      return asio::ip::address_v6(bytes).to_string() + "/64";
+    }
+    return peer.address;
+  }
   return peer.uid ? "uid:" + std::to_string(*peer.uid) : "unix";
 }
 

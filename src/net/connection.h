@@ -22,14 +22,14 @@
 
 namespace utmpcd {
 
-// How many connections a server has open, in all and per source: a TCP peer's address, a Unix
-// peer's uid. Each Connection counts itself in while it lives.
+// How many connections a server has open, in all and per source (SourceOf). Each Connection counts itself in while it lives.
 struct ConnectionCounts {
   int64_t total = 0;
   std::unordered_map<std::string, int64_t> per_source;
 };
 
-// The source a peer counts under: "192.0.2.7", "uid:1000" ("unix" without credentials).
+// The source a peer counts under: "192.0.2.7", "2001:db8:1:2::/64" (an IPv6 host has its
+// /64 to pick addresses from), "uid:1000" ("unix" without credentials).
 std::string SourceOf(const Peer& peer);
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -1,7 +1,10 @@
 #include "net/http_request.h"
 
+#include <strings.h>
+
 #include <vector>
 
+#include "net/digest.h"
 #include "net/request_head.h"
 
 namespace utmpcd {
@@ -42,6 +45,17 @@ RequestOrRefusal RequestFromHead(const http::request_parser<http::empty_body>& p
     r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   r.peer = peer;
+  // The token is hashed here, once: the rules hold hashes, and api/ needs no OpenSSL.
+  if (const std::string* authorization = r.Header("Authorization")) {
+    r.bearer_present = true;
+    std::string_view value = *authorization;
+    if (value.size() > 7 && ::strncasecmp(value.data(), "Bearer ", 7) == 0) {
+      std::string_view token = value.substr(7);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (!token.empty()) r.bearer_sha256 = Sha256Hex(token);
+    }
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <exception>
 #include <cerrno>
 #include <filesystem>
+#include <limits>
 #include <list>
 #include <optional>
 
@@ -103,7 +104,8 @@ class HttpServer::Impl {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<UdpRateLimiter> limiter_;  // requests per source prefix, when limited
   uint64_t rate_limited_ = 0;
-  int64_t last_fd_warning_s_ = 0;   // monotonic, of the last "out of file descriptors"
+  // Monotonic, of the last "out of file descriptors" (long before any clock's start).
+  int64_t last_fd_warning_s_ = std::numeric_limits<int64_t>::min() / 2;
   int64_t fd_warnings_skipped_ = 0;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unique_ptr<local::acceptor> unix_acceptor_;
@@ -416,15 +418,18 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
   acceptor.async_accept([this, &acceptor](const error_code& ec,
                                           typename Protocol::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
-      // Accepting again at once would fail again at once: a core spinning and a log flood.
-      // The pending connections wait in the backlog until descriptors are free.
-      OutOfDescriptors(std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count());
+    if (ec) {
+      // Out of descriptors (or another failure of accept): accepting again at once would fail
+      // again at once, a core spinning and a log flood. The pending connections wait in the
+      // backlog until accepting resumes.
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+        OutOfDescriptors(std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count());
+      }
       auto pause = std::make_shared<asio::steady_timer>(loop_.io(), kAcceptPause);
-      pause->async_wait([this, &acceptor, pause](const error_code& wait_ec) {
-        if (!wait_ec) Accept(acceptor);
+      pause->async_wait([this, &acceptor, pause, alive = alive_](const error_code& wait_ec) {
+        if (!wait_ec && *alive) Accept(acceptor);
       });
       return;
     }
@@ -444,7 +449,8 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
 
 bool HttpServer::Impl::AllowRequest(const Peer& peer) {
   if (!limiter_ || peer.transport != Peer::Transport::kTcp) return true;
-  auto address = ParseIpAddress(peer.address);
+  // A link-local peer comes with its zone ("fe80::1%eth0"): the address is before it.
+  auto address = ParseIpAddress(peer.address.substr(0, peer.address.find('%')));
   if (!address) return true;
   if (!options_.limit_loopback && IsLoopback(*address)) return true;
   int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(

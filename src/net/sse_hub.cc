@@ -23,7 +23,7 @@ class SseHub::Impl {
   }
 
   void Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
-            std::string preface);
+            std::string preface, int tier);
   void FetchNew();
   void Heartbeat();
   void Closed(Stream* stream);
@@ -43,8 +43,8 @@ class SseHub::Impl {
 // to notice the client going away.
 class SseHub::Stream : public std::enable_shared_from_this<Stream> {
  public:
-  Stream(Impl& hub, std::shared_ptr<Connection> connection, int64_t after_seq)
-      : hub_(hub), connection_(std::move(connection)), after_seq_(after_seq) {}
+  Stream(Impl& hub, std::shared_ptr<Connection> connection, int64_t after_seq, int tier)
+      : hub_(hub), connection_(std::move(connection)), after_seq_(after_seq), tier_(tier) {}
 
   void Start(bool head, const std::string& preface) {
     pending_.push_back(std::make_shared<const std::string>(
@@ -77,20 +77,29 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
                         frames->front().seq)));
       }
       for (SseFrame& f : *frames) {
-        pending_.push_back(std::move(f.text));
+        if (f.tier <= tier_) pending_.push_back(std::move(f.text));
         last = f.seq;
       }
     } else {
       auto from = std::upper_bound(hub_.ring_.begin(), hub_.ring_.end(), after_seq_,
                                    [](int64_t seq, const SseFrame& f) { return seq < f.seq; });
       for (; from != hub_.ring_.end() && bytes < hub_.options_.batch_bytes; ++from) {
+        last = from->seq;
+        if (from->tier > tier_) continue;  // not for this client's tier
         pending_.push_back(from->text);
         bytes += from->text->size();
-        last = from->seq;
       }
     }
     check_gap_ = false;
-    if (pending_.empty()) return;  // caught up: wait for FetchNew
+    if (pending_.empty()) {
+      // Caught up (wait for FetchNew), or every message was above this stream's tier: then it
+      // moves past them, and looks for more.
+      if (last > after_seq_) {
+        after_seq_ = last;
+        Pump();
+      }
+      return;
+    }
     Write(last);
   }
 
@@ -148,6 +157,7 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
   Impl& hub_;
   std::shared_ptr<Connection> connection_;
   int64_t after_seq_;  // the last message sent (or the resume point)
+  int tier_;           // messages above it are skipped
   bool check_gap_ = true;
   bool writing_ = false;
   bool closed_ = false;
@@ -158,9 +168,9 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
 };
 
 void SseHub::Impl::Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
-                        std::string preface) {
+                        std::string preface, int tier) {
   connection->ExpiresNever();
-  auto stream = std::make_shared<Stream>(*this, std::move(connection), after_seq);
+  auto stream = std::make_shared<Stream>(*this, std::move(connection), after_seq, tier);
   streams_.insert(stream);
   stream->Start(head, preface);
   if (!heartbeat_running_) Heartbeat();
@@ -222,8 +232,8 @@ SseHub::SseHub(EventLoop& loop, SseFeed& feed, SseHubOptions options)
 SseHub::~SseHub() = default;
 
 void SseHub::Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
-                  std::string preface) {
-  impl_->Open(std::move(connection), after_seq, head, std::move(preface));
+                  std::string preface, int tier) {
+  impl_->Open(std::move(connection), after_seq, head, std::move(preface), tier);
 }
 void SseHub::FetchNew() { impl_->FetchNew(); }
 size_t SseHub::streams() const { return impl_->streams_.size(); }

@@ -27,6 +27,7 @@ class EventLoop;
 struct SseFrame {
   int64_t seq = 0;
   std::shared_ptr<const std::string> text;
+  int tier = 0;  // a stream below this level skips it (api/access.h's Tier)
 };
 
 class SseFeed {
@@ -57,9 +58,10 @@ class SseHub {
   SseHub& operator=(const SseHub&) = delete;
 
   // `connection` becomes a stream: a 200 head with Content-Type text/event-stream, then (not
-  // for a HEAD request) `preface` and every message with a seq above `after_seq`.
+  // for a HEAD request) `preface` and every message with a seq above `after_seq` whose tier
+  // is at most `tier`.
   void Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
-            std::string preface);
+            std::string preface, int tier = 0);
   // The feed has stored messages: they are framed into the ring and sent.
   void FetchNew();
   // The streams open now.

@@ -225,7 +225,7 @@ Result<std::vector<IngestSocket::Received>> IngestSocket::Drain() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       // Messages already taken off the socket are returned; the error recurs on the next call.
       if (!received.empty()) break;
-      return tl::unexpected(ErrnoError("recvmsg " + path_, errno));
+      return tl::unexpected(ErrnoError("recvmsg " + path(), errno));
     }
     std::optional<ucred> cred = TakeCredentials(msg);
     if (!cred || cred->uid != 0) {

@@ -25,8 +25,11 @@ class EventFeed : public SseFeed {
     std::vector<SseFrame> frames;
     frames.reserve(events->size());
     for (const Event& e : *events) {
-      frames.push_back(
-          SseFrame{e.seq, std::make_shared<const std::string>(EventFrame(e, history_id_))});
+      // Failed logins only to the full tier (btmp is root's and group utmp's).
+      Tier tier = e.kind == EventKind::kFailed ? Tier::kFull : Tier::kHistory;
+      frames.push_back(SseFrame{e.seq,
+                                std::make_shared<const std::string>(EventFrame(e, history_id_)),
+                                static_cast<int>(tier)});
     }
     return frames;
   }
@@ -127,7 +130,7 @@ class ApiServer::Impl : public HttpHandler {
   void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
                 bool head) override {
     hub_.Open(std::move(connection), response.stream->after_seq, head,
-              response.stream->preface);
+              response.stream->preface, response.stream->tier);
   }
 
  private:

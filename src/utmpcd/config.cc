@@ -292,6 +292,60 @@ Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view o
 
 }  // namespace
 
+// One [[access]] rule: what it grants (tier) to whom (networks, a token, or both).
+Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "[access]", {"name", "networks", "token_sha256", "tier"}, origin);
+      !ok) {
+    return ok;
+  }
+  AccessRule rule;
+  if (auto ok = ReadString(t, "name", &rule.name, origin); !ok) return ok;
+  const toml::node* tier = t.get("tier");
+  if (tier == nullptr) {
+    return tl::unexpected(ConfigError(origin, t.source(),
+                                      "an [[access]] rule needs a 'tier' (\"summary\", "
+                                      "\"sessions\", \"history\" or \"full\")"));
+  }
+  const toml::value<std::string>* tier_name = tier->as_string();
+  std::optional<Tier> parsed = tier_name ? ParseTier(tier_name->get()) : std::nullopt;
+  if (!parsed) {
+    return tl::unexpected(ConfigError(
+        origin, tier->source(),
+        "'tier' must be \"summary\", \"sessions\", \"history\" or \"full\""));
+  }
+  rule.tier = *parsed;
+  if (const toml::node* networks = t.get("networks")) {
+    const toml::array* list = networks->as_array();
+    if (list == nullptr) {
+      return tl::unexpected(ConfigError(origin, networks->source(),
+                                        "'networks' must be an array of \"ADDRESS/BITS\" strings"));
+    }
+    for (const toml::node& entry : *list) {
+      const toml::value<std::string>* text = entry.as_string();
+      std::optional<Network> network = text ? ParseNetwork(text->get()) : std::nullopt;
+      if (!network) {
+        return tl::unexpected(ConfigError(
+            origin, entry.source(),
+            "'networks' entries must be networks such as \"10.0.0.0/8\", \"fd00::/8\" or "
+            "\"192.0.2.7\""));
+      }
+      rule.networks.push_back(*network);
+    }
+  }
+  if (const toml::node* token = t.get("token_sha256")) {
+    const toml::value<std::string>* hash = token->as_string();
+    if (hash == nullptr || hash->get().size() != 64 ||
+        hash->get().find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return tl::unexpected(ConfigError(
+          origin, token->source(),
+          "'token_sha256' must be 64 lowercase hex digits (utmpcd --hash-token prints them)"));
+    }
+    rule.token_sha256 = hash->get();
+  }
+  c->access.push_back(std::move(rule));
+  return {};
+}
+
 Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin) {
   toml::table root;
   try {
@@ -306,6 +360,19 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
       {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
       {"log", ReadLog}};
   for (const auto& [key, node] : root) {
+    if (key.str() == "access") {
+      const toml::array* rules = node.as_array();
+      if (rules == nullptr || !rules->is_array_of_tables()) {
+        return tl::unexpected(ConfigError(origin, key.source(),
+                                          "'access' must be [[access]] tables, one per rule"));
+      }
+      for (const toml::node& rule : *rules) {
+        if (auto ok = ReadAccessRule(*rule.as_table(), &config, origin); !ok) {
+          return tl::unexpected(ok.error());
+        }
+      }
+      continue;
+    }
     const Reader* reader = nullptr;
     for (const auto& [name, read] : sections) {
       if (key.str() == name) reader = &read;
@@ -313,7 +380,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp] or [log])",
+          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp], [log] or [[access]])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
 #include "core/result.h"
 #include "formats/utmp.h"
 
@@ -50,6 +51,8 @@ struct DaemonConfig {
   // the Unix socket are not limited.
   double http_requests_per_second = 50;
   double http_request_burst = 200;
+  // [[access]]: tiers granted beyond the defaults (api/access.h), in the file's order.
+  std::vector<AccessRule> access;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;

@@ -40,7 +40,8 @@ void Daemon::Loop::OpenApi() {
   // Sockets systemd handed over (utmpcd.socket) are the ones served: the configured addresses
   // are then the socket unit's business, and binding them too would collide with it.
   const ListenFds& handed = handed_;
-  const bool activated = handed.any();
+  // (The ingest socket alone does not count: port 431 is then the configuration's.)
+  const bool activated = !handed.stream.empty() || !handed.datagram.empty();
   if (!activated && config_.http_listen.empty() && config_.api_socket.empty() &&
       config_.udp_listen.empty()) {
     return;
@@ -49,7 +50,7 @@ void Daemon::Loop::OpenApi() {
   if (activated) {
     options.inherited_fds = handed.stream;
     Log(LogLevel::kInfo, "serving the {} sockets systemd handed over",
-        handed.stream.size() + handed.datagram.size() + handed.unix_datagram.size());
+        handed.stream.size() + handed.datagram.size());
   } else {
     options.listen = config_.http_listen;
     options.unix_socket = config_.api_socket;
@@ -77,7 +78,9 @@ void Daemon::Loop::OpenApi() {
                  .boot_id = boot_.id,
                  .boot_time_us = boot_.time_us,
                  .version = kVersion,
-                 .history_id = history_id_};
+                 .history_id = history_id_,
+                 .access = {.rules = config_.access, .utmp_gid = std::nullopt}};
+  if (const struct group* utmp = ::getgrnam("utmp")) options.api.access.utmp_gid = utmp->gr_gid;
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.

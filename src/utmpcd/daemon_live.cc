@@ -42,12 +42,8 @@ void Daemon::Loop::WatchLogind() {
 
 void Daemon::Loop::OpenIngest() {
   Result<IngestSocket> socket = MakeError(ErrorCode::kNotFound, "");
-  if (handed_.any()) {
-    // Socket activation: the ingest socket is systemd's too (utmpcd-ingest.socket), or none.
-    if (handed_.unix_datagram.empty()) {
-      Log(LogLevel::kWarning, "no PAM ingest: systemd handed over no ingest socket");
-      return;
-    }
+  if (!handed_.unix_datagram.empty()) {
+    // Socket activation: systemd's ingest socket (utmpcd-ingest.socket) instead of our own.
     for (size_t i = 1; i < handed_.unix_datagram.size(); ++i) {
       Log(LogLevel::kWarning, "a second Unix datagram socket handed over is not served");
       ::close(handed_.unix_datagram[i]);

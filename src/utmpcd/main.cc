@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "formats/utmp.h"
+#include "net/digest.h"
 #include "utmpcd/config.h"
 #include "utmpcd/daemon.h"
 
@@ -38,7 +40,7 @@ int main(int argc, char** argv) {
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
   std::vector<std::string> http_listen, udp_listen;
   std::string api_socket, user;
-  bool once = false, debug = false;
+  bool once = false, debug = false, hash_token = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
                                     std::string("configuration file (default ") + kDefaultConfig + ")");
   app.add_option("--database", database, "history database (overrides [store] database)");
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("--layout", layout, "record layout, 384 or 400 (default: this machine's)");
   app.add_flag("--once", once, "store what the files hold now, then exit (an import)");
   app.add_flag("--debug", debug, "log every stored batch");
+  app.add_flag("--hash-token", hash_token,
+               "print the token_sha256 of an [[access]] rule for the token read from standard "
+               "input, and exit");
   app.set_version_flag("--version", std::string("utmpcd ") + utmpcd::kVersion);
   try {
     app.parse(argc, argv);
@@ -74,6 +79,18 @@ int main(int argc, char** argv) {
     // One prefix and one status for every usage error, as for a bad configuration.
     std::fprintf(stderr, "utmpcd: %s (utmpcd --help lists the options)\n", e.what());
     return 2;
+  }
+  if (hash_token) {
+    // The token is the first line of standard input, without its newline (echo, a file).
+    std::string token;
+    std::getline(std::cin, token);
+    if (!token.empty() && token.back() == '\r') token.pop_back();
+    if (token.empty()) {
+      std::fprintf(stderr, "utmpcd: --hash-token: no token on standard input\n");
+      return 2;
+    }
+    std::printf("%s\n", utmpcd::Sha256Hex(token).c_str());
+    return 0;
   }
   for (const std::vector<std::string>* listen : {&http_listen, &udp_listen}) {
     for (const std::string& address : *listen) {

@@ -28,7 +28,23 @@ leader_pid=$!
 printf '[7] [%05d] [ts/0] [alice   ] [pts/0       ] [192.0.2.7           ] [192.0.2.7      ] [2026-11-28T10:00:00,000000+00:00]\n' \
   "$leader_pid" | utmpdump -r -o "$tmp/utmp" >/dev/null 2>&1
 
-"$UTMPCD" -c /dev/null --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
+# Access: 127.0.0.1 gets everything (the checks below ask from there); a token for "ops" gets
+# the full tier and one for "monitor" the sessions tier. The tier checks ask from 127.0.0.3,
+# which gets what loopback gets by default: history.
+cat >"$tmp/utmpcd.toml" <<EOF
+[[access]]
+networks = ["127.0.0.1"]
+tier = "full"
+[[access]]
+name = "ops"
+token_sha256 = "$(printf 'ops-token' | "$UTMPCD" --hash-token)"
+tier = "full"
+[[access]]
+name = "monitor"
+token_sha256 = "$(printf 'monitor-token\n' | "$UTMPCD" --hash-token)"
+tier = "sessions"
+EOF
+"$UTMPCD" -c "$tmp/utmpcd.toml" --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
   --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
   --http-listen 127.0.0.1:0 --api-socket "$tmp/api.sock" --user root 2>"$tmp/daemon.log" &
 daemon_pid=$!
@@ -210,5 +226,43 @@ grep -q '^event: reset$' "$tmp/foreign" || fail "a foreign id is not answered wi
 sed -n 's/^data: //p' "$tmp/foreign" | jq -e --arg h "$history" --argjson n "$new_seq" \
   '.reason == "foreign" and .history == $h and .last_seq == $n' >/dev/null ||
   fail "the reset does not say why and where the stream goes on"
+
+# --- Access tiers ---------------------------------------------------------------------------
+# From 127.0.0.3: loopback's default tier, history. The answer says which tier is needed.
+from3() { curl -sS --max-time 10 --interface 127.0.0.3 -o "$tmp/body" -D "$tmp/head" -w '%{http_code}' "$@"; }
+[[ $(from3 "$base/v1/host") == 200 ]] || fail "/v1/host refused to loopback"
+[[ $(from3 "$base/v1/history?limit=1") == 200 ]] || fail "/v1/history refused to loopback"
+[[ $(from3 "$base/v1/failed") == 401 ]] || fail "/v1/failed without a credential: $(cat "$tmp/body")"
+jq -e '.error.code == "unauthorized" and (.error.message | test("full tier"))' "$tmp/body" >/dev/null ||
+  fail "the 401 does not say which tier: $(cat "$tmp/body")"
+grep -qi '^WWW-Authenticate: Bearer' "$tmp/head" || fail "the 401 does not ask for a bearer token"
+# The full tier's token opens /v1/failed. The sessions tier's token is good (loopback keeps its
+# history tier with it), but too little for /v1/failed: 403, not 401.
+[[ $(from3 -H 'Authorization: Bearer ops-token' "$base/v1/failed?limit=1") == 200 ]] ||
+  fail "the ops token is refused /v1/failed: $(cat "$tmp/body")"
+[[ $(from3 -H 'Authorization: Bearer monitor-token' "$base/v1/history?limit=1") == 200 ]] ||
+  fail "the monitor token from loopback is refused /v1/history: $(cat "$tmp/body")"
+[[ $(from3 -H 'Authorization: Bearer monitor-token' "$base/v1/failed") == 403 ]] ||
+  fail "the monitor token (sessions tier) got /v1/failed: $(cat "$tmp/body")"
+jq -e '.error.code == "forbidden" and (.error.message | test("full tier"))' "$tmp/body" >/dev/null ||
+  fail "the 403 does not say which tier: $(cat "$tmp/body")"
+# A token this host does not know is refused everywhere, even where no token is needed.
+[[ $(from3 -H 'Authorization: Bearer guess' "$base/v1/host") == 401 ]] || fail "a wrong token was accepted"
+[[ $(from3 -H 'Authorization: Basic b3BzOnRva2Vu' "$base/v1/host") == 401 ]] || fail "a Basic credential was accepted"
+# The event stream at the history tier carries no failed logins; at full it does.
+curl -sS -N --max-time 2 --interface 127.0.0.3 "$base/v1/events?from=1" >"$tmp/ev_history" 2>/dev/null || true
+curl -sS -N --max-time 2 --interface 127.0.0.3 -H 'Authorization: Bearer ops-token' \
+  "$base/v1/events?from=1" >"$tmp/ev_full" 2>/dev/null || true
+grep -q '^event: login$' "$tmp/ev_history" || fail "the history tier's stream has no logins"
+grep -q '^event: failed$' "$tmp/ev_history" && fail "the history tier's stream carries failed logins"
+grep -q '^event: failed$' "$tmp/ev_full" || fail "the full tier's stream has no failed logins"
+# The Unix socket: root gets full, any other user history (as utmp and btmp's modes say).
+chmod 755 "$tmp"  # nobody must reach the socket in it
+unix_status() { curl -sS --max-time 10 --unix-socket "$tmp/api.sock" -o /dev/null -w '%{http_code}' "http://localhost$1"; }
+[[ $(unix_status /v1/failed) == 200 ]] || fail "root on the Unix socket is refused /v1/failed"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups curl -sS --max-time 10 \
+  --unix-socket "$tmp/api.sock" -o /dev/null -w '%{http_code}' "http://localhost$1"; }
+[[ $(nobody /v1/history) == 200 ]] || fail "nobody on the Unix socket is refused /v1/history"
+[[ $(nobody /v1/failed) == 401 ]] || fail "nobody on the Unix socket got /v1/failed"
 
 echo "PASS: the HTTP API on port $port"

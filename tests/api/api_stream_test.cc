@@ -460,7 +460,8 @@ TEST_F(ApiStreamTest, HostileBytesInRecordsStillMakeValidJson) {
   r.time_s = 1700000000;
   EncodeUtmp(r, UtmpLayout::kGlibc384, &bytes);
   Append(bytes);
-  int port = Start();
+  // Loopback gets the history tier by default; /v1/failed needs full.
+  int port = Start("[[access]]\nnetworks = [\"127.0.0.0/8\"]\ntier = \"full\"\n");
   ASSERT_GT(port, 0);
   Client client(port);
   for (std::string target : {"/v1/history", "/v1/history?user=%1B%5B31m%FF%FE", "/v1/host",

@@ -2,6 +2,7 @@
 // test's own: what it tells the handler about the peer, an exception in the handler failing
 // one request with a 500 (the connection and the server go on), and a stream taken over.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -339,23 +340,31 @@ TEST_F(HttpServerTest, OneSourceCannotTakeTheOthersRoom) {
 }
 
 TEST_F(HttpServerTest, OutOfDescriptorsTheServerWaitsInsteadOfSpinning) {
-  // The test's clients and the server share this process's descriptors: with the limit just
-  // above what is open, connections beyond it wait in the backlog, and every accept fails.
+  // The test's clients and the server share this process's descriptors. The clients' sockets
+  // are made first; then the limit drops to what is open, and they connect (which takes no
+  // descriptor): every accept of the server fails, and the connections wait in the backlog.
+  ::testing::internal::CaptureStderr();  // (its file is a descriptor too: before the count)
+  std::vector<int> clients;
+  for (int i = 0; i < 16; ++i) clients.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   struct rlimit saved {};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  int open_now = 0;
+  int highest = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)entry;
-    ++open_now;
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
   }
   struct rlimit tight = saved;
-  tight.rlim_cur = static_cast<rlim_t>(open_now + 8);
-  ::testing::internal::CaptureStderr();
+  tight.rlim_cur = static_cast<rlim_t>(highest + 1);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
-  std::vector<int> clients;
-  for (int i = 0; i < 16; ++i) {
-    int fd = ConnectFrom("127.0.0.1");
-    if (fd >= 0) clients.push_back(fd);
+  // Closed descriptors below the limit would still be free: taken too, none is left.
+  std::vector<int> fillers;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : clients) {
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << std::strerror(errno);
   }
   // The server's thread, for a second of this: it must wait, not retry at full speed.
   clockid_t clock;
@@ -369,6 +378,7 @@ TEST_F(HttpServerTest, OutOfDescriptorsTheServerWaitsInsteadOfSpinning) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   int64_t spent = cpu_ms() - before;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int fd : fillers) ::close(fd);
   for (int fd : clients) ::close(fd);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a pause or two of accepting
   std::string log = ::testing::internal::GetCapturedStderr();

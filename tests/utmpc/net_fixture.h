@@ -88,7 +88,9 @@ class Daemon {
   explicit Daemon(const fs::path& dir) : dir_(dir) {
     fs::create_directories(dir_);
     for (const char* f : {"wtmp", "btmp", "utmp"}) std::ofstream(dir_ / f).close();
-    std::ofstream(dir_ / "utmpcd.toml").close();
+    // Loopback gets the history tier by default; lastb and failed events need full.
+    std::ofstream(dir_ / "utmpcd.toml") << "[[access]]\nnetworks = [\"127.0.0.0/8\"]\n"
+                                         << "tier = \"full\"\n";
   }
   ~Daemon() { Stop(SIGKILL); }
   Daemon(const Daemon&) = delete;

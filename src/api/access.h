@@ -1,0 +1,63 @@
+// Who may ask what (docs/PROTOCOL.md, "Access"): the tier of a request, decided once, here,
+// from what the network layer says about the peer (its address, a Unix peer's uid and gid)
+// and the bearer token it presented, and the tier each endpoint needs.
+//
+// By default a request gets no more than the host's own files give its sender: root and group
+// utmp on the Unix socket get `full` (btmp is 0660 root:utmp), any other local user and
+// loopback TCP `history` (utmp and wtmp are world-readable), every other address `summary`.
+// Rules ([[access]] in utmpcd.toml) grant more to source networks and to tokens; a request gets
+// the highest tier of the rules it matches.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/request.h"
+
+namespace utmpcd {
+
+// From least to most; each includes those below it.
+enum class Tier {
+  kSummary = 0,  // host name, boot, uptime, load, counts: no names
+  kSessions,     // + who is on now (/v1/sessions)
+  kHistory,      // + /v1/history, /v1/lastlog, the event stream without failed logins
+  kFull,         // + failed logins (/v1/failed, failed events)
+};
+std::string_view TierName(Tier tier);
+std::optional<Tier> ParseTier(std::string_view name);
+
+// A source network: "10.0.0.0/8", "fd00::/8", or one address ("192.0.2.7": /32, /128).
+struct Network {
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};
+  int prefix = 0;
+};
+std::optional<Network> ParseNetwork(std::string_view text);
+// Whether `address` ("192.0.2.7", "::1"; an IPv4-mapped IPv6 address counts as IPv4) is in it.
+bool NetworkContains(const Network& network, std::string_view address);
+
+struct AccessRule {
+  std::string name;               // for the log; "" for none
+  std::vector<Network> networks;  // the sources it grants to (any, when empty)
+  std::string token_sha256;       // 64 lowercase hex digits: also needs this bearer token
+  Tier tier = Tier::kSummary;
+};
+
+struct AccessPolicy {
+  std::vector<AccessRule> rules;
+  std::optional<uint32_t> utmp_gid;  // group utmp: `full` on the Unix socket
+};
+
+struct Access {
+  Tier tier = Tier::kSummary;
+  bool token = false;     // the request presented a bearer token (or a malformed credential)
+  bool token_ok = false;  // and a rule knows it
+  std::string rule;       // the name of the rule that gave the tier ("" for the default)
+};
+Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy);
+
+}  // namespace utmpcd

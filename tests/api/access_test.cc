@@ -1,0 +1,213 @@
+// Access tiers (api/access.h) without the network: the tier each kind of peer and credential
+// gets, and what each tier is answered by every endpoint of a real Api over a real SQLite
+// history (with a live session and failed logins in it).
+#include "api/access.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/api.h"
+#include "store/sqlite_store.h"
+
+namespace utmpcd {
+namespace {
+
+ApiRequest From(Peer::Transport transport, std::string address, std::optional<uint32_t> uid = {},
+                std::optional<uint32_t> gid = {}) {
+  ApiRequest r;
+  r.peer.transport = transport;
+  r.peer.address = std::move(address);
+  r.peer.uid = uid;
+  r.peer.gid = gid;
+  return r;
+}
+
+constexpr auto kTcp = Peer::Transport::kTcp;
+constexpr auto kUnix = Peer::Transport::kUnix;
+const std::string kHashA(64, 'a');
+const std::string kHashB(64, 'b');
+
+AccessPolicy Policy() {
+  AccessPolicy p;
+  p.utmp_gid = 43;
+  p.rules.push_back({.name = "lan", .networks = {*ParseNetwork("10.0.0.0/8")},
+                     .token_sha256 = "", .tier = Tier::kSessions});
+  p.rules.push_back({.name = "ops", .networks = {}, .token_sha256 = kHashA, .tier = Tier::kFull});
+  p.rules.push_back({.name = "ops-from-lan", .networks = {*ParseNetwork("10.1.0.0/16")},
+                     .token_sha256 = kHashB, .tier = Tier::kHistory});
+  return p;
+}
+
+TEST(AccessTest, DefaultsGiveWhatTheHostsFilesGive) {
+  AccessPolicy none;
+  none.utmp_gid = 43;
+  EXPECT_EQ(DecideAccess(From(kUnix, "", 0, 0), none).tier, Tier::kFull);       // root
+  EXPECT_EQ(DecideAccess(From(kUnix, "", 1000, 43), none).tier, Tier::kFull);   // group utmp
+  EXPECT_EQ(DecideAccess(From(kUnix, "", 1000, 1000), none).tier, Tier::kHistory);
+  EXPECT_EQ(DecideAccess(From(kUnix, ""), none).tier, Tier::kHistory);          // no credentials
+  EXPECT_EQ(DecideAccess(From(kTcp, "127.0.0.1"), none).tier, Tier::kHistory);
+  EXPECT_EQ(DecideAccess(From(kTcp, "127.9.9.9"), none).tier, Tier::kHistory);
+  EXPECT_EQ(DecideAccess(From(kTcp, "::1"), none).tier, Tier::kHistory);
+  EXPECT_EQ(DecideAccess(From(kTcp, "::ffff:127.0.0.1"), none).tier, Tier::kHistory);
+  EXPECT_EQ(DecideAccess(From(kTcp, "192.0.2.7"), none).tier, Tier::kSummary);
+  EXPECT_EQ(DecideAccess(From(kTcp, "2001:db8::1"), none).tier, Tier::kSummary);
+  EXPECT_EQ(DecideAccess(From(kTcp, "::2"), none).tier, Tier::kSummary);
+}
+
+TEST(AccessTest, RulesGrantTheHighestTierTheyMatch) {
+  AccessPolicy p = Policy();
+  Access lan = DecideAccess(From(kTcp, "10.2.3.4"), p);
+  EXPECT_EQ(lan.tier, Tier::kSessions);
+  EXPECT_EQ(lan.rule, "lan");
+  EXPECT_EQ(DecideAccess(From(kTcp, "11.2.3.4"), p).tier, Tier::kSummary);
+  // A token rule matches wherever the request comes from.
+  ApiRequest ops = From(kTcp, "192.0.2.7");
+  ops.bearer_present = true;
+  ops.bearer_sha256 = kHashA;
+  Access a = DecideAccess(ops, p);
+  EXPECT_EQ(a.tier, Tier::kFull);
+  EXPECT_TRUE(a.token && a.token_ok);
+  EXPECT_EQ(a.rule, "ops");
+  // A rule with networks and a token needs both.
+  ApiRequest b = From(kTcp, "10.2.0.1");
+  b.bearer_present = true;
+  b.bearer_sha256 = kHashB;
+  EXPECT_EQ(DecideAccess(b, p).tier, Tier::kSessions);  // the lan rule only
+  EXPECT_FALSE(DecideAccess(b, p).token_ok);
+  b.peer.address = "10.1.0.1";
+  EXPECT_EQ(DecideAccess(b, p).tier, Tier::kHistory);
+  EXPECT_TRUE(DecideAccess(b, p).token_ok);
+  // A token no rule knows, or a credential that is no bearer token, is said to be wrong.
+  ApiRequest wrong = From(kTcp, "127.0.0.1");
+  wrong.bearer_present = true;
+  wrong.bearer_sha256 = std::string(64, 'c');
+  EXPECT_TRUE(DecideAccess(wrong, p).token);
+  EXPECT_FALSE(DecideAccess(wrong, p).token_ok);
+  wrong.bearer_sha256.clear();  // "Basic ...": nothing to hash
+  EXPECT_FALSE(DecideAccess(wrong, p).token_ok);
+}
+
+TEST(AccessTest, NetworksParseAndContain) {
+  EXPECT_TRUE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "10.255.0.1"));
+  EXPECT_FALSE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "11.0.0.1"));
+  EXPECT_TRUE(NetworkContains(*ParseNetwork("192.0.2.7"), "192.0.2.7"));
+  EXPECT_FALSE(NetworkContains(*ParseNetwork("192.0.2.7"), "192.0.2.8"));
+  EXPECT_TRUE(NetworkContains(*ParseNetwork("192.0.2.0/25"), "::ffff:192.0.2.100"));
+  EXPECT_FALSE(NetworkContains(*ParseNetwork("192.0.2.0/25"), "192.0.2.128"));
+  EXPECT_TRUE(NetworkContains(*ParseNetwork("fd00::/8"), "fd12:3456::1"));
+  EXPECT_FALSE(NetworkContains(*ParseNetwork("fd00::/8"), "fe80::1"));
+  EXPECT_FALSE(NetworkContains(*ParseNetwork("0.0.0.0/0"), "::1"));  // families apart
+  EXPECT_TRUE(NetworkContains(*ParseNetwork("0.0.0.0/0"), "203.0.113.9"));
+  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0/8", "host/8",
+                          "10.0.0.0/8x", "", "::ffff:10.0.0.0/104"}) {
+    EXPECT_FALSE(ParseNetwork(bad)) << bad;
+  }
+  EXPECT_EQ(ParseTier("history"), Tier::kHistory);
+  EXPECT_FALSE(ParseTier("admin"));
+}
+
+// Every endpoint for every tier, on a real Api: the status, and no user name below `sessions`.
+class AccessApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("access_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::string db = (dir_ / "history.db").string();
+    auto store = SqliteStore::Open(db);
+    ASSERT_TRUE(store) << store.error().message;
+    std::vector<Event> events;
+    for (int i = 0; i < 6; ++i) {
+      Event e;
+      e.time_us = (INT64_C(1700000000) + i * 60) * 1000000;
+      e.kind = i % 3 == 2 ? EventKind::kFailed : i % 3 == 0 ? EventKind::kLogin : EventKind::kLogout;
+      e.source = e.kind == EventKind::kFailed ? EventSource::kBtmp : EventSource::kWtmp;
+      e.user = "zelda";
+      e.tty = "pts/3";
+      e.pid = 100 + i;
+      events.push_back(e);
+    }
+    ASSERT_TRUE((*store)->Append(events, {}));
+    auto live = std::make_shared<LiveView>();
+    LiveSession s;
+    s.user = "zelda";
+    s.line = "pts/3";
+    s.pid = 100;
+    live->Set({s});
+    ApiOptions options;
+    options.database = db;
+    options.version = "test";
+    options.access = Policy();
+    auto api = Api::Open(options, live);
+    ASSERT_TRUE(api) << api.error().message;
+    api_ = std::move(*api);
+  }
+  void TearDown() override {
+    api_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
+  struct Who {
+    const char* name;
+    ApiRequest request;
+    Tier tier;
+  };
+  ApiRequest ops = From(kTcp, "192.0.2.7");
+  ops.bearer_present = true;
+  ops.bearer_sha256 = kHashA;
+  const std::vector<Who> everyone = {{"stranger", From(kTcp, "192.0.2.7"), Tier::kSummary},
+                                     {"lan", From(kTcp, "10.0.0.9"), Tier::kSessions},
+                                     {"loopback", From(kTcp, "127.0.0.1"), Tier::kHistory},
+                                     {"local user", From(kUnix, "", 1000, 1000), Tier::kHistory},
+                                     {"root", From(kUnix, "", 0, 0), Tier::kFull},
+                                     {"ops token", ops, Tier::kFull}};
+  const std::vector<std::pair<std::string, Tier>> endpoints = {
+      {"/v1/host", Tier::kSummary},      {"/healthz", Tier::kSummary},
+      {"/v1/sessions", Tier::kSessions}, {"/v1/history", Tier::kHistory},
+      {"/v1/lastlog", Tier::kHistory},   {"/v1/events", Tier::kHistory},
+      {"/v1/failed", Tier::kFull}};
+  for (const Who& who : everyone) {
+    for (const auto& [target, need] : endpoints) {
+      ApiRequest r = who.request;
+      r.target = target;
+      ApiResponse response = api_->Handle(r);
+      SCOPED_TRACE(std::string(who.name) + " " + target);
+      if (who.tier >= need) {
+        EXPECT_EQ(response.status, 200) << response.body;
+        if (target == "/v1/events") {
+          ASSERT_TRUE(response.stream);
+          EXPECT_EQ(response.stream->tier, static_cast<int>(who.tier));
+        }
+      } else {
+        // Without a credential 401 (present one), with one 403 (it grants too little).
+        EXPECT_EQ(response.status, who.request.bearer_present ? 403 : 401) << response.body;
+        EXPECT_NE(response.body.find(std::string(TierName(need)) + " tier"), std::string::npos)
+            << response.body;
+      }
+      if (who.tier < Tier::kSessions) {
+        EXPECT_EQ(response.body.find("zelda"), std::string::npos) << response.body;
+      }
+    }
+  }
+  // A token nobody knows: 401, even for the summary.
+  ApiRequest wrong = From(kTcp, "127.0.0.1");
+  wrong.target = "/v1/host";
+  wrong.bearer_present = true;
+  wrong.bearer_sha256 = std::string(64, 'f');
+  ApiResponse refused = api_->Handle(wrong);
+  EXPECT_EQ(refused.status, 401);
+  ASSERT_EQ(refused.headers.size(), 1u);
+  EXPECT_EQ(refused.headers[0].first, "WWW-Authenticate");
+}
+
+}  // namespace
+}  // namespace utmpcd
