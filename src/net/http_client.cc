@@ -142,6 +142,9 @@ void FetchSession::Connect() {
 
 void FetchSession::Send() {
   request_ = Get(host_, target_);
+  if (!fetcher_->options().token.empty()) {
+    request_.set(http::field::authorization, "Bearer " + fetcher_->options().token);
+  }
   http::async_write(
       stream_, request_, [self = shared_from_this()](const beast::error_code& ec, size_t) {
         if (self->done_) return;

@@ -33,6 +33,8 @@ struct FetchOptions {
   int64_t timeout_ms = 5000;
   // Hosts in flight at once: a few hundred hosts never mean a few hundred sockets and threads.
   size_t max_parallel = 64;
+  // Sent as "Authorization: Bearer TOKEN" when not empty (the daemon's [[access]] rules).
+  std::string token;
 };
 
 // Runs exchanges[i] against hosts[i] for every i, at most max_parallel at a time, and returns

@@ -47,6 +47,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   void TakeMessage(const SseMessage& message);
   // Ends the attempt; resumes after the backoff, or gives the host up.
   void Trouble(const std::string& what, bool give_up = false);
+  void Authorize();
   // A handler's guard: false when its attempt is over.
   bool Current(uint64_t attempt) const { return attempt == attempt_ && !given_up_; }
 
@@ -146,6 +147,11 @@ WatchSession::WatchSession(SseFollower::Impl* follower, size_t id, NetHost host,
 
 void WatchSession::Start() { Attempt(); }
 
+void WatchSession::Authorize() {
+  const std::string& token = watcher_->options().token;
+  if (!token.empty()) request_.set(http::field::authorization, "Bearer " + token);
+}
+
 void WatchSession::Stop() {
   ++attempt_;
   given_up_ = true;
@@ -192,6 +198,7 @@ void WatchSession::Connect(uint64_t attempt) {
 // as "from now on", but a reconnection then knows where it was.
 void WatchSession::RequestHost(uint64_t attempt) {
   request_ = Get(host_, "/v1/host");
+  Authorize();
   http::async_write(
       stream_, request_, [self = shared_from_this(), attempt](const beast::error_code& ec, size_t) {
         if (!self->Current(attempt)) return;
@@ -220,6 +227,7 @@ void WatchSession::RequestEvents(uint64_t attempt) {
   std::string target = "/v1/events";
   if (!resume_id_ && from_) target += "?from=" + std::to_string(*from_);
   request_ = Get(host_, target);
+  Authorize();
   request_.set(http::field::accept, "text/event-stream");
   if (resume_id_) request_.set("Last-Event-ID", *resume_id_);
   http::async_write(

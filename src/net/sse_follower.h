@@ -43,6 +43,8 @@ struct WatchOptions {
   // Reconnection waits: the stream's "retry" (1 s unless it says otherwise), doubled after
   // each failed attempt up to max_backoff_ms; a stream that opened resets it.
   int64_t max_backoff_ms = 30000;
+  // Sent as "Authorization: Bearer TOKEN" when not empty.
+  std::string token;
 };
 
 // Follows GET /v1/events of every host until all of them are given up (a daemon answering

@@ -59,6 +59,13 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
     case kNetJson:
       args->json = true;
       return -1;
+    case kNetToken:
+      if (*arg == '\0') {
+        fmt::print(stderr, "utmpc {}: --token: empty\n", command);
+        return kUsageError;
+      }
+      args->fetch.token = arg;
+      return -1;
     default:
       return -2;  // not a network option
   }
@@ -72,7 +79,8 @@ const char kNetOptionsHelp[] =
     "      --hosts-file FILE   ask the hosts FILE names, one per line\n"
     "      --timeout SECONDS   how long each host has to answer (5)\n"
     "      --parallel N        ask at most N hosts at once (64)\n"
-    "      --json              one JSON document, every host in it\n";
+    "      --json              one JSON document, every host in it\n"
+    "      --token TOKEN       sent to every host as a bearer token (default: $UTMPC_TOKEN)\n";
 
 int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
                         std::vector<struct option> long_options, bool bare_hosts,
@@ -81,8 +89,13 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   long_options.push_back({"timeout", required_argument, nullptr, kNetTimeout});
   long_options.push_back({"json", no_argument, nullptr, kNetJson});
   long_options.push_back({"parallel", required_argument, nullptr, kNetParallel});
+  long_options.push_back({"token", required_argument, nullptr, kNetToken});
   long_options.push_back({nullptr, 0, nullptr, 0});
   args->command = command;
+  // A token from the environment, so that it is not in every command line (and ps).
+  if (const char* token = std::getenv("UTMPC_TOKEN"); token != nullptr && *token != '\0') {
+    args->fetch.token = token;
+  }
   optind = 0;
   int c;
   while ((c = getopt_long(argc, argv, short_options, long_options.data(), nullptr)) != -1) {

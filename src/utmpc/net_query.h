@@ -33,7 +33,13 @@ struct NetArgs {
 extern const char kNetOptionsHelp[];
 
 // getopt_long codes of the options every network command takes.
-enum NetOptionCode { kNetHostsFile = CHAR_MAX + 100, kNetTimeout, kNetJson, kNetParallel };
+enum NetOptionCode {
+  kNetHostsFile = CHAR_MAX + 100,
+  kNetTimeout,
+  kNetJson,
+  kNetParallel,
+  kNetToken
+};
 
 // Handles a command's own option `c` (with getopt's optarg); returns an exit status to stop
 // with (after printing what is needed), or -1 to go on.

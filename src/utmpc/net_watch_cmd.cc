@@ -187,6 +187,7 @@ int RunWatch(int argc, char** argv) {
   WatchOptions options;
   options.from.assign(args.hosts.size(), from);
   options.connect_timeout_ms = args.fetch.timeout_ms;
+  options.token = args.fetch.token;
   WatchPrinter printer(args.hosts, args.json);
   WatchAll(args.hosts, options, &printer);
   return 1;  // every host was given up

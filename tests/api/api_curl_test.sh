@@ -10,9 +10,11 @@ command -v curl >/dev/null && command -v jq >/dev/null || { echo "needs curl and
 
 tmp=$(mktemp -d)
 daemon_pid=
+daemon2_pid=
 leader_pid=
 cleanup() {
   [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [[ -n $daemon2_pid ]] && kill "$daemon2_pid" 2>/dev/null && wait "$daemon2_pid" 2>/dev/null
   [[ -n $leader_pid ]] && kill "$leader_pid" 2>/dev/null
   rm -rf "$tmp"
 }
@@ -257,6 +259,35 @@ grep -q '^event: login$' "$tmp/ev_history" || fail "the history tier's stream ha
 grep -q '^event: failed$' "$tmp/ev_history" && fail "the history tier's stream carries failed logins"
 grep -q '^event: failed$' "$tmp/ev_full" || fail "the full tier's stream has no failed logins"
 # The Unix socket: root gets full, any other user history (as utmp and btmp's modes say).
+# utmpc's credential: --token, or $UTMPC_TOKEN, against a second daemon on the same files whose
+# rules are the tokens only: loopback (utmpc) has the history tier there, and lastb needs full.
+sed '1,3d' "$tmp/utmpcd.toml" >"$tmp/tokens.toml"  # all but the first rule, 127.0.0.1's
+"$UTMPCD" -c "$tmp/tokens.toml" --database "$tmp/db2/history.db" --wtmp "$tmp/wtmp" \
+  --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
+  --http-listen 127.0.0.1:0 --user root 2>"$tmp/daemon2.log" &
+daemon2_pid=$!
+port2=
+for _ in $(seq 200); do
+  port2=$(sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/daemon2.log")
+  [[ -n $port2 ]] && break
+  sleep 0.05
+done
+[[ -n $port2 ]] || { cat "$tmp/daemon2.log" "$tmp/tokens.toml"; fail "the second daemon did not start"; }
+if "$UTMPC" lastb "@127.0.0.1:$port2" >/dev/null 2>"$tmp/err"; then fail "lastb without a token was served"; fi
+grep -q "HTTP 401.*full tier" "$tmp/err" || fail "lastb without a token: $(cat "$tmp/err")"
+"$UTMPC" lastb --token ops-token "@127.0.0.1:$port2" >"$tmp/lastb_token" ||
+  fail "lastb --token: $(cat "$tmp/lastb_token")"
+UTMPC_TOKEN=ops-token "$UTMPC" lastb "@127.0.0.1:$port2" | cmp -s - "$tmp/lastb_token" ||
+  fail "lastb with \$UTMPC_TOKEN differs from lastb --token"
+(($(wc -l <"$tmp/lastb_token") > 10)) || fail "lastb --token listed too little"
+if "$UTMPC" lastb --token monitor-token "@127.0.0.1:$port2" >/dev/null 2>"$tmp/err"; then
+  fail "lastb with the sessions tier's token was served"
+fi
+grep -q "HTTP 403" "$tmp/err" || fail "lastb with a token that grants too little: $(cat "$tmp/err")"
+kill "$daemon2_pid"
+wait "$daemon2_pid" 2>/dev/null || true
+daemon2_pid=
+
 chmod 755 "$tmp"  # nobody must reach the socket in it
 unix_status() { curl -sS --max-time 10 --unix-socket "$tmp/api.sock" -o /dev/null -w '%{http_code}' "http://localhost$1"; }
 [[ $(unix_status /v1/failed) == 200 ]] || fail "root on the Unix socket is refused /v1/failed"

@@ -100,6 +100,38 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[daemon]\ngroup = \"x\"\n"), "u.toml:2:1: unknown key 'group' in [daemon]");
 }
 
+TEST(ConfigTest, AccessRulesAreReadAndCheckedWhereWritten) {
+  auto config = ParseConfig(
+      "[[access]]\nnetworks = [\"10.0.0.0/8\", \"fd00::/8\"]\ntier = \"sessions\"\n"
+      "[[access]]\nname = \"ops\"\ntoken_sha256 = \"" + std::string(64, 'a') +
+          "\"\ntier = \"full\"\n",
+      "t.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->access.size(), 2u);
+  EXPECT_EQ(config->access[0].tier, Tier::kSessions);
+  EXPECT_EQ(config->access[0].networks.size(), 2u);
+  EXPECT_EQ(config->access[1].name, "ops");
+  EXPECT_EQ(config->access[1].token_sha256, std::string(64, 'a'));
+  auto error = [](const std::string& text) {
+    auto c = ParseConfig(text, "a.toml");
+    return c ? std::string("(accepted)") : c.error().message;
+  };
+  EXPECT_EQ(error("[[access]]\nnetworks = [\"10.0.0.0/33\"]\ntier = \"full\"\n"),
+            "a.toml:2:13: 'networks' entries must be networks such as \"10.0.0.0/8\", "
+            "\"fd00::/8\" or \"192.0.2.7\"");
+  EXPECT_EQ(error("[[access]]\ntier = \"admin\"\n"),
+            "a.toml:2:8: 'tier' must be \"summary\", \"sessions\", \"history\" or \"full\"");
+  EXPECT_EQ(error("[[access]]\nnetworks = []\n"),
+            "a.toml:1:1: an [[access]] rule needs a 'tier' (\"summary\", \"sessions\", "
+            "\"history\" or \"full\")");
+  EXPECT_EQ(error("[[access]]\ntoken_sha256 = \"ABC\"\ntier = \"full\"\n"),
+            "a.toml:2:16: 'token_sha256' must be 64 lowercase hex digits (utmpcd --hash-token "
+            "prints them)");
+  EXPECT_EQ(error("[[access]]\ntier = \"full\"\ntoken = \"x\"\n"),
+            "a.toml:3:1: unknown key 'token' in [[access]]");
+  EXPECT_EQ(error("access = 1\n"), "a.toml:1:1: 'access' must be [[access]] tables, one per rule");
+}
+
 TEST(ConfigTest, ValuesAreRead) {
   auto config = ParseConfig(
       "[files]\nwtmp = \"/tmp/w\"\nlayout = \"400\"\n[store]\nretention_days = 90\n"
