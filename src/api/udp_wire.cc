@@ -215,6 +215,7 @@ Result<void> DecodePayload(Reader& r, uint8_t flags, UdpReply* reply) {
   if (truncated && (reply->op != UdpOp::kSessions || reply->status != UdpStatus::kOk)) {
     return Corrupt("truncated flag on a reply that cannot be truncated");
   }
+  if (reply->status == UdpStatus::kRefused) return {};  // the header says it all
   if (reply->status == UdpStatus::kTooSmall) {
     uint64_t needed;
     if (!r.Uint(4, &needed)) return Corrupt("too-small reply ends early");
@@ -316,7 +317,9 @@ std::string EncodeUdpReply(const UdpReply& reply) {
     Writer w(out);
     uint8_t flags = kUdpFlagReply | (reply.truncated ? kUdpFlagTruncated : 0);
     w.Header(reply.op, reply.request_id, flags, reply.status);
-    if (reply.status == UdpStatus::kTooSmall) {
+    if (reply.status == UdpStatus::kRefused) {
+      // the header alone
+    } else if (reply.status == UdpStatus::kTooSmall) {
       w.Uint(reply.needed_bytes, 4);
     } else if (reply.op == UdpOp::kSummary) {
       WriteSummary(w, reply.summary, reply.summary.now_us, reply.summary.uptime_s);
@@ -339,7 +342,7 @@ Result<UdpReply> DecodeUdpReply(std::string_view d) {
   auto status = static_cast<uint8_t>(d[7]);
   if (!(flags & kUdpFlagReply)) return Corrupt("a request, not a reply");
   if (flags & ~(kUdpFlagReply | kUdpFlagTruncated)) return Corrupt("unknown flags");
-  if (status > static_cast<uint8_t>(UdpStatus::kTooSmall)) {
+  if (status > static_cast<uint8_t>(UdpStatus::kRefused)) {
     return Corrupt("unknown status " + std::to_string(status));
   }
   UdpReply reply;
@@ -372,6 +375,10 @@ size_t AnswerUdpRequest(const UdpRequest& request, size_t request_bytes,
       return w.size();
     }
     case UdpOp::kSessions:
+      if (!source.sessions_allowed) {
+        w.Header(request.op, request.request_id, kUdpFlagReply, UdpStatus::kRefused);
+        return w.size();
+      }
       return AnswerSessions(w, request, limit, source.sessions);
   }
   return 0;

@@ -48,7 +48,9 @@ inline constexpr uint8_t kUdpFlagTruncated = 0x02;
 inline constexpr size_t kUdpSummaryRequestBytes = 256;
 
 enum class UdpOp : uint8_t { kPing = 1, kSummary = 2, kSessions = 3 };
-enum class UdpStatus : uint8_t { kOk = 0, kTooSmall = 1 };
+// kRefused: the source's network may not see what it asked for (SESSIONS needs the sessions
+// tier, api/access.h); the reply is the header alone.
+enum class UdpStatus : uint8_t { kOk = 0, kTooSmall = 1, kRefused = 2 };
 
 // "PING", "SUMMARY", "SESSIONS".
 const char* UdpOpName(UdpOp op);
@@ -112,6 +114,8 @@ struct UdpAnswerSource {
   // Now, microseconds UTC: the summary's time, and its uptime moved on from summary.now_us, so
   // a summary taken a moment ago answers with the current time.
   int64_t now_us = 0;
+  // Whether the source may be sent the session list (else SESSIONS is answered "refused").
+  bool sessions_allowed = true;
 };
 
 // Writes the reply to `request` (a datagram of `request_bytes` bytes) into `out` and returns

@@ -409,8 +409,10 @@ UdpServer::Impl::Outcome UdpServer::Impl::Handle(size_t i, int64_t mono_us, int6
     summary = &snapshot_->summary;
     sessions = snapshot_->sessions;
   }
-  *reply_bytes =
-      AnswerUdpRequest(*request, size, UdpAnswerSource{*summary, sessions, real_us}, b.out[i]);
+  bool sessions_allowed = request->op != UdpOp::kSessions || !options_.may_list_sessions ||
+                          options_.may_list_sessions(peer->address);
+  *reply_bytes = AnswerUdpRequest(
+      *request, size, UdpAnswerSource{*summary, sessions, real_us, sessions_allowed}, b.out[i]);
   return Outcome::kAnswer;
 }
 

@@ -11,6 +11,7 @@
 
 #include "api/host_summary.h"
 #include "core/result.h"
+#include "net/udp_address.h"
 #include "sources/utmp_snapshot.h"
 
 namespace utmpcd {
@@ -37,6 +38,10 @@ struct UdpOptions {
   // The snapshot answers are made from is taken again when it is older than this (and after
   // UdpServer::Invalidate), so a flood of queries costs one Provider call a second.
   int snapshot_max_age_ms = 1000;
+  // Whether a source address may be sent the session list (the SESSIONS op; no token travels
+  // in a datagram, and its source can be forged, so only the source network counts). Unset:
+  // every source may. Called on the loop's thread.
+  std::function<bool(const IpAddress&)> may_list_sessions;
 };
 
 // What UDP answers from: the host summary and the live sessions, in the order a SESSIONS

@@ -84,8 +84,16 @@ class ApiServer::Impl : public HttpHandler {
       return {};
     }
     udp_ = std::make_unique<UdpServer>();
+    UdpOptions udp = *options_.udp;
+    // The session list goes to the sources whose network has the sessions tier (a datagram
+    // carries no token, and its source can be forged: the network alone counts).
+    udp.may_list_sessions = [policy = options_.api.access](const IpAddress& address) {
+      ApiRequest request;
+      request.peer.address = FormatIpAddress(address);
+      return DecideAccess(request, policy).tier >= Tier::kSessions;
+    };
     // Answers come from the same summary and sessions as HTTP's, taken on this thread.
-    return udp_->Open(loop_, *options_.udp, [this] {
+    return udp_->Open(loop_, udp, [this] {
       return UdpSnapshot{api_->Summary(), *live_->Get()};
     });
   }

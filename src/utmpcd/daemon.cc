@@ -67,7 +67,9 @@ void Daemon::Loop::OpenApi() {
                              .inherited_fds = handed.datagram,
                              .rate_per_prefix = config_.udp_rate_per_prefix,
                              .burst = config_.udp_burst,
-                             .discovery = config_.udp_discovery};
+                             .discovery = config_.udp_discovery,
+                             .snapshot_max_age_ms = 1000,
+                             .may_list_sessions = nullptr};
   }
   if (history_id_.empty()) {  // the store could not be opened for writing: read its id
     if (auto read_only = SqliteStore::Open(config_.database, {.read_only = true})) {

@@ -148,6 +148,33 @@ TEST_F(UdpServerTest, SessionsPageOverTheNetwork) {
   for (int i = 0; i < 150; ++i) EXPECT_EQ(got[static_cast<size_t>(i)].user, Session(i).user);
 }
 
+// The session list goes only to the sources allowed it (the daemon: by network, api/access.h);
+// the others are told "refused" in a reply of the header alone, and still get the summary.
+TEST_F(UdpServerTest, SessionsAreRefusedToSourcesNotAllowedThem) {
+  UdpOptions options;
+  options.may_list_sessions = [](const IpAddress& a) { return a == IpAddress::V4(127, 0, 0, 1); };
+  Start(options, 3);
+  ClientSocket allowed(Endpoint("127.0.0.1:0"));
+  ClientSocket other(Endpoint("127.0.0.2:0"));
+  std::string ask = EncodeUdpRequest({UdpOp::kSessions, 7, 0}, 1200);
+  auto page = DecodeUdpReply(Ask(allowed, ask));
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->status, UdpStatus::kOk);
+  EXPECT_EQ(page->sessions.size(), 3u);
+  std::string raw = Ask(other, ask);
+  auto refused = DecodeUdpReply(raw);
+  ASSERT_TRUE(refused) << refused.error().message;
+  EXPECT_EQ(refused->status, UdpStatus::kRefused);
+  EXPECT_EQ(refused->request_id, 7u);
+  EXPECT_TRUE(refused->sessions.empty());
+  EXPECT_EQ(raw.size(), kUdpHeaderBytes);
+  EXPECT_EQ(raw.find(Session(0).user), std::string::npos);
+  auto summary = DecodeUdpReply(Ask(other, EncodeUdpRequest({UdpOp::kSummary, 8, 0}, 1200)));
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->status, UdpStatus::kOk);
+  EXPECT_EQ(summary->summary.sessions, 3);
+}
+
 TEST_F(UdpServerTest, MalformedDatagramsGetNoReplyAndAreCounted) {
   Start(UdpOptions{});
   std::string ping = EncodeUdpRequest({UdpOp::kPing, 1, 0}, 16);
