@@ -29,6 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(name.find_first_of("\r\n:") == std::string::npos, "a field name with CR, LF or ':'");
     Check(value.find_first_of("\r\n") == std::string::npos, "a field value with CR or LF");
   }
+  // A bearer token is hashed (64 hex digits), never passed on as it came.
+  if (!r.bearer_sha256.empty()) {
+    Check(r.bearer_present && r.bearer_sha256.size() == 64 &&
+              r.bearer_sha256.find_first_not_of("0123456789abcdef") == std::string::npos,
+          "a bearer token's hash is not 64 hex digits");
+  }
   auto again = utmpcd::ParseRequestBytes(std::string(bytes) + "GET / HTTP/1.1\r\n", peer);
   Check(again && !again->refusal && again->request.target == r.target &&
             again->request.headers == r.headers,
