@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -10,7 +11,8 @@ namespace {
 
 // The address as 16 bytes, IPv4 in the first 4 (an IPv4-mapped IPv6 address as IPv4).
 std::optional<Network> ParseAddress(std::string_view text) {
-  std::string s(text);
+  // A link-local peer comes with its zone ("fe80::1%eth0"): the address is before it.
+  std::string s(text.substr(0, text.find('%')));
   Network n;
   if (::inet_pton(AF_INET, s.c_str(), n.bytes.data()) == 1) {
     n.prefix = 32;
@@ -104,8 +106,11 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
   Access access;
   const Peer& peer = request.peer;
   if (peer.transport == Peer::Transport::kUnix) {
-    bool privileged = (peer.uid && *peer.uid == 0) ||
-                      (peer.gid && policy.utmp_gid && *peer.gid == *policy.utmp_gid);
+    bool in_utmp = policy.utmp_gid &&
+                   ((peer.gid && *peer.gid == *policy.utmp_gid) ||
+                    std::find(peer.groups.begin(), peer.groups.end(), *policy.utmp_gid) !=
+                        peer.groups.end());
+    bool privileged = (peer.uid && *peer.uid == 0) || in_utmp;
     access.tier = privileged ? Tier::kFull : Tier::kHistory;
   } else {
     access.tier = IsLoopbackAddress(peer.address) ? Tier::kHistory : Tier::kSummary;

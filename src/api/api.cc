@@ -225,24 +225,34 @@ ApiResponse Api::Handle(const ApiRequest& request) {
     return Refused(401, "the credential is no token this host knows (Authorization: Bearer "
                         "TOKEN)");
   }
-  if (std::optional<Tier> need = NeededTier(target.substr(0, target.find('?')));
-      need && access.tier < *need) {
-    std::string message = fmt::format("{} needs the {} tier; {} has {}",
-                                      target.substr(0, target.find('?')), TierName(*need),
+  // The tier an endpoint needs is looked up on the path as it is routed: decoded ("%66ailed"
+  // is "failed"), and a path with no tier is no endpoint.
+  const bool events = target == "/v1/events" || target.substr(0, 11) == "/v1/events?";
+  std::optional<Query> query;
+  std::string path = "/v1/events";
+  if (!events) {
+    auto parsed = Query::Parse(target);
+    if (!parsed) return ErrorResponse(400, "bad_request", parsed.error().message);
+    query.emplace(std::move(*parsed));
+    path = query->path();
+  }
+  std::optional<Tier> need = NeededTier(path);
+  if (!need) {
+    return ErrorResponse(404, "not_found",
+                         "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
+                         "/v1/lastlog, /v1/events, /healthz");
+  }
+  if (access.tier < *need) {
+    std::string message = fmt::format("{} needs the {} tier; {} has {}", path, TierName(*need),
                                       access.token ? "this token" : "this client",
                                       TierName(access.tier));
     if (access.token) return Refused(403, message);
     return Refused(401, message + ": present a token (Authorization: Bearer TOKEN) that grants it");
   }
-  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") {
-    return Events(request, access.tier);
-  }
+  if (events) return Events(request, access.tier);
   if (!store_ || !history_ || !failed_) {
     return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");
   }
-  auto query = Query::Parse(target);
-  if (!query) return ErrorResponse(400, "bad_request", query.error().message);
-  const std::string& path = query->path();
   if (path == "/v1/sessions") return Sessions(*query);
   if (path == "/v1/history") return History(*query, false);
   if (path == "/v1/failed") return History(*query, true);
@@ -251,9 +261,9 @@ ApiResponse Api::Handle(const ApiRequest& request) {
     return path == "/healthz" ? Healthz() : Host();
   }
   if (path == "/v1/lastlog") return Lastlog(*query);
-  return ErrorResponse(404, "not_found",
-               "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
-               "/v1/lastlog, /v1/events, /healthz");
+  // (A path with a tier and no handler: "/v1/%65vents" decodes to the stream's path, which is
+  // only served as written.)
+  return ErrorResponse(404, "not_found", "no such endpoint; the event stream is /v1/events");
 }
 
 ApiResponse Api::Events(const ApiRequest& request, Tier tier) {

@@ -22,6 +22,7 @@ struct Peer {
   // A Unix socket's peer credentials (SO_PEERCRED), when the kernel gave them.
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
+  std::vector<uint32_t> groups;  // and its supplementary groups (SO_PEERGROUPS)
   // The verified client certificate's subject over mutual TLS; "" otherwise.
   std::string certificate_subject;
 };

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace utmpcd {
 namespace {
@@ -160,6 +161,19 @@ std::shared_ptr<Connection> MakeConnection(local::socket socket,
     peer.uid = cred.uid;
     peer.gid = cred.gid;
   }
+  // The supplementary groups too: a member of group utmp need not have it as primary group.
+  std::vector<gid_t> groups(64);
+  socklen_t groups_size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERGROUPS, groups.data(),
+                   &groups_size) != 0 && errno == ERANGE) {
+    groups.resize(groups_size / sizeof(gid_t));
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERGROUPS, groups.data(),
+                     &groups_size) != 0) {
+      groups_size = 0;
+    }
+  }
+  groups.resize(groups_size / sizeof(gid_t));
+  peer.groups.assign(groups.begin(), groups.end());
   return std::make_shared<SocketConnection<local::socket>>(std::move(socket), std::move(peer),
                                                            std::move(counts));
 }

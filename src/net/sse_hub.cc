@@ -18,7 +18,7 @@ using boost::system::error_code;
 class SseHub::Impl {
  public:
   Impl(EventLoop& loop, SseFeed& feed, SseHubOptions options)
-      : feed_(feed), options_(std::move(options)), heartbeat_(loop) {
+      : loop_(loop), feed_(feed), options_(std::move(options)), heartbeat_(loop) {
     ring_base_ = ring_top_ = feed_.NewestSeq();
   }
 
@@ -28,6 +28,7 @@ class SseHub::Impl {
   void Heartbeat();
   void Closed(Stream* stream);
 
+  EventLoop& loop_;
   SseFeed& feed_;
   SseHubOptions options_;
   // The ring holds every message with ring_base_ < seq <= ring_top_, framed.
@@ -93,10 +94,11 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
     check_gap_ = false;
     if (pending_.empty()) {
       // Caught up (wait for FetchNew), or every message was above this stream's tier: then it
-      // moves past them, and looks for more.
+      // moves past them and looks for more -- in a later turn of the loop, so that a long run
+      // of skipped messages holds up no other client (and no stack grows with it).
       if (last > after_seq_) {
         after_seq_ = last;
-        Pump();
+        hub_.loop_.Post([self = shared_from_this()] { self->Pump(); });
       }
       return;
     }

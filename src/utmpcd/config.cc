@@ -332,6 +332,10 @@ Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_v
       rule.networks.push_back(*network);
     }
   }
+  if (t.get("networks") != nullptr && rule.networks.empty()) {
+    return tl::unexpected(ConfigError(origin, t.get("networks")->source(),
+                                      "'networks' is empty: name the networks the rule is for"));
+  }
   if (const toml::node* token = t.get("token_sha256")) {
     const toml::value<std::string>* hash = token->as_string();
     if (hash == nullptr || hash->get().size() != 64 ||
@@ -341,6 +345,11 @@ Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_v
           "'token_sha256' must be 64 lowercase hex digits (utmpcd --hash-token prints them)"));
     }
     rule.token_sha256 = hash->get();
+  }
+  if (rule.networks.empty() && rule.token_sha256.empty()) {
+    // Granting to everyone is possible, but only as written: networks = ["0.0.0.0/0", "::/0"].
+    return tl::unexpected(ConfigError(origin, t.source(),
+                                      "an [[access]] rule needs 'networks', 'token_sha256' or both"));
   }
   c->access.push_back(std::move(rule));
   return {};

@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
     // The token is the first line of standard input, without its newline (echo, a file).
     std::string token;
     std::getline(std::cin, token);
-    if (!token.empty() && token.back() == '\r') token.pop_back();
+    // As the daemon reads "Authorization: Bearer TOKEN": without the spaces around it.
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    token.erase(0, token.find_first_not_of(' ') == std::string::npos ? token.size()
+                                                                      : token.find_first_not_of(' '));
     if (token.empty()) {
       std::fprintf(stderr, "utmpcd: --hash-token: no token on standard input\n");
       return 2;

@@ -198,6 +198,24 @@ TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
       }
     }
   }
+  // The path is routed decoded, and its tier checked decoded: "%66ailed" is "failed".
+  for (const char* target : {"/v1/%66ailed", "/v1/%68istory", "/v1/%73essions", "/v1/fail%65d?limit=1",
+                             "/v1/%65vents"}) {
+    ApiRequest r = From(kTcp, "192.0.2.7");
+    r.target = target;
+    ApiResponse response = api_->Handle(r);
+    EXPECT_EQ(response.status, 401) << target << ": " << response.body;
+    EXPECT_EQ(response.body.find("zelda"), std::string::npos) << target;
+  }
+  // A link-local peer (with its zone) matches its network rule.
+  AccessPolicy link;
+  link.rules.push_back({.name = "link", .networks = {*ParseNetwork("fe80::/10")},
+                        .token_sha256 = "", .tier = Tier::kHistory});
+  EXPECT_EQ(DecideAccess(From(kTcp, "fe80::1%eth0"), link).tier, Tier::kHistory);
+  // Group utmp counts as a supplementary group too.
+  ApiRequest member = From(kUnix, "", 1000, 1000);
+  member.peer.groups = {27, 43};
+  EXPECT_EQ(DecideAccess(member, Policy()).tier, Tier::kFull);
   // A token nobody knows: 401, even for the summary.
   ApiRequest wrong = From(kTcp, "127.0.0.1");
   wrong.target = "/v1/host";

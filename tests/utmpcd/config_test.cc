@@ -130,6 +130,13 @@ TEST(ConfigTest, AccessRulesAreReadAndCheckedWhereWritten) {
   EXPECT_EQ(error("[[access]]\ntier = \"full\"\ntoken = \"x\"\n"),
             "a.toml:3:1: unknown key 'token' in [[access]]");
   EXPECT_EQ(error("access = 1\n"), "a.toml:1:1: 'access' must be [[access]] tables, one per rule");
+  // A rule for nobody in particular would be a rule for everybody: it must say so.
+  EXPECT_EQ(error("[[access]]\ntier = \"full\"\n"),
+            "a.toml:1:1: an [[access]] rule needs 'networks', 'token_sha256' or both");
+  EXPECT_EQ(error("[[access]]\nnetworks = []\ntier = \"full\"\n"),
+            "a.toml:2:12: 'networks' is empty: name the networks the rule is for");
+  EXPECT_EQ(error("[[access]]\nnetworks = [\"0.0.0.0/0\", \"::/0\"]\ntier = \"summary\"\n"),
+            "(accepted)");
 }
 
 TEST(ConfigTest, ValuesAreRead) {
