@@ -14,6 +14,7 @@
 
 #include "api/history_json.h"
 #include "api/query.h"
+#include "core/log.h"
 #include "api/wire_json.h"
 #include "core/local_time.h"
 #include "core/text.h"
@@ -218,9 +219,27 @@ ApiResponse Api::Get(std::string_view target) {
 }
 
 ApiResponse Api::Handle(const ApiRequest& request) {
-  std::string_view target = request.target;
   // The tier first, once: no endpoint decides it again.
   Access access = DecideAccess(request, options_.access);
+  ApiResponse response = Route(request, access);
+  if (options_.access_log) {
+    const Peer& p = request.peer;
+    std::string who = p.transport == Peer::Transport::kTcp
+                          ? fmt::format("{}{}{}:{}", p.address.find(':') != std::string::npos ? "[" : "",
+                                        p.address,
+                                        p.address.find(':') != std::string::npos ? "]" : "", p.port)
+                          : p.uid ? fmt::format("unix uid {}", *p.uid) : std::string("unix");
+    // (LogLine escapes what the client sent: the target reaches the journal as text.)
+    Log(LogLevel::kInfo, "access: {} rule={} tier={} {} {} {}", who,
+        access.rule.empty() ? "-" : access.rule,
+        access.token && !access.token_ok ? "refused" : TierName(access.tier), request.method,
+        request.target, response.status);
+  }
+  return response;
+}
+
+ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
+  std::string_view target = request.target;
   if (access.token && !access.token_ok) {
     return Refused(401, "the credential is no token this host knows (Authorization: Bearer "
                         "TOKEN)");

@@ -59,6 +59,9 @@ struct ApiOptions {
   std::string history_id;
   // Who may ask what (api/access.h).
   AccessPolicy access;
+  // A log line per request: the peer, the rule that gave its tier, the tier, the request and
+  // the status ([log] access).
+  bool access_log = false;
 };
 
 class Api {
@@ -88,6 +91,7 @@ class Api {
 
  private:
   Api(const ApiOptions& options, std::shared_ptr<const LiveView> live);
+  ApiResponse Route(const ApiRequest& request, const Access& access);
   ApiResponse Events(const ApiRequest& request, Tier tier);
   ApiResponse Host();
   ApiResponse Sessions(const Query& query);

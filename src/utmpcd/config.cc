@@ -279,13 +279,17 @@ Result<void> ReadDaemon(const toml::table& t, DaemonConfig* c, std::string_view 
 }
 
 Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(log, "log", {"debug"}, origin); !ok) return ok;
-  if (const toml::node* node = log.get("debug")) {
-    const toml::value<bool>* debug = node->as_boolean();
-    if (debug == nullptr) {
-      return tl::unexpected(ConfigError(origin, node->source(), "'debug' must be true or false"));
+  if (auto ok = OnlyKeys(log, "log", {"debug", "access"}, origin); !ok) return ok;
+  for (auto [key, out] : {std::pair<std::string_view, bool*>{"debug", &c->debug},
+                          {"access", &c->access_log}}) {
+    if (const toml::node* node = log.get(key)) {
+      const toml::value<bool>* value = node->as_boolean();
+      if (value == nullptr) {
+        return tl::unexpected(
+            ConfigError(origin, node->source(), fmt::format("'{}' must be true or false", key)));
+      }
+      *out = value->get();
     }
-    c->debug = debug->get();
   }
   return {};
 }

@@ -63,6 +63,7 @@ struct DaemonConfig {
   bool udp_discovery = false;  // answer datagrams sent to a broadcast address
   // [log]
   bool debug = false;
+  bool access_log = false;  // [log] access: a line per HTTP request
   // --once: an import. Stores what wtmp, btmp and lastlog hold, then exits; serves nothing,
   // watches no live sessions, opens no ingest socket.
   bool once = false;

@@ -81,7 +81,8 @@ void Daemon::Loop::OpenApi() {
                  .boot_time_us = boot_.time_us,
                  .version = kVersion,
                  .history_id = history_id_,
-                 .access = {.rules = config_.access, .utmp_gid = std::nullopt}};
+                 .access = {.rules = config_.access, .utmp_gid = std::nullopt},
+                 .access_log = config_.access_log};
   if (const struct group* utmp = ::getgrnam("utmp")) options.api.access.utmp_gid = utmp->gr_gid;
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {

@@ -45,6 +45,8 @@ tier = "full"
 name = "monitor"
 token_sha256 = "$(printf 'monitor-token\n' | "$UTMPCD" --hash-token)"
 tier = "sessions"
+[log]
+access = true
 EOF
 "$UTMPCD" -c "$tmp/utmpcd.toml" --database "$tmp/db/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
   --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
@@ -261,7 +263,8 @@ grep -q '^event: failed$' "$tmp/ev_full" || fail "the full tier's stream has no 
 # The Unix socket: root gets full, any other user history (as utmp and btmp's modes say).
 # utmpc's credential: --token, or $UTMPC_TOKEN, against a second daemon on the same files whose
 # rules are the tokens only: loopback (utmpc) has the history tier there, and lastb needs full.
-sed '1,3d' "$tmp/utmpcd.toml" >"$tmp/tokens.toml"  # all but the first rule, 127.0.0.1's
+# All but the first rule (127.0.0.1's), and no access log.
+sed -e '1,3d' -e '/^\[log\]/,$d' "$tmp/utmpcd.toml" >"$tmp/tokens.toml"
 "$UTMPCD" -c "$tmp/tokens.toml" --database "$tmp/db2/history.db" --wtmp "$tmp/wtmp" \
   --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
   --http-listen 127.0.0.1:0 --user root 2>"$tmp/daemon2.log" &
@@ -287,6 +290,16 @@ grep -q "HTTP 403" "$tmp/err" || fail "lastb with a token that grants too little
 kill "$daemon2_pid"
 wait "$daemon2_pid" 2>/dev/null || true
 daemon2_pid=
+grep -q 'access:' "$tmp/daemon2.log" && fail "an access log without [log] access = true"
+
+# The access log ([log] access = true): one line per request, with the peer, the rule that gave
+# the tier, the tier, the request and the status.
+grep -Eq 'access: 127\.0\.0\.3:[0-9]+ rule=- tier=history GET /v1/failed 401$' "$tmp/daemon.log" ||
+  fail "no access log line for the refused /v1/failed: $(grep access: "$tmp/daemon.log" | tail -3)"
+grep -Eq 'access: 127\.0\.0\.3:[0-9]+ rule=ops tier=full GET /v1/failed\?limit=1 200$' "$tmp/daemon.log" ||
+  fail "no access log line naming the ops rule"
+grep -Eq 'access: 127\.0\.0\.3:[0-9]+ rule=- tier=refused GET /v1/host 401$' "$tmp/daemon.log" ||
+  fail "no access log line for the unknown token"
 
 chmod 755 "$tmp"  # nobody must reach the socket in it
 unix_status() { curl -sS --max-time 10 --unix-socket "$tmp/api.sock" -o /dev/null -w '%{http_code}' "http://localhost$1"; }
