@@ -76,6 +76,13 @@ class Api {
   // Handle of a GET of `target` as root on the Unix socket (the full tier).
   ApiResponse Get(std::string_view target);
 
+  // Who may ask what from now on (a configuration reloaded), and what the UDP server asks.
+  void SetAccess(AccessPolicy policy, bool access_log) {
+    options_.access = std::move(policy);
+    options_.access_log = access_log;
+  }
+  const AccessPolicy& access() const { return options_.access; }
+
   // The host summary (GET /v1/host, the UDP summary). Cheap: no query of the store.
   HostSummary Summary() const;
 

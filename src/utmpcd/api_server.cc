@@ -87,10 +87,10 @@ class ApiServer::Impl : public HttpHandler {
     UdpOptions udp = *options_.udp;
     // The session list goes to the sources whose network has the sessions tier (a datagram
     // carries no token, and its source can be forged: the network alone counts).
-    udp.may_list_sessions = [policy = options_.api.access](const IpAddress& address) {
+    udp.may_list_sessions = [this](const IpAddress& address) {
       ApiRequest request;
       request.peer.address = FormatIpAddress(address);
-      return DecideAccess(request, policy).tier >= Tier::kSessions;
+      return DecideAccess(request, api_->access()).tier >= Tier::kSessions;  // this thread's
     };
     // Answers come from the same summary and sessions as HTTP's, taken on this thread.
     return udp_->Open(loop_, udp, [this] {
@@ -115,6 +115,12 @@ class ApiServer::Impl : public HttpHandler {
   }
   void NotifyLiveChanged() {
     if (udp_) udp_->Invalidate();
+  }
+  void SetAccess(AccessPolicy policy, bool access_log) {
+    if (!thread_.joinable()) return api_->SetAccess(std::move(policy), access_log);
+    loop_.Post([this, policy = std::move(policy), access_log]() mutable {
+      api_->SetAccess(std::move(policy), access_log);
+    });
   }
   Result<void> ReopenStore() {
     if (!thread_.joinable()) return api_->Reopen();
@@ -172,6 +178,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& optio
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::NotifyStored() { impl_->NotifyStored(); }
 void ApiServer::NotifyLiveChanged() { impl_->NotifyLiveChanged(); }
+void ApiServer::SetAccess(AccessPolicy policy, bool access_log) {
+  impl_->SetAccess(std::move(policy), access_log);
+}
 Result<void> ApiServer::ReopenStore() { return impl_->ReopenStore(); }
 std::vector<std::string> ApiServer::udp_endpoints() const { return impl_->udp_endpoints(); }
 std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }

@@ -51,6 +51,8 @@ class ApiServer {
   void NotifyStored();
   // Thread-safe: the live sessions changed; UDP answers take a new snapshot.
   void NotifyLiveChanged();
+  // Thread-safe: requests from now on are answered by these access rules (SIGHUP).
+  void SetAccess(AccessPolicy policy, bool access_log);
   // Thread-safe, blocking until done: closes and opens again the server's read connections to
   // the history. SQLite shares one shared-memory index per file among a process's connections,
   // read-only when the first of them opened it on a read-only file system: once the file system

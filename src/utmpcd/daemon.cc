@@ -420,26 +420,13 @@ void Daemon::Loop::OnSignal(int signal) {
   } else {
     bool paths_changed = reloaded->wtmp != config_.wtmp || reloaded->btmp != config_.btmp ||
                          reloaded->database != config_.database;
-    // Access rules are read at start only: a changed rule (a token withdrawn) is said loudly.
-    auto same_rules = [](const std::vector<AccessRule>& a, const std::vector<AccessRule>& b) {
-      if (a.size() != b.size()) return false;
-      for (size_t i = 0; i < a.size(); ++i) {
-        if (a[i].name != b[i].name || a[i].token_sha256 != b[i].token_sha256 ||
-            a[i].tier != b[i].tier || a[i].networks.size() != b[i].networks.size()) {
-          return false;
-        }
-        for (size_t k = 0; k < a[i].networks.size(); ++k) {
-          const Network& x = a[i].networks[k];
-          const Network& y = b[i].networks[k];
-          if (x.v6 != y.v6 || x.bytes != y.bytes || x.prefix != y.prefix) return false;
-        }
-      }
-      return true;
-    };
-    if (!same_rules(reloaded->access, config_.access)) {
-      Log(LogLevel::kWarning,
-          "SIGHUP: the [[access]] rules changed; they take effect at the next start "
-          "(systemctl restart utmpcd)");
+    // Access rules at once: a token withdrawn is refused from the next request on.
+    config_.access = reloaded->access;
+    config_.access_log = reloaded->access_log;
+    if (api_) {
+      AccessPolicy policy{.rules = config_.access, .utmp_gid = std::nullopt};
+      if (const struct group* utmp = ::getgrnam("utmp")) policy.utmp_gid = utmp->gr_gid;
+      api_->SetAccess(std::move(policy), config_.access_log);
     }
     config_.debug = reloaded->debug;
     config_.retention_days = reloaded->retention_days;

@@ -309,4 +309,29 @@ nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups curl -sS --max-tim
 [[ $(nobody /v1/history) == 200 ]] || fail "nobody on the Unix socket is refused /v1/history"
 [[ $(nobody /v1/failed) == 401 ]] || fail "nobody on the Unix socket got /v1/failed"
 
+# SIGHUP applies changed [[access]] rules at once: the ops token, withdrawn, is refused from the
+# next request on; the others still work.
+cat >"$tmp/utmpcd.toml" <<EOF
+[[access]]
+networks = ["127.0.0.1"]
+tier = "full"
+[[access]]
+name = "monitor"
+token_sha256 = "$(printf 'monitor-token' | "$UTMPCD" --hash-token)"
+tier = "sessions"
+[log]
+access = true
+EOF
+kill -HUP "$daemon_pid"
+for _ in $(seq 100); do
+  grep -q 'SIGHUP: configuration reloaded' "$tmp/daemon.log" && break
+  sleep 0.05
+done
+grep -q 'SIGHUP: configuration reloaded' "$tmp/daemon.log" || fail "SIGHUP did not reload"
+sleep 0.2  # the API thread takes the rules between two requests
+[[ $(from3 -H 'Authorization: Bearer ops-token' "$base/v1/failed") == 401 ]] ||
+  fail "the withdrawn ops token still opens /v1/failed: $(cat "$tmp/body")"
+[[ $(from3 -H 'Authorization: Bearer monitor-token' "$base/v1/sessions") == 200 ]] ||
+  fail "the monitor token stopped working after SIGHUP: $(cat "$tmp/body")"
+
 echo "PASS: the HTTP API on port $port"
