@@ -15,8 +15,9 @@ packages=(
   pamtester libpam-wrapper
   # systemd-socket-activate hands the daemon its sockets as systemd does
   systemd
-  # the HTTP API is tested with what its users have: curl and jq
-  curl jq
+  # the HTTP API is tested with what its users have: curl and jq; TLS with openssl's
+  # s_client (and certificates it makes)
+  curl jq openssl ca-certificates
   "$@"
 )
 

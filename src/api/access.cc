@@ -123,6 +123,9 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
       for (const Network& n : rule.networks) inside = inside || NetworkContains(n, peer.address);
       if (!inside) continue;
     }
+    if (!rule.client_subject.empty() && rule.client_subject != peer.certificate_subject) {
+      continue;
+    }
     if (!rule.token_sha256.empty()) {
       if (request.bearer_sha256.empty() || !SameHash(rule.token_sha256, request.bearer_sha256)) {
         continue;

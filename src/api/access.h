@@ -5,8 +5,8 @@
 // By default a request gets no more than the host's own files give its sender: root and group
 // utmp on the Unix socket get `full` (btmp is 0660 root:utmp), any other local user and
 // loopback TCP `history` (utmp and wtmp are world-readable), every other address `summary`.
-// Rules ([[access]] in utmpcd.toml) grant more to source networks and to tokens; a request gets
-// the highest tier of the rules it matches.
+// Rules ([[access]] in utmpcd.toml) grant more to source networks, tokens and TLS client
+// certificates; a request gets the highest tier of the rules it matches.
 #pragma once
 
 #include <array>
@@ -44,6 +44,9 @@ struct AccessRule {
   std::string name;               // for the log; "" for none
   std::vector<Network> networks;  // the sources it grants to (any, when empty)
   std::string token_sha256;       // 64 lowercase hex digits: also needs this bearer token
+  // Also needs a verified TLS client certificate with this subject (Peer::certificate_subject,
+  // compared whole).
+  std::string client_subject;
   Tier tier = Tier::kSummary;
 };
 

@@ -262,11 +262,18 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
                          "/v1/lastlog, /v1/events, /healthz");
   }
   if (access.tier < *need) {
-    std::string message = fmt::format("{} needs the {} tier; {} has {}", path, TierName(*need),
-                                      access.token ? "this token" : "this client",
-                                      TierName(access.tier));
-    if (access.token) return Refused(403, message);
-    return Refused(401, message + ": present a token (Authorization: Bearer TOKEN) that grants it");
+    const std::string& subject = request.peer.certificate_subject;
+    std::string who = access.token        ? "this token"
+                      : !subject.empty() ? "the certificate of " + subject
+                                         : "this client";
+    std::string message =
+        fmt::format("{} needs the {} tier; {} has {}", path, TierName(*need), who,
+                    TierName(access.tier));
+    // A credential that was presented and is too weak: 403; none at all: 401, and how.
+    if (access.token || !subject.empty()) return Refused(403, message);
+    return Refused(401, message + fmt::format(": present a token (Authorization: Bearer TOKEN){} "
+                                              "that grants it",
+                                              request.peer.tls ? " or a client certificate" : ""));
   }
   if (events) return Events(request, access.tier);
   if (!store_ || !history_ || !failed_) {

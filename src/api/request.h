@@ -23,7 +23,9 @@ struct Peer {
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
   std::vector<uint32_t> groups;  // and its supplementary groups (SO_PEERGROUPS)
-  // The verified client certificate's subject over mutual TLS; "" otherwise.
+  bool tls = false;  // TCP with TLS
+  // The verified client certificate's subject over mutual TLS, in RFC 4514 form
+  // ("CN=utmpsd.example.org,O=Example"); "" otherwise.
   std::string certificate_subject;
 };
 

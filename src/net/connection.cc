@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <type_traits>
 #include <cerrno>
 
 namespace utmpcd {
@@ -27,9 +29,21 @@ class SocketConnection : public Connection {
   void WriteSome(const std::vector<asio::const_buffer>& buffers, Handler handler) override {
     socket_.async_write_some(buffers, std::move(handler));
   }
-  void ShutdownSend() override {
+  void CloseGracefully(std::chrono::steady_clock::duration within) override {
     error_code ignored;
     socket_.shutdown(Socket::shutdown_send, ignored);
+    ExpiresAfter(within);
+    Drain(std::static_pointer_cast<SocketConnection>(shared_from_this()), 0);
+  }
+  void PeekFirstByte(std::function<void(const error_code&, int)> handler) override {
+    socket_.async_wait(Socket::wait_read, [this, self = shared_from_this(),
+                                           handler = std::move(handler)](const error_code& ec) {
+      if (ec || closed()) return handler(ec ? ec : asio::error::operation_aborted, -1);
+      unsigned char byte = 0;
+      ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0) return handler(error_code(errno, asio::error::get_system_category()), -1);
+      handler(error_code(), n == 0 ? -1 : byte);
+    });
   }
 
  protected:
@@ -38,9 +52,32 @@ class SocketConnection : public Connection {
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
+  std::optional<tcp::socket> TakeTcpSocket() override {
+    if constexpr (std::is_same_v<Socket, tcp::socket>) {
+      if (closed()) return std::nullopt;
+      MarkClosed();
+      return std::move(socket_);
+    } else {
+      return std::nullopt;
+    }
+  }
 
  private:
+  // Reads and drops what the client still sends, up to kDrainBytes, until it closes.
+  static void Drain(std::shared_ptr<SocketConnection> self, size_t read) {
+    if (read > kDrainBytes) return self->Close();
+    if (!self->discard_) self->discard_ = std::make_unique<std::array<char, 4096>>();
+    SocketConnection& c = *self;
+    c.socket_.async_read_some(asio::buffer(*c.discard_),
+                              [self = std::move(self), read](const error_code& ec, size_t n) {
+                                if (ec || self->closed()) return self->Close();
+                                Drain(self, read + n);
+                              });
+  }
+  static constexpr size_t kDrainBytes = 64 * 1024;
+
   Socket socket_;
+  std::unique_ptr<std::array<char, 4096>> discard_;
 };
 
 // Writes what is left of `buffers` from `offset` on, then calls `handler`.
@@ -108,6 +145,15 @@ void Connection::Close() {
   closed_ = true;
   timer_.cancel();
   CloseTransport();
+}
+
+void Connection::MarkClosed() {
+  closed_ = true;
+  timer_.cancel();
+}
+
+void Connection::PeekFirstByte(std::function<void(const error_code&, int)> handler) {
+  asio::post(executor(), [handler = std::move(handler)] { handler(error_code(), -1); });
 }
 
 void Connection::ExpiresAfter(std::chrono::steady_clock::duration timeout) {

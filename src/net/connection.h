@@ -1,7 +1,7 @@
 // Connection: one accepted byte stream behind one interface, so that the HTTP server and the
-// event streams never name a socket type: a TCP socket or a Unix stream socket today, a TLS
-// stream over TCP with issue 14 (another implementation of the same interface; nothing above
-// it changes). It carries the peer as the transport knows it, and a deadline that closes it.
+// event streams never name a socket type: a TCP socket, a Unix stream socket, or TLS over TCP.
+// It carries the peer as the transport knows it (a TLS client's verified certificate
+// subject included), and a deadline that closes it.
 //
 // For src/net only (it includes Asio). A connection lives in a shared_ptr: its deadline holds
 // a weak one. It is used from its io_context's thread.
@@ -14,11 +14,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "api/request.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace utmpcd {
 
@@ -50,8 +55,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
                          Handler handler) = 0;
   // Writes all of `buffers`, then calls `handler` once.
   void Write(std::vector<boost::asio::const_buffer> buffers, Handler handler);
-  // No more bytes will be sent (the peer reads an end of stream); reading goes on.
-  virtual void ShutdownSend() = 0;
+  // Ends the connection after what was written, without losing it to a reset (RFC 9112 9.6):
+  // a socket sends its end of stream, then reads and drops what the client still sends until
+  // it closes its side; TLS sends its close_notify and waits for the client's. Closed at the
+  // latest after `within`.
+  virtual void CloseGracefully(std::chrono::steady_clock::duration within) = 0;
+  // `handler` is called once bytes can be read, with the first byte waiting (not read: the
+  // next ReadSome returns it), or -1 at the end of the stream. Sockets only (TLS: -1).
+  virtual void PeekFirstByte(std::function<void(const boost::system::error_code&, int)> handler);
   // Closes it: what is pending completes with an error. Idempotent.
   void Close();
   bool closed() const { return closed_; }
@@ -65,6 +76,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const boost::asio::any_io_executor& executor, Peer peer,
              std::shared_ptr<ConnectionCounts> counts);
   virtual void CloseTransport() = 0;
+  // A TCP connection's socket, taken to go on as TLS (nullopt for another kind): this
+  // connection counts as closed without closing it.
+  virtual std::optional<boost::asio::ip::tcp::socket> TakeTcpSocket() { return std::nullopt; }
+  void MarkClosed();
+  Peer& mutable_peer() { return peer_; }
+  const std::shared_ptr<ConnectionCounts>& counts() const { return counts_; }
+
+  friend void AcceptTls(std::shared_ptr<Connection> plain,
+                        std::shared_ptr<boost::asio::ssl::context> context,
+                        std::chrono::steady_clock::duration timeout,
+                        std::function<void(std::shared_ptr<Connection>, std::string)> done);
 
  private:
   Peer peer_;
@@ -84,6 +106,15 @@ std::shared_ptr<Connection> MakeConnection(boost::asio::ip::tcp::socket socket,
                                            std::shared_ptr<ConnectionCounts> counts);
 std::shared_ptr<Connection> MakeConnection(boost::asio::local::stream_protocol::socket socket,
                                            std::shared_ptr<ConnectionCounts> counts);
+
+// The server's side of TLS on `plain`, an accepted TCP connection nothing was read from yet
+// (net/tls_connection.cc): `done` gets the TLS connection once its handshake succeeded within
+// `timeout` (its peer says tls, and the subject of a verified client certificate), or nullptr
+// and why it failed. `plain` is spent either way.
+void AcceptTls(std::shared_ptr<Connection> plain,
+               std::shared_ptr<boost::asio::ssl::context> context,
+               std::chrono::steady_clock::duration timeout,
+               std::function<void(std::shared_ptr<Connection>, std::string)> done);
 
 // A Connection as the stream Beast reads HTTP from and writes it to (AsyncReadStream and
 // AsyncWriteStream).

@@ -32,6 +32,18 @@ bool IsValidName(std::string_view name) {
 Result<NetHost> ParseNetHost(std::string_view text) {
   NetHost host;
   host.label = std::string(text);
+  for (std::string_view scheme : {"https://", "http://"}) {
+    if (text.starts_with(scheme)) {
+      host.tls = scheme == "https://";
+      text.remove_prefix(scheme.size());
+      if (text.ends_with('/')) text.remove_suffix(1);
+      if (text.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         fmt::format("{}: no host after {}", host.label, scheme));
+      }
+      break;
+    }
+  }
   // The same HOST[:PORT] / [IPV6][:PORT] rules as the daemon's listen addresses.
   auto split = SplitHostPort(text, host.port);
   if (!split) {

@@ -18,15 +18,21 @@ struct NetHost {
   std::string label;  // as the user wrote it, without the '@': what rows and errors are named by
   std::string name;   // a DNS name or an address literal, without brackets
   uint16_t port = kUtmpcdPort;
+  bool tls = false;   // https: TLS, the server's certificate verified for `name`
 };
 
-// Parses HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (no leading '@'). A bare IPv6 literal
-// ("::1", two or more colons) is taken whole, with the default port. Fails with
-// kInvalidArgument and a message naming the text.
+// Parses HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (no leading '@'), each also after "https://"
+// (TLS; a trailing '/' is allowed) or "http://". A bare IPv6 literal ("::1", two or more
+// colons) is taken whole, with the default port. Fails with kInvalidArgument and a message
+// naming the text.
 Result<NetHost> ParseNetHost(std::string_view text);
 
-// Whether a command-line argument names a host: '@' and at least one more character.
-inline bool IsHostArgument(std::string_view arg) { return arg.size() > 1 && arg[0] == '@'; }
+// Whether a command-line argument names a host: '@' and at least one more character, or an
+// https:// or http:// URL.
+inline bool IsHostArgument(std::string_view arg) {
+  return (arg.size() > 1 && arg[0] == '@') || arg.starts_with("https://") ||
+         arg.starts_with("http://");
+}
 
 // Reads a hosts file: one host per line (as ParseNetHost, a leading '@' allowed), '#' starts a
 // comment, blank lines are skipped. Fails naming the file and line of the first bad host, or

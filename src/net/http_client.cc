@@ -50,7 +50,7 @@ class FetchSession : public std::enable_shared_from_this<FetchSession> {
   const NetHost& host_;
   HostExchange* exchange_;
   asio::steady_timer deadline_;
-  beast::tcp_stream stream_;
+  ClientStream stream_;
   beast::flat_buffer buffer_;
   Endpoints endpoints_;
   std::string target_;
@@ -70,6 +70,17 @@ class Fetcher {
         results_(hosts.size(), Result<void>{}) {}
 
   std::vector<Result<void>> Run() {
+    bool tls = std::any_of(hosts_.begin(), hosts_.end(), [](const NetHost& h) { return h.tls; });
+    if (tls) {
+      auto context = MakeClientTlsContext(options_.tls);
+      if (!context) {  // every https host fails with why; the others are asked
+        for (size_t i = 0; i < hosts_.size(); ++i) {
+          if (hosts_[i].tls) results_[i] = tl::unexpected(context.error());
+        }
+      } else {
+        tls_ = std::move(*context);
+      }
+    }
     StartMore();
     io_.run();
     return std::move(results_);
@@ -85,10 +96,15 @@ class Fetcher {
   const NetHost& host(size_t i) const { return hosts_[i]; }
   HostExchange* exchange(size_t i) const { return exchanges_[i]; }
   const FetchOptions& options() const { return options_; }
+  const std::shared_ptr<TlsContext>& tls() const { return tls_; }
 
  private:
   void StartMore() {
     while (next_ < hosts_.size() && active_ < std::max<size_t>(options_.max_parallel, 1)) {
+      if (hosts_[next_].tls && !tls_) {  // failed already: no TLS context
+        ++next_;
+        continue;
+      }
       ++active_;
       std::make_shared<FetchSession>(this, next_++)->Start();
     }
@@ -98,6 +114,7 @@ class Fetcher {
   const std::vector<HostExchange*>& exchanges_;
   FetchOptions options_;
   asio::io_context io_;
+  std::shared_ptr<TlsContext> tls_;  // for https hosts
   Resolver resolver_;  // after io_: gone before it
   std::vector<Result<void>> results_;
   size_t next_ = 0, active_ = 0;
@@ -109,7 +126,7 @@ FetchSession::FetchSession(Fetcher* fetcher, size_t index)
       host_(fetcher->host(index)),
       exchange_(fetcher->exchange(index)),
       deadline_(fetcher->io()),
-      stream_(fetcher->io()) {}
+      stream_(fetcher->io(), host_.tls ? fetcher->tls() : nullptr) {}
 
 void FetchSession::Start() {
   ArmDeadline();
@@ -132,11 +149,15 @@ void FetchSession::ArmDeadline() {
 }
 
 void FetchSession::Connect() {
-  stream_.async_connect(
+  stream_.tcp().async_connect(
       endpoints_, [self = shared_from_this()](const beast::error_code& ec, const tcp::endpoint&) {
         if (self->done_) return;
         if (ec) return self->Fail(Describe(ec));
-        self->Send();
+        self->stream_.Handshake(self->host_.name, [self](const std::string& failed) {
+          if (self->done_) return;
+          if (!failed.empty()) return self->Fail(failed);
+          self->Send();
+        });
       });
 }
 
@@ -171,8 +192,7 @@ void FetchSession::OnRead(const beast::error_code& ec) {
   ArmDeadline();  // an answer came: the next request gets its own time
   if (response.keep_alive()) return Send();
   // The host closes this connection: the next request goes on a new one.
-  beast::error_code ignored;
-  stream_.socket().close(ignored);
+  stream_.Close();
   buffer_.clear();
   Connect();
 }
@@ -181,8 +201,7 @@ void FetchSession::Finish(Result<void> result) {
   if (done_) return;
   done_ = true;
   deadline_.cancel();
-  beast::error_code ignored;
-  stream_.socket().close(ignored);  // pending operations end with operation_aborted
+  stream_.Close();  // pending operations end with operation_aborted
   fetcher_->Finished(index_, std::move(result));
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "net/hosts.h"
+#include "net/tls.h"
 
 namespace utmpcd {
 
@@ -35,6 +36,8 @@ struct FetchOptions {
   size_t max_parallel = 64;
   // Sent as "Authorization: Bearer TOKEN" when not empty (the daemon's [[access]] rules).
   std::string token;
+  // For the hosts with `tls`: whom to trust, and a client certificate.
+  TlsClientFiles tls;
 };
 
 // Runs exchanges[i] against hosts[i] for every i, at most max_parallel at a time, and returns

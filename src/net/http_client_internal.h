@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "core/version.h"
 #include "net/hosts.h"
+#include "net/tls_internal.h"
 
 namespace utmpcd::http_client_internal {
 
@@ -53,10 +54,12 @@ inline std::string Clause(std::string text) {
 
 inline std::string Describe(const beast::error_code& ec) {
   if (ec == asio::error::eof || ec == http::error::end_of_stream ||
-      ec == http::error::partial_message) {
+      ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated) {
     return "connection closed by the host";
   }
   if (ec == beast::error::timeout) return "timed out";
+  // After the handshake: the server's alert (TLS 1.3 checks a client certificate then).
+  if (ec.category() == asio::error::get_ssl_category()) return DescribeTlsFailure(nullptr, ec);
   return Clause(ec.message());
 }
 
@@ -74,6 +77,79 @@ inline http::request<http::empty_body> Get(const NetHost& host, const std::strin
   request.set(http::field::user_agent, std::string("utmpc/") + kVersion);
   return request;
 }
+
+// A client's connection to one host: TCP, with TLS over it for an https host. Reads and writes
+// go to whichever is in use, so Beast reads HTTP from it either way.
+class ClientStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using Tls = asio::ssl::stream<beast::tcp_stream&>;
+
+  // `context`: the TLS client context when the host is https, else null.
+  ClientStream(asio::io_context& io, std::shared_ptr<TlsContext> context)
+      : tcp_(io), context_(std::move(context)) {}
+
+  beast::tcp_stream& tcp() { return tcp_; }
+  executor_type get_executor() { return tcp_.get_executor(); }
+  bool tls() const { return context_ != nullptr; }
+  // Closes the connection; pending operations end with an error. Connect again at will.
+  void Close() {
+    beast::error_code ignored;
+    tcp_.socket().close(ignored);
+  }
+
+  // Once connected: the TLS handshake, expecting `name` in the server's certificate; `done`
+  // gets "" or why it failed ("TLS: certificate has expired"). Without TLS, done("") at once.
+  void Handshake(const std::string& name, std::function<void(const std::string&)> done) {
+    if (!context_) {
+      asio::post(tcp_.get_executor(), [done = std::move(done)] { done(""); });
+      return;
+    }
+    // A new TLS session for each connection; the last one lives on in the handlers that still
+    // refer to it.
+    tls_ = std::make_shared<Tls>(tcp_, *context_);
+    if (auto named = ExpectServerName(tls_->native_handle(), name); !named) {
+      asio::post(tcp_.get_executor(),
+                 [done = std::move(done), why = named.error().message] { done(why); });
+      return;
+    }
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [tls = tls_, done = std::move(done)](const beast::error_code& ec) {
+                            done(ec ? DescribeTlsFailure(tls->native_handle(), ec) : "");
+                          });
+  }
+
+  template <typename MutableBuffers, typename Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, size_t)>(
+        [this](auto handler, const MutableBuffers& bufs) {
+          if (!tls_) return tcp_.async_read_some(bufs, std::move(handler));
+          tls_->async_read_some(bufs, [tls = tls_, handler = std::move(handler)](
+                                          const beast::error_code& ec, size_t n) mutable {
+            handler(ec, n);
+          });
+        },
+        token, buffers);
+  }
+
+  template <typename ConstBuffers, typename Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, size_t)>(
+        [this](auto handler, const ConstBuffers& bufs) {
+          if (!tls_) return tcp_.async_write_some(bufs, std::move(handler));
+          tls_->async_write_some(bufs, [tls = tls_, handler = std::move(handler)](
+                                           const beast::error_code& ec, size_t n) mutable {
+            handler(ec, n);
+          });
+        },
+        token, buffers);
+  }
+
+ private:
+  beast::tcp_stream tcp_;
+  std::shared_ptr<TlsContext> context_;
+  std::shared_ptr<Tls> tls_;
+};
 
 // Name lookups. Asio's resolver runs getaddrinfo on one background thread, one lookup after
 // another, so one host whose DNS server never answers would hold up every other name. Here each

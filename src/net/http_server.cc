@@ -23,6 +23,7 @@
 #include "net/connection.h"
 #include "net/event_loop.h"
 #include "net/http_request.h"
+#include "net/tls_internal.h"
 #include "net/udp_address.h"
 #include "net/udp_rate_limiter.h"
 #include "sources/ingest_socket.h"
@@ -42,7 +43,6 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Descriptors kept for what is not a connection: the store, the files followed, the sockets.
 constexpr int64_t kReservedDescriptors = 64;
-constexpr size_t kLingerBytes = 64 * 1024;
 
 // "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
 Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
@@ -103,6 +103,8 @@ class HttpServer::Impl {
   std::list<std::weak_ptr<Session>> idle_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<UdpRateLimiter> limiter_;  // requests per source prefix, when limited
+  std::shared_ptr<TlsContext> tls_;  // what new TLS connections get; none without [tls]
+  uint64_t tls_failures_ = 0;
   uint64_t rate_limited_ = 0;
   // Monotonic, of the last "out of file descriptors" (long before any clock's start).
   int64_t last_fd_warning_s_ = std::numeric_limits<int64_t>::min() / 2;
@@ -127,6 +129,9 @@ class HttpServer::Impl {
   void OutOfDescriptors(int64_t now_s);
   template <typename Acceptor>
   void Accept(Acceptor& acceptor);
+  // A TCP connection with TLS on: its first byte says whether it is a TLS handshake.
+  void Sniff(std::shared_ptr<Connection> connection);
+  bool PlaintextAllowed(const Peer& peer) const;
 };
 
 // One HTTP connection: requests one after another, each answered before the next is read.
@@ -138,6 +143,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   ~Session() { Busy(); }
 
   void Start() { WaitForRequest(); }
+  // Plain HTTP from a network that must speak TLS: each request is refused, saying so.
+  void RequireTls() { tls_required_ = true; }
   // Closes the connection while it waits for a request, to make room for a new one.
   void Evict() {
     Busy();
@@ -209,6 +216,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const bool head = read.request.method == "HEAD";
+    if (tls_required_) {
+      Fail(version, 400, "tls_required",
+           "this server speaks HTTPS to your network: use https:// (utmpc: --tls or "
+           "https://HOST)");
+      return;
+    }
     if (!server_.AllowRequest(connection_->peer())) {
       ApiResponse refused = ErrorResponse(429, "too_many_requests",
                                           "too many requests from your network; slow down");
@@ -254,12 +267,10 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       self->response_.reset();
       if (ec || self->connection_->closed()) return;
       self->connection_->ExpiresNever();
-      if (!keep_alive) {
-        self->connection_->ShutdownSend();
-        self->connection_->ExpiresAfter(kLingerTime);
-        self->Linger(0);
-        return;
-      }
+      // RFC 9112 (9.6): closing with unread bytes would send a reset, which can destroy the
+      // response before the client read it (a refused request with a body, a pipelined
+      // request after a refusal).
+      if (!keep_alive) return self->connection_->CloseGracefully(kLingerTime);
       self->WaitForRequest();
     };
     if (head) {
@@ -267,19 +278,6 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     } else {
       http::async_write(stream_, *serializer_, std::move(done));
     }
-  }
-
-  // After the last response, what the client still sends is read and dropped until it closes
-  // its side (or kLingerTime or kLingerBytes is reached), as RFC 9112 (9.6) says: closing with
-  // unread bytes would send a reset, which can destroy the response before the client read it
-  // (a refused request with a body, a pipelined request after a refusal).
-  void Linger(size_t read) {
-    if (read > kLingerBytes) return connection_->Close();
-    connection_->ReadSome(asio::buffer(discard_),
-                          [self = shared_from_this(), read](const error_code& ec, size_t n) {
-                            if (ec || self->connection_->closed()) return;
-                            self->Linger(read + n);
-                          });
   }
 
   // An error response, then the connection closes (unless `keep` and the client wants it).
@@ -300,7 +298,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response_serializer<http::string_body>> serializer_;
   std::optional<std::list<std::weak_ptr<Session>>::iterator> idle_at_;
-  char discard_[4096];
+  bool tls_required_ = false;
 };
 
 Result<void> HttpServer::Impl::Bind() {
@@ -439,12 +437,50 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
         connection->Close();  // this source has its share: the others keep theirs
       } else if (counts_->total > limit_ && !EvictIdle()) {
         connection->Close();  // full, and every connection is busy: the newest goes
+      } else if (tls_ && connection->peer().transport == Peer::Transport::kTcp) {
+        Sniff(std::move(connection));
       } else {
         std::make_shared<Session>(*this, std::move(connection))->Start();
       }
     }
     Accept(acceptor);
   });
+}
+
+void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
+  auto timeout = std::chrono::seconds(options_.request_timeout_s);
+  connection->ExpiresAfter(timeout);
+  Connection& c = *connection;
+  c.PeekFirstByte([this, alive = alive_, connection = std::move(connection), timeout](
+                      const error_code& ec, int byte) mutable {
+    if (!*alive) return;
+    if (ec || byte < 0 || connection->closed()) return connection->Close();
+    if (byte == 0x16) {  // a TLS record of type handshake: a ClientHello
+      AcceptTls(std::move(connection), tls_, timeout,
+                [this, alive](std::shared_ptr<Connection> tls, const std::string& why) {
+                  if (!*alive) return;
+                  if (!tls) {
+                    ++tls_failures_;
+                    Log(LogLevel::kDebug, "HTTP: {}", why);
+                    return;
+                  }
+                  std::make_shared<Session>(*this, std::move(tls))->Start();
+                });
+      return;
+    }
+    connection->ExpiresNever();
+    auto session = std::make_shared<Session>(*this, connection);
+    if (!PlaintextAllowed(connection->peer())) session->RequireTls();
+    session->Start();
+  });
+}
+
+bool HttpServer::Impl::PlaintextAllowed(const Peer& peer) const {
+  const std::string address = peer.address.substr(0, peer.address.find('%'));
+  for (const Network& network : options_.tls->plaintext_from) {
+    if (NetworkContains(network, address)) return true;
+  }
+  return false;
 }
 
 bool HttpServer::Impl::AllowRequest(const Peer& peer) {
@@ -495,6 +531,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Open(EventLoop& loop,
                                                      HttpHandler& handler) {
   auto impl = std::make_unique<Impl>(loop, options, handler);
   if (auto bound = impl->Bind(); !bound) return tl::unexpected(bound.error());
+  if (options.tls) {
+    auto context = MakeServerTlsContext(options.tls->files);
+    if (!context) return tl::unexpected(context.error());
+    impl->tls_ = std::move(*context);
+  }
   if (options.requests_per_second > 0) {
     impl->limiter_.emplace(options.requests_per_second,
                            std::max(options.request_burst, options.requests_per_second));
@@ -521,5 +562,17 @@ int64_t HttpServer::open_connections() const { return impl_->counts_->total; }
 int64_t HttpServer::connection_limit() const { return impl_->limit_; }
 uint64_t HttpServer::rate_limited() const { return impl_->rate_limited_; }
 const HttpServerOptions& HttpServer::options() const { return impl_->options_; }
+uint64_t HttpServer::tls_failures() const { return impl_->tls_failures_; }
+
+Result<void> HttpServer::ReloadTls(const TlsServerOptions& tls) {
+  if (!impl_->tls_) {
+    return MakeError(ErrorCode::kInvalidArgument, "TLS was off at start: it takes a restart");
+  }
+  auto context = MakeServerTlsContext(tls.files);
+  if (!context) return tl::unexpected(context.error());
+  impl_->tls_ = std::move(*context);
+  impl_->options_.tls = tls;
+  return {};
+}
 
 }  // namespace utmpcd

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/request.h"
 #include "core/result.h"
+#include "net/tls.h"
 
 namespace utmpcd {
 
@@ -30,6 +32,9 @@ struct HttpServerOptions {
   // they are, besides `listen` and `unix_socket`. The server owns them from Open on.
   std::vector<int> inherited_fds;
   std::string server_name;          // the Server field: "utmpcd/0.9.0"
+  // TLS on every TCP listener: a client's first byte tells a TLS handshake from plain HTTP,
+  // which only `plaintext_from` may speak. None when unset.
+  std::optional<TlsServerOptions> tls;
   // Open connections, streams taken over included, at most; fewer when the descriptor limit
   // (RLIMIT_NOFILE) leaves less room. When full, the connection idle longest (waiting for a
   // request) is closed to make room; with none idle, the new one is refused.
@@ -82,6 +87,12 @@ class HttpServer {
   // Requests answered 429 by the rate limit since Open.
   uint64_t rate_limited() const;
   const HttpServerOptions& options() const;
+  // On the loop's thread: new connections get TLS from these files and networks from now on
+  // (open ones keep theirs). A file that cannot be used fails it and leaves the TLS served
+  // before unchanged. Fails when the server was opened without TLS.
+  Result<void> ReloadTls(const TlsServerOptions& tls);
+  // TLS handshakes that failed since Open.
+  uint64_t tls_failures() const;
 
  private:
   class Impl;

@@ -55,7 +55,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   size_t index_;
   NetHost host_;
   asio::steady_timer timer_;
-  beast::tcp_stream stream_;
+  ClientStream stream_;
   beast::flat_buffer buffer_;
   Endpoints endpoints_;
   http::request<http::empty_body> request_;
@@ -102,6 +102,11 @@ class SseFollower::Impl {
 
   asio::io_context& io() { return loop_.io(); }
   Resolver& resolver() { return resolver_; }
+  // The TLS client context of https hosts, made when the first one is added.
+  const Result<std::shared_ptr<TlsContext>>& tls() {
+    if (!tls_) tls_ = MakeClientTlsContext(options_.tls);
+    return *tls_;
+  }
   const WatchOptions& options() const { return options_; }
   EventSink* sink() const { return sink_; }
   std::mt19937& random() { return random_; }
@@ -113,6 +118,7 @@ class SseFollower::Impl {
   WatchOptions options_;
   EventSink* sink_;
   Resolver resolver_;
+  std::optional<Result<std::shared_ptr<TlsContext>>> tls_;
   std::map<size_t, std::shared_ptr<WatchSession>> sessions_;
   std::mt19937 random_{std::random_device{}()};
   size_t next_id_ = 0;
@@ -142,10 +148,18 @@ WatchSession::WatchSession(SseFollower::Impl* follower, size_t id, NetHost host,
       index_(id),
       host_(std::move(host)),
       timer_(follower->io()),
-      stream_(follower->io()),
+      stream_(follower->io(), host_.tls && follower->tls() ? *follower->tls() : nullptr),
       from_(from) {}
 
-void WatchSession::Start() { Attempt(); }
+void WatchSession::Start() {
+  if (host_.tls && !watcher_->tls()) {  // no TLS to speak (a CA file that cannot be read)
+    asio::post(watcher_->io(), [self = shared_from_this(), why = watcher_->tls().error().message] {
+      if (!self->given_up_) self->Trouble(why, /*give_up=*/true);
+    });
+    return;
+  }
+  Attempt();
+}
 
 void WatchSession::Authorize() {
   const std::string& token = watcher_->options().token;
@@ -155,15 +169,13 @@ void WatchSession::Authorize() {
 void WatchSession::Stop() {
   ++attempt_;
   given_up_ = true;
-  beast::error_code ignored;
-  stream_.socket().close(ignored);
+  stream_.Close();
   timer_.cancel();
 }
 
 void WatchSession::Attempt() {
   uint64_t attempt = ++attempt_;
-  beast::error_code ignored;
-  stream_.socket().close(ignored);
+  stream_.Close();
   buffer_.clear();
   // The lookup has the connect timeout too; the timer also keeps the io_context running.
   timer_.expires_after(Ms(watcher_->options().connect_timeout_ms));
@@ -184,13 +196,17 @@ void WatchSession::Attempt() {
 }
 
 void WatchSession::Connect(uint64_t attempt) {
-  stream_.expires_after(Ms(watcher_->options().connect_timeout_ms));
-  stream_.async_connect(endpoints_, [self = shared_from_this(), attempt](
-                                        const beast::error_code& ec, const tcp::endpoint&) {
+  stream_.tcp().expires_after(Ms(watcher_->options().connect_timeout_ms));
+  stream_.tcp().async_connect(endpoints_, [self = shared_from_this(), attempt](
+                                              const beast::error_code& ec, const tcp::endpoint&) {
     if (!self->Current(attempt)) return;
     if (ec) return self->Trouble(Describe(ec));
-    if (self->resume_id_ || self->from_) return self->RequestEvents(attempt);
-    self->RequestHost(attempt);
+    self->stream_.Handshake(self->host_.name, [self, attempt](const std::string& failed) {
+      if (!self->Current(attempt)) return;
+      if (!failed.empty()) return self->Trouble(failed);
+      if (self->resume_id_ || self->from_) return self->RequestEvents(attempt);
+      self->RequestHost(attempt);
+    });
   });
 }
 
@@ -236,7 +252,7 @@ void WatchSession::RequestEvents(uint64_t attempt) {
         if (ec) return self->Trouble(Describe(ec));
         self->event_parser_.emplace();
         self->event_parser_->body_limit(boost::none);  // a stream has no end
-        self->stream_.expires_after(Ms(self->watcher_->options().silence_timeout_ms));
+        self->stream_.tcp().expires_after(Ms(self->watcher_->options().silence_timeout_ms));
         http::async_read_header(self->stream_, self->buffer_, *self->event_parser_,
                                 [self, attempt](const beast::error_code& read_ec, size_t) {
                                   if (!self->Current(attempt)) return;
@@ -287,7 +303,7 @@ void WatchSession::ReadSome(uint64_t attempt) {
   auto& body = event_parser_->get().body();
   body.data = chunk_;
   body.size = sizeof chunk_;
-  stream_.expires_after(Ms(watcher_->options().silence_timeout_ms));
+  stream_.tcp().expires_after(Ms(watcher_->options().silence_timeout_ms));
   http::async_read_some(stream_, buffer_, *event_parser_,
                         [self = shared_from_this(), attempt](beast::error_code ec, size_t) {
                           self->OnSome(attempt, ec);
@@ -315,8 +331,7 @@ void WatchSession::TakeMessage(const SseMessage& message) {
 
 void WatchSession::Trouble(const std::string& what, bool give_up) {
   ++attempt_;  // every handler of the attempt that failed is now stale
-  beast::error_code ignored;
-  stream_.socket().close(ignored);
+  stream_.Close();
   timer_.cancel();
   troubled_ = true;
   if (give_up) {

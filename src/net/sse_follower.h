@@ -13,6 +13,7 @@
 
 #include "net/hosts.h"
 #include "net/sse.h"
+#include "net/tls.h"
 
 namespace utmpcd {
 
@@ -45,6 +46,8 @@ struct WatchOptions {
   int64_t max_backoff_ms = 30000;
   // Sent as "Authorization: Bearer TOKEN" when not empty.
   std::string token;
+  // For the hosts with `tls`: whom to trust, and a client certificate.
+  TlsClientFiles tls;
 };
 
 // Follows GET /v1/events of every host until all of them are given up (a daemon answering

@@ -66,6 +66,21 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
       }
       args->fetch.token = arg;
       return -1;
+    case kNetTls:
+      args->tls = true;
+      return -1;
+    case kNetCaCert:
+    case kNetCert:
+    case kNetKey: {
+      if (*arg == '\0') {
+        fmt::print(stderr, "utmpc {}: --{}: empty\n", command,
+                   c == kNetCaCert ? "cacert" : c == kNetCert ? "cert" : "key");
+        return kUsageError;
+      }
+      TlsClientFiles& tls = args->fetch.tls;
+      (c == kNetCaCert ? tls.ca_file : c == kNetCert ? tls.certificate : tls.key) = arg;
+      return -1;
+    }
     default:
       return -2;  // not a network option
   }
@@ -75,12 +90,16 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
 
 const char kNetOptionsHelp[] =
     "\nOver the network, from utmpcd hosts (port 431): name them as @HOST[:PORT]\n"
-    "(@web1, @192.0.2.7:4310, @[::1]), or list them in a file:\n"
+    "(@web1, @192.0.2.7:4310, @[::1]) or https://HOST[:PORT] for TLS, or list them in a file:\n"
     "      --hosts-file FILE   ask the hosts FILE names, one per line\n"
     "      --timeout SECONDS   how long each host has to answer (5)\n"
     "      --parallel N        ask at most N hosts at once (64)\n"
     "      --json              one JSON document, every host in it\n"
-    "      --token TOKEN       sent to every host as a bearer token (default: $UTMPC_TOKEN)\n";
+    "      --token TOKEN       sent to every host as a bearer token (default: $UTMPC_TOKEN)\n"
+    "      --tls               speak TLS to every host (as https://HOST)\n"
+    "      --cacert FILE       trust the CAs in FILE for TLS (default: the system's)\n"
+    "      --cert FILE         present this client certificate (mutual TLS)\n"
+    "      --key FILE          its private key (default: in the --cert file)\n";
 
 int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
                         std::vector<struct option> long_options, bool bare_hosts,
@@ -90,6 +109,10 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   long_options.push_back({"json", no_argument, nullptr, kNetJson});
   long_options.push_back({"parallel", required_argument, nullptr, kNetParallel});
   long_options.push_back({"token", required_argument, nullptr, kNetToken});
+  long_options.push_back({"tls", no_argument, nullptr, kNetTls});
+  long_options.push_back({"cacert", required_argument, nullptr, kNetCaCert});
+  long_options.push_back({"cert", required_argument, nullptr, kNetCert});
+  long_options.push_back({"key", required_argument, nullptr, kNetKey});
   long_options.push_back({nullptr, 0, nullptr, 0});
   args->command = command;
   // A token from the environment, so that it is not in every command line (and ps).
@@ -116,6 +139,9 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
       return kUsageError;
     }
     args->hosts.push_back(std::move(*host));
+  }
+  if (args->tls) {
+    for (NetHost& host : args->hosts) host.tls = true;
   }
   if (args->hosts.empty()) {
     // Named no host at all, or a hosts file with none in it: say which.

@@ -26,6 +26,7 @@ struct NetArgs {
   std::string hosts_file;  // the last --hosts-file given, "" for none
   FetchOptions fetch;
   bool json = false;
+  bool tls = false;  // --tls: every host over TLS, as if named https://HOST
 };
 
 // What every network command adds to its --help: how to name hosts, and the options
@@ -38,7 +39,11 @@ enum NetOptionCode {
   kNetTimeout,
   kNetJson,
   kNetParallel,
-  kNetToken
+  kNetToken,
+  kNetTls,
+  kNetCaCert,
+  kNetCert,
+  kNetKey
 };
 
 // Handles a command's own option `c` (with getopt's optarg); returns an exit status to stop
@@ -47,7 +52,8 @@ using OwnOption = std::function<int(int c, const char* arg)>;
 
 // Parses a network command's line with getopt_long: `short_options` and `long_options` are
 // the command's own (handled by `own`; '?' reaches it too, for an unknown option), to which
-// --hosts-file FILE, --timeout SECONDS, --json and --parallel N are added. Operands starting
+// --hosts-file FILE, --timeout SECONDS, --json, --parallel N, --token TOKEN, --tls,
+// --cacert FILE, --cert FILE and --key FILE are added. Operands starting
 // with '@' name hosts; with `bare_hosts` every operand does; the others go to `operands`.
 // Returns an exit status to stop with, or -1 to go on (then args->hosts is not empty).
 int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,

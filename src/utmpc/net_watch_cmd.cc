@@ -188,6 +188,7 @@ int RunWatch(int argc, char** argv) {
   options.from.assign(args.hosts.size(), from);
   options.connect_timeout_ms = args.fetch.timeout_ms;
   options.token = args.fetch.token;
+  options.tls = args.fetch.tls;
   WatchPrinter printer(args.hosts, args.json);
   WatchAll(args.hosts, options, &printer);
   return 1;  // every host was given up

@@ -64,6 +64,7 @@ class ApiServer::Impl : public HttpHandler {
                            .unix_socket = options_.unix_socket,
                            .inherited_fds = options_.inherited_fds,
                            .server_name = ServerName(),
+                           .tls = options_.tls,
                            .max_connections = options_.max_connections,
                            .max_connections_per_source = options_.max_connections_per_source,
                            .requests_per_second = options_.requests_per_second,
@@ -122,13 +123,21 @@ class ApiServer::Impl : public HttpHandler {
       api_->SetAccess(std::move(policy), access_log);
     });
   }
+  Result<void> ReloadTls(const TlsServerOptions& tls) {
+    return OnLoop([this, &tls] { return http_->ReloadTls(tls); });
+  }
   Result<void> ReopenStore() {
-    if (!thread_.joinable()) return api_->Reopen();
+    return OnLoop([this] { return api_->Reopen(); });
+  }
+  // Runs `work` on the server's thread (here when it is not running) and returns its result.
+  template <typename Work>
+  Result<void> OnLoop(Work work) {
+    if (!thread_.joinable()) return work();
     if (loop_.stopped()) return MakeError(ErrorCode::kIo, "the API's thread has stopped");
     std::promise<Result<void>> done;
-    loop_.Post([this, &done] {
+    loop_.Post([&work, &done] {
       try {
-        done.set_value(api_->Reopen());
+        done.set_value(work());
       } catch (const std::exception& e) {
         done.set_value(MakeError(ErrorCode::kIo, e.what()));
       }
@@ -182,6 +191,7 @@ void ApiServer::SetAccess(AccessPolicy policy, bool access_log) {
   impl_->SetAccess(std::move(policy), access_log);
 }
 Result<void> ApiServer::ReopenStore() { return impl_->ReopenStore(); }
+Result<void> ApiServer::ReloadTls(const TlsServerOptions& tls) { return impl_->ReloadTls(tls); }
 std::vector<std::string> ApiServer::udp_endpoints() const { return impl_->udp_endpoints(); }
 std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }
 

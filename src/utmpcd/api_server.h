@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "core/result.h"
+#include "net/tls.h"
 #include "net/udp_server.h"
 
 namespace utmpcd {
@@ -32,6 +33,7 @@ struct ApiServerOptions {
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
   int64_t heartbeat_s = 15;         // an event stream's ": ping" when nothing happens
+  std::optional<TlsServerOptions> tls;  // HTTPS on the TCP listeners ([tls])
   ApiOptions api;
   // Port 431 over UDP on the same thread; none when unset.
   std::optional<UdpOptions> udp;
@@ -53,6 +55,9 @@ class ApiServer {
   void NotifyLiveChanged();
   // Thread-safe: requests from now on are answered by these access rules (SIGHUP).
   void SetAccess(AccessPolicy policy, bool access_log);
+  // Thread-safe, blocking until done: new TLS connections get these files and networks (SIGHUP:
+  // a renewed certificate); open ones keep theirs. On failure the TLS served is unchanged.
+  Result<void> ReloadTls(const TlsServerOptions& tls);
   // Thread-safe, blocking until done: closes and opens again the server's read connections to
   // the history. SQLite shares one shared-memory index per file among a process's connections,
   // read-only when the first of them opened it on a read-only file system: once the file system

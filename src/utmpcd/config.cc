@@ -296,9 +296,66 @@ Result<void> ReadLog(const toml::table& log, DaemonConfig* c, std::string_view o
 
 }  // namespace
 
-// One [[access]] rule: what it grants (tier) to whom (networks, a token, or both).
+// `key` of `t`, an array of networks ("10.0.0.0/8", "::1"), into `out` when present; an
+// empty array only when `empty_ok`.
+Result<void> ReadNetworks(const toml::table& t, std::string_view key, bool empty_ok,
+                          std::vector<Network>* out, std::string_view origin) {
+  const toml::node* networks = t.get(key);
+  if (networks == nullptr) return {};
+  const toml::array* list = networks->as_array();
+  if (list == nullptr) {
+    return tl::unexpected(ConfigError(
+        origin, networks->source(),
+        fmt::format("'{}' must be an array of \"ADDRESS/BITS\" strings", key)));
+  }
+  out->clear();
+  for (const toml::node& entry : *list) {
+    const toml::value<std::string>* text = entry.as_string();
+    std::optional<Network> network = text ? ParseNetwork(text->get()) : std::nullopt;
+    if (!network) {
+      return tl::unexpected(ConfigError(
+          origin, entry.source(),
+          fmt::format("'{}' entries must be networks such as \"10.0.0.0/8\", \"fd00::/8\" or "
+                      "\"192.0.2.7\"",
+                      key)));
+    }
+    out->push_back(*network);
+  }
+  if (out->empty() && !empty_ok) {
+    return tl::unexpected(ConfigError(
+        origin, networks->source(),
+        fmt::format("'{}' is empty: name the networks the rule is for", key)));
+  }
+  return {};
+}
+
+// [tls]: the certificate and key port 431 serves, the CA of client certificates.
+Result<void> ReadTls(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "tls", {"certificate", "key", "client_ca", "plaintext_from"}, origin);
+      !ok) {
+    return ok;
+  }
+  TlsServerOptions tls;
+  tls.plaintext_from = c->tls ? c->tls->plaintext_from : DefaultPlaintextFrom();
+  if (auto ok = ReadString(t, "certificate", &tls.files.certificate, origin); !ok) return ok;
+  if (auto ok = ReadString(t, "key", &tls.files.key, origin); !ok) return ok;
+  if (auto ok = ReadString(t, "client_ca", &tls.files.client_ca, origin); !ok) return ok;
+  if (auto ok = ReadNetworks(t, "plaintext_from", true, &tls.plaintext_from, origin); !ok) {
+    return ok;
+  }
+  if (tls.files.certificate.empty() || tls.files.key.empty()) {
+    return tl::unexpected(ConfigError(
+        origin, t.source(), "[tls] needs 'certificate' and 'key' (PEM files)"));
+  }
+  c->tls = std::move(tls);
+  return {};
+}
+
+// One [[access]] rule: what it grants (tier) to whom (networks, a token, a client
+// certificate's subject, or several: then all of them must match).
 Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "[access]", {"name", "networks", "token_sha256", "tier"}, origin);
+  if (auto ok = OnlyKeys(t, "[access]",
+                         {"name", "networks", "token_sha256", "client_subject", "tier"}, origin);
       !ok) {
     return ok;
   }
@@ -318,28 +375,7 @@ Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_v
         "'tier' must be \"summary\", \"sessions\", \"history\" or \"full\""));
   }
   rule.tier = *parsed;
-  if (const toml::node* networks = t.get("networks")) {
-    const toml::array* list = networks->as_array();
-    if (list == nullptr) {
-      return tl::unexpected(ConfigError(origin, networks->source(),
-                                        "'networks' must be an array of \"ADDRESS/BITS\" strings"));
-    }
-    for (const toml::node& entry : *list) {
-      const toml::value<std::string>* text = entry.as_string();
-      std::optional<Network> network = text ? ParseNetwork(text->get()) : std::nullopt;
-      if (!network) {
-        return tl::unexpected(ConfigError(
-            origin, entry.source(),
-            "'networks' entries must be networks such as \"10.0.0.0/8\", \"fd00::/8\" or "
-            "\"192.0.2.7\""));
-      }
-      rule.networks.push_back(*network);
-    }
-  }
-  if (t.get("networks") != nullptr && rule.networks.empty()) {
-    return tl::unexpected(ConfigError(origin, t.get("networks")->source(),
-                                      "'networks' is empty: name the networks the rule is for"));
-  }
+  if (auto ok = ReadNetworks(t, "networks", false, &rule.networks, origin); !ok) return ok;
   if (const toml::node* token = t.get("token_sha256")) {
     const toml::value<std::string>* hash = token->as_string();
     if (hash == nullptr || hash->get().size() != 64 ||
@@ -350,10 +386,21 @@ Result<void> ReadAccessRule(const toml::table& t, DaemonConfig* c, std::string_v
     }
     rule.token_sha256 = hash->get();
   }
-  if (rule.networks.empty() && rule.token_sha256.empty()) {
+  if (const toml::node* subject = t.get("client_subject")) {
+    const toml::value<std::string>* text = subject->as_string();
+    if (text == nullptr || text->get().empty()) {
+      return tl::unexpected(ConfigError(
+          origin, subject->source(),
+          "'client_subject' must be a certificate subject such as \"CN=utmpsd.example.org\" "
+          "(openssl x509 -noout -subject -nameopt RFC2253 prints it)"));
+    }
+    rule.client_subject = text->get();
+  }
+  if (rule.networks.empty() && rule.token_sha256.empty() && rule.client_subject.empty()) {
     // Granting to everyone is possible, but only as written: networks = ["0.0.0.0/0", "::/0"].
-    return tl::unexpected(ConfigError(origin, t.source(),
-                                      "an [[access]] rule needs 'networks', 'token_sha256' or both"));
+    return tl::unexpected(ConfigError(
+        origin, t.source(),
+        "an [[access]] rule needs 'networks', 'token_sha256' or 'client_subject'"));
   }
   c->access.push_back(std::move(rule));
   return {};
@@ -371,7 +418,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   const std::pair<std::string_view, Reader> sections[] = {
       {"daemon", ReadDaemon},     {"files", ReadFiles}, {"store", ReadStore}, {"ingest", ReadIngest},
       {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
-      {"log", ReadLog}};
+      {"log", ReadLog},           {"tls", ReadTls}};
   for (const auto& [key, node] : root) {
     if (key.str() == "access") {
       const toml::array* rules = node.as_array();
@@ -393,7 +440,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp], [log] or [[access]])",
+          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {
@@ -401,6 +448,10 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     }
   }
   return config;
+}
+
+std::vector<Network> DefaultPlaintextFrom() {
+  return {*ParseNetwork("127.0.0.0/8"), *ParseNetwork("::1")};
 }
 
 Result<DaemonConfig> LoadConfig(const std::string& path, bool required) {

@@ -11,6 +11,7 @@
 #include "api/access.h"
 #include "core/result.h"
 #include "formats/utmp.h"
+#include "net/tls.h"
 
 namespace utmpcd {
 
@@ -53,6 +54,9 @@ struct DaemonConfig {
   double http_request_burst = 200;
   // [[access]]: tiers granted beyond the defaults (api/access.h), in the file's order.
   std::vector<AccessRule> access;
+  // [tls]: HTTPS on port 431 (the same port: a client's first byte tells); plain HTTP only
+  // from plaintext_from (loopback by default). None when unset.
+  std::optional<TlsServerOptions> tls;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;
@@ -68,6 +72,9 @@ struct DaemonConfig {
   // watches no live sessions, opens no ingest socket.
   bool once = false;
 };
+
+// [tls] plaintext_from when unset: loopback (127.0.0.0/8 and ::1).
+std::vector<Network> DefaultPlaintextFrom();
 
 // Parses TOML text; `origin` names it in errors ("utmpcd.toml:3:7: unknown key 'wtmpp' in
 // [files]"). Unknown keys and tables, wrong types and impossible values are errors: a typo must

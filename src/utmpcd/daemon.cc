@@ -62,6 +62,7 @@ void Daemon::Loop::OpenApi() {
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;
+  options.tls = config_.tls;
   if (activated ? !handed.datagram.empty() : !config_.udp_listen.empty()) {
     options.udp = UdpOptions{.listen = activated ? std::vector<std::string>() : config_.udp_listen,
                              .inherited_fds = handed.datagram,
@@ -427,6 +428,20 @@ void Daemon::Loop::OnSignal(int signal) {
       AccessPolicy policy{.rules = config_.access, .utmp_gid = std::nullopt};
       if (const struct group* utmp = ::getgrnam("utmp")) policy.utmp_gid = utmp->gr_gid;
       api_->SetAccess(std::move(policy), config_.access_log);
+    }
+    // TLS files again: a renewed certificate is served from the next connection on.
+    if (api_ && reloaded->tls && config_.tls) {
+      if (auto tls = api_->ReloadTls(*reloaded->tls); !tls) {
+        Log(LogLevel::kError, "SIGHUP: keeping the TLS certificate served: {}",
+            tls.error().message);
+      } else {
+        config_.tls = reloaded->tls;
+        Log(LogLevel::kInfo, "SIGHUP: TLS certificate and key reloaded from {}",
+            config_.tls->files.certificate);
+      }
+    } else if (reloaded->tls.has_value() != config_.tls.has_value()) {
+      Log(LogLevel::kWarning, "SIGHUP: turning [tls] {} takes a restart",
+          reloaded->tls ? "on" : "off");
     }
     config_.debug = reloaded->debug;
     config_.retention_days = reloaded->retention_days;

@@ -92,6 +92,33 @@ TEST(AccessTest, RulesGrantTheHighestTierTheyMatch) {
   EXPECT_FALSE(DecideAccess(wrong, p).token_ok);
 }
 
+TEST(AccessTest, ClientCertificatesAreMatchedByTheirWholeSubject) {
+  AccessPolicy p;
+  p.rules.push_back({.name = "fleet", .networks = {}, .token_sha256 = "",
+                     .client_subject = "CN=utmpsd.example.org,O=Example", .tier = Tier::kFull});
+  p.rules.push_back({.name = "lan-viewer", .networks = {*ParseNetwork("10.0.0.0/8")},
+                     .token_sha256 = "", .client_subject = "CN=viewer", .tier = Tier::kSessions});
+  ApiRequest fleet = From(kTcp, "192.0.2.7");
+  fleet.peer.tls = true;
+  fleet.peer.certificate_subject = "CN=utmpsd.example.org,O=Example";
+  Access a = DecideAccess(fleet, p);
+  EXPECT_EQ(a.tier, Tier::kFull);
+  EXPECT_EQ(a.rule, "fleet");
+  EXPECT_FALSE(a.token);
+  // Another subject, a part of it, or none: the default.
+  for (std::string subject : {"CN=utmpsd.example.org", "CN=utmpsd.example.org,O=Example,C=DE",
+                              "cn=utmpsd.example.org,o=example", ""}) {
+    fleet.peer.certificate_subject = subject;
+    EXPECT_EQ(DecideAccess(fleet, p).tier, Tier::kSummary) << subject;
+  }
+  // A subject and networks: both.
+  ApiRequest viewer = From(kTcp, "192.0.2.7");
+  viewer.peer.certificate_subject = "CN=viewer";
+  EXPECT_EQ(DecideAccess(viewer, p).tier, Tier::kSummary);
+  viewer.peer.address = "10.9.9.9";
+  EXPECT_EQ(DecideAccess(viewer, p).tier, Tier::kSessions);
+}
+
 TEST(AccessTest, NetworksParseAndContain) {
   EXPECT_TRUE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "10.255.0.1"));
   EXPECT_FALSE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "11.0.0.1"));

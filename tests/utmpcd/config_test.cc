@@ -100,6 +100,42 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[daemon]\ngroup = \"x\"\n"), "u.toml:2:1: unknown key 'group' in [daemon]");
 }
 
+TEST(ConfigTest, TlsIsReadAndCheckedWhereWritten) {
+  auto none = ParseConfig("", "t.toml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->tls) << "TLS is off unless [tls] says where the certificate is";
+  auto config = ParseConfig(
+      "[tls]\ncertificate = \"/etc/utmpcd/cert.pem\"\nkey = \"/etc/utmpcd/key.pem\"\n"
+      "client_ca = \"/etc/utmpcd/clients.pem\"\n"
+      "[[access]]\nclient_subject = \"CN=utmpsd.example.org\"\ntier = \"full\"\n",
+      "t.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_TRUE(config->tls);
+  EXPECT_EQ(config->tls->files.certificate, "/etc/utmpcd/cert.pem");
+  EXPECT_EQ(config->tls->files.key, "/etc/utmpcd/key.pem");
+  EXPECT_EQ(config->tls->files.client_ca, "/etc/utmpcd/clients.pem");
+  // Plain HTTP from loopback only, unless plaintext_from says otherwise.
+  ASSERT_EQ(config->tls->plaintext_from.size(), 2u);
+  EXPECT_TRUE(NetworkContains(config->tls->plaintext_from[0], "127.0.0.9"));
+  EXPECT_TRUE(NetworkContains(config->tls->plaintext_from[1], "::1"));
+  ASSERT_EQ(config->access.size(), 1u);
+  EXPECT_EQ(config->access[0].client_subject, "CN=utmpsd.example.org");
+  auto tls_only = ParseConfig(
+      "[tls]\ncertificate = \"c\"\nkey = \"k\"\nplaintext_from = []\n", "t.toml");
+  ASSERT_TRUE(tls_only) << tls_only.error().message;
+  EXPECT_TRUE(tls_only->tls->plaintext_from.empty());
+  auto error = [](const std::string& text) {
+    auto c = ParseConfig(text, "a.toml");
+    return c ? std::string("(accepted)") : c.error().message;
+  };
+  EXPECT_EQ(error("[tls]\ncertificate = \"c\"\n"),
+            "a.toml:1:1: [tls] needs 'certificate' and 'key' (PEM files)");
+  EXPECT_EQ(error("[tls]\ncertificate = \"c\"\nkey = \"k\"\nplaintext_from = [\"x\"]\n"),
+            "a.toml:4:19: 'plaintext_from' entries must be networks such as \"10.0.0.0/8\", "
+            "\"fd00::/8\" or \"192.0.2.7\"");
+  EXPECT_EQ(error("[tls]\ncert = \"c\"\n"), "a.toml:2:1: unknown key 'cert' in [tls]");
+}
+
 TEST(ConfigTest, AccessRulesAreReadAndCheckedWhereWritten) {
   auto config = ParseConfig(
       "[[access]]\nnetworks = [\"10.0.0.0/8\", \"fd00::/8\"]\ntier = \"sessions\"\n"
@@ -132,7 +168,11 @@ TEST(ConfigTest, AccessRulesAreReadAndCheckedWhereWritten) {
   EXPECT_EQ(error("access = 1\n"), "a.toml:1:1: 'access' must be [[access]] tables, one per rule");
   // A rule for nobody in particular would be a rule for everybody: it must say so.
   EXPECT_EQ(error("[[access]]\ntier = \"full\"\n"),
-            "a.toml:1:1: an [[access]] rule needs 'networks', 'token_sha256' or both");
+            "a.toml:1:1: an [[access]] rule needs 'networks', 'token_sha256' or "
+            "'client_subject'");
+  EXPECT_EQ(error("[[access]]\nclient_subject = \"\"\ntier = \"full\"\n"),
+            "a.toml:2:18: 'client_subject' must be a certificate subject such as "
+            "\"CN=utmpsd.example.org\" (openssl x509 -noout -subject -nameopt RFC2253 prints it)");
   EXPECT_EQ(error("[[access]]\nnetworks = []\ntier = \"full\"\n"),
             "a.toml:2:12: 'networks' is empty: name the networks the rule is for");
   EXPECT_EQ(error("[[access]]\nnetworks = [\"0.0.0.0/0\", \"::/0\"]\ntier = \"summary\"\n"),
@@ -158,7 +198,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
     return c ? std::string("(accepted)") : c.error().message;
   };
   EXPECT_EQ(error("[files]\nwtmpp = \"x\"\n"), "u.toml:2:1: unknown key 'wtmpp' in [files]");
-  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp], [log] or [[access]])");
+  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
   EXPECT_EQ(error("[store]\nretention_days = -1\n"),
             "u.toml:2:18: 'retention_days' must be a whole number >= 0");
   EXPECT_EQ(error("[store]\nretention_days = \"90\"\n"),
@@ -168,7 +208,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
   EXPECT_EQ(error("[log]\ndebug = 1\n"), "u.toml:2:9: 'debug' must be true or false");
   EXPECT_NE(error("[files\n").find("u.toml:1:"), std::string::npos);
   EXPECT_EQ(error("wtmp = \"x\"\n"),
-            "u.toml:1:1: unknown key 'wtmp' (expected [daemon], [files], [store], [ingest], [sessions], [http], [udp], [log] or [[access]])");
+            "u.toml:1:1: unknown key 'wtmp' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
 }
 
 TEST(ConfigTest, AMissingFileIsAnErrorOnlyWhenNamed) {
