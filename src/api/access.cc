@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -33,14 +34,6 @@ std::optional<Network> ParseAddress(std::string_view text) {
   return std::nullopt;
 }
 
-bool IsLoopbackAddress(std::string_view address) {
-  auto a = ParseAddress(address);
-  if (!a) return false;
-  if (!a->v6) return a->bytes[0] == 127;
-  static constexpr std::array<uint8_t, 16> kOne = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return a->bytes == kOne;
-}
-
 // Compares every byte, whatever differs first: how long it takes says nothing of the token.
 bool SameHash(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -50,6 +43,14 @@ bool SameHash(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool IsLoopbackAddress(std::string_view address) {
+  auto a = ParseAddress(address);
+  if (!a) return false;
+  if (!a->v6) return a->bytes[0] == 127;
+  static constexpr std::array<uint8_t, 16> kOne = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return a->bytes == kOne;
+}
 
 std::string_view TierName(Tier tier) {
   switch (tier) {
@@ -138,6 +139,30 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
     }
   }
   return access;
+}
+
+bool HostIsThisHost(std::string_view host, const std::vector<std::string>& names) {
+  if (host.empty() || host.front() == '[') return true;  // an IPv6 literal (or nothing)
+  // The port, when there is one: digits after the last colon.
+  if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    std::string_view port = host.substr(colon + 1);
+    if (port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    host = host.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty()) return false;
+  if (ParseAddress(host)) return true;  // an IPv4 literal: no name to rebind
+  std::string name(host);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name == "localhost" || (name.size() > 10 && name.ends_with(".localhost"))) return true;
+  for (std::string known : names) {
+    if (!known.empty() && known.back() == '.') known.pop_back();
+    std::transform(known.begin(), known.end(), known.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!known.empty() && known == name) return true;
+  }
+  return false;
 }
 
 }  // namespace utmpcd

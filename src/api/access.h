@@ -39,6 +39,8 @@ struct Network {
 std::optional<Network> ParseNetwork(std::string_view text);
 // Whether `address` ("192.0.2.7", "::1"; an IPv4-mapped IPv6 address counts as IPv4) is in it.
 bool NetworkContains(const Network& network, std::string_view address);
+// 127.0.0.0/8, ::1, or ::ffff:127.x.y.z.
+bool IsLoopbackAddress(std::string_view address);
 
 struct AccessRule {
   std::string name;               // for the log; "" for none
@@ -62,5 +64,14 @@ struct Access {
   std::string rule;       // the name of the rule that gave the tier ("" for the default)
 };
 Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy);
+
+// Whether a request from loopback naming `host` in its Host field ("web1:431", "[::1]:431")
+// is for this host. A browser on this host can be made to read port 431 (DNS rebinding: a
+// page of evil.example, whose name then resolves to 127.0.0.1, is allowed to read what
+// evil.example answers), and loopback gets the history tier: such a request names a host that
+// is not this one. Allowed: an IP address literal, "localhost" and names under ".localhost",
+// and `names` (this host's: its hostname, its aliases, [http] host_names); names compare
+// case-insensitively, a trailing dot aside. An empty field is allowed (HTTP/1.0).
+bool HostIsThisHost(std::string_view host, const std::vector<std::string>& names);
 
 }  // namespace utmpcd

@@ -240,6 +240,16 @@ ApiResponse Api::Handle(const ApiRequest& request) {
 
 ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   std::string_view target = request.target;
+  // DNS rebinding: a browser on this host, on a page of another name that now resolves to
+  // 127.0.0.1, would read this host's history. Its Host field names that other host.
+  if (request.peer.transport == Peer::Transport::kTcp && IsLoopbackAddress(request.peer.address)) {
+    const std::string* host = request.Header("Host");
+    if (host != nullptr && !HostIsThisHost(*host, options_.host_names)) {
+      return ErrorResponse(421, "misdirected_request",
+                           "Host names no name of this host: ask for localhost, an address, or "
+                           "a name of this host ([http] host_names)");
+    }
+  }
   if (access.token && !access.token_ok) {
     return Refused(401, "the credential is no token this host knows (Authorization: Bearer "
                         "TOKEN)");

@@ -59,6 +59,9 @@ struct ApiOptions {
   std::string history_id;
   // Who may ask what (api/access.h).
   AccessPolicy access;
+  // This host's names: a request from loopback whose Host field names another is refused
+  // (HostIsThisHost, api/access.h).
+  std::vector<std::string> host_names;
   // A log line per request: the peer, the rule that gave its tier, the tier, the request and
   // the status ([log] access).
   bool access_log = false;

@@ -218,7 +218,7 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
   if (auto ok = OnlyKeys(t, "http",
                          {"listen", "socket", "max_connections", "max_connections_per_source",
                           "requests_per_second", "request_burst", "idle_timeout_s",
-                          "request_timeout_s", "heartbeat_s"},
+                          "request_timeout_s", "heartbeat_s", "host_names"},
                          origin);
       !ok) {
     return ok;
@@ -230,6 +230,24 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
       return tl::unexpected(ConfigError(origin, node->source(), "'socket' must be a string"));
     }
     c->api_socket = path->get();
+  }
+  if (const toml::node* node = t.get("host_names")) {
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+      return tl::unexpected(ConfigError(origin, node->source(),
+                                        "'host_names' must be an array of host names"));
+    }
+    c->http_host_names.clear();
+    for (const toml::node& entry : *list) {
+      const toml::value<std::string>* name = entry.as_string();
+      if (name == nullptr || name->get().empty() ||
+          name->get().find_first_of(" \t:/[]") != std::string::npos) {
+        return tl::unexpected(ConfigError(origin, entry.source(),
+                                          "'host_names' entries must be host names such as "
+                                          "\"web1.example.org\""));
+      }
+      c->http_host_names.push_back(name->get());
+    }
   }
   if (auto ok = ReadInteger(t, "max_connections", 1, 1000000, &c->http_max_connections, origin);
       !ok) {

@@ -57,6 +57,10 @@ struct DaemonConfig {
   // [tls]: HTTPS on port 431 (the same port: a client's first byte tells); plain HTTP only
   // from plaintext_from (loopback by default). None when unset.
   std::optional<TlsServerOptions> tls;
+  // More names of this host than its hostname and /etc/hosts aliases: a request from loopback
+  // whose Host field names none of them (nor localhost or an address) is refused (DNS
+  // rebinding).
+  std::vector<std::string> http_host_names;
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;

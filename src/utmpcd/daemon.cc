@@ -8,8 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/log.h"
 #include "core/version.h"
@@ -19,6 +24,30 @@
 #include "utmpcd/privileges.h"
 
 namespace utmpcd {
+
+// The names a request from loopback may call this host by (Host field): its hostname, the
+// names /etc/hosts gives it along with that one (web1.example.org beside web1), and the
+// configured ones. Nothing is looked up in DNS: the start waits for no name server.
+std::vector<std::string> ThisHostNames(const std::vector<std::string>& configured) {
+  std::vector<std::string> names = configured;
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0') return names;
+  const std::string hostname = buffer;
+  names.push_back(hostname);
+  std::ifstream hosts("/etc/hosts");
+  std::string line;
+  while (std::getline(hosts, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream fields(line);
+    std::string address, name;
+    std::vector<std::string> aliases;
+    fields >> address;
+    while (fields >> name) aliases.push_back(name);
+    if (std::find(aliases.begin(), aliases.end(), hostname) == aliases.end()) continue;
+    names.insert(names.end(), aliases.begin(), aliases.end());
+  }
+  return names;
+}
 
 // The id of the history in `store` (meta "history_id"), made when it has none: 16 random hex
 // digits, so that an event id of one history is never taken for one of another (a database
@@ -83,6 +112,7 @@ void Daemon::Loop::OpenApi() {
                  .version = kVersion,
                  .history_id = history_id_,
                  .access = {.rules = config_.access, .utmp_gid = std::nullopt},
+                 .host_names = ThisHostNames(config_.http_host_names),
                  .access_log = config_.access_log};
   if (const struct group* utmp = ::getgrnam("utmp")) options.api.access.utmp_gid = utmp->gr_gid;
   auto server = ApiServer::Open(options, live_view_);

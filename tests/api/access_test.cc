@@ -119,6 +119,22 @@ TEST(AccessTest, ClientCertificatesAreMatchedByTheirWholeSubject) {
   EXPECT_EQ(DecideAccess(viewer, p).tier, Tier::kSessions);
 }
 
+TEST(AccessTest, LoopbackRequestsMustNameThisHost) {
+  const std::vector<std::string> names = {"web1", "web1.example.org."};
+  for (std::string_view host : {"localhost", "localhost:431", "LOCALHOST.:431", "app.localhost",
+                                "127.0.0.1:431", "192.0.2.7", "[::1]:431", "[fe80::1%25eth0]",
+                                "web1", "WEB1:431", "web1.example.org", "web1.example.org.:4310",
+                                ""}) {
+    EXPECT_TRUE(HostIsThisHost(host, names)) << host;
+  }
+  // What a rebinding page sends: its own name.
+  for (std::string_view host : {"evil.example", "evil.example:431", "web1.evil.example",
+                                "localhost.evil.example", "xlocalhost", ".localhost", "web1:x",
+                                "web1:431:431", ":431", "."}) {
+    EXPECT_FALSE(HostIsThisHost(host, names)) << host;
+  }
+}
+
 TEST(AccessTest, NetworksParseAndContain) {
   EXPECT_TRUE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "10.255.0.1"));
   EXPECT_FALSE(NetworkContains(*ParseNetwork("10.0.0.0/8"), "11.0.0.1"));

@@ -188,6 +188,13 @@ expect_error 404 not_found endpoint "$base/v1/nothing"
 expect_error 405 method_not_allowed GET -X DELETE "$base/v1/sessions"
 curl -sS -i -X POST "$base/v1/host" | grep -qi '^Allow: GET, HEAD' || fail "405 without Allow"
 expect_error 413 body_not_allowed body --data-binary hello -X GET "$base/v1/host"
+# DNS rebinding: a page of another name, resolved to 127.0.0.1, read from a browser here. Its
+# requests carry its own name as Host; this host's names and addresses are answered.
+expect_error 421 misdirected_request localhost -H 'Host: evil.example:431' "$base/v1/sessions"
+expect_error 421 misdirected_request localhost -H "Host: $(hostname).evil.example" "$base/v1/host"
+for host in "localhost:$port" "$(hostname)" "$(hostname | tr a-z A-Z):431" "127.0.0.1:$port" "[::1]"; do
+  [[ $(status_of -H "Host: $host" "$base/v1/sessions") == 200 ]] || fail "Host: $host was refused"
+done
 
 # HEAD: the headers of GET, no body.
 curl -sS -I "$base/v1/host" >"$tmp/head"

@@ -112,7 +112,7 @@ struct Response {
 };
 
 std::optional<Response> Request(Client& client, const std::string& target) {
-  if (!client.Send("GET " + target + " HTTP/1.1\r\nHost: test\r\n\r\n")) return std::nullopt;
+  if (!client.Send("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")) return std::nullopt;
   std::string data;
   auto deadline = Clock::now() + 10s;
   while (Clock::now() < deadline) {
@@ -230,8 +230,8 @@ TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) 
     Client client(port);
     ASSERT_TRUE(client.connected());
     ++connections;
-    std::string request = ids.empty() ? "GET /v1/events?from=1 HTTP/1.1\r\nHost: t\r\n\r\n"
-                                      : "GET /v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: " +
+    std::string request = ids.empty() ? "GET /v1/events?from=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                      : "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: " +
                                             std::to_string(ids.back()) + "\r\n\r\n";
     ASSERT_TRUE(client.Send(request));
     // Read a random number of events, then drop the connection mid-stream.
@@ -282,7 +282,7 @@ TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) 
 // GET /v1/events with `headers`; what the stream sent once `until` is in it (or 10 s passed).
 std::string StreamUntil(int port, const std::string& headers, const std::string& until) {
   Client client(port);
-  if (!client.Send("GET /v1/events HTTP/1.1\r\nHost: t\r\n" + headers + "\r\n")) return "";
+  if (!client.Send("GET /v1/events HTTP/1.1\r\nHost: localhost\r\n" + headers + "\r\n")) return "";
   std::string buffer;
   for (auto deadline = Clock::now() + 10s;
        buffer.find(until) == std::string::npos && Clock::now() < deadline;) {
@@ -322,9 +322,9 @@ TEST_F(ApiStreamTest, ResumingInAnotherHistoryIsSaidNotSkipped) {
   // Resumed in the old history, and beyond the new one's newest event: each is told, then gets
   // what is stored from then on, and nothing else (not seq 5 to 10 of this history).
   Client foreign(port), ahead(port);
-  ASSERT_TRUE(foreign.Send("GET /v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 4@" +
+  ASSERT_TRUE(foreign.Send("GET /v1/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 4@" +
                            old_history + "\r\n\r\n"));
-  ASSERT_TRUE(ahead.Send("GET /v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 500@" +
+  ASSERT_TRUE(ahead.Send("GET /v1/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 500@" +
                          new_history + "\r\n\r\n"));
   std::string foreign_text, ahead_text;
   auto read_until = [](Client& client, std::string& buffer, const std::string& text) {
@@ -364,7 +364,7 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
   std::vector<std::unique_ptr<Client>> slow;
   for (int i = 0; i < 50; ++i) {
     slow.push_back(std::make_unique<Client>(port));
-    ASSERT_TRUE(slow.back()->Send("GET /v1/host HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    ASSERT_TRUE(slow.back()->Send("GET /v1/host HTTP/1.1\r\nHost: localhost\r\nX-Slow: "));
   }
   // Idle clients: connected, saying nothing.
   std::vector<std::unique_ptr<Client>> idle;
@@ -385,23 +385,23 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
   };
   std::string huge = "GET /v1/host HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n";
   for (const Bad& bad : {Bad{"GARBAGE\r\n\r\n", "400"}, Bad{huge, "431"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody", "413"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\r\nbody", "413"},
                          // RFC 9112: a Transfer-Encoding this server cannot frame is refused
                          // (its body would be read as the next request), as is a missing or
                          // repeated Host in HTTP/1.1.
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
                              "0\r\n\r\n",
                              "413"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                              "501"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n"
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: identity\r\n"
                              "Transfer-Encoding: chunked\r\n\r\n",
                              "501"},
                          Bad{"GET /v1/host HTTP/1.1\r\n\r\n", "400"},
                          Bad{"GET /v1/host HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"},
                          Bad{"GET /v1/host HTTP/9.9\r\n\r\n", "400"},
-                         Bad{"GET /v1/host HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "400"},
+                         Bad{"GET /v1/host HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n", "400"},
                          Bad{std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
                                  "\r\n\r\n",
                              "400"}}) {
@@ -420,8 +420,8 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
   // connection closes.
   {
     Client client(port);
-    ASSERT_TRUE(client.Send("GET /v1/host HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
-                            "GET /v1/failed HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(client.Send("GET /v1/host HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n"
+                            "GET /v1/failed HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     std::string answer = client.ReceiveAll(5s);
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 501") << answer;
     EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << answer;
@@ -430,7 +430,7 @@ TEST_F(ApiStreamTest, BadClientsGetErrorsOrTimeOutWhileOthersAreServed) {
   // An absolute-form target is served as its path (RFC 9112 3.2.2).
   {
     Client client(port);
-    ASSERT_TRUE(client.Send("GET http://web1:431/v1/host HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(client.Send("GET http://web1:431/v1/host HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     std::string answer = client.ReceiveAll(2s);
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
     EXPECT_NE(answer.find("\"api\":1"), std::string::npos) << answer;
@@ -479,7 +479,7 @@ TEST_F(ApiStreamTest, HostileBytesInRecordsStillMakeValidJson) {
   }
   // The stream too.
   Client stream(port);
-  ASSERT_TRUE(stream.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(stream.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   std::string buffer;
   auto deadline = Clock::now() + 10s;
   std::vector<std::pair<int64_t, std::string>> messages;

@@ -100,6 +100,17 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[daemon]\ngroup = \"x\"\n"), "u.toml:2:1: unknown key 'group' in [daemon]");
 }
 
+TEST(ConfigTest, HostNamesAreReadAndChecked) {
+  auto config = ParseConfig("[http]\nhost_names = [\"web1.example.org\", \"web1.lan\"]\n", "t.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->http_host_names,
+            (std::vector<std::string>{"web1.example.org", "web1.lan"}));
+  auto bad = ParseConfig("[http]\nhost_names = [\"web1:431\"]\n", "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "t.toml:2:15: 'host_names' entries must be host names such as \"web1.example.org\"");
+}
+
 TEST(ConfigTest, TlsIsReadAndCheckedWhereWritten) {
   auto none = ParseConfig("", "t.toml");
   ASSERT_TRUE(none);
