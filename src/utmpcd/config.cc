@@ -292,7 +292,6 @@ Result<void> ReadUdp(const toml::table& t, DaemonConfig* c, std::string_view ori
 
 Result<void> ReadDaemon(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "daemon", {"user"}, origin); !ok) return ok;
-  if (t.get("user") != nullptr) c->user_configured = true;
   return ReadString(t, "user", &c->user, origin);
 }
 

@@ -18,9 +18,8 @@ namespace utmpcd {
 struct DaemonConfig {
   // [daemon]
   // The user the daemon runs as once it has opened what needs root (port 431, the sockets, the
-  // store); "root" keeps root. A default user that does not exist keeps root, with a warning.
+  // store); "root" keeps root. A user that does not exist is an error at start.
   std::string user = "_utmpcd";
-  bool user_configured = false;  // set in the file or on the command line: missing is an error
   // [files]
   std::string wtmp = "/var/log/wtmp";
   std::string btmp = "/var/log/btmp";

@@ -236,10 +236,14 @@ Result<void> Daemon::Loop::DropRoot() {
   static const std::vector<std::string> kGroups = {"utmp"};
   auto user = LookUpRunAsUser(config_.user, kGroups);
   if (!user) {
-    if (!config_.user_configured && user.error().code == ErrorCode::kNotFound) {
-      Log(LogLevel::kWarning, "running as root: {} (create it to run unprivileged, see utmpcd(8))",
-          user.error().message);
-      return {};
+    // Never a silent run as root: the user is created with the package (sysusers.d), by
+    // scripts/daemon_user.sh, or root is asked for in so many words.
+    if (user.error().code == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("{}: create it (systemd-sysusers utmpcd.conf, or "
+                                   "scripts/daemon_user.sh), or run as root with --user root or "
+                                   "[daemon] user = \"root\"",
+                                   user.error().message));
     }
     return tl::unexpected(user.error());
   }

@@ -131,10 +131,7 @@ int main(int argc, char** argv) {
     if (udp_listen.size() == 1 && udp_listen[0] == "none") udp_listen.clear();
     config->udp_listen = udp_listen;
   }
-  if (!user.empty()) {
-    config->user = user;
-    config->user_configured = true;
-  }
+  if (!user.empty()) config->user = user;
   if (!api_socket.empty()) config->api_socket = api_socket == "none" ? "" : api_socket;
   if (!layout.empty()) {
     config->layout = utmpcd::ParseLayout(layout);

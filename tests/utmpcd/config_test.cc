@@ -49,7 +49,6 @@ TEST(ConfigTest, NetworkAndDaemonValuesAreRead) {
       "t.toml");
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->user, "nobody");
-  EXPECT_TRUE(config->user_configured);
   EXPECT_EQ(config->session_source, "logind");
   EXPECT_EQ(config->http_listen, (std::vector<std::string>{"0.0.0.0:4310", "[::]:4310"}));
   EXPECT_EQ(config->api_socket, "");
