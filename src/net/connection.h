@@ -83,10 +83,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Peer& mutable_peer() { return peer_; }
   const std::shared_ptr<ConnectionCounts>& counts() const { return counts_; }
 
-  friend void AcceptTls(std::shared_ptr<Connection> plain,
-                        std::shared_ptr<boost::asio::ssl::context> context,
-                        std::chrono::steady_clock::duration timeout,
-                        std::function<void(std::shared_ptr<Connection>, std::string)> done);
+  friend std::shared_ptr<Connection> AcceptTls(
+      std::shared_ptr<Connection> plain, std::shared_ptr<boost::asio::ssl::context> context,
+      std::chrono::steady_clock::duration timeout,
+      std::function<void(std::shared_ptr<Connection>, std::string)> done);
 
  private:
   Peer peer_;
@@ -108,10 +108,11 @@ std::shared_ptr<Connection> MakeConnection(boost::asio::local::stream_protocol::
                                            std::shared_ptr<ConnectionCounts> counts);
 
 // The server's side of TLS on `plain`, an accepted TCP connection nothing was read from yet
-// (net/tls_connection.cc): `done` gets the TLS connection once its handshake succeeded within
-// `timeout` (its peer says tls, and the subject of a verified client certificate), or nullptr
-// and why it failed. `plain` is spent either way.
-void AcceptTls(std::shared_ptr<Connection> plain,
+// (net/tls_connection.cc): returns the TLS connection, whose handshake runs; `done` gets it
+// once the handshake succeeded within `timeout` (its peer says tls, and the subject of a
+// verified client certificate), or nullptr and why it failed (Close ends the handshake too).
+// `plain` is spent either way; nullptr when it was no open TCP connection.
+std::shared_ptr<Connection> AcceptTls(std::shared_ptr<Connection> plain,
                std::shared_ptr<boost::asio::ssl::context> context,
                std::chrono::steady_clock::duration timeout,
                std::function<void(std::shared_ptr<Connection>, std::string)> done);

@@ -39,6 +39,7 @@ using local = asio::local::stream_protocol;
 using boost::system::error_code;
 
 constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kMaxPending = 1024;
 // How long accepting pauses when the process is out of descriptors.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Descriptors kept for what is not a connection: the store, the files followed, the sockets.
@@ -101,6 +102,10 @@ class HttpServer::Impl {
   int64_t limit_ = 0;  // max_connections, or less (the descriptor limit)
   // Sessions waiting for a request, longest waiting first: the first to go when full.
   std::list<std::weak_ptr<Session>> idle_;
+  // TCP connections of a TLS server not yet known to be TLS or plain, or in their handshake,
+  // oldest first: the first to go when full (before idle_), and never more than kMaxPending
+  // (a handshake holds some 70 KiB of buffers).
+  std::list<std::weak_ptr<Connection>> pending_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<UdpRateLimiter> limiter_;  // requests per source prefix, when limited
   std::shared_ptr<TlsContext> tls_;  // what new TLS connections get; none without [tls]
@@ -120,6 +125,8 @@ class HttpServer::Impl {
   Result<void> Adopt(int fd);
   // Closes the connection idle longest; false when none is.
   bool EvictIdle();
+  // Closes the oldest pending connection; false when none is.
+  bool ClosePending();
 
  public:
   // Whether the rate limit lets one more request of `peer` through (and counts it).
@@ -200,7 +207,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated) {
       return;  // the connection goes
     }
     if (ec) {
@@ -448,27 +456,44 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
 }
 
 void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
-  auto timeout = std::chrono::seconds(options_.request_timeout_s);
-  connection->ExpiresAfter(timeout);
+  // Its first byte and its handshake share one deadline, and it waits on pending_ meanwhile.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(options_.request_timeout_s);
+  connection->ExpiresAfter(std::chrono::seconds(options_.request_timeout_s));
+  if (pending_.size() >= kMaxPending) ClosePending();
+  pending_.push_back(connection);
+  // The entry is erased when the last handler holding the slot is done (or the server is
+  // gone), never before: the slot's iterator stays valid. Cleared, it no longer counts.
+  auto slot = std::shared_ptr<std::list<std::weak_ptr<Connection>>::iterator>(
+      new auto(std::prev(pending_.end())), [this, alive = alive_](auto* it) {
+        if (*alive) pending_.erase(*it);
+        delete it;
+      });
   Connection& c = *connection;
-  c.PeekFirstByte([this, alive = alive_, connection = std::move(connection), timeout](
+  c.PeekFirstByte([this, alive = alive_, connection = std::move(connection), deadline, slot](
                       const error_code& ec, int byte) mutable {
     if (!*alive) return;
     if (ec || byte < 0 || connection->closed()) return connection->Close();
     if (byte == 0x16) {  // a TLS record of type handshake: a ClientHello
-      AcceptTls(std::move(connection), tls_, timeout,
-                [this, alive](std::shared_ptr<Connection> tls, const std::string& why) {
-                  if (!*alive) return;
-                  if (!tls) {
-                    ++tls_failures_;
-                    Log(LogLevel::kDebug, "HTTP: {}", why);
-                    return;
-                  }
-                  std::make_shared<Session>(*this, std::move(tls))->Start();
-                });
+      auto left = std::max<std::chrono::steady_clock::duration>(
+          deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(1));
+      auto tls = AcceptTls(std::move(connection), tls_, left,
+                           [this, alive, slot](std::shared_ptr<Connection> tls,
+                                               const std::string& why) {
+                             if (!*alive) return;
+                             if (!tls) {
+                               ++tls_failures_;
+                               Log(LogLevel::kDebug, "HTTP: {}", why);
+                               return;
+                             }
+                             **slot = std::weak_ptr<Connection>();  // no longer pending
+                             std::make_shared<Session>(*this, std::move(tls))->Start();
+                           });
+      **slot = tls;  // pending until its handshake is done
       return;
     }
     connection->ExpiresNever();
+    **slot = std::weak_ptr<Connection>();
     auto session = std::make_shared<Session>(*this, connection);
     if (!PlaintextAllowed(connection->peer())) session->RequireTls();
     session->Start();
@@ -497,7 +522,22 @@ bool HttpServer::Impl::AllowRequest(const Peer& peer) {
   return false;
 }
 
+bool HttpServer::Impl::ClosePending() {
+  for (auto& entry : pending_) {
+    auto connection = entry.lock();
+    entry.reset();
+    if (connection && !connection->closed()) {
+      connection->Close();  // its handlers end, and erase the entry
+      return true;
+    }
+  }
+  return false;
+}
+
 bool HttpServer::Impl::EvictIdle() {
+  // First a connection still to show it speaks TLS or HTTP, oldest first: a client that has
+  // not sent a request yet after the longest time.
+  if (ClosePending()) return true;
   for (const auto& waiting : idle_) {
     if (auto session = waiting.lock()) {
       session->Evict();  // takes it off the list

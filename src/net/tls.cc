@@ -9,16 +9,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace utmpcd {
 namespace {
 
 namespace ssl = boost::asio::ssl;
 
-// The reason of OpenSSL's most recent error, emptying its queue ("no start line",
-// "key values mismatch").
+// The reason of the first error in OpenSSL's queue, emptying it: the cause ("no start line",
+// "key values mismatch"), not what failed because of it ("PEM lib").
 std::string OpenSslReason() {
-  unsigned long code = ERR_peek_last_error();
+  unsigned long code = ERR_peek_error();
   ERR_clear_error();
   if (code == 0) return "unknown error";
   const char* reason = ERR_reason_error_string(code);
@@ -34,8 +36,13 @@ Error FileError(const std::string& what, const std::string& path) {
   return Error{ErrorCode::kInvalidArgument, what + " " + path + ": " + OpenSslReason()};
 }
 
+// No password is asked for: a daemon has no one to ask, and waiting for a terminal would hold
+// the API's thread.
+int NoPassword(char*, int, int, void*) { return 0; }
+
 // TLS 1.2 and 1.3 only, no renegotiation.
 void Common(SSL_CTX* c) {
+  SSL_CTX_set_default_passwd_cb(c, NoPassword);
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);  // an idle stream holds no record buffers
@@ -48,7 +55,13 @@ Result<void> UseCertificate(SSL_CTX* c, const std::string& certificate, const st
     return tl::unexpected(FileError("certificate", certificate));
   }
   if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return tl::unexpected(FileError("key", key));
+    Error error = FileError("key", key);
+    std::ifstream in(key);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("ENCRYPTED") != std::string::npos) {
+      error.message += " (an encrypted key: give it unencrypted, readable only by its user)";
+    }
+    return tl::unexpected(std::move(error));
   }
   if (SSL_CTX_check_private_key(c) != 1) {
     ERR_clear_error();
@@ -114,11 +127,12 @@ Result<std::shared_ptr<TlsContext>> MakeClientTlsContext(const TlsClientFiles& f
 
 Result<void> ExpectServerName(SSL* ssl, const std::string& name) {
   unsigned char address[16];
-  bool literal = ::inet_pton(AF_INET, name.c_str(), address) == 1 ||
-                 ::inet_pton(AF_INET6, name.c_str(), address) == 1;
+  const std::string bare = name.substr(0, name.find('%'));  // fe80::1%eth0: the address
+  bool literal = ::inet_pton(AF_INET, bare.c_str(), address) == 1 ||
+                 ::inet_pton(AF_INET6, bare.c_str(), address) == 1;
   if (literal) {
     // No SNI for an address (RFC 6066); the certificate must name it as an IP address.
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) != 1) {
+    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), bare.c_str()) != 1) {
       return MakeError(ErrorCode::kInvalidArgument, name + ": " + OpenSslReason());
     }
     return {};

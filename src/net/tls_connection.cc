@@ -2,6 +2,7 @@
 #include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "net/connection.h"
@@ -75,9 +76,12 @@ class TlsConnection : public Connection {
   }
 
   void CloseGracefully(std::chrono::steady_clock::duration within) override {
+    // What the client still sends (a pipelined request, a body) is read and dropped until it
+    // closes, as over a socket: closing with unread bytes would reset the connection, and the
+    // response could be lost. (No close_notify first: Asio's shutdown waits for the client's
+    // and fails on the data before it. The response said Connection: close, and its length.)
     ExpiresAfter(within);
-    // Sends close_notify and waits for the client's; whatever it sent before is dropped.
-    stream_.async_shutdown([self = shared_from_this()](const error_code&) { self->Close(); });
+    Drain(std::static_pointer_cast<TlsConnection>(shared_from_this()), 0);
   }
 
  protected:
@@ -88,21 +92,35 @@ class TlsConnection : public Connection {
   }
 
  private:
+  static constexpr size_t kDrainBytes = 64 * 1024;
+  static void Drain(std::shared_ptr<TlsConnection> self, size_t read) {
+    if (read > kDrainBytes) return self->Close();
+    if (!self->discard_) self->discard_ = std::make_unique<std::array<char, 4096>>();
+    TlsConnection& c = *self;
+    c.stream_.async_read_some(asio::buffer(*c.discard_),
+                              [self = std::move(self), read](const error_code& ec, size_t n) {
+                                if (ec || self->closed()) return self->Close();
+                                Drain(self, read + n);
+                              });
+  }
+
   std::shared_ptr<TlsContext> context_;  // the one it was made from, even after a reload
   asio::ssl::stream<tcp::socket> stream_;
   std::vector<char> gathered_;
+  std::unique_ptr<std::array<char, 4096>> discard_;
 };
 
 }  // namespace
 
-void AcceptTls(std::shared_ptr<Connection> plain, std::shared_ptr<TlsContext> context,
-               std::chrono::steady_clock::duration timeout,
-               std::function<void(std::shared_ptr<Connection>, std::string)> done) {
+std::shared_ptr<Connection> AcceptTls(
+    std::shared_ptr<Connection> plain, std::shared_ptr<TlsContext> context,
+    std::chrono::steady_clock::duration timeout,
+    std::function<void(std::shared_ptr<Connection>, std::string)> done) {
   std::optional<tcp::socket> socket = plain->TakeTcpSocket();
   if (!socket) {
     asio::post(plain->executor(),
-               [done = std::move(done)] { done(nullptr, "TLS: not a TCP connection"); });
-    return;
+               [done = std::move(done)] { done(nullptr, "TLS: not an open TCP connection"); });
+    return nullptr;
   }
   Peer peer = plain->peer();
   peer.tls = true;
@@ -110,6 +128,7 @@ void AcceptTls(std::shared_ptr<Connection> plain, std::shared_ptr<TlsContext> co
                                              plain->counts(), std::move(context));
   plain.reset();  // counted once: by the TLS connection from here on
   tls->Handshake(timeout, std::move(done));
+  return tls;
 }
 
 }  // namespace utmpcd

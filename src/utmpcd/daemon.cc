@@ -115,6 +115,14 @@ void Daemon::Loop::OpenApi() {
                  .host_names = ThisHostNames(config_.http_host_names),
                  .access_log = config_.access_log};
   if (const struct group* utmp = ::getgrnam("utmp")) options.api.access.utmp_gid = utmp->gr_gid;
+  for (const AccessRule& rule : config_.access) {
+    if (!rule.client_subject.empty() && (!config_.tls || config_.tls->files.client_ca.empty())) {
+      Log(LogLevel::kWarning,
+          "[[access]] client_subject \"{}\" matches no request: without [tls] client_ca no "
+          "client certificate is asked for",
+          rule.client_subject);
+    }
+  }
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.
