@@ -7,6 +7,9 @@
 #   UDP summary queries                   >= 2x rusersd (RUSERSPROC_NUM, standalone rusersd)
 #   login written -> shown by utmpc watch p99 <= 10 ms
 #   10,000 idle event-stream watchers     held; the daemon's RSS with them
+#   GET /v1/sessions keep-alive over TLS  >= 70% of the plain rate (the same daemon)
+#   new TLS connections per second        full handshakes, and resumed (TLS 1.3, 1.2)
+#   50 [[access]] rules                   the keep-alive rate with them and without
 #
 # Everything runs in private namespaces (unshare): a network namespace whose only interface is
 # loopback, so every daemon and every packet stays on this machine; a mount namespace where
@@ -128,7 +131,16 @@ pids+=("$rusersd")
 # As root (--user root): its files here are root's; which user it runs as costs nothing measured.
 # Every query of the benchmark comes from 127.0.0.0/24, one prefix: no rate limit, so the daemon
 # is measured, not its limiter.
-printf '[udp]\nrate_per_prefix = 0\n' > "$dir/utmpcd.toml"
+# TLS on the same port (issue 14): an ECDSA P-256 certificate; plain HTTP stays open to
+# loopback ([tls] plaintext_from), so the plain cases below ask the very same daemon.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$dir/tls.key" -out "$dir/tls.pem" 2>/dev/null
+plain_config() {
+  printf '[udp]\nrate_per_prefix = 0\n[tls]\ncertificate = "%s"\nkey = "%s"\n' \
+    "$dir/tls.pem" "$dir/tls.key"
+}
+plain_config > "$dir/utmpcd.toml"
 "$utmpcd" -c "$dir/utmpcd.toml" --database "$dir/history.db" --wtmp "$dir/wtmp" \
   --btmp "$dir/btmp" --utmp /run/utmp --lastlog "$dir/lastlog" --ingest-socket none \
   --api-socket none --http-listen 127.0.0.1:431 --udp-listen 127.0.0.1:431 --user root \
@@ -183,6 +195,34 @@ run connect_utmpcd connect 127.0.0.1:431 --http /v1/sessions -c 16 -d "$seconds"
 run connect_fingerd connect 127.0.0.1:79 --finger '' -c 16 -d "$seconds" --sources 16 \
   --expect "pts/0"
 run udp_utmpcd udp 127.0.0.1:431 -c 8 -d "$seconds"
+# TLS: keep-alive against the plain rate just measured; new connections with a full handshake,
+# and resumed (TLS 1.3 and 1.2).
+run keepalive_tls http 127.0.0.1:431 --tls --path /v1/sessions -c 64 -d "$seconds" \
+  --expect '"sessions"'
+run connect_tls connect 127.0.0.1:431 --tls --http /v1/sessions -c 16 -d "$seconds" \
+  --sources 16 --expect '"sessions"'
+run connect_tls_resume connect 127.0.0.1:431 --tls --resume --http /v1/sessions -c 16 \
+  -d "$seconds" --sources 16 --expect '"sessions"'
+run connect_tls12_resume connect 127.0.0.1:431 --tls --resume --tls-version 12 \
+  --http /v1/sessions -c 16 -d "$seconds" --sources 16 --expect '"sessions"'
+# The tier check with 50 [[access]] rules (networks and tokens none of these requests match,
+# so every rule is looked at) against none: keep-alive again with them (SIGHUP), then without.
+{
+  plain_config
+  for ((i = 0; i < 25; i++)); do
+    printf '[[access]]\nnetworks = ["10.%d.0.0/16", "fd00:%x::/32"]\ntier = "full"\n' "$i" "$i"
+    printf '[[access]]\ntoken_sha256 = "%064x"\ntier = "full"\n' "$i"
+  done
+} > "$dir/utmpcd.toml"
+kill -HUP "$daemon"
+sleep 0.5
+run keepalive_rules http 127.0.0.1:431 --path /v1/sessions -c 64 -d "$seconds" \
+  --expect '"sessions"'
+plain_config > "$dir/utmpcd.toml"
+kill -HUP "$daemon"
+sleep 0.5
+run keepalive_norules http 127.0.0.1:431 --path /v1/sessions -c 64 -d "$seconds" \
+  --expect '"sessions"'
 # rusersd asked two ways: through libtirpc (a CLIENT per thread, as the rusers command asks),
 # and by netload's own sockets with the very code that asks utmpcd (libtirpc's XDR only encodes
 # the call and decodes the reply). The peer's number is the better of the two.
@@ -229,7 +269,7 @@ num() {  # 12345.6 -> 12,346
     s = sprintf("%.0f", a); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
     print s }'
 }
-x() { awk -v a="$1" 'BEGIN { if (a == "n/a") print a; else printf "%.1fx\n", a }'; }
+x() { awk -v a="$1" 'BEGIN { if (a == "n/a") print a; else printf (a < 10 ? "%.2fx\n" : "%.1fx\n"), a }'; }
 ms() { awk -v a="$1" 'BEGIN { if (a == "n/a") print a; else printf "%.2f ms\n", a / 1000 }'; }
 mb() { awk -v a="$1" 'BEGIN { if (a == "n/a") print a; else printf "%.1f MB\n", a / 1024 }'; }
 
@@ -264,6 +304,19 @@ printf "$fmt" "  rusers' own query (NAMES)" "" "rusersd $(num "$rnames")" \
   "$(x "$(calc 'a / b' "$udp" "$rnames")")" "" ""
 printf "$fmt" "  Debian's setup (inetd, NUM)" "" "rusersd $(num "$ri")" \
   "$(x "$(calc 'a / b' "$udp" "$ri")")" "" ""
+kt=$(rate keepalive_tls); ct=$(rate connect_tls); ctr=$(rate connect_tls_resume)
+ct12=$(rate connect_tls12_resume)
+r=$(calc 'a / b' "$kt" "$ka")
+printf "$fmt" "  the same over TLS, req/s" "$(num "$kt")" "plain $(num "$ka")" "$(x "$r")" \
+  ">= 0.7x plain" "$(yes_no "$(calc 'a >= 0.7' "$r" 0)")"
+printf "$fmt" "new TLS connection per query, req/s" "$(num "$ct")" "plain $(num "$cu")" \
+  "$(x "$(calc 'a / b' "$ct" "$cu")")" "(ECDSA P-256)" ""
+printf "$fmt" "  resumed: TLS 1.3, TLS 1.2" "$(num "$ctr")" "TLS 1.2 $(num "$ct12")" \
+  "$(x "$(calc 'a / b' "$ctr" "$ct")")" "" ""
+off=$(calc '(a + b) / 2' "$ka" "$(rate keepalive_norules)")
+r=$(calc 'a / b' "$(rate keepalive_rules)" "$off")
+printf "$fmt" "keep-alive with 50 access rules" "$(num "$(rate keepalive_rules)")" \
+  "none $(num "$off")" "$(x "$r")" "cost < 1% (noise ~3%)" "$(yes_no "$(calc 'a >= 0.99' "$r" 0)")"
 printf "$fmt" "login -> utmpc watch, p99" "$(ms "$lw99")" "" "" "<= 10 ms" \
   "$(yes_no "$(calc 'a <= 10000' "$lw99" 0)")"
 printf "$fmt" "  p50; raw GET /v1/events p50, p99" "$(ms "$lw50")" "$(ms "$ls50"), $(ms "$ls99")" \
@@ -274,11 +327,12 @@ printf "$fmt" "  daemon RSS: idle, with them" "$(mb "$rss1")" "idle $(mb "$rss0"
 echo
 echo "each case: requests/s; latency p50 / p99; errors; utmpcd's CPU time a request:"
 tck=$(getconf CLK_TCK)
-for c in keepalive connect_utmpcd connect_fingerd udp_utmpcd rusers_num rusers_num_netload \
-  rusers_names rusers_names_netload rusers_inetd latency_watch latency_sse; do
+for c in keepalive keepalive_tls keepalive_rules keepalive_norules connect_utmpcd connect_tls \
+  connect_tls_resume connect_tls12_resume connect_fingerd udp_utmpcd rusers_num \
+  rusers_num_netload rusers_names rusers_names_netload rusers_inetd latency_watch latency_sse; do
   [[ -f "$dir/$c.json" ]] || continue
   cpu=""
-  if [[ $c == *utmpcd || $c == keepalive ]]; then
+  if [[ $c == *utmpcd || $c == keepalive* || $c == connect_tls* ]]; then
     cpu=$(awk -v t="$(cat "$dir/$c.ticks")" -v hz="$tck" -v n="$(get "$c" .requests)" \
       -v s="$(get "$c" .seconds)" 'BEGIN { if (n + 0 > 0)
         printf "%.1f us", t / hz * 1e6 / (n * (s + 1) / s) }')

@@ -1,8 +1,9 @@
 // netload: the load generator of bench/net.sh. One mode a run; the result is one JSON object on
 // standard output. Every mode sends only to loopback addresses and stops by itself.
 //
-//   netload http TARGET [--path P]            GETs over keep-alive connections
-//   netload connect TARGET (--http P | --finger Q)   one new connection per request, to EOF
+//   netload http TARGET [--path P] [--tls]    GETs over keep-alive connections
+//   netload connect TARGET (--http P | --finger Q) [--tls [--resume]]
+//                                             one new connection per request, to EOF
 //   netload udp TARGET                        utmpcd's UDP summary query
 //   netload rusers HOST:111 [--proc num|names] [--client tirpc|netload]   rusersd
 //   netload watchers TARGET --count N         N idle GET /v1/events streams held
@@ -10,6 +11,7 @@
 #include "bench/netload.h"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <stdexcept>
 
@@ -29,6 +31,9 @@ struct Common {
   double timeout_s = 5;
   int sources = 0;
   std::string expect;
+  bool tls = false;
+  bool resume = false;
+  int tls_version = 0;
 };
 
 void AddCommon(CLI::App* app, Common* c, const char* target_help) {
@@ -44,6 +49,10 @@ void AddCommon(CLI::App* app, Common* c, const char* target_help) {
   app->add_option("--sources", c->sources, "bind to 127.0.0.1..127.0.0.N in turn")
       ->check(CLI::Range(0, 254));
   app->add_option("--expect", c->expect, "each answer must contain this (TCP modes)");
+  app->add_flag("--tls", c->tls, "TLS over each connection (TCP modes; not verified)");
+  app->add_flag("--resume", c->resume, "resume each connection's previous TLS session");
+  app->add_option("--tls-version", c->tls_version, "12: TLS 1.2 at most")
+      ->check(CLI::IsMember({0, 12}));
 }
 
 LoadOptions ToLoad(const Common& c, const std::string& target_text) {
@@ -56,6 +65,9 @@ LoadOptions ToLoad(const Common& c, const std::string& target_text) {
   o.timeout_s = c.timeout_s;
   o.sources = LoopbackSources(c.sources);
   o.expect = c.expect;
+  o.tls = c.tls;
+  o.resume = c.resume;
+  o.tls_version = c.tls_version;
   return o;
 }
 
@@ -162,6 +174,8 @@ int Main(int argc, char** argv) {
 }  // namespace utmpcd::bench
 
 int main(int argc, char** argv) {
+  // A TLS write to a connection the server closed is an error to count, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     return utmpcd::bench::Main(argc, argv);
   } catch (const std::exception& e) {

@@ -83,6 +83,9 @@ struct LoadOptions {
   double warmup_s = 1;
   double timeout_s = 5;  // a request unanswered this long is an error
   std::vector<in_addr> sources;
+  bool tls = false;     // TCP modes: TLS over each connection
+  bool resume = false;  // and resume the previous session of the same connection slot
+  int tls_version = 0;  // 12: TLS 1.2 at most; 0: whatever both speak (1.3)
 };
 
 // HTTP GETs over persistent connections: a request is sent when the previous response is in.

@@ -34,6 +34,17 @@ std::optional<Network> ParseAddress(std::string_view text) {
   return std::nullopt;
 }
 
+// Whether `a` (an address, as ParseAddress gives it) is in `network`.
+bool Contains(const Network& network, const Network& a) {
+  if (a.v6 != network.v6) return false;
+  int bits = network.prefix;
+  for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+    uint8_t mask = bits >= 8 ? 0xFF : static_cast<uint8_t>(0xFF << (8 - bits));
+    if ((a.bytes[i] & mask) != (network.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
 // Compares every byte, whatever differs first: how long it takes says nothing of the token.
 bool SameHash(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -94,14 +105,9 @@ std::optional<Network> ParseNetwork(std::string_view text) {
 
 bool NetworkContains(const Network& network, std::string_view address) {
   auto a = ParseAddress(address);
-  if (!a || a->v6 != network.v6) return false;
-  int bits = network.prefix;
-  for (size_t i = 0; bits > 0; ++i, bits -= 8) {
-    uint8_t mask = bits >= 8 ? 0xFF : static_cast<uint8_t>(0xFF << (8 - bits));
-    if ((a->bytes[i] & mask) != (network.bytes[i] & mask)) return false;
-  }
-  return true;
+  return a && Contains(network, *a);
 }
+
 
 Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
   Access access;
@@ -117,11 +123,14 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
     access.tier = IsLoopbackAddress(peer.address) ? Tier::kHistory : Tier::kSummary;
   }
   access.token = request.bearer_present;
+  // The peer's address, parsed once for every rule's networks.
+  std::optional<Network> address;
+  if (peer.transport == Peer::Transport::kTcp) address = ParseAddress(peer.address);
   for (const AccessRule& rule : policy.rules) {
     if (!rule.networks.empty()) {
-      if (peer.transport != Peer::Transport::kTcp) continue;
+      if (!address) continue;
       bool inside = false;
-      for (const Network& n : rule.networks) inside = inside || NetworkContains(n, peer.address);
+      for (const Network& n : rule.networks) inside = inside || Contains(n, *address);
       if (!inside) continue;
     }
     if (!rule.client_subject.empty() && rule.client_subject != peer.certificate_subject) {

@@ -37,10 +37,15 @@ class SocketConnection : public Connection {
   }
   void PeekFirstByte(std::function<void(const error_code&, int)> handler) override {
     socket_.async_wait(Socket::wait_read, [this, self = shared_from_this(),
-                                           handler = std::move(handler)](const error_code& ec) {
+                                           handler = std::move(handler)](const error_code& ec) mutable {
       if (ec || closed()) return handler(ec ? ec : asio::error::operation_aborted, -1);
       unsigned char byte = 0;
       ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      // A readiness that was not (the reactor can report one for a descriptor number closed
+      // and reused meanwhile): wait again.
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return PeekFirstByte(std::move(handler));
+      }
       if (n < 0) return handler(error_code(errno, asio::error::get_system_category()), -1);
       handler(error_code(), n == 0 ? -1 : byte);
     });

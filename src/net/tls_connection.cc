@@ -76,12 +76,19 @@ class TlsConnection : public Connection {
   }
 
   void CloseGracefully(std::chrono::steady_clock::duration within) override {
-    // What the client still sends (a pipelined request, a body) is read and dropped until it
-    // closes, as over a socket: closing with unread bytes would reset the connection, and the
-    // response could be lost. (No close_notify first: Asio's shutdown waits for the client's
-    // and fails on the data before it. The response said Connection: close, and its length.)
+    // close_notify first (a TLS peer takes a close without it for a truncation), then what
+    // the client still sends is read and dropped until it closes, as over a socket: closing
+    // with unread bytes would reset the connection, and the response could be lost. Asio's
+    // shutdown waits for the client's close_notify and fails on data before it; either way
+    // the rest is drained from the socket itself.
     ExpiresAfter(within);
-    Drain(std::static_pointer_cast<TlsConnection>(shared_from_this()), 0);
+    stream_.async_shutdown(
+        [self = std::static_pointer_cast<TlsConnection>(shared_from_this())](const error_code&) {
+          if (self->closed()) return;
+          error_code ignored;
+          self->stream_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+          Drain(self, 0);
+        });
   }
 
  protected:
@@ -93,11 +100,12 @@ class TlsConnection : public Connection {
 
  private:
   static constexpr size_t kDrainBytes = 64 * 1024;
+  // Reads the socket (no longer TLS: the close_notify was sent) to its end.
   static void Drain(std::shared_ptr<TlsConnection> self, size_t read) {
     if (read > kDrainBytes) return self->Close();
     if (!self->discard_) self->discard_ = std::make_unique<std::array<char, 4096>>();
     TlsConnection& c = *self;
-    c.stream_.async_read_some(asio::buffer(*c.discard_),
+    c.stream_.next_layer().async_read_some(asio::buffer(*c.discard_),
                               [self = std::move(self), read](const error_code& ec, size_t n) {
                                 if (ec || self->closed()) return self->Close();
                                 Drain(self, read + n);
