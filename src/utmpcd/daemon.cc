@@ -236,7 +236,9 @@ void Daemon::Loop::PublishIngest() {
 }
 
 Result<void> Daemon::Loop::DropRoot() {
-  if (::geteuid() != 0) return {};
+  // Started as its user (systemd's User=): the capability to bind port 431, if it was given
+  // one, is spent once the ports are bound.
+  if (::geteuid() != 0) return DropCapabilities();
   if (config_.user == "root") {
     Log(LogLevel::kInfo, "running as root, as --user or [daemon] user says");
     return {};

@@ -317,4 +317,26 @@ Result<void> DropPrivileges(const std::string& user, const std::vector<std::stri
   return {};
 }
 
+Result<void> DropCapabilities() {
+  auto holds = HoldsCapabilities();
+  if (!holds) return tl::unexpected(holds.error());
+  if (*holds) {
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+      return tl::unexpected(ErrnoError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno));
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capset, &header, none) != 0) {
+      return tl::unexpected(ErrnoError("capset", errno));
+    }
+    auto still = HoldsCapabilities();
+    if (!still) return tl::unexpected(still.error());
+    if (*still) return MakeError(ErrorCode::kIo, "capabilities are still held after capset");
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return tl::unexpected(ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)", errno));
+  }
+  return {};
+}
+
 }  // namespace utmpcd

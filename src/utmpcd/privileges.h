@@ -59,4 +59,10 @@ Result<void> ChownToUser(const std::string& dir, const std::string& user);
 // must exit.
 Result<void> DropPrivileges(const std::string& user, const std::vector<std::string>& extra_groups);
 
+// For a daemon started as its user (systemd's User= with AmbientCapabilities=CAP_NET_BIND_SERVICE
+// for port 431): gives up every capability, ambient, inheritable, permitted and effective, of
+// the calling thread (call it before starting threads), once the ports are bound; then sets
+// PR_SET_NO_NEW_PRIVS. A no-op, bar the last, when it holds none. Fails with kIo naming the call.
+Result<void> DropCapabilities();
+
 }  // namespace utmpcd
