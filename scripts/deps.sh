@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev libtomlplusplus-dev
-  libsystemd-dev libsqlite3-dev libpam0g-dev libssl-dev
+  libsystemd-dev libsqlite3-dev libpam0g-dev libssl-dev libseccomp-dev
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libtirpc-dev
   # the classic tools we test against, and a real sshd making real logins

@@ -291,7 +291,18 @@ Result<void> ReadUdp(const toml::table& t, DaemonConfig* c, std::string_view ori
 }
 
 Result<void> ReadDaemon(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "daemon", {"user"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(t, "daemon", {"user", "seccomp"}, origin); !ok) return ok;
+  if (const toml::node* node = t.get("seccomp")) {
+    if (const toml::value<bool>* on = node->as_boolean()) {
+      c->seccomp = on->get() ? SeccompMode::kEnforce : SeccompMode::kOff;
+    } else if (const toml::value<std::string>* text = node->as_string();
+               text != nullptr && text->get() == "log") {
+      c->seccomp = SeccompMode::kLog;
+    } else {
+      return tl::unexpected(ConfigError(origin, node->source(),
+                                        "'seccomp' must be true, false or \"log\""));
+    }
+  }
   return ReadString(t, "user", &c->user, origin);
 }
 

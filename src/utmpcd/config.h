@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "formats/utmp.h"
 #include "net/tls.h"
+#include "utmpcd/sandbox.h"
 
 namespace utmpcd {
 
@@ -20,6 +21,8 @@ struct DaemonConfig {
   // The user the daemon runs as once it has opened what needs root (port 431, the sockets, the
   // store); "root" keeps root. A user that does not exist is an error at start.
   std::string user = "_utmpcd";
+  // The daemon's seccomp filter (utmpcd/sandbox.h): on, off, or logging only.
+  SeccompMode seccomp = SeccompMode::kEnforce;
   // [files]
   std::string wtmp = "/var/log/wtmp";
   std::string btmp = "/var/log/btmp";

@@ -22,6 +22,7 @@
 #include "utmpcd/lastlog_import.h"
 #include "utmpcd/notify.h"
 #include "utmpcd/privileges.h"
+#include "utmpcd/sandbox.h"
 
 namespace utmpcd {
 
@@ -164,6 +165,8 @@ Result<void> Daemon::Loop::Open() {
     if (auto ok = StartIngest(); !ok) return ok;
   }
   if (!config_.once) WatchLive();
+  // From here on, the system calls of the daemon's work only (utmpcd/sandbox.h).
+  if (auto sandboxed = EnterSandbox(config_.seccomp); !sandboxed) return sandboxed;
   return {};
 }
 

@@ -99,6 +99,17 @@ TEST(ConfigTest, NetworkMistakesAreClearErrors) {
   EXPECT_EQ(error("[daemon]\ngroup = \"x\"\n"), "u.toml:2:1: unknown key 'group' in [daemon]");
 }
 
+TEST(ConfigTest, SeccompIsOnUnlessTurnedOff) {
+  auto none = ParseConfig("", "t.toml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->seccomp, SeccompMode::kEnforce);
+  EXPECT_EQ(ParseConfig("[daemon]\nseccomp = false\n", "t.toml")->seccomp, SeccompMode::kOff);
+  EXPECT_EQ(ParseConfig("[daemon]\nseccomp = \"log\"\n", "t.toml")->seccomp, SeccompMode::kLog);
+  auto bad = ParseConfig("[daemon]\nseccomp = \"strict\"\n", "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "t.toml:2:11: 'seccomp' must be true, false or \"log\"");
+}
+
 TEST(ConfigTest, HostNamesAreReadAndChecked) {
   auto config = ParseConfig("[http]\nhost_names = [\"web1.example.org\", \"web1.lan\"]\n", "t.toml");
   ASSERT_TRUE(config) << config.error().message;

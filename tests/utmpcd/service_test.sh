@@ -5,7 +5,8 @@
 # _utmpcd, with group utmp and only CAP_NET_BIND_SERVICE, ambient -- binds port 431 (in a
 # network namespace of the test's own), serves, and then holds no capability at all, with
 # NoNewPrivs set. (systemd itself does not run here: setpriv does what the unit's User=,
-# SupplementaryGroups= and AmbientCapabilities= do.)
+# SupplementaryGroups= and AmbientCapabilities= do.) It runs under its own seccomp filter
+# (Seccomp: 2); the rest of the suite runs every daemon under it too.
 # Environment: UTMPCD, UTMPCD_SOURCE_DIR. Exit status: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 : "${UTMPCD:?}" "${UTMPCD_SOURCE_DIR:?}"
@@ -76,6 +77,7 @@ for cap in CapInh CapPrm CapEff CapAmb; do
     fail "$cap is $(grep "^$cap:" "$status") after start"
 done
 grep -q '^NoNewPrivs:[[:space:]]*1' "$status" || fail "NoNewPrivs is not set"
+grep -q '^Seccomp:[[:space:]]*2' "$status" || fail "no seccomp filter: $(grep '^Seccomp' "$status")"
 # Serving, without the capability: through its Unix socket (the port is in its namespace).
 curl -sS --max-time 5 --unix-socket "$tmp/run/api.sock" http://localhost/v1/host |
   grep -q '"api":1' || fail "the API does not answer"
