@@ -323,6 +323,11 @@ Result<void> HttpServer::Impl::Bind() {
     auto acceptor = std::make_unique<tcp::acceptor>(loop_.io());
     error_code ec;
     acceptor->open(endpoint->protocol(), ec);
+    if (ec == asio::error::address_family_not_supported && endpoint->address().is_v6()) {
+      // A host without IPv6 (ipv6.disable=1): [::]:431 of the default is no error.
+      Log(LogLevel::kWarning, "HTTP: not listening on {}: this host has no IPv6", text);
+      continue;
+    }
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
     if (!ec) acceptor->bind(*endpoint, ec);

@@ -300,6 +300,11 @@ Result<void> UdpServer::Impl::Bind(const std::string& text) {
                      "udp listen '" + text + "': not a numeric IPv4 or [IPv6] address");
   }
   auto fd = OpenSocket(text, IpEndpoint{*address, split->port});
+  if (!fd && address->v6 && errno == EAFNOSUPPORT) {
+    // A host without IPv6 (ipv6.disable=1): [::]:431 of the default is no error.
+    Log(LogLevel::kWarning, "UDP: not listening on {}: this host has no IPv6", text);
+    return {};
+  }
   if (!fd) return tl::unexpected(fd.error());
   Listener l;
   l.socket = std::make_unique<asio::posix::stream_descriptor>(io_, *fd);

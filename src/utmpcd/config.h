@@ -43,9 +43,10 @@ struct DaemonConfig {
   std::string session_source = "auto";
   // Mark a gone session's utmp entry dead and append its logout to wtmp (Solaris utmpd).
   bool cleanup_gone = false;
-  // [http]: port 431's HTTP/JSON API and event stream (docs/PROTOCOL.md). Loopback only until
-  // access control exists; an empty list turns HTTP off.
-  std::vector<std::string> http_listen = {"127.0.0.1:431", "[::1]:431"};
+  // [http]: port 431's HTTP/JSON API and event stream (docs/PROTOCOL.md), on every address:
+  // another host gets the summary tier unless [[access]] grants more. An empty list turns
+  // HTTP off.
+  std::vector<std::string> http_listen = {"0.0.0.0:431", "[::]:431"};
   // The same API on a Unix socket for local clients; "" for none.
   std::string api_socket = "/run/utmpcd/api.sock";
   int64_t http_max_connections = 20000;
@@ -67,7 +68,7 @@ struct DaemonConfig {
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;
   // [udp]: port 431's datagrams; an empty list turns UDP off.
-  std::vector<std::string> udp_listen = {"127.0.0.1:431", "[::1]:431"};
+  std::vector<std::string> udp_listen = {"0.0.0.0:431", "[::]:431"};
   double udp_rate_per_prefix = 20;  // datagrams per second from one /24 or /64
   double udp_burst = 40;
   bool udp_discovery = false;  // answer datagrams sent to a broadcast address
