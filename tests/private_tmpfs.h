@@ -22,7 +22,7 @@ class PrivateTmpfs {
       no_namespace_ = std::string("no mount namespace here (needs root): ") + std::strerror(errno);
       return;
     }
-    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0) {
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size + ",mode=0755").c_str()) != 0) {
       error_ = "mount tmpfs on " + path_ + ": " + std::strerror(errno);
       return;
     }

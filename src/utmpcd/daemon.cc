@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -170,9 +171,46 @@ Result<void> Daemon::Loop::Open() {
   return {};
 }
 
+// The history's directory and files are the daemon's alone, as sshd's StrictModes asks of a
+// user's keys: a directory any user may write to would let one plant a symbolic link where
+// SQLite then writes (history.db-wal -> /etc/shadow), or swap the history for another. A
+// directory writable by every user is refused, as is one owned by neither root nor the user the
+// daemon runs as, and any of the history's files that is a symbolic link.
+Result<void> CheckHistoryPaths(const std::string& database, const std::string& user) {
+  std::filesystem::path db(database);
+  std::string dir = db.has_parent_path() ? db.parent_path().string() : std::string(".");
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return tl::unexpected(ErrnoError(dir, errno));
+  uid_t owner_ok = 0;
+  if (const struct passwd* pw = ::getpwnam(user.c_str())) owner_ok = pw->pw_uid;
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: the history's directory is writable by every user (mode "
+                                 "{:o}): give it its own (chmod o-w, or --database elsewhere)",
+                                 dir, st.st_mode & 07777));
+  }
+  if (st.st_uid != 0 && st.st_uid != owner_ok && st.st_uid != ::geteuid()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: the history's directory belongs to uid {}, neither root "
+                                 "nor the daemon's user",
+                                 dir, st.st_uid));
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock"}) {
+    std::string path = database + suffix;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": a symbolic link where the history's file should be; refused");
+    }
+  }
+  return {};
+}
+
 Result<void> Daemon::Loop::OpenStore() {
   // Before the store: a second daemon must not even migrate or import.
   if (!lock_) {
+    if (auto safe = CheckHistoryPaths(config_.database, config_.user); !safe) {
+      return tl::unexpected(safe.error());
+    }
     auto lock = HistoryLock::Acquire(config_.database);
     if (!lock) return tl::unexpected(lock.error());
     lock_.emplace(std::move(*lock));

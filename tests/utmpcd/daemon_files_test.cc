@@ -112,6 +112,33 @@ TEST_F(DaemonTest, AnImportOfAMissingFileFails) {
   EXPECT_NE(directory.err.find("not a regular file"), std::string::npos) << directory.err;
 }
 
+// The history's directory and files are the daemon's alone, as sshd's StrictModes asks: a
+// directory every user may write to, or a symbolic link where SQLite would write, is refused
+// before anything is opened.
+TEST_F(DaemonTest, AHistoryOthersCouldTamperWithIsRefused) {
+  Append(wtmp_, Records(0, 4));
+  const fs::path dir = fs::path(db_).parent_path();
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms(01777));
+  testing::Outcome open_dir = Import();
+  EXPECT_EQ(open_dir.status, 1) << open_dir.err;
+  EXPECT_NE(open_dir.err.find(dir.string() + ": the history's directory is writable by every user"),
+            std::string::npos)
+      << open_dir.err;
+  EXPECT_FALSE(fs::exists(db_)) << "the history was opened in it";
+  fs::permissions(dir, fs::perms(0755));
+  const fs::path target = dir_ / "planted";
+  fs::create_symlink(target, db_ + "-wal");
+  testing::Outcome planted = Import();
+  EXPECT_EQ(planted.status, 1) << planted.err;
+  EXPECT_NE(planted.err.find(db_ + "-wal: a symbolic link"), std::string::npos) << planted.err;
+  EXPECT_FALSE(fs::exists(target)) << "SQLite wrote through the link";
+  fs::remove(db_ + "-wal");
+  testing::Outcome fine = Import();
+  EXPECT_EQ(fine.status, 0) << fine.err;
+  EXPECT_EQ(Stored().size(), 4u);
+}
+
 // A following daemon says once that a file cannot be read, and again when it can.
 TEST_F(DaemonTest, AFileThatBecomesReadableIsFollowedWithoutARestart) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
