@@ -65,11 +65,12 @@ struct Access {
 };
 Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy);
 
-// Whether a request from loopback naming `host` in its Host field ("web1:431", "[::1]:431")
-// is for this host. A browser on this host can be made to read port 431 (DNS rebinding: a
-// page of evil.example, whose name then resolves to 127.0.0.1, is allowed to read what
-// evil.example answers), and loopback gets the history tier: such a request names a host that
-// is not this one. Allowed: an IP address literal, "localhost" and names under ".localhost",
+// Whether a request naming `host` in its Host field ("web1:431", "[::1]:431") is for this
+// host. A browser on this host or a network that gets more than the summary can be made to
+// read port 431 (DNS rebinding: a page of evil.example, whose name then resolves to this
+// host's address, is allowed to read what evil.example answers): such a request names a host
+// that is not this one. Asked of requests whose tier above the summary came from their
+// address (loopback, an [[access]] network), not from a token or a certificate. Allowed: an IP address literal, "localhost" and names under ".localhost",
 // and `names` (this host's: its hostname, its aliases, [http] host_names); names compare
 // case-insensitively, a trailing dot aside. An empty field is allowed (HTTP/1.0).
 bool HostIsThisHost(std::string_view host, const std::vector<std::string>& names);

@@ -240,9 +240,13 @@ ApiResponse Api::Handle(const ApiRequest& request) {
 
 ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   std::string_view target = request.target;
-  // DNS rebinding: a browser on this host, on a page of another name that now resolves to
-  // 127.0.0.1, would read this host's history. Its Host field names that other host.
-  if (request.peer.transport == Peer::Transport::kTcp && IsLoopbackAddress(request.peer.address)) {
+  // DNS rebinding: a browser on this host (or on a network an [[access]] rule grants more), on
+  // a page of another name that now resolves to this host's address, would read what that
+  // address is given. Its Host field names that other host. A request whose tier a token or a
+  // client certificate gave is no browser's: a page knows neither.
+  const bool by_address = !access.token && request.peer.certificate_subject.empty() &&
+                          access.tier > Tier::kSummary;
+  if (request.peer.transport == Peer::Transport::kTcp && by_address) {
     const std::string* host = request.Header("Host");
     if (host != nullptr && !HostIsThisHost(*host, options_.host_names)) {
       return ErrorResponse(421, "misdirected_request",

@@ -27,8 +27,8 @@
 
 namespace utmpcd {
 
-// The names a request from loopback may call this host by (Host field): its hostname, the
-// names /etc/hosts gives it along with that one (web1.example.org beside web1), and the
+// The names a request may call this host by (Host field): its hostname, the names /etc/hosts
+// gives it along with that one (web1.example.org beside web1) or to loopback, and the
 // configured ones. Nothing is looked up in DNS: the start waits for no name server.
 std::vector<std::string> ThisHostNames(const std::vector<std::string>& configured) {
   std::vector<std::string> names = configured;
@@ -45,10 +45,22 @@ std::vector<std::string> ThisHostNames(const std::vector<std::string>& configure
     std::vector<std::string> aliases;
     fields >> address;
     while (fields >> name) aliases.push_back(name);
-    if (std::find(aliases.begin(), aliases.end(), hostname) == aliases.end()) continue;
+    // Its own lines, and loopback's (localhost.localdomain, ip6-localhost).
+    bool loopback = address.rfind("127.", 0) == 0 || address == "::1";
+    if (!loopback && std::find(aliases.begin(), aliases.end(), hostname) == aliases.end()) continue;
     names.insert(names.end(), aliases.begin(), aliases.end());
   }
   return names;
+}
+
+// A user to run as that does not exist: never a silent run as root. It is created with the
+// package (sysusers.d), by scripts/daemon_user.sh, or root is asked for in so many words.
+tl::unexpected<Error> UserMissing(const Error& error) {
+  return tl::unexpected(Error{ErrorCode::kNotFound,
+                              fmt::format("{}: create it (systemd-sysusers utmpcd.conf, or "
+                                          "scripts/daemon_user.sh), or run as root with --user "
+                                          "root or [daemon] user = \"root\"",
+                                          error.message)});
 }
 
 // The id of the history in `store` (meta "history_id"), made when it has none: 16 random hex
@@ -141,6 +153,13 @@ void Daemon::Loop::KeepWatchdog(std::chrono::microseconds every) {
 }
 
 Result<void> Daemon::Loop::Open() {
+  // The user to run as exists, before the store is created or migrated as root.
+  if (::geteuid() == 0 && config_.user != "root") {
+    if (auto user = LookUpRunAsUser(config_.user, {"utmp"}); !user) {
+      if (user.error().code == ErrorCode::kNotFound) return UserMissing(user.error());
+      return tl::unexpected(user.error());
+    }
+  }
   std::filesystem::path db(config_.database);
   if (db.has_parent_path() && !std::filesystem::exists(db.parent_path())) {
     std::error_code ec;
@@ -166,8 +185,13 @@ Result<void> Daemon::Loop::Open() {
     if (auto ok = StartIngest(); !ok) return ok;
   }
   if (!config_.once) WatchLive();
-  // From here on, the system calls of the daemon's work only (utmpcd/sandbox.h).
-  if (auto sandboxed = EnterSandbox(config_.seccomp); !sandboxed) return sandboxed;
+  // From here on, the system calls of the daemon's work only (utmpcd/sandbox.h). A kernel or
+  // an outer sandbox that allows no filter of its own is said loudly, not fatal: the daemon is
+  // no less safe than without the filter.
+  if (auto sandboxed = EnterSandbox(config_.seccomp); !sandboxed) {
+    Log(LogLevel::kError, "running without the daemon's seccomp filter: {}",
+        sandboxed.error().message);
+  }
   return {};
 }
 
@@ -287,15 +311,7 @@ Result<void> Daemon::Loop::DropRoot() {
   static const std::vector<std::string> kGroups = {"utmp"};
   auto user = LookUpRunAsUser(config_.user, kGroups);
   if (!user) {
-    // Never a silent run as root: the user is created with the package (sysusers.d), by
-    // scripts/daemon_user.sh, or root is asked for in so many words.
-    if (user.error().code == ErrorCode::kNotFound) {
-      return MakeError(ErrorCode::kNotFound,
-                       fmt::format("{}: create it (systemd-sysusers utmpcd.conf, or "
-                                   "scripts/daemon_user.sh), or run as root with --user root or "
-                                   "[daemon] user = \"root\"",
-                                   user.error().message));
-    }
+    if (user.error().code == ErrorCode::kNotFound) return UserMissing(user.error());
     return tl::unexpected(user.error());
   }
   // The store stays open across the drop; its files become the user's, so that what SQLite

@@ -1,12 +1,17 @@
 #include "utmpcd/sandbox.h"
 
+#include <linux/netlink.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
+
+#include "core/log.h"
 
 namespace utmpcd {
 namespace {
@@ -37,13 +42,13 @@ constexpr const char* kAllowed[] = {
     "fstatfs", "access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64",
     "fcntl", "flock", "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat",
     "rename", "renameat", "renameat2", "mkdir", "mkdirat", "chmod", "fchmod", "fchmodat",
-    "fchown", "fchownat", "umask", "dup", "dup2", "dup3", "ioctl", "getcwd", "utimensat",
+    "fchown", "fchownat", "umask", "dup", "dup2", "dup3", "getcwd", "utimensat",
     // Sockets: HTTP, TLS, UDP, the Unix sockets (API, ingest), sd_notify.
-    "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
+    "bind", "listen", "accept", "accept4", "connect", "getsockname",
     "getpeername", "getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom", "sendmsg",
     "recvmsg", "sendmmsg", "recvmmsg",
     // Session leaders: a pidfd each, readable when it exits.
-    "pidfd_open", "pidfd_send_signal", "waitid", "kill",
+    "pidfd_open", "waitid",
 };
 
 }  // namespace
@@ -59,7 +64,8 @@ Result<void> EnterSandbox(SeccompMode mode) {
   };
   // Denials reach the kernel's log (SECCOMP_FILTER_FLAG_LOG), and every thread gets the filter.
   if (int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_LOG, 1); rc != 0) {
-    return refused("logging denials", rc);
+    // A kernel before 4.14: denials are not logged, and still denied.
+    Log(LogLevel::kWarning, "seccomp: denials will not be logged: {}", std::strerror(-rc));
   }
   if (int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc != 0) {
     return refused("every thread", rc);
@@ -71,13 +77,29 @@ Result<void> EnterSandbox(SeccompMode mode) {
       return refused(name, rc);
     }
   }
-  // New sockets of the three families the daemon speaks only: TCP/UDP over IPv4 and IPv6, and
-  // Unix (sd_notify, the user database's varlink).
+  // New sockets of the families the daemon speaks only: TCP/UDP over IPv4 and IPv6, Unix
+  // (sd_notify, the user database's varlink), and route netlink (getifaddrs: the broadcast
+  // addresses UDP refuses as sources, read again every few seconds).
   for (int family : {AF_UNIX, AF_INET, AF_INET6}) {
     if (int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                                   SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)));
         rc != 0) {
       return refused("socket", rc);
+    }
+  }
+  if (int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+                                SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+      rc != 0) {
+    return refused("socket", rc);
+  }
+  // ioctl(2) only to make a descriptor non-blocking, count what is readable, and ask whether
+  // stderr is a terminal: never TIOCSTI (typing into the terminal of a foreground daemon).
+  for (unsigned long request : {FIONBIO, FIONREAD, TCGETS, TIOCGWINSZ}) {
+    if (int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFu, request));
+        rc != 0) {
+      return refused("ioctl", rc);
     }
   }
   if (int rc = seccomp_load(filter.get()); rc != 0) return refused("loading the filter", rc);
