@@ -1,4 +1,5 @@
 #include "utmpc/net_query.h"
+#include "utmpc/client_config.h"
 #include "utmpc/usage.h"
 
 #include <fmt/format.h>
@@ -99,7 +100,9 @@ const char kNetOptionsHelp[] =
     "      --tls               speak TLS to every host (as https://HOST)\n"
     "      --cacert FILE       trust the CAs in FILE for TLS (default: the system's)\n"
     "      --cert FILE         present this client certificate (mutual TLS)\n"
-    "      --key FILE          its private key (default: in the --cert file)\n";
+    "      --key FILE          its private key (default: in the --cert file)\n"
+    "Hosts, groups of hosts (@GROUP) and credentials can be named in ~/.config/utmpc/config.toml\n"
+    "or /etc/utmpc/config.toml ($UTMPC_CONFIG): see utmpc(1), CONFIGURATION.\n";
 
 int ParseNetCommandLine(int argc, char** argv, const char* command, const char* short_options,
                         std::vector<struct option> long_options, bool bare_hosts,
@@ -115,6 +118,15 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   long_options.push_back({"key", required_argument, nullptr, kNetKey});
   long_options.push_back({nullptr, 0, nullptr, 0});
   args->command = command;
+  // The configuration file first (hosts, groups, credentials), then the environment, then the
+  // options: each wins over the one before.
+  auto config = LoadClientConfig();
+  if (!config) {
+    fmt::print(stderr, "utmpc {}: {}\n", command, config.error().message);
+    return kUsageError;
+  }
+  args->fetch.token = config->token;
+  args->fetch.tls = config->files;
   // A token from the environment, so that it is not in every command line (and ps).
   if (const char* token = std::getenv("UTMPC_TOKEN"); token != nullptr && *token != '\0') {
     args->fetch.token = token;
@@ -133,12 +145,13 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
       continue;
     }
     if (operand.starts_with('@')) operand.remove_prefix(1);
-    auto host = ParseNetHost(operand);
-    if (!host) {
-      fmt::print(stderr, "utmpc {}: {}\n", command, host.error().message);
+    // A group of the configuration file, a host it names, or a host.
+    auto hosts = ExpandHost(*config, operand);
+    if (!hosts) {
+      fmt::print(stderr, "utmpc {}: {}\n", command, hosts.error().message);
       return kUsageError;
     }
-    args->hosts.push_back(std::move(*host));
+    args->hosts.insert(args->hosts.end(), hosts->begin(), hosts->end());
   }
   if (args->tls) {
     for (NetHost& host : args->hosts) host.tls = true;

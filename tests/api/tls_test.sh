@@ -158,6 +158,25 @@ grep -q "utmpc lastb: $https: HTTP 401: /v1/failed needs the full tier" <<<"$out
 grep -q "^localhost:$port  *alice  *pts/0 " last.txt || fail "utmpc last --tls @HOST: $(cat last.txt)"
 "$UTMPC" who "https://127.0.0.1:$port" --cacert ca.pem >who.txt 2>&1 || fail "utmpc by address: $(cat who.txt)"
 
+# A configuration file: a CA, a host by a short name, a group of it and another.
+cat >utmpc.toml <<CONF
+cacert = "$tmp/ca.pem"
+cert = "$tmp/client.pem"
+key = "$tmp/client.key"
+[hosts]
+here = "https://localhost:$port"
+[groups]
+both = ["here", "https://127.0.0.1:$port"]
+CONF
+UTMPC_CONFIG=utmpc.toml "$UTMPC" lastb @both >lastb2.txt 2>&1 || fail "utmpc lastb @both: $(cat lastb2.txt)"
+grep -q '^here  *mallory ' lastb2.txt && grep -q "^https://127.0.0.1:$port  *mallory " lastb2.txt ||
+  fail "the group did not ask both hosts with the file's credentials: $(cat lastb2.txt)"
+# A token in a file others may read is refused, as ssh refuses such a key.
+{ printf 'token = "secret"\n'; cat utmpc.toml; } >utmpc2.toml
+chmod 644 utmpc2.toml
+out=$(UTMPC_CONFIG=utmpc2.toml "$UTMPC" who @here 2>&1) && fail "a world-readable token was used"
+grep -q "holds a token and others may read it" <<<"$out" || fail "token file: $out"
+
 # A resumed session keeps its client certificate's tier.
 request='GET /v1/failed HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
 printf "$request" | openssl s_client -connect "127.0.0.1:$port" -servername localhost -CAfile ca.pem \

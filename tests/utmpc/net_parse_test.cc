@@ -10,6 +10,7 @@
 
 #include "api/wire_decode.h"
 #include "net/hosts.h"
+#include "utmpc/client_config.h"
 
 namespace utmpcd {
 namespace {
@@ -205,6 +206,46 @@ TEST(NetApiTest, HttpErrorsSayWhat) {
             "HTTP 404: no *[[31mway");
   EXPECT_EQ(SecondsOf(-1), -1);
   EXPECT_EQ(SecondsOf(1999999), 1);
+}
+
+TEST(ClientConfigTest, GroupsAndHostsExpandToWhatTheyName) {
+  ClientConfig config;
+  auto parsed = ParseClientConfig(
+      "tls = true\ncacert = \"~/ca.pem\"\n[hosts]\nweb1 = \"web1.example.org:4310\"\n"
+      "old = \"http://10.0.0.9\"\n[groups]\nweb = [\"web1\", \"@web2\"]\n"
+      "all = [\"web\", \"old\"]\n",
+      "c.toml", "/home/ann", &config);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(config.files.ca_file, "/home/ann/ca.pem");
+  auto all = ExpandHost(config, "all");
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].label, "web1");  // called by its short name
+  EXPECT_EQ((*all)[0].name, "web1.example.org");
+  EXPECT_EQ((*all)[0].port, 4310);
+  EXPECT_TRUE((*all)[0].tls) << "tls = true applies to every host";
+  EXPECT_EQ((*all)[1].name, "web2");
+  EXPECT_TRUE((*all)[1].tls);
+  EXPECT_EQ((*all)[2].label, "old");
+  EXPECT_FALSE((*all)[2].tls) << "a host written http:// stays plain";
+  auto bare = ExpandHost(config, "db9:431");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ((*bare)[0].name, "db9");
+  // A later file's settings win; a circle of groups and a bad key are errors with a place.
+  ASSERT_TRUE(ParseClientConfig("tls = false\n[groups]\nweb = [\"all\"]\n", "u.toml", "", &config));
+  auto circle = ExpandHost(config, "all");
+  ASSERT_FALSE(circle);
+  EXPECT_NE(circle.error().message.find("in a circle"), std::string::npos);
+  ClientConfig fresh;
+  auto bad = ParseClientConfig("tls = true\nhost = \"x\"\n", "c.toml", "", &fresh);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "c.toml:2:1: unknown key 'host' (expected tls, cacert, cert, key, token, [hosts] or "
+            "[groups])");
+  bad = ParseClientConfig("[hosts]\nweb1 = \"web1:99999\"\n", "c.toml", "", &fresh);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "c.toml:2:8: hosts: 'web1' must be HOST[:PORT] or https://HOST[:PORT]");
 }
 
 }  // namespace

@@ -1,0 +1,177 @@
+#include "utmpc/client_config.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace utmpcd {
+namespace {
+
+Error At(std::string_view origin, const toml::source_region& where, const std::string& what) {
+  return Error{ErrorCode::kInvalidArgument,
+               fmt::format("{}:{}:{}: {}", origin, where.begin.line, where.begin.column, what)};
+}
+
+std::string Expand(const std::string& path, const std::string& home) {
+  if (path.rfind("~/", 0) == 0 && !home.empty()) return home + path.substr(1);
+  return path;
+}
+
+Result<void> Expand(const ClientConfig& config, std::string_view name, int depth,
+                    std::vector<NetHost>* out) {
+  if (depth > 16) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("@{}: groups name each other in a circle", name));
+  }
+  if (auto group = config.groups.find(std::string(name)); group != config.groups.end()) {
+    for (const std::string& member : group->second) {
+      if (auto ok = Expand(config, member, depth + 1, out); !ok) return ok;
+    }
+    return {};
+  }
+  std::string_view text = name;
+  auto alias = config.hosts.find(std::string(name));
+  if (alias != config.hosts.end()) text = alias->second;
+  auto host = ParseNetHost(text);
+  if (!host) return tl::unexpected(host.error());
+  host->label = std::string(name);
+  if (config.tls.value_or(false)) host->tls = host->tls || !text.starts_with("http://");
+  out->push_back(std::move(*host));
+  return {};
+}
+
+}  // namespace
+
+Result<void> ParseClientConfig(std::string_view text, std::string_view origin,
+                               const std::string& home, ClientConfig* config) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return tl::unexpected(At(origin, e.source(), std::string(e.description())));
+  }
+  for (auto&& [key, node] : table) {
+    const std::string name(key.str());
+    if (name == "tls") {
+      const auto* value = node.as_boolean();
+      if (value == nullptr) {
+        return tl::unexpected(At(origin, node.source(), "'tls' must be true or false"));
+      }
+      config->tls = value->get();
+    } else if (name == "cacert" || name == "cert" || name == "key" || name == "token") {
+      const auto* value = node.as_string();
+      if (value == nullptr || value->get().empty()) {
+        return tl::unexpected(
+            At(origin, node.source(), "'" + name + "' must be a non-empty string"));
+      }
+      if (name == "token") {
+        config->token = value->get();
+      } else {
+        std::string& out = name == "cacert" ? config->files.ca_file
+                           : name == "cert" ? config->files.certificate
+                                            : config->files.key;
+        out = Expand(value->get(), home);
+      }
+    } else if (name == "hosts" || name == "groups") {
+      const toml::table* entries = node.as_table();
+      if (entries == nullptr) {
+        return tl::unexpected(At(origin, node.source(), "'" + name + "' must be a table"));
+      }
+      for (auto&& [entry_key, entry] : *entries) {
+        const std::string entry_name(entry_key.str());
+        if (entry_name.empty() || entry_name.find_first_of(" @/:[]") != std::string::npos) {
+          return tl::unexpected(At(origin, entry.source(), "'" + entry_name + "' is no name"));
+        }
+        if (name == "hosts") {
+          const auto* value = entry.as_string();
+          if (value == nullptr || !ParseNetHost(value->get())) {
+            return tl::unexpected(At(origin, entry.source(),
+                                     "hosts: '" + entry_name +
+                                         "' must be HOST[:PORT] or https://HOST[:PORT]"));
+          }
+          config->hosts[entry_name] = value->get();
+          continue;
+        }
+        const toml::array* members = entry.as_array();
+        std::vector<std::string> list;
+        if (members != nullptr) {
+          for (const toml::node& member : *members) {
+            const auto* value = member.as_string();
+            if (value == nullptr || value->get().empty()) {
+              members = nullptr;
+              break;
+            }
+            std::string_view m = value->get();
+            if (m.front() == '@') m.remove_prefix(1);
+            list.emplace_back(m);
+          }
+        }
+        if (members == nullptr || list.empty()) {
+          return tl::unexpected(At(origin, entry.source(),
+                                   "groups: '" + entry_name + "' must be a list of host names"));
+        }
+        config->groups[entry_name] = std::move(list);
+      }
+    } else {
+      return tl::unexpected(At(origin, key.source(),
+                               "unknown key '" + name + "' (expected tls, cacert, cert, key, "
+                               "token, [hosts] or [groups])"));
+    }
+  }
+  return {};
+}
+
+Result<ClientConfig> LoadClientConfig() {
+  const char* home_env = std::getenv("HOME");
+  const std::string home = home_env != nullptr ? home_env : "";
+  std::vector<std::string> paths;
+  if (const char* explicit_path = std::getenv("UTMPC_CONFIG"); explicit_path && *explicit_path) {
+    paths.emplace_back(explicit_path);
+  } else {
+    paths.emplace_back("/etc/utmpc/config.toml");
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    if (xdg != nullptr && *xdg == '/') {
+      paths.push_back(std::string(xdg) + "/utmpc/config.toml");
+    } else if (!home.empty()) {
+      paths.push_back(home + "/.config/utmpc/config.toml");
+    }
+  }
+  ClientConfig config;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      if (errno == ENOENT && std::getenv("UTMPC_CONFIG") == nullptr) continue;
+      return tl::unexpected(ErrnoError(path, errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string before = config.token;
+    if (auto ok = ParseClientConfig(text.str(), path, home, &config); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    // A token is a password: like ssh with a private key, refuse one others may read.
+    struct stat st {};
+    if (config.token != before && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: holds a token and others may read it (mode {:o}): "
+                                   "chmod 600 {}",
+                                   path, st.st_mode & 0777, path));
+    }
+  }
+  return config;
+}
+
+Result<std::vector<NetHost>> ExpandHost(const ClientConfig& config, std::string_view name) {
+  std::vector<NetHost> hosts;
+  if (auto ok = Expand(config, name, 0, &hosts); !ok) return tl::unexpected(ok.error());
+  return hosts;
+}
+
+}  // namespace utmpcd
