@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   utmpcd::AccessPolicy policy;
   if (network) {
     policy.rules.push_back({.name = "n", .networks = {*network}, .token_sha256 = "",
-                            .tier = utmpcd::Tier::kSessions});
+                            .client_subject = "", .tier = utmpcd::Tier::kSessions});
   }
   utmpcd::Access access = utmpcd::DecideAccess(request, policy);
   Check(access.tier >= base, "a rule lowered the tier");

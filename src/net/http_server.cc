@@ -483,16 +483,16 @@ void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
       auto left = std::max<std::chrono::steady_clock::duration>(
           deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(1));
       auto tls = AcceptTls(std::move(connection), tls_, left,
-                           [this, alive, slot](std::shared_ptr<Connection> tls,
+                           [this, alive, slot](std::shared_ptr<Connection> handshaken,
                                                const std::string& why) {
                              if (!*alive) return;
-                             if (!tls) {
+                             if (!handshaken) {
                                ++tls_failures_;
                                Log(LogLevel::kDebug, "HTTP: {}", why);
                                return;
                              }
                              **slot = std::weak_ptr<Connection>();  // no longer pending
-                             std::make_shared<Session>(*this, std::move(tls))->Start();
+                             std::make_shared<Session>(*this, std::move(handshaken))->Start();
                            });
       **slot = tls;  // pending until its handshake is done
       return;

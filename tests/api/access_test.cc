@@ -36,10 +36,11 @@ AccessPolicy Policy() {
   AccessPolicy p;
   p.utmp_gid = 43;
   p.rules.push_back({.name = "lan", .networks = {*ParseNetwork("10.0.0.0/8")},
-                     .token_sha256 = "", .tier = Tier::kSessions});
-  p.rules.push_back({.name = "ops", .networks = {}, .token_sha256 = kHashA, .tier = Tier::kFull});
+                     .token_sha256 = "", .client_subject = "", .tier = Tier::kSessions});
+  p.rules.push_back({.name = "ops", .networks = {}, .token_sha256 = kHashA, .client_subject = "",
+                     .tier = Tier::kFull});
   p.rules.push_back({.name = "ops-from-lan", .networks = {*ParseNetwork("10.1.0.0/16")},
-                     .token_sha256 = kHashB, .tier = Tier::kHistory});
+                     .token_sha256 = kHashB, .client_subject = "", .tier = Tier::kHistory});
   return p;
 }
 
@@ -253,7 +254,7 @@ TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
   // A link-local peer (with its zone) matches its network rule.
   AccessPolicy link;
   link.rules.push_back({.name = "link", .networks = {*ParseNetwork("fe80::/10")},
-                        .token_sha256 = "", .tier = Tier::kHistory});
+                        .token_sha256 = "", .client_subject = "", .tier = Tier::kHistory});
   EXPECT_EQ(DecideAccess(From(kTcp, "fe80::1%eth0"), link).tier, Tier::kHistory);
   // Group utmp counts as a supplementary group too.
   ApiRequest member = From(kUnix, "", 1000, 1000);
