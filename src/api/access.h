@@ -48,7 +48,7 @@ struct AccessRule {
   std::string token_sha256;       // 64 lowercase hex digits: also needs this bearer token
   // Also needs a verified TLS client certificate with this subject (Peer::certificate_subject,
   // compared whole).
-  std::string client_subject;
+  std::string client_subject{};
   Tier tier = Tier::kSummary;
 };
 

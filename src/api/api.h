@@ -61,7 +61,7 @@ struct ApiOptions {
   AccessPolicy access;
   // This host's names: a request from loopback whose Host field names another is refused
   // (HostIsThisHost, api/access.h).
-  std::vector<std::string> host_names;
+  std::vector<std::string> host_names{};
   // A log line per request: the peer, the rule that gave its tier, the tier, the request and
   // the status ([log] access).
   bool access_log = false;

@@ -37,7 +37,7 @@ struct FetchOptions {
   // Sent as "Authorization: Bearer TOKEN" when not empty (the daemon's [[access]] rules).
   std::string token;
   // For the hosts with `tls`: whom to trust, and a client certificate.
-  TlsClientFiles tls;
+  TlsClientFiles tls{};
 };
 
 // Runs exchanges[i] against hosts[i] for every i, at most max_parallel at a time, and returns

@@ -34,7 +34,7 @@ struct HttpServerOptions {
   std::string server_name;          // the Server field: "utmpcd/0.9.0"
   // TLS on every TCP listener: a client's first byte tells a TLS handshake from plain HTTP,
   // which only `plaintext_from` may speak. None when unset.
-  std::optional<TlsServerOptions> tls;
+  std::optional<TlsServerOptions> tls{};
   // Open connections, streams taken over included, at most; fewer when the descriptor limit
   // (RLIMIT_NOFILE) leaves less room. When full, the connection idle longest (waiting for a
   // request) is closed to make room; with none idle, the new one is refused.

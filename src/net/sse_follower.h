@@ -47,7 +47,7 @@ struct WatchOptions {
   // Sent as "Authorization: Bearer TOKEN" when not empty.
   std::string token;
   // For the hosts with `tls`: whom to trust, and a client certificate.
-  TlsClientFiles tls;
+  TlsClientFiles tls{};
 };
 
 // Follows GET /v1/events of every host until all of them are given up (a daemon answering

@@ -33,7 +33,7 @@ struct ApiServerOptions {
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
   int64_t heartbeat_s = 15;         // an event stream's ": ping" when nothing happens
-  std::optional<TlsServerOptions> tls;  // HTTPS on the TCP listeners ([tls])
+  std::optional<TlsServerOptions> tls{};  // HTTPS on the TCP listeners ([tls])
   ApiOptions api;
   // Port 431 over UDP on the same thread; none when unset.
   std::optional<UdpOptions> udp;
