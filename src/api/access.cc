@@ -45,6 +45,22 @@ bool Contains(const Network& network, const Network& a) {
   return true;
 }
 
+bool IsLoopback(const Network& a) {
+  if (!a.v6) return a.bytes[0] == 127;
+  static constexpr std::array<uint8_t, 16> kOne = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return a.bytes == kOne;
+}
+
+// ASCII letters compared without case; `known` may end in a dot (a fully qualified name).
+bool SameName(std::string_view name, std::string_view known) {
+  if (!known.empty() && known.back() == '.') known.remove_suffix(1);
+  return name.size() == known.size() &&
+         std::equal(name.begin(), name.end(), known.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
 // Compares every byte, whatever differs first: how long it takes says nothing of the token.
 bool SameHash(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -57,10 +73,7 @@ bool SameHash(std::string_view a, std::string_view b) {
 
 bool IsLoopbackAddress(std::string_view address) {
   auto a = ParseAddress(address);
-  if (!a) return false;
-  if (!a->v6) return a->bytes[0] == 127;
-  static constexpr std::array<uint8_t, 16> kOne = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return a->bytes == kOne;
+  return a && IsLoopback(*a);
 }
 
 std::string_view TierName(Tier tier) {
@@ -108,7 +121,6 @@ bool NetworkContains(const Network& network, std::string_view address) {
   return a && Contains(network, *a);
 }
 
-
 Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
   Access access;
   const Peer& peer = request.peer;
@@ -119,13 +131,14 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
                         peer.groups.end());
     bool privileged = (peer.uid && *peer.uid == 0) || in_utmp;
     access.tier = privileged ? Tier::kFull : Tier::kHistory;
-  } else {
-    access.tier = IsLoopbackAddress(peer.address) ? Tier::kHistory : Tier::kSummary;
+  }
+  // The peer's address, parsed once for the default and every rule's networks.
+  std::optional<Network> address;
+  if (peer.transport == Peer::Transport::kTcp) {
+    address = ParseAddress(peer.address);
+    access.tier = address && IsLoopback(*address) ? Tier::kHistory : Tier::kSummary;
   }
   access.token = request.bearer_present;
-  // The peer's address, parsed once for every rule's networks.
-  std::optional<Network> address;
-  if (peer.transport == Peer::Transport::kTcp) address = ParseAddress(peer.address);
   for (const AccessRule& rule : policy.rules) {
     if (!rule.networks.empty()) {
       if (!address) continue;
@@ -161,17 +174,12 @@ bool HostIsThisHost(std::string_view host, const std::vector<std::string>& names
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (host.empty()) return false;
   if (ParseAddress(host)) return true;  // an IPv4 literal: no name to rebind
-  std::string name(host);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (name == "localhost" || (name.size() > 10 && name.ends_with(".localhost"))) return true;
-  for (std::string known : names) {
-    if (!known.empty() && known.back() == '.') known.pop_back();
-    std::transform(known.begin(), known.end(), known.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!known.empty() && known == name) return true;
+  if (SameName(host, "localhost") ||
+      (host.size() > 10 && SameName(host.substr(host.size() - 10), ".localhost"))) {
+    return true;
   }
-  return false;
+  return std::any_of(names.begin(), names.end(),
+                     [host](const std::string& known) { return SameName(host, known); });
 }
 
 }  // namespace utmpcd

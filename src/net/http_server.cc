@@ -506,9 +506,8 @@ void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
 }
 
 bool HttpServer::Impl::PlaintextAllowed(const Peer& peer) const {
-  const std::string address = peer.address.substr(0, peer.address.find('%'));
   for (const Network& network : options_.tls->plaintext_from) {
-    if (NetworkContains(network, address)) return true;
+    if (NetworkContains(network, peer.address)) return true;  // (a zone is ignored there)
   }
   return false;
 }
