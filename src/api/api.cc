@@ -494,26 +494,16 @@ ApiResponse Api::Lastlog(const Query& query) {
                   std::any_of(ranges.begin(), ranges.end(),
                               [uid](const UidRange& r) { return r.Contains(uid); });
     if (!wanted) continue;
-    std::optional<Event> newest;
-    for (int64_t before = SqliteStore::kNewest; !newest;) {
-      auto events = store_->EventsByUser(name, before, 64);
-      if (!events) {
-        endpwent();
-        return Unavailable(events.error());
-      }
-      for (Event& e : *events) {
-        if (e.kind == EventKind::kLogin) {
-          newest = std::move(e);
-          break;
-        }
-      }
-      if (events->size() < 64) break;
-      before = events->back().seq;
+    auto newest = store_->LastLoginOf(name);
+    if (!newest) {
+      endpwent();
+      return Unavailable(newest.error());
     }
     if (o.back() != '[') o += ',';
     o += '\n';
-    if (newest) {
-      AppendLastlogJson(o, name, uid, newest->tty, newest->remote_host, newest->time_us);
+    if (*newest) {
+      const SqliteStore::LastLogin& login = **newest;
+      AppendLastlogJson(o, name, uid, login.tty, login.remote_host, login.time_us);
     } else {
       AppendLastlogJson(o, name, uid, "", "", std::nullopt);
     }

@@ -77,6 +77,8 @@ inline constexpr const char* kFirstListedOfSource =
     " FROM events WHERE source = ?1 AND kind NOT IN ('failed', 'gone') ORDER BY seq LIMIT 1";
 inline constexpr const char* kDeleteOlderThan =
     "DELETE FROM events WHERE time_us < ?1 AND seq < (SELECT max(seq) FROM events)";
+inline constexpr const char* kLastLogin =
+    "SELECT seq, time_us, tty, remote_host FROM lastlog WHERE user = ?1";
 inline constexpr const char* kGetMeta = "SELECT value FROM meta WHERE key = ?1";
 inline constexpr const char* kSetMeta =
     "INSERT INTO meta (key, value) VALUES (?1, ?2) "

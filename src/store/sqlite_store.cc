@@ -37,6 +37,7 @@ struct SqliteStore::Statements {
   Statement events_of_kind_after;
   Statement first_listed_of_source;
   Statement delete_older_than;
+  Statement last_login;
   Statement get_meta;
   Statement set_meta;
 };
@@ -240,6 +241,7 @@ Result<void> SqliteStore::PrepareStatements() {
       {&stmts_->events_of_kind_after, sql::kEventsOfKindAfter},
       {&stmts_->first_listed_of_source, sql::kFirstListedOfSource},
       {&stmts_->delete_older_than, sql::kDeleteOlderThan},
+      {&stmts_->last_login, sql::kLastLogin},
       {&stmts_->get_meta, sql::kGetMeta},
       {&stmts_->set_meta, sql::kSetMeta},
   };
@@ -417,6 +419,22 @@ Result<std::optional<Event>> SqliteStore::FirstListedOfSource(EventSource source
   if (!events) return tl::unexpected(events.error());
   if (events->empty()) return std::optional<Event>();
   return std::optional<Event>(std::move(events->front()));
+}
+
+Result<std::optional<SqliteStore::LastLogin>> SqliteStore::LastLoginOf(std::string_view user) {
+  sqlite3_stmt* stmt = stmts_->last_login.get();
+  ScopedReset reset(stmt);
+  int rc = BindBytes(stmt, 1, user);
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "last login"));
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) return std::optional<LastLogin>();
+  if (rc != SQLITE_ROW) return tl::unexpected(Fail(rc, "last login"));
+  LastLogin login;
+  login.seq = sqlite3_column_int64(stmt, 0);
+  login.time_us = sqlite3_column_int64(stmt, 1);
+  login.tty = store_internal::ColumnBytes(stmt, 2);
+  login.remote_host = store_internal::ColumnBytes(stmt, 3);
+  return std::optional<LastLogin>(std::move(login));
 }
 
 // Rows are checked as they are read: a kind or source this build does not know, or an address

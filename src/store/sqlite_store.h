@@ -124,6 +124,17 @@ class SqliteStore {
   // first match.
   Result<std::optional<Event>> FirstListedOfSource(EventSource source);
 
+  // The newest login of `user` (bytes, matched exactly) ever stored, from the lastlog table the
+  // store keeps with the events (schema version 6): a lookup by key, however many other events
+  // (failed logins) the user has. Retention does not delete it. nullopt: none.
+  struct LastLogin {
+    int64_t seq = 0;
+    int64_t time_us = 0;
+    std::string tty;
+    std::string remote_host;
+  };
+  Result<std::optional<LastLogin>> LastLoginOf(std::string_view user);
+
   // Retention: deletes events with time_us < time_us, except that the newest event (highest
   // seq) is always kept. Returns the number deleted. Runs as one transaction.
   Result<int64_t> DeleteOlderThan(int64_t time_us);

@@ -22,6 +22,13 @@ TEST_F(StoreTest, MigratesVersionOneAddingTheHistoryIndexes) {
   ASSERT_TRUE(on_tty.has_value()) << on_tty.error().message;
   ASSERT_EQ(on_tty->size(), 1u);
   EXPECT_EQ(on_tty->at(0).user, "al");
+  // Version 6 filled the lastlog table from the events there were.
+  auto last = store->LastLoginOf("al");
+  ASSERT_TRUE(last.has_value()) << last.error().message;
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->seq, 1);
+  EXPECT_EQ((*last)->time_us, 5);
+  EXPECT_EQ((*last)->tty, "tt");
   store.reset();
   // Version 3 dropped events_by_tty, which no query read.
   EXPECT_EQ(RawQuery(path_, "SELECT name FROM sqlite_schema WHERE name IN "
@@ -39,7 +46,7 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
             std::vector<std::string>{std::to_string(store_internal::CurrentSchemaVersion())});
   EXPECT_EQ(RawQuery(path_, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path_, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
-            (std::vector<std::string>{"cursors", "events", "meta"}));
+            (std::vector<std::string>{"cursors", "events", "lastlog", "meta"}));
   // Opening again applies nothing and keeps the data.
   store = OpenOk();
   std::vector<Event> events(1, MakeEvent(1, "x"));

@@ -267,6 +267,50 @@ TEST_F(StoreTest, LastTwentyOfAUserIsAnIndexLookup) {
   EXPECT_THAT(plan.at(0), HasSubstr("SEARCH events USING INTEGER PRIMARY KEY"));
 }
 
+// /v1/lastlog asks each user's newest login: one key lookup in the lastlog table, however many
+// failed logins of that name (a brute-forcer's) were stored since; logouts, failed logins and
+// other users' logins leave it alone, and retention does not take it away.
+TEST_F(StoreTest, TheNewestLoginOfAUserIsKeptInTheLastlogTable) {
+  auto store = OpenOk();
+  auto login = [](int64_t time, const std::string& user, const std::string& tty) {
+    Event e = MakeEvent(time, user, tty);
+    e.kind = EventKind::kLogin;
+    e.remote_host = "host-" + std::to_string(time);
+    return e;
+  };
+  std::vector<Event> events = {login(10, "root", "pts/0"), login(20, "root", "pts/1"),
+                               login(30, "alice", "pts/2")};
+  for (int i = 0; i < 20000; ++i) {
+    Event failed = MakeEvent(100 + i, "root", "ssh:notty");
+    failed.kind = EventKind::kFailed;
+    events.push_back(failed);
+  }
+  Event logout = MakeEvent(50000, "root", "pts/1");
+  logout.kind = EventKind::kLogout;
+  events.push_back(logout);
+  ASSERT_TRUE(store->Append(events, {}).has_value());
+  auto root = store->LastLoginOf("root");
+  ASSERT_TRUE(root.has_value()) << root.error().message;
+  ASSERT_TRUE(root->has_value());
+  EXPECT_EQ((*root)->seq, 2);
+  EXPECT_EQ((*root)->time_us, 20);
+  EXPECT_EQ((*root)->tty, "pts/1");
+  EXPECT_EQ((*root)->remote_host, "host-20");
+  EXPECT_FALSE(store->LastLoginOf("nobody")->has_value());
+  EXPECT_FALSE(store->LastLoginOf("")->has_value());
+  EXPECT_EQ(RawQuery(path_, std::string("EXPLAIN QUERY PLAN ") + store_internal::kLastLogin),
+            std::vector<std::string>{"SEARCH lastlog USING PRIMARY KEY (user=?)"});
+
+  std::vector<Event> later = {login(60000, "root", "tty1")};
+  ASSERT_TRUE(store->Append(later, {}).has_value());
+  EXPECT_EQ((*store->LastLoginOf("root"))->tty, "tty1");
+  // Retention deletes alice's login event; her last login stays known, as lastlog(8) keeps it.
+  ASSERT_GT(store->DeleteOlderThan(1000).value_or(0), 0);
+  auto alice = store->LastLoginOf("alice");
+  ASSERT_TRUE(alice.has_value() && alice->has_value());
+  EXPECT_EQ((*alice)->time_us, 30);
+}
+
 TEST_F(StoreTest, EventsInRangeIsHalfOpenAndOrderedByTime) {
   auto store = OpenOk();
   std::vector<Event> events = {MakeEvent(30, "a"), MakeEvent(10, "b"), MakeEvent(20, "c"),
