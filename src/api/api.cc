@@ -156,14 +156,15 @@ Result<std::unique_ptr<Api>> Api::Open(const ApiOptions& options,
   return api;
 }
 
+void Api::Close() {
+  store_.reset();
+  history_.reset();
+  failed_.reset();
+}
+
 Result<void> Api::Reopen() {
   // The old connections go first: the point is that none of them holds the file any more.
-  auto old_store = std::move(store_);
-  auto old_history = std::move(history_);
-  auto old_failed = std::move(failed_);
-  old_store.reset();
-  old_history.reset();
-  old_failed.reset();
+  Close();
   auto store = SqliteStore::Open(options_.database, {.read_only = true});
   if (!store) return tl::unexpected(store.error());
   auto history = HistoryReader::Open(options_.database, false);
@@ -235,6 +236,35 @@ ApiResponse Api::Handle(const ApiRequest& request) {
         access.token && !access.token_ok ? "refused" : TierName(access.tier), request.method,
         request.target, response.status);
   }
+  return response;
+}
+
+bool Api::QueriesHistory(const ApiRequest& request) const {
+  std::string_view target = request.target;
+  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") return false;
+  auto parsed = Query::Parse(target);  // the path as it is routed: decoded
+  if (!parsed) return false;
+  const std::string& path = parsed->path();
+  if (path != "/v1/history" && path != "/v1/failed" && path != "/v1/lastlog") return false;
+  Access access = DecideAccess(request, options_.access);
+  if (access.token && !access.token_ok) return false;
+  return access.tier >= NeededTier(path).value_or(Tier::kFull);
+}
+
+void Api::SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  deadline_ = deadline;
+  if (store_) store_->SetDeadline(deadline);
+  if (history_) history_->SetDeadline(deadline);
+  if (failed_) failed_->SetDeadline(deadline);
+}
+
+std::optional<ApiResponse> Api::OverBudget() const {
+  if (!deadline_ || std::chrono::steady_clock::now() < *deadline_) return std::nullopt;
+  ApiResponse response = ErrorResponse(
+      503, "over_budget",
+      "the query took longer than its time budget ([http] query_budget_ms): ask for less "
+      "(since=, user=, tty=, limit=)");
+  response.headers.emplace_back("Retry-After", "1");
   return response;
 }
 
@@ -458,7 +488,7 @@ ApiResponse Api::History(const Query& query, bool failed) {
                     }
                     return true;
                   });
-  if (!next) return Unavailable(next.error());
+  if (!next) return OverBudget().value_or(Unavailable(next.error()));
   o += "],\"next_cursor\":";
   o += *next > 0 ? fmt::format("\"{}\"", *next) : "null";
   o += '}';
@@ -495,8 +525,9 @@ ApiResponse Api::Lastlog(const Query& query) {
                               [uid](const UidRange& r) { return r.Contains(uid); });
     if (!wanted) continue;
     auto newest = store_->LastLoginOf(name);
-    if (!newest) {
+    if (!newest || OverBudget()) {  // (a passwd database of millions of users is slow too)
       endpwent();
+      if (auto over = OverBudget()) return *over;
       return Unavailable(newest.error());
     }
     if (o.back() != '[') o += ',';

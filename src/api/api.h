@@ -8,6 +8,7 @@
 // learns the live sessions from a LiveView the ingest thread keeps current.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,6 +86,14 @@ class Api {
     options_.access_log = access_log;
   }
   const AccessPolicy& access() const { return options_.access; }
+  // Whether Handle would answer `request` with a query of the stored history (/v1/history,
+  // /v1/failed, /v1/lastlog asked with the tier they need): the answers that may take long,
+  // which the daemon computes on a thread of their own (utmpcd/api_server.h). Cheap: the
+  // access is decided and the target parsed, nothing is read.
+  bool QueriesHistory(const ApiRequest& request) const;
+  // A time budget for the answers Handle gives from now on: a query still running at
+  // `deadline` ends, answered 503 over_budget with Retry-After. nullopt lifts it.
+  void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   // The host summary (GET /v1/host, the UDP summary). Cheap: no query of the store.
   HostSummary Summary() const;
@@ -98,6 +107,9 @@ class Api {
   // Closes the read connections to the history and opens them again (ApiServer::ReopenStore).
   // On failure every request is answered 503 until a Reopen succeeds.
   Result<void> Reopen();
+  // Closes them (every request is answered 503 until a Reopen): a process's connections to
+  // the file must all let go of it before any reopens (ApiServer::ReopenStore).
+  void Close();
 
  private:
   Api(const ApiOptions& options, std::shared_ptr<const LiveView> live);
@@ -108,6 +120,8 @@ class Api {
   ApiResponse History(const Query& query, bool failed);
   ApiResponse Lastlog(const Query& query);
   ApiResponse Healthz();
+  // The 503 of a query past its deadline, when `error` came from the deadline; nullopt else.
+  std::optional<ApiResponse> OverBudget() const;
 
   ApiOptions options_;
   std::shared_ptr<const LiveView> live_;
@@ -115,6 +129,7 @@ class Api {
   std::unique_ptr<HistoryReader> history_;
   std::unique_ptr<HistoryReader> failed_;
   int64_t last_seq_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 // One event as a Server-Sent Events message: "id: SEQ@HISTORY\nevent: KIND\ndata: {...}\n\n"

@@ -15,6 +15,10 @@ using boost::system::error_code;
 EventLoop::EventLoop() : io_(std::make_unique<asio::io_context>(1)) {}
 EventLoop::~EventLoop() = default;
 void EventLoop::Run() { io_->run(); }
+void EventLoop::RunUntilStopped() {
+  auto work = asio::make_work_guard(*io_);
+  io_->run();
+}
 void EventLoop::Stop() { io_->stop(); }
 bool EventLoop::stopped() const { return io_->stopped(); }
 void EventLoop::Post(std::function<void()> fn) { asio::post(*io_, std::move(fn)); }

@@ -26,6 +26,9 @@ class EventLoop {
 
   // Runs callbacks until Stop (or until there is nothing left to wait for).
   void Run();
+  // Runs callbacks until Stop, waiting for work posted when there is nothing else (a worker's
+  // loop).
+  void RunUntilStopped();
   // Thread-safe: Run returns soon; callbacks not yet run are not run.
   void Stop();
   bool stopped() const;

@@ -237,6 +237,20 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       Respond(version, parser_->get().keep_alive(), head, std::move(refused));
       return;
     }
+    const bool keep_alive = parser_->get().keep_alive();
+    HttpHandler::Reply reply = [self = shared_from_this(), version, keep_alive,
+                                head](ApiResponse answer) {
+      if (self->connection_->closed()) return;
+      self->Answer(version, keep_alive, head, std::move(answer));
+    };
+    bool deferred = false;
+    try {
+      deferred = server_.handler_.Defer(read.request, reply);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "HTTP: {} {}: {}", read.request.method, read.request.target,
+          e.what());
+    }
+    if (deferred) return;
     ApiResponse answer;
     try {
       answer = server_.handler_.Handle(read.request);
@@ -249,11 +263,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
           read.request.target);
       answer = ErrorResponse(500, "internal", "the server failed to answer this request");
     }
+    Answer(version, keep_alive, head, std::move(answer));
+  }
+
+  void Answer(unsigned version, bool keep_alive, bool head, ApiResponse answer) {
     if (answer.stream) {
       server_.handler_.TakeOver(connection_, answer, head);
       return;
     }
-    Respond(version, parser_->get().keep_alive(), head, std::move(answer));
+    Respond(version, keep_alive, head, std::move(answer));
   }
 
   void Respond(unsigned version, bool keep_alive, bool head, ApiResponse answer) {

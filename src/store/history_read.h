@@ -86,6 +86,10 @@ class HistoryReader {
                        const LastBuilder::PhantomCheck& is_phantom, const PageEmit& emit);
 
   const std::string& path() const { return store_->path(); }
+  // A time budget for what it reads (SqliteStore::SetDeadline).
+  void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    store_->SetDeadline(deadline);
+  }
 
  private:
   HistoryReader(std::unique_ptr<SqliteStore> store, bool lastb);

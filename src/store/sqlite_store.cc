@@ -421,6 +421,21 @@ Result<std::optional<Event>> SqliteStore::FirstListedOfSource(EventSource source
   return std::optional<Event>(std::move(events->front()));
 }
 
+void SqliteStore::SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  deadline_ = deadline;
+  if (!deadline) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    return;
+  }
+  sqlite3_progress_handler(
+      db_, 4096,
+      [](void* self) -> int {
+        auto* store = static_cast<SqliteStore*>(self);
+        return store->deadline_ && std::chrono::steady_clock::now() >= *store->deadline_;
+      },
+      this);
+}
+
 Result<std::optional<SqliteStore::LastLogin>> SqliteStore::LastLoginOf(std::string_view user) {
   sqlite3_stmt* stmt = stmts_->last_login.get();
   ScopedReset reset(stmt);

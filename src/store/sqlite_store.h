@@ -3,6 +3,7 @@
 // produced them commit together, so ingest resumes after a crash exactly where it stopped.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -145,6 +146,11 @@ class SqliteStore {
 
   const std::string& path() const { return path_; }
 
+  // A time budget: a statement still running at `deadline` is interrupted and fails (its
+  // message says "interrupted"); nullopt lifts it. Checked every few thousand steps of
+  // SQLite's virtual machine, so a query overruns it by well under a millisecond.
+  void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
+
  private:
   struct Statements;
 
@@ -165,6 +171,7 @@ class SqliteStore {
 
   std::string path_;
   sqlite3* db_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::unique_ptr<Statements> stmts_;
 };
 

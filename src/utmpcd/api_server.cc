@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <thread>
+#include <unordered_map>
 
 #include "core/version.h"
 #include "net/event_loop.h"
@@ -47,11 +48,14 @@ class EventFeed : public SseFeed {
 }  // namespace
 
 // Port 431 on the server's thread: HTTP requests to the Api, event streams to the hub, UDP.
+// Queries of the history go to the query thread, which has an Api (and read connections to
+// the store) of its own.
 class ApiServer::Impl : public HttpHandler {
  public:
   Impl(const ApiServerOptions& options, std::unique_ptr<Api> api,
-       std::shared_ptr<const LiveView> live)
-      : options_(options), api_(std::move(api)), live_(std::move(live)),
+       std::unique_ptr<Api> query_api, std::shared_ptr<const LiveView> live)
+      : options_(options), api_(std::move(api)), query_api_(std::move(query_api)),
+        live_(std::move(live)),
         feed_(*api_, options.api.history_id),
         hub_(loop_, feed_,
              SseHubOptions{.server_name = ServerName(),
@@ -102,10 +106,13 @@ class ApiServer::Impl : public HttpHandler {
   void Start() {
     http_->Start();
     thread_ = std::thread([this] { loop_.Run(); });
+    query_thread_ = std::thread([this] { query_loop_.RunUntilStopped(); });
   }
   void Stop() {
     loop_.Stop();
     if (thread_.joinable()) thread_.join();
+    query_loop_.Stop();
+    if (query_thread_.joinable()) query_thread_.join();
   }
   void NotifyStored() {
     if (fetch_posted_.exchange(true)) return;  // one fetch in the queue is enough
@@ -118,7 +125,13 @@ class ApiServer::Impl : public HttpHandler {
     if (udp_) udp_->Invalidate();
   }
   void SetAccess(AccessPolicy policy, bool access_log) {
-    if (!thread_.joinable()) return api_->SetAccess(std::move(policy), access_log);
+    if (!thread_.joinable()) {
+      query_api_->SetAccess(policy, access_log);
+      return api_->SetAccess(std::move(policy), access_log);
+    }
+    query_loop_.Post([this, policy, access_log]() mutable {
+      query_api_->SetAccess(std::move(policy), access_log);
+    });
     loop_.Post([this, policy = std::move(policy), access_log]() mutable {
       api_->SetAccess(std::move(policy), access_log);
     });
@@ -127,15 +140,25 @@ class ApiServer::Impl : public HttpHandler {
     return OnLoop([this, &tls] { return http_->ReloadTls(tls); });
   }
   Result<void> ReopenStore() {
-    return OnLoop([this] { return api_->Reopen(); });
+    // Both threads' connections let go of the file before either opens it again.
+    (void)OnLoop([this] { return query_api_->Close(), Result<void>(); }, query_loop_);
+    (void)OnLoop([this] { return api_->Close(), Result<void>(); });
+    auto reopened = OnLoop([this] { return api_->Reopen(); });
+    auto query_reopened = OnLoop([this] { return query_api_->Reopen(); }, query_loop_);
+    return reopened ? query_reopened : reopened;
   }
-  // Runs `work` on the server's thread (here when it is not running) and returns its result.
+  // Runs `work` on the thread of `loop` (the server's by default; here when it is not running)
+  // and returns its result.
   template <typename Work>
   Result<void> OnLoop(Work work) {
+    return OnLoop(std::move(work), loop_);
+  }
+  template <typename Work>
+  Result<void> OnLoop(Work work, EventLoop& loop) {
     if (!thread_.joinable()) return work();
-    if (loop_.stopped()) return MakeError(ErrorCode::kIo, "the API's thread has stopped");
+    if (loop.stopped()) return MakeError(ErrorCode::kIo, "the API's thread has stopped");
     std::promise<Result<void>> done;
-    loop_.Post([&work, &done] {
+    loop.Post([&work, &done] {
       try {
         done.set_value(work());
       } catch (const std::exception& e) {
@@ -150,6 +173,53 @@ class ApiServer::Impl : public HttpHandler {
   }
 
   ApiResponse Handle(const ApiRequest& request) override { return api_->Handle(request); }
+
+  // A query of the history goes to the query thread, unless too many wait already (from
+  // everybody, or from this request's source): then 503 busy at once.
+  bool Defer(const ApiRequest& request, Reply& reply) override {
+    if (!api_->QueriesHistory(request)) return false;
+    const Peer& peer = request.peer;
+    std::string source = peer.transport == Peer::Transport::kTcp ? peer.address
+                         : peer.uid                              ? "uid " + std::to_string(*peer.uid)
+                                                                 : std::string("unix");
+    const int64_t per_source = std::max<int64_t>(1, options_.max_queued_queries / 8);
+    int64_t& of_source = queued_by_source_[source];
+    if (queued_ >= options_.max_queued_queries || of_source >= per_source) {
+      if (of_source == 0) queued_by_source_.erase(source);
+      ++refused_busy_;
+      ApiResponse busy = ErrorResponse(
+          503, "busy",
+          queued_ >= options_.max_queued_queries
+              ? "too many queries of the history are waiting; try again"
+              : "too many of your queries of the history are waiting; try again");
+      busy.headers.emplace_back("Retry-After", "1");
+      reply(std::move(busy));
+      return true;
+    }
+    ++queued_;
+    ++of_source;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.query_budget_ms);
+    query_loop_.Post([this, request, reply = std::move(reply), source, deadline]() mutable {
+      // The budget counts from the request's arrival: a query that waited it out is not run.
+      query_api_->SetDeadline(deadline);
+      ApiResponse answer = query_api_->Handle(request);
+      query_api_->SetDeadline(std::nullopt);
+      loop_.Post([this, answer = std::move(answer), reply = std::move(reply),
+                  source = std::move(source)]() mutable {
+        --queued_;
+        if (auto it = queued_by_source_.find(source);
+            it != queued_by_source_.end() && --it->second <= 0) {
+          queued_by_source_.erase(it);
+        }
+        if (answer.status == 503 && answer.body.find("\"over_budget\"") != std::string::npos) {
+          ++refused_over_budget_;
+        }
+        reply(std::move(answer));
+      });
+    });
+    return true;
+  }
   void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
                 bool head) override {
     hub_.Open(std::move(connection), response.stream->after_seq, head,
@@ -159,10 +229,19 @@ class ApiServer::Impl : public HttpHandler {
  private:
   static std::string ServerName() { return std::string("utmpcd/") + kVersion; }
 
-  // Destroyed in reverse: the servers and the hub before the loop their waits are on.
+  // Destroyed in reverse: the servers and the hub before the loop their waits are on; the
+  // query loop (whose queued work holds connections of loop_) before loop_.
   ApiServerOptions options_;
   EventLoop loop_;
   std::unique_ptr<Api> api_;
+  EventLoop query_loop_;
+  std::unique_ptr<Api> query_api_;  // the query thread's
+  std::thread query_thread_;
+  // On loop_'s thread: the queries waiting or running, in all and by source.
+  int64_t queued_ = 0;
+  std::unordered_map<std::string, int64_t> queued_by_source_;
+  uint64_t refused_busy_ = 0;
+  uint64_t refused_over_budget_ = 0;
   std::shared_ptr<const LiveView> live_;
   EventFeed feed_;
   SseHub hub_;
@@ -179,7 +258,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& optio
                                                    std::shared_ptr<const LiveView> live) {
   auto api = Api::Open(options.api, live);
   if (!api) return tl::unexpected(api.error());
-  auto impl = std::make_unique<Impl>(options, std::move(*api), std::move(live));
+  auto query_api = Api::Open(options.api, live);
+  if (!query_api) return tl::unexpected(query_api.error());
+  auto impl = std::make_unique<Impl>(options, std::move(*api), std::move(*query_api),
+                                     std::move(live));
   if (auto opened = impl->Open(); !opened) return tl::unexpected(opened.error());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }

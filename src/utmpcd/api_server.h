@@ -33,6 +33,13 @@ struct ApiServerOptions {
   int64_t request_timeout_s = 10;   // a request head, from its first byte
   int64_t write_timeout_s = 30;     // a client that does not read what it is sent
   int64_t heartbeat_s = 15;         // an event stream's ": ping" when nothing happens
+  // Queries of the history run on a thread of their own (so that /v1/host, /healthz, the
+  // sessions, the event streams and UDP never wait behind them), each answered 503
+  // over_budget when still running this long after it arrived. At most max_queued_queries
+  // wait or run, an eighth of them (at least one) from one source (an address, a uid); more
+  // are answered 503 busy with Retry-After.
+  int64_t query_budget_ms = 2000;
+  int64_t max_queued_queries = 64;
   std::optional<TlsServerOptions> tls{};  // HTTPS on the TCP listeners ([tls])
   ApiOptions api;
   // Port 431 over UDP on the same thread; none when unset.

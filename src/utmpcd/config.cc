@@ -218,7 +218,8 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
   if (auto ok = OnlyKeys(t, "http",
                          {"listen", "socket", "max_connections", "max_connections_per_source",
                           "requests_per_second", "request_burst", "idle_timeout_s",
-                          "request_timeout_s", "heartbeat_s", "host_names"},
+                          "request_timeout_s", "heartbeat_s", "host_names", "query_budget_ms",
+                          "max_queued_queries"},
                          origin);
       !ok) {
     return ok;
@@ -269,6 +270,15 @@ Result<void> ReadHttp(const toml::table& t, DaemonConfig* c, std::string_view or
     return ok;
   }
   if (auto ok = ReadInteger(t, "request_timeout_s", 1, 3600, &c->http_request_timeout_s, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadInteger(t, "query_budget_ms", 1, 3600000, &c->http_query_budget_ms, origin);
+      !ok) {
+    return ok;
+  }
+  if (auto ok = ReadInteger(t, "max_queued_queries", 1, 100000, &c->http_max_queued_queries,
+                            origin);
       !ok) {
     return ok;
   }

@@ -67,6 +67,11 @@ struct DaemonConfig {
   int64_t http_idle_timeout_s = 30;     // a keep-alive connection between requests
   int64_t http_request_timeout_s = 10;  // a request head, from its first byte
   int64_t http_heartbeat_s = 15;
+  // Queries of the history (/v1/history, /v1/failed, /v1/lastlog) run on a thread of their
+  // own, each within this budget from its arrival, at most this many waiting or running (a
+  // source: an eighth of them).
+  int64_t http_query_budget_ms = 2000;
+  int64_t http_max_queued_queries = 64;
   // [udp]: port 431's datagrams; an empty list turns UDP off.
   std::vector<std::string> udp_listen = {"0.0.0.0:431", "[::]:431"};
   double udp_rate_per_prefix = 20;  // datagrams per second from one /24 or /64

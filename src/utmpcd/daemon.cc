@@ -102,6 +102,8 @@ void Daemon::Loop::OpenApi() {
   options.max_connections_per_source = config_.http_max_connections_per_source;
   options.requests_per_second = config_.http_requests_per_second;
   options.request_burst = config_.http_request_burst;
+  options.query_budget_ms = config_.http_query_budget_ms;
+  options.max_queued_queries = config_.http_max_queued_queries;
   options.idle_timeout_s = config_.http_idle_timeout_s;
   options.request_timeout_s = config_.http_request_timeout_s;
   options.heartbeat_s = config_.http_heartbeat_s;
