@@ -389,14 +389,27 @@ ApiResponse Api::Events(const ApiRequest& request, Tier tier) {
 
 ApiResponse Api::Healthz() {
   if (auto seq = ReadLastSeq(); !seq) return Unavailable(seq.error());
+  std::string stats;
+  if (stats_) {
+    ServerStats s = stats_();
+    stats = fmt::format(
+        ",\"connections\":{},\"connection_limit\":{},\"streams\":{},\"refused\":{{"
+        "\"server_full\":{},\"too_many_connections\":{},\"too_many_requests\":{},"
+        "\"busy\":{},\"over_budget\":{}}},\"evicted_idle\":{},\"streams_too_slow\":{},"
+        "\"accept_paused\":{},\"tls_failures\":{}",
+        s.connections, s.connection_limit, s.streams, s.refused_full, s.refused_per_source,
+        s.rate_limited, s.busy, s.over_budget, s.evicted, s.streams_too_slow, s.accept_paused,
+        s.tls_failures);
+  }
   // The history is served either way; a monitor alerts on the 503 and reads the reason.
   if (std::string problem = live_->IngestProblem(); !problem.empty()) {
     std::string body = "{\"status\":\"degraded\",\"ingest\":\"stopped\",\"reason\":";
     AppendJsonString(body, problem);
+    body += stats;
     body += "}\n";
     return Answer(503, std::move(body));
   }
-  return Ok("{\"status\":\"ok\",\"ingest\":\"running\"}");
+  return Ok("{\"status\":\"ok\",\"ingest\":\"running\"" + stats + "}");
 }
 
 ApiResponse Api::Host() {

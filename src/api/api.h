@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -68,6 +69,23 @@ struct ApiOptions {
   bool access_log = false;
 };
 
+// What the server around an Api counts, for GET /healthz: its connections and streams now, and
+// what its limits refused since it started.
+struct ServerStats {
+  int64_t connections = 0;
+  int64_t connection_limit = 0;
+  int64_t streams = 0;
+  uint64_t refused_full = 0;        // new connections: 503 server_full
+  uint64_t refused_per_source = 0;  // new connections: 503 too_many_connections
+  uint64_t rate_limited = 0;        // requests: 429 too_many_requests
+  uint64_t busy = 0;                // queries of the history: 503 busy
+  uint64_t over_budget = 0;         // queries of the history: 503 over_budget
+  uint64_t evicted = 0;             // idle connections closed to make room
+  uint64_t streams_too_slow = 0;    // event streams closed: too slow to take their replay
+  uint64_t accept_paused = 0;       // accepts that failed for want of descriptors
+  uint64_t tls_failures = 0;
+};
+
 class Api {
  public:
   static Result<std::unique_ptr<Api>> Open(const ApiOptions& options,
@@ -86,6 +104,8 @@ class Api {
     options_.access_log = access_log;
   }
   const AccessPolicy& access() const { return options_.access; }
+  // Where GET /healthz reads the server's counts (none: it shows none).
+  void SetStats(std::function<ServerStats()> stats) { stats_ = std::move(stats); }
   // Whether Handle would answer `request` with a query of the stored history (/v1/history,
   // /v1/failed, /v1/lastlog asked with the tier they need): the answers that may take long,
   // which the daemon computes on a thread of their own (utmpcd/api_server.h). Cheap: the
@@ -130,6 +150,7 @@ class Api {
   std::unique_ptr<HistoryReader> failed_;
   int64_t last_seq_ = 0;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::function<ServerStats()> stats_;
 };
 
 // One event as a Server-Sent Events message: "id: SEQ@HISTORY\nevent: KIND\ndata: {...}\n\n"

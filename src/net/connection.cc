@@ -35,6 +35,20 @@ class SocketConnection : public Connection {
     ExpiresAfter(within);
     Drain(std::static_pointer_cast<SocketConnection>(shared_from_this()), 0);
   }
+  void LimitSendBuffer(int bytes) override {
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
+  void SendAndClose(std::string_view bytes) override {
+    const int fd = socket_.native_handle();
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
+    // A new connection's send buffer is empty: it takes a short answer whole.
+    (void)::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    error_code ignored;
+    socket_.shutdown(Socket::shutdown_send, ignored);
+    Close();
+  }
   void PeekFirstByte(std::function<void(const error_code&, int)> handler) override {
     socket_.async_wait(Socket::wait_read, [this, self = shared_from_this(),
                                            handler = std::move(handler)](const error_code& ec) mutable {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -63,6 +64,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `handler` is called once bytes can be read, with the first byte waiting (not read: the
   // next ReadSome returns it), or -1 at the end of the stream. Sockets only (TLS: -1).
   virtual void PeekFirstByte(std::function<void(const boost::system::error_code&, int)> handler);
+  // Sends `bytes` (a refusal, before any request was read) as far as the socket takes them at
+  // once, and closes: what the client sent already is read and dropped first, so that the
+  // close sends no reset that could destroy the answer. TLS: closes only.
+  virtual void SendAndClose(std::string_view bytes) {
+    (void)bytes;
+    Close();
+  }
+  // Caps what the kernel buffers for sending (SO_SNDBUF, which turns its autotuning off): an
+  // event stream whose client reads nothing then holds that much, not megabytes. Sockets and
+  // TLS over a socket.
+  virtual void LimitSendBuffer(int bytes) { (void)bytes; }
   // Closes it: what is pending completes with an error. Idempotent.
   void Close();
   bool closed() const { return closed_; }

@@ -109,8 +109,7 @@ class HttpServer::Impl {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<UdpRateLimiter> limiter_;  // requests per source prefix, when limited
   std::shared_ptr<TlsContext> tls_;  // what new TLS connections get; none without [tls]
-  uint64_t tls_failures_ = 0;
-  uint64_t rate_limited_ = 0;
+  HttpServer::Stats stats_;  // (its connection counts aside)
   // Monotonic, of the last "out of file descriptors" (long before any clock's start).
   int64_t last_fd_warning_s_ = std::numeric_limits<int64_t>::min() / 2;
   int64_t fd_warnings_skipped_ = 0;
@@ -127,6 +126,8 @@ class HttpServer::Impl {
   bool EvictIdle();
   // Closes the oldest pending connection; false when none is.
   bool ClosePending();
+  // A new connection refused: 503 `code` with Retry-After where it can be said, then closed.
+  void Refuse(Connection& connection, std::string_view code, std::string_view message);
 
  public:
   // Whether the rate limit lets one more request of `peer` through (and counts it).
@@ -465,9 +466,14 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
     if (!ec) {
       auto connection = MakeConnection(std::move(socket), counts_);
       if (counts_->per_source[connection->source()] > options_.max_connections_per_source) {
-        connection->Close();  // this source has its share: the others keep theirs
+        // This source has its share: the others keep theirs.
+        ++stats_.refused_per_source;
+        Refuse(*connection, "too_many_connections",
+               "too many connections from your address; close some, or try again");
       } else if (counts_->total > limit_ && !EvictIdle()) {
-        connection->Close();  // full, and every connection is busy: the newest goes
+        // Full, and every connection is busy: the newest goes.
+        ++stats_.refused_full;
+        Refuse(*connection, "server_full", "the server has no room for more connections");
       } else if (tls_ && connection->peer().transport == Peer::Transport::kTcp) {
         Sniff(std::move(connection));
       } else {
@@ -476,6 +482,18 @@ void HttpServer::Impl::Accept(Acceptor& acceptor) {
     }
     Accept(acceptor);
   });
+}
+
+void HttpServer::Impl::Refuse(Connection& connection, std::string_view code,
+                              std::string_view message) {
+  // On a TLS server a client would not read plain text: it is closed only.
+  if (tls_ && connection.peer().transport == Peer::Transport::kTcp) return connection.Close();
+  ApiResponse refusal = ErrorResponse(503, code, message);
+  connection.SendAndClose(fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: application/json\r\n"
+      "Cache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\n"
+      "Content-Length: {}\r\n\r\n{}",
+      options_.server_name, refusal.body.size(), refusal.body));
 }
 
 void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
@@ -505,7 +523,7 @@ void HttpServer::Impl::Sniff(std::shared_ptr<Connection> connection) {
                                                const std::string& why) {
                              if (!*alive) return;
                              if (!handshaken) {
-                               ++tls_failures_;
+                               ++stats_.tls_failures;
                                Log(LogLevel::kDebug, "HTTP: {}", why);
                                return;
                              }
@@ -540,7 +558,7 @@ bool HttpServer::Impl::AllowRequest(const Peer& peer) {
                        std::chrono::steady_clock::now().time_since_epoch())
                        .count();
   if (limiter_->Allow(PrefixOf(*address), now_us)) return true;
-  ++rate_limited_;
+  ++stats_.rate_limited;
   return false;
 }
 
@@ -559,10 +577,14 @@ bool HttpServer::Impl::ClosePending() {
 bool HttpServer::Impl::EvictIdle() {
   // First a connection still to show it speaks TLS or HTTP, oldest first: a client that has
   // not sent a request yet after the longest time.
-  if (ClosePending()) return true;
+  if (ClosePending()) {
+    ++stats_.evicted;
+    return true;
+  }
   for (const auto& waiting : idle_) {
     if (auto session = waiting.lock()) {
       session->Evict();  // takes it off the list
+      ++stats_.evicted;
       return true;
     }
   }
@@ -570,6 +592,7 @@ bool HttpServer::Impl::EvictIdle() {
 }
 
 void HttpServer::Impl::OutOfDescriptors(int64_t now_s) {
+  ++stats_.accept_paused;
   if (now_s - last_fd_warning_s_ < 10) {
     ++fd_warnings_skipped_;
     return;
@@ -622,9 +645,15 @@ void HttpServer::Start() { impl_->Start(); }
 std::vector<std::string> HttpServer::endpoints() const { return impl_->endpoints_; }
 int64_t HttpServer::open_connections() const { return impl_->counts_->total; }
 int64_t HttpServer::connection_limit() const { return impl_->limit_; }
-uint64_t HttpServer::rate_limited() const { return impl_->rate_limited_; }
+uint64_t HttpServer::rate_limited() const { return impl_->stats_.rate_limited; }
 const HttpServerOptions& HttpServer::options() const { return impl_->options_; }
-uint64_t HttpServer::tls_failures() const { return impl_->tls_failures_; }
+uint64_t HttpServer::tls_failures() const { return impl_->stats_.tls_failures; }
+HttpServer::Stats HttpServer::stats() const {
+  Stats stats = impl_->stats_;
+  stats.connections = impl_->counts_->total;
+  stats.connection_limit = impl_->limit_;
+  return stats;
+}
 
 Result<void> HttpServer::ReloadTls(const TlsServerOptions& tls) {
   if (!impl_->tls_) {

@@ -1,7 +1,10 @@
 #include "net/sse_hub.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <deque>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -28,6 +31,22 @@ class SseHub::Impl {
   void Heartbeat();
   void Closed(Stream* stream);
 
+  // A page of the feed, framed: the messages with first < seq <= first + feed_page, and the
+  // seq of the first message after them (0: none), to step over a page with none.
+  struct Page {
+    std::vector<SseFrame> frames;
+    int64_t next_seq = 0;
+  };
+  // Page `index` (seqs above index * feed_page), shared by every stream behind the ring that
+  // reads it: framed once while any stream holds it, and the newest few kept a while longer.
+  Result<std::shared_ptr<const Page>> PageAt(int64_t index);
+  // A stream behind the ring sends from a page only with one of max_replays slots: false
+  // when none is free, and then the stream is pumped once one is.
+  bool TakeReplaySlot(const std::shared_ptr<Stream>& stream);
+  void ReleaseReplaySlot();
+  // Gives memory back to the system a while after many streams closed.
+  void TrimSoon();
+
   EventLoop& loop_;
   SseFeed& feed_;
   SseHubOptions options_;
@@ -38,6 +57,14 @@ class SseHub::Impl {
   std::unordered_set<std::shared_ptr<Stream>> streams_;
   Timer heartbeat_;
   bool heartbeat_running_ = false;
+  std::unordered_map<int64_t, std::weak_ptr<const Page>> pages_;
+  std::deque<std::shared_ptr<const Page>> recent_pages_;
+  size_t replaying_ = 0;
+  std::deque<std::weak_ptr<Stream>> replay_queue_;
+  size_t closed_since_trim_ = 0;
+  uint64_t closed_too_slow_ = 0;
+  Timer trim_{loop_};
+  bool trim_pending_ = false;
 };
 
 // One stream: sends every message after after_seq_, in order, then waits for more. Reads only
@@ -60,27 +87,41 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
 
   // Sends what there is to send, unless a write is in flight (its completion calls Pump).
   void Pump() {
-    if (writing_ || connection_->closed()) return;
+    if (writing_ || connection_->closed() || closed_) return;
     int64_t last = -1;
     size_t bytes = 0;
     if (after_seq_ < hub_.ring_base_) {
-      // Behind the ring: from the feed, a page at a time.
-      auto frames = hub_.feed_.FramesAfter(after_seq_, hub_.options_.feed_page);
-      if (!frames) {
-        Log(LogLevel::kError, "event stream: {}", frames.error().message);
-        Close();
-        return;
+      // Behind the ring: from the pages of the feed, with a replay slot.
+      if (!hub_.TakeReplaySlot(shared_from_this())) return;
+      if (check_gap_) {
+        check_gap_ = false;
+        auto first = hub_.feed_.FramesAfter(after_seq_, 1);
+        if (!first) return Fail(first.error());
+        if (!first->empty() && first->front().seq > after_seq_ + 1) {
+          // Retention deleted the messages this client asked for first.
+          pending_.push_back(std::make_shared<const std::string>(
+              fmt::format("event: gap\ndata: {{\"from\":{},\"oldest\":{}}}\n\n",
+                          after_seq_ + 1, first->front().seq)));
+        }
       }
-      if (check_gap_ && !frames->empty() && frames->front().seq > after_seq_ + 1) {
-        // Retention deleted the messages this client asked for first.
-        pending_.push_back(std::make_shared<const std::string>(
-            fmt::format("event: gap\ndata: {{\"from\":{},\"oldest\":{}}}\n\n", after_seq_ + 1,
-                        frames->front().seq)));
+      const int64_t page_size = hub_.options_.feed_page;
+      auto page = hub_.PageAt(after_seq_ / page_size);
+      if (!page) return Fail(page.error());
+      const std::vector<SseFrame>& frames = (*page)->frames;
+      auto from = std::upper_bound(frames.begin(), frames.end(), after_seq_,
+                                   [](int64_t seq, const SseFrame& f) { return seq < f.seq; });
+      for (; from != frames.end() && bytes < hub_.options_.batch_bytes; ++from) {
+        last = from->seq;
+        if (from->tier > tier_) continue;
+        pending_.push_back(from->text);
+        bytes += from->text->size();
       }
-      for (SseFrame& f : *frames) {
-        if (f.tier <= tier_) pending_.push_back(std::move(f.text));
-        last = f.seq;
+      if (last < 0) {
+        // Nothing left in this page: on to the next message there is (or to the ring).
+        int64_t next = (*page)->next_seq;
+        last = next > 0 ? next - 1 : (after_seq_ / page_size + 1) * page_size;
       }
+      page_ = std::move(*page);  // held while its frames are written
     } else {
       auto from = std::upper_bound(hub_.ring_.begin(), hub_.ring_.end(), after_seq_,
                                    [](int64_t seq, const SseFrame& f) { return seq < f.seq; });
@@ -90,9 +131,10 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
         pending_.push_back(from->text);
         bytes += from->text->size();
       }
+      check_gap_ = false;
     }
-    check_gap_ = false;
     if (pending_.empty()) {
+      EndReplay();
       // Caught up (wait for FetchNew), or every message was above this stream's tier: then it
       // moves past them and looks for more -- in a later turn of the loop, so that a long run
       // of skipped messages holds up no other client (and no stack grows with it).
@@ -116,9 +158,13 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    EndReplay();
     connection_->Close();
     hub_.Closed(this);
   }
+
+  bool replay_slot_ = false;  // holds one of the hub's replay slots
+  bool replay_queued_ = false;  // waits for one
 
  private:
   // Writes pending_; `last_seq` (-1: none) is the seq of the last message in it.
@@ -129,12 +175,23 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(in_flight_.size());
     for (const auto& text : in_flight_) buffers.emplace_back(text->data(), text->size());
-    // A client that stops reading is dropped.
-    connection_->ExpiresAfter(std::chrono::seconds(hub_.options_.write_timeout_s));
+    // A client that stops reading is dropped; one that holds a replay slot (which others may
+    // wait for) sooner.
+    const int64_t timeout_s = replay_slot_ ? std::min(hub_.options_.write_timeout_s,
+                                                      hub_.options_.replay_write_timeout_s)
+                                           : hub_.options_.write_timeout_s;
+    write_started_ = std::chrono::steady_clock::now();
+    connection_->ExpiresAfter(std::chrono::seconds(timeout_s));
     connection_->Write(std::move(buffers), [self = shared_from_this(), last_seq](
                                                const error_code& ec, size_t) {
       self->writing_ = false;
       self->in_flight_.clear();
+      if (ec && self->replay_slot_ &&
+          std::chrono::steady_clock::now() - self->write_started_ >=
+              std::chrono::seconds(self->hub_.options_.replay_write_timeout_s)) {
+        ++self->hub_.closed_too_slow_;  // could not take one batch of its replay in time
+      }
+      self->EndReplay();
       if (ec || self->close_after_write_ || self->connection_->closed()) {
         self->Close();
         return;
@@ -143,6 +200,19 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
       if (last_seq >= 0) self->after_seq_ = last_seq;
       self->Pump();
     });
+  }
+
+  // Lets go of the page it sent from and of its replay slot (the next stream waiting gets it).
+  void EndReplay() {
+    page_.reset();
+    if (!replay_slot_) return;
+    replay_slot_ = false;
+    hub_.ReleaseReplaySlot();
+  }
+
+  void Fail(const Error& error) {
+    Log(LogLevel::kError, "event stream: {}", error.message);
+    Close();
   }
 
   void WatchClose() {
@@ -161,6 +231,8 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
   int64_t after_seq_;  // the last message sent (or the resume point)
   int tier_;           // messages above it are skipped
   bool check_gap_ = true;
+  std::shared_ptr<const Impl::Page> page_;
+  std::chrono::steady_clock::time_point write_started_;
   bool writing_ = false;
   bool closed_ = false;
   bool close_after_write_ = false;
@@ -172,6 +244,9 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
 void SseHub::Impl::Open(std::shared_ptr<Connection> connection, int64_t after_seq, bool head,
                         std::string preface, int tier) {
   connection->ExpiresNever();
+  // What the kernel holds for a client that does not read: one batch, not megabytes (its
+  // buffer would grow to tcp_wmem's maximum, 4 MiB, each filled from the history).
+  connection->LimitSendBuffer(static_cast<int>(options_.batch_bytes));
   auto stream = std::make_shared<Stream>(*this, std::move(connection), after_seq, tier);
   streams_.insert(stream);
   stream->Start(head, preface);
@@ -183,8 +258,79 @@ void SseHub::Impl::Closed(Stream* stream) {
   for (auto it = streams_.begin(); it != streams_.end(); ++it) {
     if (it->get() == stream) {
       streams_.erase(it);
-      return;
+      break;
     }
+  }
+  if (++closed_since_trim_ >= 256) TrimSoon();
+}
+
+void SseHub::Impl::TrimSoon() {
+  if (trim_pending_) return;
+  trim_pending_ = true;
+  // Once no stream closed for a second: a thousand streams closing at once trim once.
+  const size_t closed = closed_since_trim_;
+  trim_.After(std::chrono::seconds(1), [this, closed] {
+    trim_pending_ = false;
+    if (closed_since_trim_ != closed) return TrimSoon();
+    closed_since_trim_ = 0;
+    if (streams_.empty()) recent_pages_.clear();
+    ::malloc_trim(0);  // glibc keeps freed memory otherwise
+  });
+}
+
+Result<std::shared_ptr<const SseHub::Impl::Page>> SseHub::Impl::PageAt(int64_t index) {
+  if (auto it = pages_.find(index); it != pages_.end()) {
+    if (auto page = it->second.lock()) return page;
+    pages_.erase(it);
+  }
+  const int64_t first = index * options_.feed_page;
+  auto frames = feed_.FramesAfter(first, options_.feed_page + 1);
+  if (!frames) return tl::unexpected(frames.error());
+  auto page = std::make_shared<Page>();
+  for (SseFrame& f : *frames) {
+    if (f.seq > first + options_.feed_page) {
+      page->next_seq = f.seq;
+      break;
+    }
+    page->frames.push_back(std::move(f));
+  }
+  if (page->frames.empty() && page->next_seq == 0 && !frames->empty()) {
+    page->next_seq = frames->front().seq;
+  }
+  if (pages_.size() > 4 * options_.max_replays) {
+    std::erase_if(pages_, [](const auto& entry) { return entry.second.expired(); });
+  }
+  pages_[index] = page;
+  recent_pages_.push_back(page);
+  if (recent_pages_.size() > 16) recent_pages_.pop_front();
+  return std::shared_ptr<const Page>(std::move(page));
+}
+
+bool SseHub::Impl::TakeReplaySlot(const std::shared_ptr<Stream>& stream) {
+  if (stream->replay_slot_) return true;
+  if (replaying_ < options_.max_replays && replay_queue_.empty()) {
+    ++replaying_;
+    stream->replay_slot_ = true;
+    return true;
+  }
+  if (!stream->replay_queued_) {
+    stream->replay_queued_ = true;
+    replay_queue_.push_back(stream);
+  }
+  return false;
+}
+
+void SseHub::Impl::ReleaseReplaySlot() {
+  --replaying_;
+  // The slot goes to the stream that waited longest (still open).
+  while (replaying_ < options_.max_replays && !replay_queue_.empty()) {
+    auto next = replay_queue_.front().lock();
+    replay_queue_.pop_front();
+    if (!next || !streams_.count(next)) continue;
+    next->replay_queued_ = false;
+    ++replaying_;
+    next->replay_slot_ = true;
+    loop_.Post([next] { next->Pump(); });
   }
 }
 
@@ -239,5 +385,6 @@ void SseHub::Open(std::shared_ptr<Connection> connection, int64_t after_seq, boo
 }
 void SseHub::FetchNew() { impl_->FetchNew(); }
 size_t SseHub::streams() const { return impl_->streams_.size(); }
+uint64_t SseHub::closed_too_slow() const { return impl_->closed_too_slow_; }
 
 }  // namespace utmpcd

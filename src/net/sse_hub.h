@@ -4,9 +4,14 @@
 // ": ping" when nothing happens. Messages come from an SseFeed: the host daemon's event store
 // today, a fleet's tomorrow (utmpsd serves its fleet-wide stream with the same hub).
 //
-// The newest messages are framed once, in a ring every stream sends from; a stream behind
-// the ring reads from the feed a page at a time. A stream whose first message is past its
-// position (retention deleted what it asked for) is told with an "event: gap" message first.
+// The newest messages are framed once, in a ring every stream sends from. A stream behind the
+// ring (one resuming from long ago) sends from pages of the feed, each framed once and shared
+// by the streams that read it, with one of max_replays slots. A stream whose first message is
+// past its position (retention deleted what it asked for) is told with an "event: gap"
+// message first. A stream that falls behind the ring (it reads more slowly than messages
+// come, or a burst outran it) goes on from the pages. A stream whose client does not read is
+// closed after write_timeout_s, or replay_write_timeout_s while it holds a replay slot; the
+// kernel holds at most batch_bytes for it meanwhile (SO_SNDBUF).
 // Used on its loop's thread only.
 #pragma once
 
@@ -46,6 +51,12 @@ struct SseHubOptions {
   size_t ring_frames = 8192;    // messages kept framed
   size_t batch_bytes = 256 * 1024;  // what a stream sends in one write, at most
   int64_t feed_page = 512;      // messages read from the feed at a time
+  // Streams behind the ring sending from the feed at once; the others wait their turn (the
+  // memory of replays in flight is bounded, whatever the number of streams replaying).
+  size_t max_replays = 64;
+  // A stream sending from the feed holds a slot others may wait for: a batch it cannot take in
+  // this long closes it (it resumes later with Last-Event-ID).
+  int64_t replay_write_timeout_s = 10;
 };
 
 class SseHub {
@@ -66,6 +77,9 @@ class SseHub {
   void FetchNew();
   // The streams open now.
   size_t streams() const;
+  // Streams closed since the hub began because they could not take a batch of their replay
+  // within replay_write_timeout_s.
+  uint64_t closed_too_slow() const;
 
  private:
   class Stream;

@@ -48,6 +48,10 @@ class TlsConnection : public Connection {
         });
   }
 
+  void LimitSendBuffer(int bytes) override {
+    ::setsockopt(stream_.next_layer().native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes,
+                 sizeof bytes);
+  }
   void ReadSome(asio::mutable_buffer buffer, Handler handler) override {
     stream_.async_read_some(buffer, std::move(handler));
   }

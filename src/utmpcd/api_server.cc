@@ -85,6 +85,21 @@ class ApiServer::Impl : public HttpHandler {
       return tl::unexpected(server.error());
     }
     http_ = std::move(*server);
+    api_->SetStats([this] {
+      HttpServer::Stats counted = http_->stats();
+      return ServerStats{.connections = counted.connections,
+                         .connection_limit = counted.connection_limit,
+                         .streams = static_cast<int64_t>(hub_.streams()),
+                         .refused_full = counted.refused_full,
+                         .refused_per_source = counted.refused_per_source,
+                         .rate_limited = counted.rate_limited,
+                         .busy = refused_busy_,
+                         .over_budget = refused_over_budget_,
+                         .evicted = counted.evicted,
+                         .streams_too_slow = hub_.closed_too_slow(),
+                         .accept_paused = counted.accept_paused,
+                         .tls_failures = counted.tls_failures};
+    });
     if (!options_.udp || (options_.udp->listen.empty() && options_.udp->inherited_fds.empty())) {
       return {};
     }

@@ -52,7 +52,12 @@ std::string ReadFile(const fs::path& path) {
 // A TCP connection to the daemon on 127.0.0.1.
 class Client {
  public:
-  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  // `receive_buffer` (bytes, 0: the default) makes a slow reader's small window.
+  explicit Client(int port, int receive_buffer = 0)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (receive_buffer > 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -277,6 +282,39 @@ TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) 
     ASSERT_EQ(doc["user"], e.user);
     ASSERT_EQ(doc["tty"], e.tty);
   }
+}
+
+// A live stream that read nothing while 20,000 events were stored fell more than the daemon's
+// ring (8,192 events) behind: once it reads again it goes on from the stored history, every
+// event once, in order, on the same connection.
+TEST_F(ApiStreamTest, AStreamABurstOutranGoesOnFromTheStoredHistory) {
+  int port = Start();
+  ASSERT_GT(port, 0);
+  Client client(port, 4096);  // a slow reader's window
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.Send("GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  std::string first;
+  for (auto deadline = Clock::now() + 10s;
+       first.find("retry: 1000") == std::string::npos && Clock::now() < deadline;) {
+    client.Receive(first, 100ms);
+  }
+  ASSERT_EQ(first.substr(0, 12), "HTTP/1.1 200") << first;
+  // Live: now 20,000 events are stored while it reads nothing.
+  constexpr int64_t kTotal = 20000;
+  Append(Records(0, kTotal));
+  for (auto deadline = Clock::now() + 60s; Clock::now() < deadline;) {
+    auto store = SqliteStore::Open(db_, {.read_only = true});
+    if (store && (*store)->LastSeq().value_or(0) >= kTotal) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::string buffer = first.substr(first.find("\r\n\r\n") + 4);
+  std::vector<int64_t> ids;
+  for (auto deadline = Clock::now() + 30s; Clock::now() < deadline && ids.size() < kTotal;) {
+    ASSERT_TRUE(client.Receive(buffer, 100ms)) << "the stream was closed after " << ids.size();
+    for (auto& [id, json] : TakeMessages(buffer)) ids.push_back(id);
+  }
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kTotal));
+  for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], static_cast<int64_t>(i + 1)) << i;
 }
 
 // GET /v1/events with `headers`; what the stream sent once `until` is in it (or 10 s passed).

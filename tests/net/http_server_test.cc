@@ -149,6 +149,15 @@ class HttpServerTest : public ::testing::Test {
     ssize_t n = ::read(fd, &c, 1);
     return n == 0 || (n < 0 && errno == ECONNRESET);
   }
+  // What the server sent on `fd` before it closed it (a refusal).
+  static std::string ReadToEnd(int fd) {
+    std::string all;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
+      all.append(buffer, static_cast<size_t>(n));
+    }
+    return all;
+  }
   // One request on `fd`; true when it was answered 200.
   static bool Served(int fd, const std::string& target) {
     std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -323,7 +332,13 @@ TEST_F(HttpServerTest, OneSourceCannotTakeTheOthersRoom) {
   }
   int fourth = ConnectFrom("127.0.0.2");
   ASSERT_GE(fourth, 0);
+  // It is told why, and when to try again, then closed.
+  std::string refusal = ReadToEnd(fourth);
+  EXPECT_TRUE(refusal.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << refusal;
+  EXPECT_NE(refusal.find("\r\nRetry-After: 1\r\n"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("\"code\":\"too_many_connections\""), std::string::npos) << refusal;
   EXPECT_TRUE(ClosedByServer(fourth)) << "a fourth connection of one source was kept";
+  EXPECT_EQ(server_->stats().refused_per_source, 1u);
   ::close(fourth);
   // Others fill the server with idle connections; then one more client is still served: the
   // connection idle longest makes room (the first of 127.0.0.2's).
@@ -334,6 +349,7 @@ TEST_F(HttpServerTest, OneSourceCannotTakeTheOthersRoom) {
   ASSERT_GE(late, 0);
   EXPECT_TRUE(Served(late, "/late")) << "a new client was refused while others sat idle";
   EXPECT_TRUE(ClosedByServer(greedy.front())) << "the connection idle longest was not closed";
+  EXPECT_EQ(server_->stats().evicted, 1u);
   for (int fd : greedy) ::close(fd);
   for (int fd : others) ::close(fd);
   ::close(late);

@@ -29,9 +29,13 @@ constexpr uint16_t kPort = 4310;
 using Millis = std::chrono::duration<double, std::milli>;
 
 // A TCP connection from `source` to the daemon; -1 when it failed.
-int ConnectFrom(const char* source, bool nonblocking = false) {
+// `receive_buffer` (bytes, 0: the default) is a client that reads slowly or not at all.
+int ConnectFrom(const char* source, bool nonblocking = false, int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   sockaddr_in from{};
   from.sin_family = AF_INET;
   ::inet_pton(AF_INET, source, &from.sin_addr);
@@ -87,6 +91,25 @@ Timed TimedGet(const char* source, const std::string& target,
   return t;
 }
 
+// The whole answer to a GET from `source` (headers and body).
+std::string Fetch(const char* source, const std::string& target) {
+  int fd = ConnectFrom(source);
+  if (fd < 0) return "(no connection)";
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 10.99.2.1\r\nConnection: close\r\n\r\n";
+  std::string answer;
+  if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    answer = ReadAll(fd, std::chrono::seconds(5));
+  }
+  ::close(fd);
+  return answer;
+}
+
+// A counter of GET /healthz ("refused": {"busy": 3} is Counter(health, "busy")); -1: none.
+long Counter(const std::string& health, const std::string& name) {
+  size_t at = health.find("\"" + name + "\":");
+  return at == std::string::npos ? -1 : std::atol(health.c_str() + at + name.size() + 3);
+}
+
 // Whether the daemon closed `fd` (EOF or reset), without waiting.
 bool ClosedByPeer(int fd) {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};
@@ -120,6 +143,15 @@ class FloodTest : public DaemonTest {
     DaemonTest::TearDown();
   }
 
+  // A history of `records` wtmp records, imported, and the daemon started with these [http]
+  // lines, granting the flooder's network the history tier.
+  void StartWithHistory(uint32_t records, const std::string& http) {
+    Append(wtmp_, Records(0, records));
+    testing::Outcome imported = Import();
+    ASSERT_EQ(imported.status, 0) << imported.err;
+    StartWith(http + "\n[[access]]\nnetworks = [\"10.99.0.0/24\"]\ntier = \"history\"");
+  }
+
   // Starts the daemon with these lines in [http] and waits until it answers.
   void StartWith(const std::string& http) {
     std::string config = (dir_ / "utmpcd.toml").string();
@@ -137,6 +169,7 @@ class FloodTest : public DaemonTest {
     for (int i = 0; i < count; ++i) {
       Timed t = TimedGet(kClient, "/v1/host");
       EXPECT_EQ(t.status, 200) << what << ": request " << i << "\n" << Log();
+      if (std::getenv("FLOOD_VERBOSE")) std::printf("  %d: %d in %.2f ms\n", i, t.status, t.ms);
       ms.push_back(t.ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -168,6 +201,13 @@ TEST_F(FloodTest, ThousandsOfIdleConnectionsFromOneSourceLeaveRoomForOthers) {
   ASSERT_TRUE(testing::WaitUntil([&] { return FloodOpen() <= 1000; })) << FloodOpen();
   ServedMeanwhile("3,000 idle connections of another source");
   EXPECT_LE(FloodOpen(), 1000u);
+  // The ones refused were told why.
+  std::string told = ReadAll(flood_.back(), std::chrono::seconds(1));
+  EXPECT_EQ(told.rfind("HTTP/1.1 503", 0), 0u) << told;
+  EXPECT_NE(told.find("Retry-After: 1"), std::string::npos) << told;
+  EXPECT_NE(told.find("\"too_many_connections\""), std::string::npos) << told;
+  std::string health = Fetch(kClient, "/healthz");
+  EXPECT_GE(Counter(health, "too_many_connections"), 1900) << health;
   EXPECT_EQ(::kill(pid_, 0), 0);
 }
 
@@ -182,6 +222,9 @@ TEST_F(FloodTest, AFullServerClosesIdleConnectionsToServeANewClient) {
   ASSERT_TRUE(testing::WaitUntil([&] { return FloodOpen() <= 500; })) << FloodOpen();
   ServedMeanwhile("a server full of another source's idle connections");
   EXPECT_LE(FloodOpen(), 500u);
+  std::string health = Fetch(kClient, "/healthz");
+  EXPECT_GE(Counter(health, "evicted_idle"), 200) << health;
+  EXPECT_EQ(Counter(health, "server_full"), 0) << health;
 }
 
 // Slow request heads (a byte of a header every 300 ms, as slowloris sends them) are closed at
@@ -261,6 +304,7 @@ TEST_F(FloodTest, ARequestFloodFromOneNetworkIsRateLimitedAndOthersAreNot) {
               limited.load(), other.load(), seconds);
   EXPECT_GT(limited.load(), 1000);
   EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Counter(Fetch(kClient, "/healthz"), "too_many_requests"), limited.load());
   // The burst, then 50 a second (and a little slack for the start-up probes).
   EXPECT_LE(ok.load(), 100 + 50 * seconds + 20);
 }
@@ -269,12 +313,9 @@ TEST_F(FloodTest, ARequestFloodFromOneNetworkIsRateLimitedAndOthersAreNot) {
 // nothing) keep the query thread busy; the cheap answers do not wait behind them. Queries
 // beyond the source's share of the queue are refused 503 busy at once.
 TEST_F(FloodTest, SlowQueriesOfTheHistoryDelayNoCheapAnswer) {
-  Append(wtmp_, Records(0, 200000));
-  testing::Outcome imported = Import();
-  ASSERT_EQ(imported.status, 0) << imported.err;
   // The flooder's network may read the history; its share of the queue is 16 / 8 = 2.
-  StartWith("query_budget_ms = 60000\nmax_queued_queries = 16\nrequests_per_second = 0\n"
-            "[[access]]\nnetworks = [\"10.99.0.0/24\"]\ntier = \"history\"");
+  StartWithHistory(200000,
+                   "query_budget_ms = 60000\nmax_queued_queries = 16\nrequests_per_second = 0");
   std::atomic<bool> stop{false};
   std::atomic<int> answered{0}, busy{0}, other{0};
   std::mutex mutex;
@@ -303,17 +344,14 @@ TEST_F(FloodTest, SlowQueriesOfTheHistoryDelayNoCheapAnswer) {
               answered.load(), median_query_ms, busy.load(), other.load());
   EXPECT_GT(busy.load(), 0) << "four at once from one source, whose share is two";
   EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Counter(Fetch(kClient, "/healthz"), "busy"), busy.load());
   // Answered behind a query, /v1/host would take about as long as one.
   EXPECT_LT(host_ms, median_query_ms / 4) << "GET /v1/host waits behind the queries";
 }
 
 // A query still running at its budget is answered 503 over_budget (and the daemon serves on).
 TEST_F(FloodTest, AQueryPastItsBudgetIsAnsweredOverBudget) {
-  Append(wtmp_, Records(0, 200000));
-  testing::Outcome imported = Import();
-  ASSERT_EQ(imported.status, 0) << imported.err;
-  StartWith("query_budget_ms = 5\n[[access]]\nnetworks = [\"10.99.0.0/24\"]\n"
-            "tier = \"history\"");
+  StartWithHistory(200000, "query_budget_ms = 5");
   int fd = ConnectFrom(kFlooder);
   ASSERT_GE(fd, 0);
   std::string request =
@@ -324,8 +362,54 @@ TEST_F(FloodTest, AQueryPastItsBudgetIsAnsweredOverBudget) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
   EXPECT_NE(answer.find("\"over_budget\""), std::string::npos) << answer;
   EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos) << answer;
+  EXPECT_EQ(Counter(Fetch(kClient, "/healthz"), "over_budget"), 1);
   // A cheap query of the history fits in the budget.
   EXPECT_EQ(TimedGet(kFlooder, "/v1/history?limit=1").status, 200);
+}
+
+// Streams that never read, each resuming from the first event of a long history: they share
+// the pages they replay from, wait their turn for a replay slot, and cost the daemon little
+// memory (before, each held its own framed page: 200-260 KB a stream, never given back); the
+// memory goes back when they close, and the other client is served meanwhile.
+TEST_F(FloodTest, StreamsThatDoNotReadCostLittleAndGiveTheirMemoryBack) {
+  StartWithHistory(100000, "max_connections_per_source = 5000\nrequests_per_second = 0");
+  auto rss_kb = [&] {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    }
+    return 0L;
+  };
+  const long before_kb = rss_kb();
+  const std::string request = "GET /v1/events?from=1 HTTP/1.1\r\nHost: 10.99.2.1\r\n\r\n";
+  for (int i = 0; i < 2000; ++i) {
+    // A client that reads nothing: the daemon's writes fill its window and stop.
+    int fd = ConnectFrom(kFlooder, false, 4096);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    flood_.push_back(fd);
+  }
+  // A request that arrives behind a burst of 2,000 new connections waits for them to be taken
+  // in (about a quarter of a millisecond each); once they are, the streams cost it nothing.
+  EXPECT_EQ(TimedGet(kClient, "/v1/host").status, 200);
+  ServedMeanwhile("2,000 streams of another source that do not read");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long held_kb = rss_kb();
+  EXPECT_EQ(FloodOpen(), 2000u) << "a stream is closed only after write_timeout_s";
+  EXPECT_EQ(Counter(Fetch(kClient, "/healthz"), "streams"), 2000);
+  for (int fd : flood_) ::close(fd);
+  flood_.clear();
+  // Closed: the daemon lets go of them and trims its heap once they stopped closing for a
+  // second.
+  testing::WaitUntil([&] { return rss_kb() - before_kb < 20 * 1024; });
+  const long after_kb = rss_kb();
+  std::printf("daemon RSS: %ld KB before, %ld KB with 2,000 streams not reading (%.1f KB a "
+              "stream), %ld KB after they closed\n",
+              before_kb, held_kb, (held_kb - before_kb) / 2000.0, after_kb);
+  EXPECT_LT(held_kb - before_kb, 2000 * 40) << "more than 40 KB a stream";
+  EXPECT_LT(after_kb - before_kb, 20 * 1024) << "the memory of closed streams is kept\n" << Log();
+  ServedMeanwhile("after the streams closed", 5);
 }
 
 }  // namespace
