@@ -98,10 +98,12 @@ class Api {
   // Handle of a GET of `target` as root on the Unix socket (the full tier).
   ApiResponse Get(std::string_view target);
 
-  // Who may ask what from now on (a configuration reloaded), and what the UDP server asks.
-  void SetAccess(AccessPolicy policy, bool access_log) {
+  // Who may ask what from now on (a configuration reloaded), and what the UDP server asks;
+  // the host's names the Host field is checked against.
+  void SetAccess(AccessPolicy policy, bool access_log, std::vector<std::string> host_names) {
     options_.access = std::move(policy);
     options_.access_log = access_log;
+    options_.host_names = std::move(host_names);
   }
   const AccessPolicy& access() const { return options_.access; }
   // Where GET /healthz reads the server's counts (none: it shows none).

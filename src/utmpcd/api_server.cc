@@ -139,16 +139,17 @@ class ApiServer::Impl : public HttpHandler {
   void NotifyLiveChanged() {
     if (udp_) udp_->Invalidate();
   }
-  void SetAccess(AccessPolicy policy, bool access_log) {
+  void SetAccess(AccessPolicy policy, bool access_log, std::vector<std::string> host_names) {
     if (!thread_.joinable()) {
-      query_api_->SetAccess(policy, access_log);
-      return api_->SetAccess(std::move(policy), access_log);
+      query_api_->SetAccess(policy, access_log, host_names);
+      return api_->SetAccess(std::move(policy), access_log, std::move(host_names));
     }
-    query_loop_.Post([this, policy, access_log]() mutable {
-      query_api_->SetAccess(std::move(policy), access_log);
+    query_loop_.Post([this, policy, access_log, host_names]() mutable {
+      query_api_->SetAccess(std::move(policy), access_log, std::move(host_names));
     });
-    loop_.Post([this, policy = std::move(policy), access_log]() mutable {
-      api_->SetAccess(std::move(policy), access_log);
+    loop_.Post([this, policy = std::move(policy), access_log,
+                host_names = std::move(host_names)]() mutable {
+      api_->SetAccess(std::move(policy), access_log, std::move(host_names));
     });
   }
   Result<void> ReloadTls(const TlsServerOptions& tls) {
@@ -284,8 +285,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& optio
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::NotifyStored() { impl_->NotifyStored(); }
 void ApiServer::NotifyLiveChanged() { impl_->NotifyLiveChanged(); }
-void ApiServer::SetAccess(AccessPolicy policy, bool access_log) {
-  impl_->SetAccess(std::move(policy), access_log);
+void ApiServer::SetAccess(AccessPolicy policy, bool access_log,
+                          std::vector<std::string> host_names) {
+  impl_->SetAccess(std::move(policy), access_log, std::move(host_names));
 }
 Result<void> ApiServer::ReopenStore() { return impl_->ReopenStore(); }
 Result<void> ApiServer::ReloadTls(const TlsServerOptions& tls) { return impl_->ReloadTls(tls); }

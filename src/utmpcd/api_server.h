@@ -60,8 +60,9 @@ class ApiServer {
   void NotifyStored();
   // Thread-safe: the live sessions changed; UDP answers take a new snapshot.
   void NotifyLiveChanged();
-  // Thread-safe: requests from now on are answered by these access rules (SIGHUP).
-  void SetAccess(AccessPolicy policy, bool access_log);
+  // Thread-safe: requests from now on are answered by these access rules and checked against
+  // these names of the host (SIGHUP).
+  void SetAccess(AccessPolicy policy, bool access_log, std::vector<std::string> host_names);
   // Thread-safe, blocking until done: new TLS connections get these files and networks (SIGHUP:
   // a renewed certificate); open ones keep theirs. On failure the TLS served is unchanged.
   Result<void> ReloadTls(const TlsServerOptions& tls);

@@ -527,10 +527,13 @@ void Daemon::Loop::OnSignal(int signal) {
     // Access rules at once: a token withdrawn is refused from the next request on.
     config_.access = reloaded->access;
     config_.access_log = reloaded->access_log;
+    config_.http_host_names = reloaded->http_host_names;
     if (api_) {
       AccessPolicy policy{.rules = config_.access, .utmp_gid = std::nullopt};
       if (const struct group* utmp = ::getgrnam("utmp")) policy.utmp_gid = utmp->gr_gid;
-      api_->SetAccess(std::move(policy), config_.access_log);
+      // The host's names anew too: a renamed host, a new alias in /etc/hosts, host_names.
+      api_->SetAccess(std::move(policy), config_.access_log,
+                      ThisHostNames(config_.http_host_names));
     }
     // TLS files again: a renewed certificate is served from the next connection on.
     if (api_ && reloaded->tls && config_.tls) {

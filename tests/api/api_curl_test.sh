@@ -320,8 +320,13 @@ nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups curl -sS --max-tim
 [[ $(nobody /v1/failed) == 401 ]] || fail "nobody on the Unix socket got /v1/failed"
 
 # SIGHUP applies changed [[access]] rules at once: the ops token, withdrawn, is refused from the
-# next request on; the others still work.
+# next request on; the others still work. And the host's names: one added to [http] host_names
+# is answered from then on.
+[[ $(status_of -H 'Host: alias.example' "$base/v1/sessions") == 421 ]] ||
+  fail "a name of no host was answered"
 cat >"$tmp/utmpcd.toml" <<EOF
+[http]
+host_names = ["alias.example"]
 [[access]]
 networks = ["127.0.0.1"]
 tier = "full"
@@ -343,5 +348,7 @@ sleep 0.2  # the API thread takes the rules between two requests
   fail "the withdrawn ops token still opens /v1/failed: $(cat "$tmp/body")"
 [[ $(from3 -H 'Authorization: Bearer monitor-token' "$base/v1/sessions") == 200 ]] ||
   fail "the monitor token stopped working after SIGHUP: $(cat "$tmp/body")"
+[[ $(status_of -H 'Host: alias.example' "$base/v1/sessions") == 200 ]] ||
+  fail "a name added to [http] host_names was refused after SIGHUP"
 
 echo "PASS: the HTTP API on port $port"
