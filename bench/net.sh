@@ -6,7 +6,7 @@
 #   one new TCP connection per query      >= 20x fingerd
 #   UDP summary queries                   >= 2x rusersd (RUSERSPROC_NUM, standalone rusersd)
 #   login written -> shown by utmpc watch p99 <= 10 ms
-#   10,000 idle event-stream watchers     held; the daemon's RSS with them
+#   10,000 idle event-stream watchers     held; the daemon's RSS with them (and over TLS)
 #   GET /v1/sessions keep-alive over TLS  >= 70% of the plain rate (the same daemon)
 #   new TLS connections per second        full handshakes, and resumed (TLS 1.3, 1.2)
 #   50 [[access]] rules                   the keep-alive rate with them and without
@@ -256,6 +256,9 @@ run latency_sse latency --wtmp "$dir/wtmp" --count "$nlogins" --pace-ms 5 --sse 
 # Held 20 s: past the daemon's 15 s heartbeat, so every stream must also carry a ": ping".
 run watchers watchers 127.0.0.1:431 --count "$nwatchers" --sources 32 --hold 20 --pid "$daemon" \
   --wtmp "$dir/wtmp"
+# The same over TLS (each stream's session held by the daemon), once the plain ones are gone.
+run watchers_tls watchers 127.0.0.1:431 --tls --count "$nwatchers" --sources 32 --hold 5 \
+  --pid "$daemon" --wtmp "$dir/wtmp"
 
 # --- the table --------------------------------------------------------------------------------
 # calc EXPR A B: awk arithmetic on two numbers; "n/a" when either is missing.
@@ -324,6 +327,10 @@ printf "$fmt" "  p50; raw GET /v1/events p50, p99" "$(ms "$lw50")" "$(ms "$ls50"
 printf "$fmt" "idle event streams held" "$held of $asked" "" "" ">= 10,000 held" \
   "$(yes_no "$(calc 'a >= 10000' "$held" 0)")"
 printf "$fmt" "  daemon RSS: idle, with them" "$(mb "$rss1")" "idle $(mb "$rss0")" "" "" ""
+held_tls=$(get watchers_tls .open_after_hold)
+printf "$fmt" "idle TLS event streams held" "$held_tls of $(get watchers_tls .asked)" "" "" "" ""
+printf "$fmt" "  daemon RSS: before, with them" "$(mb "$(get watchers_tls .daemon_rss_kb_with)")" \
+  "before $(mb "$(get watchers_tls .daemon_rss_kb_before)")" "" "" ""
 echo
 echo "each case: requests/s; latency p50 / p99; errors; utmpcd's CPU time a request:"
 tck=$(getconf CLK_TCK)

@@ -6,7 +6,7 @@
 //                                             one new connection per request, to EOF
 //   netload udp TARGET                        utmpcd's UDP summary query
 //   netload rusers HOST:111 [--proc num|names] [--client tirpc|netload]   rusersd
-//   netload watchers TARGET --count N         N idle GET /v1/events streams held
+//   netload watchers TARGET --count N [--tls] N idle GET /v1/events streams held
 //   netload latency --wtmp F [-- CMD...]      login written -> shown by a watcher
 #include "bench/netload.h"
 
@@ -122,6 +122,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(0, 254));
   w_cmd->add_option("--pid", w.daemon_pid, "the daemon's pid, for its RSS");
   w_cmd->add_option("--wtmp", w.wtmp, "append a login here; every stream must carry it");
+  w_cmd->add_flag("--tls", w.tls, "each stream over TLS (not verified)");
 
   LatencyOptions l;
   std::string l_sse;

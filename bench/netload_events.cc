@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <openssl/ssl.h>
+
 #include "bench/http_frame.h"
 #include "core/login_record.h"
 #include "formats/utmp.h"
@@ -118,10 +120,11 @@ int OpenEventStream(const Endpoint& target, std::string* rest) {
   }
 }
 
-enum class Phase { kConnecting, kHead, kOpen, kClosed };
+enum class Phase { kConnecting, kHandshaking, kHead, kOpen, kClosed };
 
 struct Watcher {
   int fd = -1;
+  SSL* ssl = nullptr;  // with --tls
   Phase phase = Phase::kConnecting;
   std::string buffer;  // the response head while it comes in; then the last bytes seen
   bool delivered = false;
@@ -132,14 +135,23 @@ class WatcherSet {
  public:
   explicit WatcherSet(const WatchersOptions& o) : o_(o), watchers_(static_cast<size_t>(o.count)) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (o.tls) {
+      tls_ = SSL_CTX_new(TLS_client_method());
+      SSL_CTX_set_min_proto_version(tls_, TLS1_2_VERSION);
+      SSL_CTX_set_verify(tls_, SSL_VERIFY_NONE, nullptr);
+      // What an idle client holds between records: no buffers.
+      SSL_CTX_set_mode(tls_, SSL_MODE_RELEASE_BUFFERS);
+    }
   }
   WatcherSet(const WatcherSet&) = delete;
   WatcherSet& operator=(const WatcherSet&) = delete;
   ~WatcherSet() {
     for (Watcher& w : watchers_) {
+      if (w.ssl != nullptr) SSL_free(w.ssl);
       if (w.fd >= 0) close(w.fd);
     }
     close(epfd_);
+    if (tls_ != nullptr) SSL_CTX_free(tls_);
   }
 
   // Opens every stream, `concurrency` at a time; returns the seconds it took.
@@ -236,32 +248,90 @@ class WatcherSet {
       socklen_t len = sizeof err;
       getsockopt(w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) return Fail(i, std::string("connect: ") + strerror(err));
-      std::string request = HttpGet("/v1/events", o_.target, false);
-      if (send(w.fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(request.size())) {
-        return Fail(i, std::string("send: ") + strerror(errno));
+      if (tls_ != nullptr) {
+        w.ssl = SSL_new(tls_);
+        SSL_set_fd(w.ssl, w.fd);
+        SSL_set_connect_state(w.ssl);
+        w.phase = Phase::kHandshaking;
+      } else {
+        return SendRequest(i);
+      }
+    }
+    if (w.phase == Phase::kHandshaking) {
+      int r = SSL_do_handshake(w.ssl);
+      if (r == 1) return SendRequest(i);
+      int e = SSL_get_error(w.ssl, r);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        return Fail(i, "TLS handshake failed");
       }
       epoll_event ev{};
-      ev.events = EPOLLIN;
+      ev.events = e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN;
       ev.data.u64 = i;
       epoll_ctl(epfd_, EPOLL_CTL_MOD, w.fd, &ev);
-      w.phase = Phase::kHead;
       return;
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-    char chunk[16384];
-    ssize_t n = read(w.fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EAGAIN) return;
-    if (n <= 0) {
-      if (w.phase == Phase::kHead) return Fail(i, "closed before the response head");
-      ++closed_;
-      close(w.fd);
-      w.fd = -1;
-      w.phase = Phase::kClosed;
-      return;
+    // Over TLS a record may hold more than one read takes: read until it would block.
+    for (int reads = 0; reads < 64 && w.phase != Phase::kClosed; ++reads) {
+      if (!ReadOnce(i)) return;
     }
-    if (w.phase == Phase::kHead) return OnHead(i, std::string_view(chunk, static_cast<size_t>(n)));
-    OnData(w, std::string_view(chunk, static_cast<size_t>(n)));
+  }
+
+  void SendRequest(size_t i) {
+    Watcher& w = watchers_[i];
+    std::string request = HttpGet("/v1/events", o_.target, false);
+    ssize_t sent = w.ssl != nullptr
+                       ? SSL_write(w.ssl, request.data(), static_cast<int>(request.size()))
+                       : send(w.fd, request.data(), request.size(), MSG_NOSIGNAL);
+    if (sent != static_cast<ssize_t>(request.size())) {
+      return Fail(i, std::string("send: ") + strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, w.fd, &ev);
+    w.phase = Phase::kHead;
+  }
+
+  // One read of a stream; false when nothing more is there now.
+  bool ReadOnce(size_t i) {
+    Watcher& w = watchers_[i];
+    char chunk[16384];
+    ssize_t n;
+    if (w.ssl != nullptr) {
+      n = SSL_read(w.ssl, chunk, sizeof chunk);
+      if (n <= 0) {
+        int e = SSL_get_error(w.ssl, static_cast<int>(n));
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+        n = 0;  // closed (close_notify or not)
+      }
+    } else {
+      n = read(w.fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EAGAIN) return false;
+    }
+    if (n <= 0) {
+      if (w.phase == Phase::kHead) {
+        Fail(i, "closed before the response head");
+        return false;
+      }
+      ++closed_;
+      Drop(w);
+      return false;
+    }
+    if (w.phase == Phase::kHead) {
+      OnHead(i, std::string_view(chunk, static_cast<size_t>(n)));
+    } else {
+      OnData(w, std::string_view(chunk, static_cast<size_t>(n)));
+    }
+    return w.ssl != nullptr && w.phase != Phase::kClosed;  // a socket: level-triggered epoll
+  }
+
+  void Drop(Watcher& w) {
+    if (w.ssl != nullptr) SSL_free(w.ssl);
+    w.ssl = nullptr;
+    if (w.fd >= 0) close(w.fd);
+    w.fd = -1;
+    w.phase = Phase::kClosed;
   }
 
   void OnHead(size_t i, std::string_view chunk) {
@@ -297,16 +367,18 @@ class WatcherSet {
 
   void Fail(size_t i, const std::string& kind) {
     Watcher& w = watchers_[i];
-    if (w.phase == Phase::kConnecting || w.phase == Phase::kHead) --in_flight_;
-    if (w.fd >= 0) close(w.fd);
-    w.fd = -1;
-    w.phase = Phase::kClosed;
+    if (w.phase == Phase::kConnecting || w.phase == Phase::kHandshaking ||
+        w.phase == Phase::kHead) {
+      --in_flight_;
+    }
+    Drop(w);
     ++failures_[kind];
   }
 
   const WatchersOptions& o_;
   std::vector<Watcher> watchers_;
   int epfd_ = -1;
+  SSL_CTX* tls_ = nullptr;
   size_t in_flight_ = 0;
   size_t opened_ = 0;
   size_t closed_ = 0;
@@ -418,6 +490,7 @@ nlohmann::json RunWatchers(const WatchersOptions& o) {
   nlohmann::json report;
   report["file_limit"] = RaiseFileLimit(static_cast<uint64_t>(o.count) + 1024);
   report["asked"] = o.count;
+  report["tls"] = o.tls;
   if (o.daemon_pid > 0) report["daemon_rss_kb_before"] = RssKb(o.daemon_pid);
   WatcherSet set(o);
   report["open_s"] = Round1(set.OpenAll());

@@ -19,6 +19,7 @@ struct WatchersOptions {
   int daemon_pid = 0;  // when set, its VmRSS is read before and with the watchers
   std::string wtmp;    // when set, a login appended here must reach every watcher
   double deliver_timeout_s = 30;
+  bool tls = false;  // each stream over TLS (the server's certificate not verified)
 };
 
 // Opens `count` streams (each must answer 200 text/event-stream), holds them, then (with

@@ -201,7 +201,8 @@ Result<void> Daemon::Loop::Open() {
 // user's keys: a directory any user may write to would let one plant a symbolic link where
 // SQLite then writes (history.db-wal -> /etc/shadow), or swap the history for another. A
 // directory writable by every user is refused, as is one owned by neither root nor the user the
-// daemon runs as, and any of the history's files that is a symbolic link.
+// daemon runs as, one below a directory others may write to (unless sticky) or that belongs to
+// another user, and any of the history's files that is a symbolic link.
 Result<void> CheckHistoryPaths(const std::string& database, const std::string& user) {
   std::filesystem::path db(database);
   std::string dir = db.has_parent_path() ? db.parent_path().string() : std::string(".");
@@ -220,6 +221,27 @@ Result<void> CheckHistoryPaths(const std::string& database, const std::string& u
                      fmt::format("{}: the history's directory belongs to uid {}, neither root "
                                  "nor the daemon's user",
                                  dir, st.st_uid));
+  }
+  // Every directory above it, up to /, as well: one another user may write to could have the
+  // history's directory renamed away and another put in its place. A sticky directory (/tmp)
+  // lets nobody rename what is not theirs.
+  char* resolved = ::realpath(dir.c_str(), nullptr);
+  if (resolved == nullptr) return tl::unexpected(ErrnoError(dir, errno));
+  std::filesystem::path above = std::filesystem::path(resolved).parent_path();
+  ::free(resolved);
+  for (;; above = above.parent_path()) {
+    if (::stat(above.c_str(), &st) != 0) return tl::unexpected(ErrnoError(above.string(), errno));
+    const bool sticky = (st.st_mode & S_ISVTX) != 0;
+    const bool others_write = (st.st_mode & S_IWOTH) != 0 || ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0);
+    if ((others_write && !sticky) ||
+        (st.st_uid != 0 && st.st_uid != owner_ok && st.st_uid != ::geteuid())) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: a directory above the history's may be changed by other "
+                                   "users (uid {}, mode {:o}): keep the history where only root "
+                                   "and the daemon's user can write",
+                                   above.string(), st.st_uid, st.st_mode & 07777));
+    }
+    if (above == above.root_path() || above.empty()) break;
   }
   for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock"}) {
     std::string path = database + suffix;
@@ -337,6 +359,22 @@ Result<void> Daemon::Loop::DropRoot() {
     Log(LogLevel::kWarning, "{}", unreadable.error().message);
   } else {
     for (const std::string& problem : *unreadable) Log(LogLevel::kError, "{}", problem);
+  }
+  // The TLS files are read now, as root; SIGHUP reads them again as the user. Said now, not
+  // at the renewal, when a certificate about to expire could not be replaced.
+  if (config_.tls) {
+    std::vector<std::string> tls_files;
+    for (const std::string* file : {&config_.tls->files.certificate, &config_.tls->files.key,
+                                    &config_.tls->files.client_ca}) {
+      if (!file->empty()) tls_files.push_back(*file);
+    }
+    if (auto tls_unreadable = FindUnreadable(*user, tls_files, false); tls_unreadable) {
+      for (const std::string& problem : *tls_unreadable) {
+        Log(LogLevel::kWarning, "{} (SIGHUP could not read it again: a renewed TLS certificate "
+                                "would need a restart)",
+            problem);
+      }
+    }
   }
   if (auto dropped = DropPrivileges(config_.user, kGroups); !dropped) {
     return tl::unexpected(dropped.error());

@@ -128,7 +128,7 @@ struct AccessCheck {
 // What the user needs of each file: search on every directory from / down to the file's (to
 // open it by name, again after a rotation), read on that directory (the watch, and finding a
 // file rotated while the daemon was stopped), read on the file when it exists.
-std::vector<AccessCheck> ChecksFor(const std::vector<std::string>& files) {
+std::vector<AccessCheck> ChecksFor(const std::vector<std::string>& files, bool list_directory) {
   namespace fs = std::filesystem;
   std::vector<AccessCheck> checks;
   for (const std::string& file : files) {
@@ -138,7 +138,7 @@ std::vector<AccessCheck> ChecksFor(const std::vector<std::string>& files) {
       prefix /= part;
       checks.push_back({prefix.string(), X_OK, file});
     }
-    checks.push_back({dir.string(), R_OK, file});
+    if (list_directory) checks.push_back({dir.string(), R_OK, file});
     struct stat st {};
     if (::stat(file.c_str(), &st) == 0) checks.push_back({file, R_OK, file});
   }
@@ -190,8 +190,9 @@ std::string Explain(const AccessCheck& check, const RunAsUser& u) {
 }  // namespace
 
 Result<std::vector<std::string>> FindUnreadable(const RunAsUser& user,
-                                                const std::vector<std::string>& files) {
-  std::vector<AccessCheck> checks = ChecksFor(files);
+                                                const std::vector<std::string>& files,
+                                                bool list_directory) {
+  std::vector<AccessCheck> checks = ChecksFor(files, list_directory);
   std::vector<const char*> paths;  // the child allocates nothing
   for (const AccessCheck& c : checks) paths.push_back(c.path.c_str());
   int pipe_fds[2];

@@ -36,8 +36,11 @@ Result<RunAsUser> LookUpRunAsUser(const std::string& user,
 // one message per file that cannot be followed: the first path refused, its mode and owner,
 // and the chgrp/chmod that would let the user in. Call it as root, before DropPrivileges.
 // Fails with kIo when the child process cannot be made.
+// Without `list_directory`, a file is only read (a TLS key in /etc/ssl/private, mode 0710:
+// read by name, never listed).
 Result<std::vector<std::string>> FindUnreadable(const RunAsUser& user,
-                                                const std::vector<std::string>& files);
+                                                const std::vector<std::string>& files,
+                                                bool list_directory = true);
 
 // Gives the directory `dir` and the regular files directly in it (history.db, its -wal and
 // -shm) to `user` and its primary group, keeping their modes; a symbolic link is never

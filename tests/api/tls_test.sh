@@ -250,4 +250,16 @@ out=$("$UTMPC" who "$https" --cacert ca.pem 2>&1) && fail "utmpc accepted an exp
 grep -q 'TLS: certificate has expired' <<<"$out" || fail "expired: $out"
 
 kill -0 "$daemon_pid" || fail "the daemon died"
+
+# ---- A daemon whose user could not read its TLS files again says so at start ----
+# (SIGHUP reads them as that user: a renewed certificate would otherwise fail only at renewal.)
+"$UTMPCD" -c utmpcd.toml --database "$tmp/db2/history.db" --wtmp wtmp --btmp btmp \
+  --utmp /nonexistent --lastlog /nonexistent --ingest-socket none --udp-listen none \
+  --http-listen 127.0.0.1:0 --api-socket none --user nobody 2>daemon2.log &
+second_pid=$!
+for _ in $(seq 200); do grep -q 'HTTP API on' daemon2.log && break; sleep 0.05; done
+kill "$second_pid"
+wait "$second_pid" 2>/dev/null || true
+grep -q "SIGHUP could not read it again" daemon2.log ||
+  fail "unreadable TLS files were not reported: $(cat daemon2.log)"
 echo "PASS"

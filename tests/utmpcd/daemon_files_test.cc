@@ -134,6 +134,18 @@ TEST_F(DaemonTest, AHistoryOthersCouldTamperWithIsRefused) {
   EXPECT_NE(planted.err.find(db_ + "-wal: a symbolic link"), std::string::npos) << planted.err;
   EXPECT_FALSE(fs::exists(target)) << "SQLite wrote through the link";
   fs::remove(db_ + "-wal");
+  // A directory above it that every user may write to (not sticky, as /tmp is) is refused too:
+  // the history's directory could be renamed away and another put in its place.
+  fs::permissions(dir_, fs::perms(0777));
+  testing::Outcome above = Import();
+  EXPECT_EQ(above.status, 1) << above.err;
+  EXPECT_NE(above.err.find(dir_.string() + ": a directory above the history's may be changed"),
+            std::string::npos)
+      << above.err;
+  fs::permissions(dir_, fs::perms(01777));  // sticky: others cannot rename what is not theirs
+  testing::Outcome sticky = Import();
+  EXPECT_EQ(sticky.status, 0) << sticky.err;
+  fs::permissions(dir_, fs::perms(0700));
   testing::Outcome fine = Import();
   EXPECT_EQ(fine.status, 0) << fine.err;
   EXPECT_EQ(Stored().size(), 4u);
