@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "api/wire_json.h"
 #include "core/local_time.h"
+#include "core/passwd_walk.h"
 #include "core/text.h"
 #include "core/timestamp.h"
 #include "core/uid_range.h"
@@ -258,8 +259,12 @@ void Api::SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadl
   if (failed_) failed_->SetDeadline(deadline);
 }
 
-std::optional<ApiResponse> Api::OverBudget() const {
+std::optional<ApiResponse> Api::OverBudget(const Error* error) const {
   if (!deadline_ || std::chrono::steady_clock::now() < *deadline_) return std::nullopt;
+  // Another failure after the deadline (a damaged file) is said as itself.
+  if (error != nullptr && error->message.find("interrupted") == std::string::npos) {
+    return std::nullopt;
+  }
   ApiResponse response = ErrorResponse(
       503, "over_budget",
       "the query took longer than its time budget ([http] query_budget_ms): ask for less "
@@ -501,7 +506,7 @@ ApiResponse Api::History(const Query& query, bool failed) {
                     }
                     return true;
                   });
-  if (!next) return OverBudget().value_or(Unavailable(next.error()));
+  if (!next) return OverBudget(&next.error()).value_or(Unavailable(next.error()));
   o += "],\"next_cursor\":";
   o += *next > 0 ? fmt::format("\"{}\"", *next) : "null";
   o += '}';
@@ -528,9 +533,9 @@ ApiResponse Api::Lastlog(const Query& query) {
   }
   bool all = names.empty() && ranges.empty();
   std::string o = "{\"lastlog\":[";
-  // The user database, in its order (getpwent is not thread-safe: only this thread uses it).
-  setpwent();
-  while (passwd* pw = getpwent()) {
+  // The user database, in its order.
+  PasswdWalk walk;
+  while (passwd* pw = walk.Next()) {
     std::string name = pw->pw_name;
     uid_t uid = pw->pw_uid;
     bool wanted = all || std::find(names.begin(), names.end(), name) != names.end() ||
@@ -538,11 +543,9 @@ ApiResponse Api::Lastlog(const Query& query) {
                               [uid](const UidRange& r) { return r.Contains(uid); });
     if (!wanted) continue;
     auto newest = store_->LastLoginOf(name);
-    if (!newest || OverBudget()) {  // (a passwd database of millions of users is slow too)
-      endpwent();
-      if (auto over = OverBudget()) return *over;
-      return Unavailable(newest.error());
-    }
+    // (A passwd database of millions of users is slow too: the budget is checked per user.)
+    if (auto over = OverBudget(newest ? nullptr : &newest.error())) return *over;
+    if (!newest) return Unavailable(newest.error());
     if (o.back() != '[') o += ',';
     o += '\n';
     if (*newest) {
@@ -552,7 +555,6 @@ ApiResponse Api::Lastlog(const Query& query) {
       AppendLastlogJson(o, name, uid, "", "", std::nullopt);
     }
   }
-  endpwent();
   o += "]}";
   return Ok(std::move(o));
 }

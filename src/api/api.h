@@ -142,8 +142,9 @@ class Api {
   ApiResponse History(const Query& query, bool failed);
   ApiResponse Lastlog(const Query& query);
   ApiResponse Healthz();
-  // The 503 of a query past its deadline, when `error` came from the deadline; nullopt else.
-  std::optional<ApiResponse> OverBudget() const;
+  // The 503 of a query past its deadline, when the deadline passed and `error` (if any) is
+  // the interruption it caused; nullopt else.
+  std::optional<ApiResponse> OverBudget(const Error* error = nullptr) const;
 
   ApiOptions options_;
   std::shared_ptr<const LiveView> live_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -43,7 +44,7 @@ class SseHub::Impl {
   // A stream behind the ring sends from a page only with one of max_replays slots: false
   // when none is free, and then the stream is pumped once one is.
   bool TakeReplaySlot(const std::shared_ptr<Stream>& stream);
-  void ReleaseReplaySlot();
+  void ReleaseReplaySlot(const std::string& source);
   // Gives memory back to the system a while after many streams closed.
   void TrimSoon();
 
@@ -60,11 +61,13 @@ class SseHub::Impl {
   std::unordered_map<int64_t, std::weak_ptr<const Page>> pages_;
   std::deque<std::shared_ptr<const Page>> recent_pages_;
   size_t replaying_ = 0;
+  std::unordered_map<std::string, size_t> replaying_by_source_;
   std::deque<std::weak_ptr<Stream>> replay_queue_;
   size_t closed_since_trim_ = 0;
   uint64_t closed_too_slow_ = 0;
   Timer trim_{loop_};
   bool trim_pending_ = false;
+  std::optional<std::chrono::steady_clock::time_point> trim_waiting_since_;
 };
 
 // One stream: sends every message after after_seq_, in order, then waits for more. Reads only
@@ -117,9 +120,11 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
         bytes += from->text->size();
       }
       if (last < 0) {
-        // Nothing left in this page: on to the next message there is (or to the ring).
+        // Nothing left in this page: on to the next message there is. A page with none after
+        // it was read just now (such a page is never cached) and holds the newest stored: the
+        // ring's messages up to ring_base_ were deleted since (retention).
         int64_t next = (*page)->next_seq;
-        last = next > 0 ? next - 1 : (after_seq_ / page_size + 1) * page_size;
+        last = next > 0 ? next - 1 : std::max(after_seq_, hub_.ring_base_);
       }
       page_ = std::move(*page);  // held while its frames are written
     } else {
@@ -163,6 +168,7 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
     hub_.Closed(this);
   }
 
+  const std::string& source() const { return connection_->source(); }
   bool replay_slot_ = false;  // holds one of the hub's replay slots
   bool replay_queued_ = false;  // waits for one
 
@@ -207,7 +213,7 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
     page_.reset();
     if (!replay_slot_) return;
     replay_slot_ = false;
-    hub_.ReleaseReplaySlot();
+    hub_.ReleaseReplaySlot(source());
   }
 
   void Fail(const Error& error) {
@@ -267,11 +273,17 @@ void SseHub::Impl::Closed(Stream* stream) {
 void SseHub::Impl::TrimSoon() {
   if (trim_pending_) return;
   trim_pending_ = true;
-  // Once no stream closed for a second: a thousand streams closing at once trim once.
+  if (!trim_waiting_since_) trim_waiting_since_ = std::chrono::steady_clock::now();
+  // Once no stream closed for a second (a thousand streams closing at once trim once), or
+  // after ten seconds of closes that never stop.
   const size_t closed = closed_since_trim_;
   trim_.After(std::chrono::seconds(1), [this, closed] {
     trim_pending_ = false;
-    if (closed_since_trim_ != closed) return TrimSoon();
+    if (closed_since_trim_ != closed &&
+        std::chrono::steady_clock::now() - *trim_waiting_since_ < std::chrono::seconds(10)) {
+      return TrimSoon();
+    }
+    trim_waiting_since_.reset();
     closed_since_trim_ = 0;
     if (streams_.empty()) recent_pages_.clear();
     ::malloc_trim(0);  // glibc keeps freed memory otherwise
@@ -297,6 +309,9 @@ Result<std::shared_ptr<const SseHub::Impl::Page>> SseHub::Impl::PageAt(int64_t i
   if (page->frames.empty() && page->next_seq == 0 && !frames->empty()) {
     page->next_seq = frames->front().seq;
   }
+  // Only a page with a message after it is whole: messages yet to be stored may still belong
+  // to the last one, which is read anew each time.
+  if (page->next_seq == 0) return std::shared_ptr<const Page>(std::move(page));
   if (pages_.size() > 4 * options_.max_replays) {
     std::erase_if(pages_, [](const auto& entry) { return entry.second.expired(); });
   }
@@ -308,11 +323,17 @@ Result<std::shared_ptr<const SseHub::Impl::Page>> SseHub::Impl::PageAt(int64_t i
 
 bool SseHub::Impl::TakeReplaySlot(const std::shared_ptr<Stream>& stream) {
   if (stream->replay_slot_) return true;
-  if (replaying_ < options_.max_replays && replay_queue_.empty()) {
+  // A free slot, and the stream's source (an address, an IPv6 /64) holds less than its share:
+  // one source's streams cannot keep the others' from their turn.
+  const std::string& source = stream->source();
+  const size_t share = std::max<size_t>(1, options_.max_replays / 8);
+  if (replaying_ < options_.max_replays && replaying_by_source_[source] < share) {
     ++replaying_;
+    ++replaying_by_source_[source];
     stream->replay_slot_ = true;
     return true;
   }
+  if (replaying_by_source_[source] == 0) replaying_by_source_.erase(source);
   if (!stream->replay_queued_) {
     stream->replay_queued_ = true;
     replay_queue_.push_back(stream);
@@ -320,15 +341,31 @@ bool SseHub::Impl::TakeReplaySlot(const std::shared_ptr<Stream>& stream) {
   return false;
 }
 
-void SseHub::Impl::ReleaseReplaySlot() {
+void SseHub::Impl::ReleaseReplaySlot(const std::string& source) {
   --replaying_;
-  // The slot goes to the stream that waited longest (still open).
-  while (replaying_ < options_.max_replays && !replay_queue_.empty()) {
-    auto next = replay_queue_.front().lock();
-    replay_queue_.pop_front();
-    if (!next || !streams_.count(next)) continue;
+  if (auto it = replaying_by_source_.find(source);
+      it != replaying_by_source_.end() && --it->second == 0) {
+    replaying_by_source_.erase(it);
+  }
+  // The slots go to the streams that waited longest (still open) whose source is under its
+  // share.
+  const size_t share = std::max<size_t>(1, options_.max_replays / 8);
+  for (auto it = replay_queue_.begin();
+       it != replay_queue_.end() && replaying_ < options_.max_replays;) {
+    auto next = it->lock();
+    if (!next || !streams_.count(next)) {
+      it = replay_queue_.erase(it);
+      continue;
+    }
+    size_t& held = replaying_by_source_[next->source()];
+    if (held >= share) {
+      ++it;
+      continue;
+    }
+    it = replay_queue_.erase(it);
     next->replay_queued_ = false;
     ++replaying_;
+    ++held;
     next->replay_slot_ = true;
     loop_.Post([next] { next->Pump(); });
   }

@@ -7,7 +7,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/log.h"
 #include "core/version.h"
+#include "net/connection.h"
 #include "net/event_loop.h"
 #include "net/http_server.h"
 #include "net/sse_hub.h"
@@ -156,9 +158,9 @@ class ApiServer::Impl : public HttpHandler {
     return OnLoop([this, &tls] { return http_->ReloadTls(tls); });
   }
   Result<void> ReopenStore() {
-    // Both threads' connections let go of the file before either opens it again.
+    // Both threads' connections let go of the file before either opens it again (Reopen
+    // closes first, in the same task: no request sees the loop thread's Api closed).
     (void)OnLoop([this] { return query_api_->Close(), Result<void>(); }, query_loop_);
-    (void)OnLoop([this] { return api_->Close(), Result<void>(); });
     auto reopened = OnLoop([this] { return api_->Reopen(); });
     auto query_reopened = OnLoop([this] { return query_api_->Reopen(); }, query_loop_);
     return reopened ? query_reopened : reopened;
@@ -194,10 +196,8 @@ class ApiServer::Impl : public HttpHandler {
   // everybody, or from this request's source): then 503 busy at once.
   bool Defer(const ApiRequest& request, Reply& reply) override {
     if (!api_->QueriesHistory(request)) return false;
-    const Peer& peer = request.peer;
-    std::string source = peer.transport == Peer::Transport::kTcp ? peer.address
-                         : peer.uid                              ? "uid " + std::to_string(*peer.uid)
-                                                                 : std::string("unix");
+    // As connections are counted: an address, an IPv6 /64, a uid.
+    std::string source = SourceOf(request.peer);
     const int64_t per_source = std::max<int64_t>(1, options_.max_queued_queries / 8);
     int64_t& of_source = queued_by_source_[source];
     if (queued_ >= options_.max_queued_queries || of_source >= per_source) {
@@ -219,7 +219,17 @@ class ApiServer::Impl : public HttpHandler {
     query_loop_.Post([this, request, reply = std::move(reply), source, deadline]() mutable {
       // The budget counts from the request's arrival: a query that waited it out is not run.
       query_api_->SetDeadline(deadline);
-      ApiResponse answer = query_api_->Handle(request);
+      ApiResponse answer;
+      try {
+        answer = query_api_->Handle(request);
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, "HTTP: {} {}: {}", request.method, request.target, e.what());
+        answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+      } catch (...) {
+        Log(LogLevel::kError, "HTTP: {} {}: an exception of unknown type", request.method,
+            request.target);
+        answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+      }
       query_api_->SetDeadline(std::nullopt);
       loop_.Post([this, answer = std::move(answer), reply = std::move(reply),
                   source = std::move(source)]() mutable {

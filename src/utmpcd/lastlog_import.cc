@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "core/passwd_walk.h"
 #include "formats/lastlog.h"
 
 namespace utmpcd {
@@ -21,11 +22,10 @@ struct User {
 std::vector<User> PasswdUsers() {
   std::vector<User> users;
   std::set<uid_t> seen;
-  setpwent();
-  while (struct passwd* pw = getpwent()) {
+  PasswdWalk walk;
+  while (struct passwd* pw = walk.Next()) {
     if (seen.insert(pw->pw_uid).second) users.push_back({pw->pw_uid, pw->pw_name});
   }
-  endpwent();
   return users;
 }
 

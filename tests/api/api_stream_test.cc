@@ -286,10 +286,23 @@ TEST_F(ApiStreamTest, ResumedStreamLosesAndRepeatsNothingWhileEventsAreWritten) 
 
 // A live stream that read nothing while 20,000 events were stored fell more than the daemon's
 // ring (8,192 events) behind: once it reads again it goes on from the stored history, every
-// event once, in order, on the same connection.
+// event once, in order, on the same connection. Another stream read the whole history first,
+// so the page the newest events then fell in had been read while it was still filling: it must
+// be read again, not taken as it was (the events stored after it would be skipped).
 TEST_F(ApiStreamTest, AStreamABurstOutranGoesOnFromTheStoredHistory) {
+  constexpr int64_t kBefore = 1000;
+  Append(Records(0, kBefore));
   int port = Start();
   ASSERT_GT(port, 0);
+  Client early(port);
+  ASSERT_TRUE(early.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  std::string seen;
+  for (auto deadline = Clock::now() + 10s;
+       seen.find("id: " + std::to_string(kBefore) + "@") == std::string::npos &&
+       Clock::now() < deadline;) {
+    early.Receive(seen, 100ms);
+  }
+  ASSERT_NE(seen.find("id: " + std::to_string(kBefore) + "@"), std::string::npos) << seen.size();
   Client client(port, 4096);  // a slow reader's window
   ASSERT_TRUE(client.connected());
   ASSERT_TRUE(client.Send("GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n"));
@@ -301,10 +314,10 @@ TEST_F(ApiStreamTest, AStreamABurstOutranGoesOnFromTheStoredHistory) {
   ASSERT_EQ(first.substr(0, 12), "HTTP/1.1 200") << first;
   // Live: now 20,000 events are stored while it reads nothing.
   constexpr int64_t kTotal = 20000;
-  Append(Records(0, kTotal));
+  Append(Records(kBefore, kTotal));
   for (auto deadline = Clock::now() + 60s; Clock::now() < deadline;) {
     auto store = SqliteStore::Open(db_, {.read_only = true});
-    if (store && (*store)->LastSeq().value_or(0) >= kTotal) break;
+    if (store && (*store)->LastSeq().value_or(0) >= kBefore + kTotal) break;
     std::this_thread::sleep_for(50ms);
   }
   std::string buffer = first.substr(first.find("\r\n\r\n") + 4);
@@ -314,7 +327,9 @@ TEST_F(ApiStreamTest, AStreamABurstOutranGoesOnFromTheStoredHistory) {
     for (auto& [id, json] : TakeMessages(buffer)) ids.push_back(id);
   }
   ASSERT_EQ(ids.size(), static_cast<size_t>(kTotal));
-  for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], static_cast<int64_t>(i + 1)) << i;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i], kBefore + static_cast<int64_t>(i + 1)) << i;
+  }
 }
 
 // GET /v1/events with `headers`; what the stream sent once `until` is in it (or 10 s passed).
