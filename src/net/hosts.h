@@ -7,7 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include <optional>
+
 #include "core/result.h"
+#include "net/tls.h"
 
 namespace utmpcd {
 
@@ -19,6 +22,10 @@ struct NetHost {
   std::string name;   // a DNS name or an address literal, without brackets
   uint16_t port = kUtmpcdPort;
   bool tls = false;   // https: TLS, the server's certificate verified for `name`
+  // Credentials of its own (utmpc's configuration file names them for a host or a group):
+  // used instead of the command's (FetchOptions, WatchOptions) when set.
+  std::optional<std::string> token{};
+  std::optional<TlsClientFiles> tls_files{};
 };
 
 // Parses HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (no leading '@'), each also after "https://"

@@ -70,15 +70,16 @@ class Fetcher {
         results_(hosts.size(), Result<void>{}) {}
 
   std::vector<Result<void>> Run() {
-    bool tls = std::any_of(hosts_.begin(), hosts_.end(), [](const NetHost& h) { return h.tls; });
-    if (tls) {
-      auto context = MakeClientTlsContext(options_.tls);
-      if (!context) {  // every https host fails with why; the others are asked
-        for (size_t i = 0; i < hosts_.size(); ++i) {
-          if (hosts_[i].tls) results_[i] = tl::unexpected(context.error());
-        }
+    // Each https host's context: its own files' or the command's (one per distinct files). A
+    // host whose context cannot be made fails with why; the others are asked.
+    tls_.resize(hosts_.size());
+    for (size_t i = 0; i < hosts_.size(); ++i) {
+      if (!hosts_[i].tls) continue;
+      const auto& context = contexts_.For(hosts_[i].tls_files.value_or(options_.tls));
+      if (context) {
+        tls_[i] = *context;
       } else {
-        tls_ = std::move(*context);
+        results_[i] = tl::unexpected(context.error());
       }
     }
     StartMore();
@@ -96,12 +97,13 @@ class Fetcher {
   const NetHost& host(size_t i) const { return hosts_[i]; }
   HostExchange* exchange(size_t i) const { return exchanges_[i]; }
   const FetchOptions& options() const { return options_; }
-  const std::shared_ptr<TlsContext>& tls() const { return tls_; }
+  const std::shared_ptr<TlsContext>& tls(size_t i) const { return tls_[i]; }
+  std::string token(size_t i) const { return hosts_[i].token.value_or(options_.token); }
 
  private:
   void StartMore() {
     while (next_ < hosts_.size() && active_ < std::max<size_t>(options_.max_parallel, 1)) {
-      if (hosts_[next_].tls && !tls_) {  // failed already: no TLS context
+      if (hosts_[next_].tls && !tls_[next_]) {  // failed already: no TLS context
         ++next_;
         continue;
       }
@@ -114,7 +116,8 @@ class Fetcher {
   const std::vector<HostExchange*>& exchanges_;
   FetchOptions options_;
   asio::io_context io_;
-  std::shared_ptr<TlsContext> tls_;  // for https hosts
+  ClientTlsContexts contexts_;
+  std::vector<std::shared_ptr<TlsContext>> tls_;  // each https host's
   Resolver resolver_;  // after io_: gone before it
   std::vector<Result<void>> results_;
   size_t next_ = 0, active_ = 0;
@@ -126,7 +129,7 @@ FetchSession::FetchSession(Fetcher* fetcher, size_t index)
       host_(fetcher->host(index)),
       exchange_(fetcher->exchange(index)),
       deadline_(fetcher->io()),
-      stream_(fetcher->io(), host_.tls ? fetcher->tls() : nullptr) {}
+      stream_(fetcher->io(), host_.tls ? fetcher->tls(index) : nullptr) {}
 
 void FetchSession::Start() {
   ArmDeadline();
@@ -163,8 +166,8 @@ void FetchSession::Connect() {
 
 void FetchSession::Send() {
   request_ = Get(host_, target_);
-  if (!fetcher_->options().token.empty()) {
-    request_.set(http::field::authorization, "Bearer " + fetcher_->options().token);
+  if (std::string token = fetcher_->token(index_); !token.empty()) {
+    request_.set(http::field::authorization, "Bearer " + token);
   }
   http::async_write(
       stream_, request_, [self = shared_from_this()](const beast::error_code& ec, size_t) {

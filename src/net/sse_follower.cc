@@ -102,10 +102,10 @@ class SseFollower::Impl {
 
   asio::io_context& io() { return loop_.io(); }
   Resolver& resolver() { return resolver_; }
-  // The TLS client context of https hosts, made when the first one is added.
-  const Result<std::shared_ptr<TlsContext>>& tls() {
-    if (!tls_) tls_ = MakeClientTlsContext(options_.tls);
-    return *tls_;
+  // The TLS client context of an https host: its own files' or the options', made when the
+  // first host that needs it is added.
+  const Result<std::shared_ptr<TlsContext>>& tls(const NetHost& host) {
+    return contexts_.For(host.tls_files.value_or(options_.tls));
   }
   const WatchOptions& options() const { return options_; }
   EventSink* sink() const { return sink_; }
@@ -118,7 +118,7 @@ class SseFollower::Impl {
   WatchOptions options_;
   EventSink* sink_;
   Resolver resolver_;
-  std::optional<Result<std::shared_ptr<TlsContext>>> tls_;
+  ClientTlsContexts contexts_;
   std::map<size_t, std::shared_ptr<WatchSession>> sessions_;
   std::mt19937 random_{std::random_device{}()};
   size_t next_id_ = 0;
@@ -148,12 +148,14 @@ WatchSession::WatchSession(SseFollower::Impl* follower, size_t id, NetHost host,
       index_(id),
       host_(std::move(host)),
       timer_(follower->io()),
-      stream_(follower->io(), host_.tls && follower->tls() ? *follower->tls() : nullptr),
+      stream_(follower->io(),
+              host_.tls && follower->tls(host_) ? *follower->tls(host_) : nullptr),
       from_(from) {}
 
 void WatchSession::Start() {
-  if (host_.tls && !watcher_->tls()) {  // no TLS to speak (a CA file that cannot be read)
-    asio::post(watcher_->io(), [self = shared_from_this(), why = watcher_->tls().error().message] {
+  if (host_.tls && !watcher_->tls(host_)) {  // no TLS to speak (a CA file that cannot be read)
+    asio::post(watcher_->io(), [self = shared_from_this(),
+                                why = watcher_->tls(host_).error().message] {
       if (!self->given_up_) self->Trouble(why, /*give_up=*/true);
     });
     return;
@@ -162,7 +164,7 @@ void WatchSession::Start() {
 }
 
 void WatchSession::Authorize() {
-  const std::string& token = watcher_->options().token;
+  const std::string& token = host_.token.value_or(watcher_->options().token);
   if (!token.empty()) request_.set(http::field::authorization, "Bearer " + token);
 }
 

@@ -175,4 +175,11 @@ std::string DescribeTlsFailure(SSL* ssl, const boost::system::error_code& ec) {
   return "TLS: " + ec.message();
 }
 
+const Result<std::shared_ptr<TlsContext>>& ClientTlsContexts::For(const TlsClientFiles& files) {
+  auto key = std::make_tuple(files.ca_file, files.certificate, files.key);
+  auto it = made_.find(key);
+  if (it == made_.end()) it = made_.emplace(key, MakeClientTlsContext(files)).first;
+  return it->second;
+}
+
 }  // namespace utmpcd

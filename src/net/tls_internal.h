@@ -5,8 +5,10 @@
 #include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
 
 #include <boost/asio/ssl.hpp>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "core/result.h"
 #include "net/tls.h"
@@ -23,6 +25,18 @@ Result<std::shared_ptr<TlsContext>> MakeServerTlsContext(const TlsServerFiles& f
 // TLS 1.2 or newer, the server's certificate verified against `ca_file` (the system's CAs
 // when empty), a client certificate when set.
 Result<std::shared_ptr<TlsContext>> MakeClientTlsContext(const TlsClientFiles& files);
+
+// Client contexts by the files they are made from: hosts that share their credentials share a
+// context (and its session cache); a failure is kept and given again.
+class ClientTlsContexts {
+ public:
+  const Result<std::shared_ptr<TlsContext>>& For(const TlsClientFiles& files);
+
+ private:
+  std::map<std::tuple<std::string, std::string, std::string>,
+           Result<std::shared_ptr<TlsContext>>>
+      made_;
+};
 
 // Before a client's handshake: the name to send (SNI) and to find in the server's certificate
 // (a DNS name, or an IP address literal matched against its IP addresses).

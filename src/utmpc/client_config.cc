@@ -24,27 +24,98 @@ std::string Expand(const std::string& path, const std::string& home) {
   return path;
 }
 
+// `outer`'s settings, each replaced by `inner`'s where it has one.
+Credentials Nearest(const Credentials& outer, const Credentials& inner) {
+  Credentials c = outer;
+  if (inner.tls) c.tls = inner.tls;
+  if (inner.ca_file) c.ca_file = inner.ca_file;
+  if (inner.certificate) c.certificate = inner.certificate;
+  if (inner.key) c.key = inner.key;
+  if (inner.token) c.token = inner.token;
+  return c;
+}
+
 Result<void> Expand(const ClientConfig& config, std::string_view name, int depth,
-                    std::vector<NetHost>* out) {
+                    const Credentials& inherited, std::vector<NetHost>* out) {
   if (depth > 16) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("@{}: groups name each other in a circle", name));
   }
-  if (auto group = config.groups.find(std::string(name)); group != config.groups.end()) {
+  const std::string key(name);
+  if (auto group = config.groups.find(key); group != config.groups.end()) {
+    Credentials within = inherited;
+    if (auto own = config.group_credentials.find(key); own != config.group_credentials.end()) {
+      within = Nearest(inherited, own->second);
+    }
     for (const std::string& member : group->second) {
-      if (auto ok = Expand(config, member, depth + 1, out); !ok) return ok;
+      if (auto ok = Expand(config, member, depth + 1, within, out); !ok) return ok;
     }
     return {};
   }
   std::string_view text = name;
-  auto alias = config.hosts.find(std::string(name));
+  auto alias = config.hosts.find(key);
   if (alias != config.hosts.end()) text = alias->second;
   auto host = ParseNetHost(text);
   if (!host) return tl::unexpected(host.error());
-  host->label = std::string(name);
-  if (config.tls.value_or(false)) host->tls = host->tls || !text.starts_with("http://");
+  host->label = key;
+  Credentials c = inherited;
+  if (auto own = config.host_credentials.find(key); own != config.host_credentials.end()) {
+    c = Nearest(inherited, own->second);
+  }
+  if (c.tls.value_or(config.tls.value_or(false))) {
+    host->tls = host->tls || !text.starts_with("http://");
+  }
+  if (c.token) host->token = c.token;
+  if (c.ca_file || c.certificate || c.key) {
+    host->tls_files = TlsClientFiles{.ca_file = c.ca_file.value_or(config.files.ca_file),
+                                     .certificate = c.certificate.value_or(config.files.certificate),
+                                     .key = c.key.value_or(config.files.key)};
+  }
   out->push_back(std::move(*host));
   return {};
+}
+
+// A string setting of the file: a non-empty string (a path with "~/" expanded).
+Result<std::string> StringSetting(const toml::node& node, const std::string& name,
+                                  std::string_view origin, const std::string& home) {
+  const auto* value = node.as_string();
+  if (value == nullptr || value->get().empty()) {
+    return tl::unexpected(At(origin, node.source(), "'" + name + "' must be a non-empty string"));
+  }
+  return name == "token" ? value->get() : Expand(value->get(), home);
+}
+
+// The credentials of a [hosts.NAME] or [groups.NAME] table; `own` (url, hosts) is left to the
+// caller. Unknown keys are errors.
+Result<Credentials> ReadCredentials(const toml::table& table, std::string_view own,
+                                    std::string_view origin, const std::string& home,
+                                    int* tokens) {
+  Credentials c;
+  for (auto&& [key, node] : table) {
+    const std::string name(key.str());
+    if (name == own) continue;
+    if (name == "tls") {
+      const auto* value = node.as_boolean();
+      if (value == nullptr) {
+        return tl::unexpected(At(origin, node.source(), "'tls' must be true or false"));
+      }
+      c.tls = value->get();
+      continue;
+    }
+    if (name != "cacert" && name != "cert" && name != "key" && name != "token") {
+      return tl::unexpected(At(origin, key.source(),
+                               fmt::format("unknown key '{}' (expected {}, tls, cacert, cert, "
+                                           "key or token)",
+                                           name, own)));
+    }
+    auto value = StringSetting(node, name, origin, home);
+    if (!value) return tl::unexpected(value.error());
+    (name == "cacert" ? c.ca_file : name == "cert" ? c.certificate
+                                  : name == "key"  ? c.key
+                                                   : c.token) = *value;
+    if (name == "token") ++*tokens;
+  }
+  return c;
 }
 
 }  // namespace
@@ -66,18 +137,16 @@ Result<void> ParseClientConfig(std::string_view text, std::string_view origin,
       }
       config->tls = value->get();
     } else if (name == "cacert" || name == "cert" || name == "key" || name == "token") {
-      const auto* value = node.as_string();
-      if (value == nullptr || value->get().empty()) {
-        return tl::unexpected(
-            At(origin, node.source(), "'" + name + "' must be a non-empty string"));
-      }
+      auto value = StringSetting(node, name, origin, home);
+      if (!value) return tl::unexpected(value.error());
       if (name == "token") {
-        config->token = value->get();
+        config->token = *value;
+        ++config->tokens;
       } else {
         std::string& out = name == "cacert" ? config->files.ca_file
                            : name == "cert" ? config->files.certificate
                                             : config->files.key;
-        out = Expand(value->get(), home);
+        out = *value;
       }
     } else if (name == "hosts" || name == "groups") {
       const toml::table* entries = node.as_table();
@@ -89,17 +158,32 @@ Result<void> ParseClientConfig(std::string_view text, std::string_view origin,
         if (entry_name.empty() || entry_name.find_first_of(" @/:[]") != std::string::npos) {
           return tl::unexpected(At(origin, entry.source(), "'" + entry_name + "' is no name"));
         }
-        if (name == "hosts") {
-          const auto* value = entry.as_string();
-          if (value == nullptr || !ParseNetHost(value->get())) {
+        // A table: the host's url or the group's hosts, and its own credentials.
+        const toml::table* own = entry.as_table();
+        const toml::node* value_node = &entry;
+        if (own != nullptr) {
+          const char* what = name == "hosts" ? "url" : "hosts";
+          value_node = own->get(what);
+          if (value_node == nullptr) {
             return tl::unexpected(At(origin, entry.source(),
+                                     fmt::format("{}: '{}' needs '{}'", name, entry_name, what)));
+          }
+          auto credentials = ReadCredentials(*own, what, origin, home, &config->tokens);
+          if (!credentials) return tl::unexpected(credentials.error());
+          (name == "hosts" ? config->host_credentials
+                           : config->group_credentials)[entry_name] = std::move(*credentials);
+        }
+        if (name == "hosts") {
+          const auto* value = value_node->as_string();
+          if (value == nullptr || !ParseNetHost(value->get())) {
+            return tl::unexpected(At(origin, value_node->source(),
                                      "hosts: '" + entry_name +
                                          "' must be HOST[:PORT] or https://HOST[:PORT]"));
           }
           config->hosts[entry_name] = value->get();
           continue;
         }
-        const toml::array* members = entry.as_array();
+        const toml::array* members = value_node->as_array();
         std::vector<std::string> list;
         if (members != nullptr) {
           for (const toml::node& member : *members) {
@@ -114,7 +198,7 @@ Result<void> ParseClientConfig(std::string_view text, std::string_view origin,
           }
         }
         if (members == nullptr || list.empty()) {
-          return tl::unexpected(At(origin, entry.source(),
+          return tl::unexpected(At(origin, value_node->source(),
                                    "groups: '" + entry_name + "' must be a list of host names"));
         }
         config->groups[entry_name] = std::move(list);
@@ -152,13 +236,13 @@ Result<ClientConfig> LoadClientConfig() {
     }
     std::ostringstream text;
     text << in.rdbuf();
-    std::string before = config.token;
+    const int before = config.tokens;
     if (auto ok = ParseClientConfig(text.str(), path, home, &config); !ok) {
       return tl::unexpected(ok.error());
     }
     // A token is a password: like ssh with a private key, refuse one others may read.
     struct stat st {};
-    if (config.token != before && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    if (config.tokens != before && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
       return MakeError(ErrorCode::kInvalidArgument,
                        fmt::format("{}: holds a token and others may read it (mode {:o}): "
                                    "chmod 600 {}",
@@ -170,7 +254,9 @@ Result<ClientConfig> LoadClientConfig() {
 
 Result<std::vector<NetHost>> ExpandHost(const ClientConfig& config, std::string_view name) {
   std::vector<NetHost> hosts;
-  if (auto ok = Expand(config, name, 0, &hosts); !ok) return tl::unexpected(ok.error());
+  if (auto ok = Expand(config, name, 0, Credentials{}, &hosts); !ok) {
+    return tl::unexpected(ok.error());
+  }
   return hosts;
 }
 

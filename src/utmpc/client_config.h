@@ -17,7 +17,19 @@
 //   [groups]
 //   prod = ["web1", "db1", "web3.example.org"]   # @prod asks these; groups may name groups
 //
-// The command line ($UTMPC_TOKEN, --token, --tls, --cacert, --cert, --key) wins over the file.
+// A host or a group may have credentials of its own, as a table:
+//
+//   [hosts.db2]
+//   url = "https://db2.example.org"
+//   token = "..."                       # this host's; only in a file no one else may read
+//
+//   [groups.lab]
+//   hosts = ["lab1", "lab2"]
+//   cacert = "/etc/utmpc/lab-ca.pem"    # tls, cacert, cert, key, token
+//
+// A host asked takes each setting from the nearest place that has it: its own entry, then the
+// innermost group it was named through, then the outer groups, then the top of the file. The
+// command line ($UTMPC_TOKEN, --token, --tls, --cacert, --cert, --key) wins over the file.
 #pragma once
 
 #include <map>
@@ -32,12 +44,21 @@
 
 namespace utmpcd {
 
+// A host's or a group's own settings (unset: from further out).
+struct Credentials {
+  std::optional<bool> tls;
+  std::optional<std::string> ca_file, certificate, key, token;
+};
+
 struct ClientConfig {
   std::optional<bool> tls;
   TlsClientFiles files;  // cacert, cert, key ("" when not set)
   std::string token;
   std::map<std::string, std::string> hosts;                // name -> HOST[:PORT] or URL
   std::map<std::string, std::vector<std::string>> groups;  // name -> host or group names
+  std::map<std::string, Credentials> host_credentials;     // [hosts.NAME] tables
+  std::map<std::string, Credentials> group_credentials;    // [groups.NAME] tables
+  int tokens = 0;  // tokens read (a file holding one must be the user's alone)
 };
 
 // Parses `text` over `config` (the settings it has replace those of `config`); `origin` names

@@ -66,6 +66,7 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
         return kUsageError;
       }
       args->fetch.token = arg;
+      args->token_given = true;
       return -1;
     case kNetTls:
       args->tls = true;
@@ -80,6 +81,7 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
       }
       TlsClientFiles& tls = args->fetch.tls;
       (c == kNetCaCert ? tls.ca_file : c == kNetCert ? tls.certificate : tls.key) = arg;
+      args->tls_files_given = true;
       return -1;
     }
     default:
@@ -130,6 +132,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   // A token from the environment, so that it is not in every command line (and ps).
   if (const char* token = std::getenv("UTMPC_TOKEN"); token != nullptr && *token != '\0') {
     args->fetch.token = token;
+    args->token_given = true;
   }
   optind = 0;
   int c;
@@ -155,6 +158,11 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   }
   if (args->tls) {
     for (NetHost& host : args->hosts) host.tls = true;
+  }
+  // Credentials given to the command are for every host, over what the file gives some.
+  for (NetHost& host : args->hosts) {
+    if (args->token_given) host.token.reset();
+    if (args->tls_files_given) host.tls_files.reset();
   }
   if (args->hosts.empty()) {
     // Named no host at all, or a hosts file with none in it: say which.

@@ -171,6 +171,23 @@ CONF
 UTMPC_CONFIG=utmpc.toml "$UTMPC" lastb @both >lastb2.txt 2>&1 || fail "utmpc lastb @both: $(cat lastb2.txt)"
 grep -q '^here  *mallory ' lastb2.txt && grep -q "^https://127.0.0.1:$port  *mallory " lastb2.txt ||
   fail "the group did not ask both hosts with the file's credentials: $(cat lastb2.txt)"
+# Credentials of one host: only [hosts.mine] has the client certificate, so @mine gets the
+# failed logins and the same address named plainly (no certificate of its own) is refused.
+cat >utmpc3.toml <<CONF
+cacert = "$tmp/ca.pem"
+[hosts.mine]
+url = "https://localhost:$port"
+cert = "$tmp/client.pem"
+key = "$tmp/client.key"
+[groups]
+two = ["mine", "https://localhost:$port"]
+CONF
+out=$(UTMPC_CONFIG=utmpc3.toml "$UTMPC" lastb @two 2>&1) && fail "a host without a certificate was answered: $out"
+grep -q '^mine  *mallory ' <<<"$out" || fail "the host's own certificate was not used: $out"
+grep -q "https://localhost:$port: HTTP 401" <<<"$out" || fail "the other host was not refused: $out"
+# The command line's credentials are every host's: --cert for all.
+UTMPC_CONFIG=utmpc3.toml "$UTMPC" lastb @two --cert client.pem --key client.key >lastb3.txt 2>&1 ||
+  fail "--cert did not apply to every host: $(cat lastb3.txt)"
 # A token in a file others may read is refused, as ssh refuses such a key.
 { printf 'token = "secret"\n'; cat utmpc.toml; } >utmpc2.toml
 chmod 644 utmpc2.toml

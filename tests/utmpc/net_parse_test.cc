@@ -248,5 +248,59 @@ TEST(ClientConfigTest, GroupsAndHostsExpandToWhatTheyName) {
             "c.toml:2:8: hosts: 'web1' must be HOST[:PORT] or https://HOST[:PORT]");
 }
 
+// A host or a group may carry credentials of its own: each host asked takes each setting from
+// the nearest place that has it (its entry, the innermost group, outer groups, the top).
+TEST(ClientConfigTest, HostsAndGroupsCarryTheirOwnCredentials) {
+  ClientConfig config;
+  auto parsed = ParseClientConfig(
+      "token = \"top\"\ncacert = \"/etc/utmpc/ca.pem\"\n"
+      "[hosts]\nweb1 = \"web1.example.org\"\n"
+      "[hosts.db2]\nurl = \"db2.example.org:4310\"\ntoken = \"db2-token\"\n"
+      "[hosts.lab9]\nurl = \"lab9\"\ncert = \"~/lab9.pem\"\n"
+      "[groups]\nprod = [\"web1\", \"db2\", \"lab\"]\n"
+      "[groups.lab]\nhosts = [\"lab1\", \"lab9\"]\ntls = true\ncacert = \"/etc/utmpc/lab-ca.pem\"\n"
+      "token = \"lab-token\"\n",
+      "c.toml", "/home/ann", &config);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(config.tokens, 3);
+  auto prod = ExpandHost(config, "prod");
+  ASSERT_TRUE(prod) << prod.error().message;
+  ASSERT_EQ(prod->size(), 4u);
+  const NetHost& web1 = (*prod)[0];
+  EXPECT_EQ(web1.label, "web1");
+  EXPECT_FALSE(web1.token) << "no token of its own: the command's (the top of the file's)";
+  EXPECT_FALSE(web1.tls_files);
+  const NetHost& db2 = (*prod)[1];
+  EXPECT_EQ(db2.name, "db2.example.org");
+  EXPECT_EQ(db2.port, 4310);
+  EXPECT_EQ(db2.token.value_or(""), "db2-token");
+  const NetHost& lab1 = (*prod)[2];
+  EXPECT_TRUE(lab1.tls) << "the group's tls = true";
+  EXPECT_EQ(lab1.token.value_or(""), "lab-token");
+  ASSERT_TRUE(lab1.tls_files);
+  EXPECT_EQ(lab1.tls_files->ca_file, "/etc/utmpc/lab-ca.pem");
+  EXPECT_EQ(lab1.tls_files->certificate, "");
+  const NetHost& lab9 = (*prod)[3];
+  ASSERT_TRUE(lab9.tls_files);
+  EXPECT_EQ(lab9.tls_files->ca_file, "/etc/utmpc/lab-ca.pem") << "from its group";
+  EXPECT_EQ(lab9.tls_files->certificate, "/home/ann/lab9.pem") << "its own";
+  // Named alone, lab9 has no group: its own cert, the top's CA, no token of its own.
+  auto alone = ExpandHost(config, "lab9");
+  ASSERT_TRUE(alone);
+  ASSERT_TRUE((*alone)[0].tls_files);
+  EXPECT_EQ((*alone)[0].tls_files->ca_file, "/etc/utmpc/ca.pem");
+  EXPECT_FALSE((*alone)[0].token);
+  EXPECT_FALSE((*alone)[0].tls);
+
+  ClientConfig fresh;
+  auto bad = ParseClientConfig("[hosts.x]\ntoken = \"t\"\n", "c.toml", "", &fresh);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "c.toml:1:1: hosts: 'x' needs 'url'");
+  bad = ParseClientConfig("[groups.g]\nhosts = [\"a\"]\nuser = \"u\"\n", "c.toml", "", &fresh);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "c.toml:3:1: unknown key 'user' (expected hosts, tls, cacert, cert, key or token)");
+}
+
 }  // namespace
 }  // namespace utmpcd
