@@ -2,6 +2,7 @@
 
 #include "net/http_server.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -620,6 +621,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Open(EventLoop& loop,
     auto context = MakeServerTlsContext(options.tls->files);
     if (!context) return tl::unexpected(context.error());
     impl->tls_ = std::move(*context);
+    // OpenSSL writes TLS records with write(2), not send(2) with MSG_NOSIGNAL as Asio does:
+    // a client gone before its records were written would kill the process with SIGPIPE.
+    // Writing to it fails with EPIPE instead.
+    ::signal(SIGPIPE, SIG_IGN);
   }
   if (options.requests_per_second > 0) {
     impl->limiter_.emplace(options.requests_per_second,
