@@ -74,6 +74,7 @@ Result<void> UseCertificate(SSL_CTX* c, const std::string& certificate, const st
 }  // namespace
 
 Result<std::shared_ptr<TlsContext>> MakeServerTlsContext(const TlsServerFiles& files) {
+  ERR_clear_error();  // what a failure says is this call's, not a connection's before
   auto context = std::make_shared<TlsContext>(TlsContext::tls_server);
   SSL_CTX* c = context->native_handle();
   Common(c);
@@ -102,6 +103,7 @@ Result<std::shared_ptr<TlsContext>> MakeServerTlsContext(const TlsServerFiles& f
 }
 
 Result<std::shared_ptr<TlsContext>> MakeClientTlsContext(const TlsClientFiles& files) {
+  ERR_clear_error();
   auto context = std::make_shared<TlsContext>(TlsContext::tls_client);
   SSL_CTX* c = context->native_handle();
   Common(c);

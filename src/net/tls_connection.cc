@@ -2,6 +2,7 @@
 #include <utility>  // before Asio: Boost 1.74 needs it with g++ 12
 
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <cstring>
 
@@ -72,6 +73,10 @@ class TlsConnection : public Connection {
   }
 
   void ReadSome(asio::mutable_buffer buffer, Handler handler) override {
+    if (buffer.size() == 0) {  // as a socket: at once, nothing read
+      asio::post(executor(), [handler = std::move(handler)] { handler(error_code(), 0); });
+      return;
+    }
     auto self = std::static_pointer_cast<TlsConnection>(shared_from_this());
     Retry(
         [self, buffer] {
@@ -85,8 +90,9 @@ class TlsConnection : public Connection {
   }
 
   void WriteSome(const std::vector<asio::const_buffer>& buffers, Handler handler) override {
-    // One record's worth at a time: the first buffer, or small ones gathered. SSL_write is
-    // made again with the very same bytes while it would block, so they are kept until then.
+    // The first buffer as it is (the caller keeps it until the completion, and SSL_write is
+    // made again with the very same bytes while it would block), or small ones gathered into
+    // one record's worth.
     size_t total = 0;
     size_t count = 0;
     for (const auto& b : buffers) {
@@ -94,26 +100,30 @@ class TlsConnection : public Connection {
       total += b.size();
       ++count;
     }
-    if (count == 0) {
+    if (total == 0) {
       asio::post(executor(), [handler = std::move(handler)] { handler(error_code(), 0); });
       return;
     }
-    writing_.resize(total);
-    size_t at = 0;
-    for (size_t i = 0; i < count; ++i) {
-      std::memcpy(writing_.data() + at, buffers[i].data(), buffers[i].size());
-      at += buffers[i].size();
+    const void* data = buffers.front().data();
+    if (count > 1) {
+      gathered_.resize(total);
+      size_t at = 0;
+      for (size_t i = 0; i < count; ++i) {
+        std::memcpy(gathered_.data() + at, buffers[i].data(), buffers[i].size());
+        at += buffers[i].size();
+      }
+      data = gathered_.data();
     }
     auto self = std::static_pointer_cast<TlsConnection>(shared_from_this());
     Retry(
-        [self] {
+        [self, data, total] {
           size_t n = 0;
-          int r = SSL_write_ex(self->ssl_, self->writing_.data(), self->writing_.size(), &n);
+          int r = SSL_write_ex(self->ssl_, data, total, &n);
           return r == 1 ? static_cast<int>(n) : r;
         },
         [self, handler = std::move(handler)](const error_code& ec, int n) {
           // An idle stream keeps no 16 KiB of it.
-          std::vector<char>().swap(self->writing_);
+          std::vector<char>().swap(self->gathered_);
           handler(ec, ec ? 0 : static_cast<size_t>(n));
         });
   }
@@ -155,6 +165,7 @@ class TlsConnection : public Connection {
     };
     if (ssl_ == nullptr || closed()) return finish(done, asio::error::operation_aborted, 0);
     ERR_clear_error();
+    errno = 0;
     int r = call();
     if (r > 0) return finish(done, error_code(), r);
     int saved_errno = errno;
@@ -171,7 +182,9 @@ class TlsConnection : public Connection {
           });
       return;
     }
-    finish(done, ErrorOf(e, saved_errno), 0);
+    error_code ec = ErrorOf(e, saved_errno);
+    ERR_clear_error();  // the rest of the queue is this failure's too
+    finish(done, ec, 0);
   }
 
   void Post(Done done, error_code ec, int n) {
@@ -210,7 +223,7 @@ class TlsConnection : public Connection {
   std::shared_ptr<TlsContext> context_;  // the one it was made from, even after a reload
   tcp::socket socket_;
   SSL* ssl_;
-  std::vector<char> writing_;  // what SSL_write is given until it took it
+  std::vector<char> gathered_;  // small buffers gathered for SSL_write, until it took them
   std::unique_ptr<std::array<char, 4096>> discard_;
 };
 

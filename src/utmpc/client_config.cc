@@ -29,7 +29,10 @@ Credentials Nearest(const Credentials& outer, const Credentials& inner) {
   Credentials c = outer;
   if (inner.tls) c.tls = inner.tls;
   if (inner.ca_file) c.ca_file = inner.ca_file;
-  if (inner.certificate) c.certificate = inner.certificate;
+  if (inner.certificate) {
+    c.certificate = inner.certificate;
+    c.key.reset();  // a key from further out is no key of this certificate
+  }
   if (inner.key) c.key = inner.key;
   if (inner.token) c.token = inner.token;
   return c;
@@ -62,14 +65,18 @@ Result<void> Expand(const ClientConfig& config, std::string_view name, int depth
   if (auto own = config.host_credentials.find(key); own != config.host_credentials.end()) {
     c = Nearest(inherited, own->second);
   }
-  if (c.tls.value_or(config.tls.value_or(false))) {
+  // A CA or a certificate of its own means TLS (a token must not go in clear because the
+  // host's line forgot https://), unless the host is written http://.
+  if (c.tls.value_or(config.tls.value_or(false)) || c.ca_file || c.certificate) {
     host->tls = host->tls || !text.starts_with("http://");
   }
   if (c.token) host->token = c.token;
   if (c.ca_file || c.certificate || c.key) {
-    host->tls_files = TlsClientFiles{.ca_file = c.ca_file.value_or(config.files.ca_file),
-                                     .certificate = c.certificate.value_or(config.files.certificate),
-                                     .key = c.key.value_or(config.files.key)};
+    // A certificate without a key has its key in the same file.
+    host->tls_files = TlsClientFiles{
+        .ca_file = c.ca_file.value_or(config.files.ca_file),
+        .certificate = c.certificate.value_or(config.files.certificate),
+        .key = c.key.value_or(c.certificate ? std::string() : config.files.key)};
   }
   out->push_back(std::move(*host));
   return {};
@@ -172,6 +179,11 @@ Result<void> ParseClientConfig(std::string_view text, std::string_view origin,
           if (!credentials) return tl::unexpected(credentials.error());
           (name == "hosts" ? config->host_credentials
                            : config->group_credentials)[entry_name] = std::move(*credentials);
+        } else {
+          // Redefined without credentials (the user's file over the system's): none are kept
+          // from before, lest a token go to the host the name now means.
+          (name == "hosts" ? config->host_credentials : config->group_credentials)
+              .erase(entry_name);
         }
         if (name == "hosts") {
           const auto* value = value_node->as_string();

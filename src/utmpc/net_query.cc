@@ -81,7 +81,8 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
       }
       TlsClientFiles& tls = args->fetch.tls;
       (c == kNetCaCert ? tls.ca_file : c == kNetCert ? tls.certificate : tls.key) = arg;
-      args->tls_files_given = true;
+      (c == kNetCaCert ? args->ca_given : c == kNetCert ? args->cert_given : args->key_given) =
+          true;
       return -1;
     }
     default:
@@ -159,10 +160,20 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   if (args->tls) {
     for (NetHost& host : args->hosts) host.tls = true;
   }
-  // Credentials given to the command are for every host, over what the file gives some.
+  // A certificate given without its key has it in the same file (not the file's key).
+  if (args->cert_given && !args->key_given) args->fetch.tls.key.clear();
+  // Credentials given to the command are for every host, over what the file gives some: each
+  // one given replaces that one only.
   for (NetHost& host : args->hosts) {
     if (args->token_given) host.token.reset();
-    if (args->tls_files_given) host.tls_files.reset();
+    if (!host.tls_files) continue;
+    const TlsClientFiles& given = args->fetch.tls;
+    if (args->ca_given) host.tls_files->ca_file = given.ca_file;
+    if (args->cert_given) {
+      host.tls_files->certificate = given.certificate;
+      host.tls_files->key = given.key;  // its own key, or none (in the certificate's file)
+    }
+    if (args->key_given) host.tls_files->key = given.key;
   }
   if (args->hosts.empty()) {
     // Named no host at all, or a hosts file with none in it: say which.

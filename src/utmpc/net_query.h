@@ -28,9 +28,9 @@ struct NetArgs {
   bool json = false;
   bool tls = false;  // --tls: every host over TLS, as if named https://HOST
   // A token ($UTMPC_TOKEN, --token) or TLS files (--cacert, --cert, --key) were given to the
-  // command: they are every host's, over a host's own from the configuration file.
+  // command: each is every host's, over a host's own from the configuration file.
   bool token_given = false;
-  bool tls_files_given = false;
+  bool ca_given = false, cert_given = false, key_given = false;
 };
 
 // What every network command adds to its --help: how to name hosts, and the options

@@ -290,7 +290,30 @@ TEST(ClientConfigTest, HostsAndGroupsCarryTheirOwnCredentials) {
   ASSERT_TRUE((*alone)[0].tls_files);
   EXPECT_EQ((*alone)[0].tls_files->ca_file, "/etc/utmpc/ca.pem");
   EXPECT_FALSE((*alone)[0].token);
-  EXPECT_FALSE((*alone)[0].tls);
+  EXPECT_TRUE((*alone)[0].tls) << "a certificate of its own means TLS";
+
+  // A host's own certificate without a key has its key in the same file, not the top's; a
+  // CA or certificate of its own means TLS.
+  ClientConfig keyed;
+  ASSERT_TRUE(ParseClientConfig("cert = \"/me.pem\"\nkey = \"/me.key\"\n[hosts.db]\n"
+                                "url = \"db\"\ncert = \"/db.pem\"\n",
+                                "c.toml", "", &keyed));
+  auto db = ExpandHost(keyed, "db");
+  ASSERT_TRUE(db && (*db)[0].tls_files);
+  EXPECT_EQ((*db)[0].tls_files->certificate, "/db.pem");
+  EXPECT_EQ((*db)[0].tls_files->key, "");
+  EXPECT_TRUE((*db)[0].tls);
+  // A later file that names the host again, plainly, keeps none of its credentials.
+  ASSERT_TRUE(ParseClientConfig("[hosts]\ndb2 = \"elsewhere\"\n[groups]\nlab = [\"x\"]\n",
+                                "u.toml", "", &config));
+  auto moved = ExpandHost(config, "db2");
+  ASSERT_TRUE(moved);
+  EXPECT_EQ((*moved)[0].name, "elsewhere");
+  EXPECT_FALSE((*moved)[0].token) << "db2's token would go to another host";
+  auto lab = ExpandHost(config, "lab");
+  ASSERT_TRUE(lab);
+  EXPECT_FALSE((*lab)[0].token);
+  EXPECT_FALSE((*lab)[0].tls_files);
 
   ClientConfig fresh;
   auto bad = ParseClientConfig("[hosts.x]\ntoken = \"t\"\n", "c.toml", "", &fresh);
