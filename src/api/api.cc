@@ -157,6 +157,12 @@ Result<std::unique_ptr<Api>> Api::Open(const ApiOptions& options,
   return api;
 }
 
+void Api::Interrupt() {
+  if (store_) store_->Interrupt();
+  if (history_) history_->Interrupt();
+  if (failed_) failed_->Interrupt();
+}
+
 void Api::Close() {
   store_.reset();
   history_.reset();

@@ -129,6 +129,9 @@ class Api {
   // Closes the read connections to the history and opens them again (ApiServer::ReopenStore).
   // On failure every request is answered 503 until a Reopen succeeds.
   Result<void> Reopen();
+  // Thread-safe (while no other thread opens or closes them): what runs on its connections to
+  // the history now ends at once, failing (stopping the daemon).
+  void Interrupt();
   // Closes them (every request is answered 503 until a Reopen): a process's connections to
   // the file must all let go of it before any reopens (ApiServer::ReopenStore).
   void Close();

@@ -421,6 +421,10 @@ void SseHub::Open(std::shared_ptr<Connection> connection, int64_t after_seq, boo
   impl_->Open(std::move(connection), after_seq, head, std::move(preface), tier);
 }
 void SseHub::FetchNew() { impl_->FetchNew(); }
+void SseHub::ForgetPages() {
+  impl_->pages_.clear();
+  impl_->recent_pages_.clear();
+}
 size_t SseHub::streams() const { return impl_->streams_.size(); }
 uint64_t SseHub::closed_too_slow() const { return impl_->closed_too_slow_; }
 

@@ -75,6 +75,9 @@ class SseHub {
             std::string preface, int tier = 0);
   // The feed has stored messages: they are framed into the ring and sent.
   void FetchNew();
+  // The feed lost messages (retention deleted them, or it was opened anew): pages framed from
+  // it before are not sent again (streams sending from one finish that write).
+  void ForgetPages();
   // The streams open now.
   size_t streams() const;
   // Streams closed since the hub began because they could not take a batch of their replay

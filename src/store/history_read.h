@@ -90,6 +90,7 @@ class HistoryReader {
   void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
     store_->SetDeadline(deadline);
   }
+  void Interrupt() { store_->Interrupt(); }
 
  private:
   HistoryReader(std::unique_ptr<SqliteStore> store, bool lastb);

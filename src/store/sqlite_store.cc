@@ -421,6 +421,8 @@ Result<std::optional<Event>> SqliteStore::FirstListedOfSource(EventSource source
   return std::optional<Event>(std::move(events->front()));
 }
 
+void SqliteStore::Interrupt() { sqlite3_interrupt(db_); }
+
 void SqliteStore::SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
   deadline_ = deadline;
   if (!deadline) {

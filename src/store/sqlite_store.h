@@ -150,6 +150,8 @@ class SqliteStore {
   // message says "interrupted"); nullopt lifts it. Checked every few thousand steps of
   // SQLite's virtual machine, so a query overruns it by well under a millisecond.
   void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Thread-safe (sqlite3_interrupt): the statement running now fails at once ("interrupted").
+  void Interrupt();
 
  private:
   struct Statements;

@@ -128,6 +128,7 @@ class ApiServer::Impl : public HttpHandler {
   void Stop() {
     loop_.Stop();
     if (thread_.joinable()) thread_.join();
+    query_api_->Interrupt();  // a query running now ends at once, not at its budget
     query_loop_.Stop();
     if (query_thread_.joinable()) query_thread_.join();
   }
@@ -137,6 +138,9 @@ class ApiServer::Impl : public HttpHandler {
       fetch_posted_ = false;
       hub_.FetchNew();
     });
+  }
+  void NotifyDeleted() {
+    loop_.Post([this] { hub_.ForgetPages(); });
   }
   void NotifyLiveChanged() {
     if (udp_) udp_->Invalidate();
@@ -161,7 +165,10 @@ class ApiServer::Impl : public HttpHandler {
     // Both threads' connections let go of the file before either opens it again (Reopen
     // closes first, in the same task: no request sees the loop thread's Api closed).
     (void)OnLoop([this] { return query_api_->Close(), Result<void>(); }, query_loop_);
-    auto reopened = OnLoop([this] { return api_->Reopen(); });
+    auto reopened = OnLoop([this] {
+      hub_.ForgetPages();
+      return api_->Reopen();
+    });
     auto query_reopened = OnLoop([this] { return query_api_->Reopen(); }, query_loop_);
     return reopened ? query_reopened : reopened;
   }
@@ -294,6 +301,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& optio
 
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::NotifyStored() { impl_->NotifyStored(); }
+void ApiServer::NotifyDeleted() { impl_->NotifyDeleted(); }
 void ApiServer::NotifyLiveChanged() { impl_->NotifyLiveChanged(); }
 void ApiServer::SetAccess(AccessPolicy policy, bool access_log,
                           std::vector<std::string> host_names) {

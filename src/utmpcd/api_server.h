@@ -58,6 +58,8 @@ class ApiServer {
   void Start();
   // Thread-safe: events were stored; event streams send them.
   void NotifyStored();
+  // Thread-safe: retention deleted events; event streams resuming from before read them anew.
+  void NotifyDeleted();
   // Thread-safe: the live sessions changed; UDP answers take a new snapshot.
   void NotifyLiveChanged();
   // Thread-safe: requests from now on are answered by these access rules and checked against

@@ -544,6 +544,7 @@ void Daemon::Loop::ApplyRetention() {
   } else if (*deleted > 0) {
     Log(LogLevel::kInfo, "retention: deleted {} events older than {} days", *deleted,
         config_.retention_days);
+    if (api_) api_->NotifyDeleted();
   }
 }
 

@@ -332,6 +332,53 @@ TEST_F(ApiStreamTest, AStreamABurstOutranGoesOnFromTheStoredHistory) {
   }
 }
 
+// Retention deleted what one stream had replayed: another stream resuming from the first
+// event afterwards is told of the gap and gets only what is still stored (the daemon forgets
+// the pages it framed for the first one), never an event retention deleted.
+TEST_F(ApiStreamTest, AfterRetentionAReplayGetsOnlyWhatIsStillStored) {
+  Append(Records(0, 3000));  // of 2023: older than a day
+  int port = Start();
+  ASSERT_GT(port, 0);
+  auto read_until = [&](Client& client, const std::string& until) {
+    std::string got;
+    for (auto deadline = Clock::now() + 20s;
+         got.find(until) == std::string::npos && Clock::now() < deadline;) {
+      if (!client.Receive(got, 100ms)) break;
+    }
+    return got;
+  };
+  Client first(port);
+  ASSERT_TRUE(first.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_NE(read_until(first, "id: 3000@").find("id: 3000@"), std::string::npos);
+
+  std::ofstream(dir_ / "utmpcd.toml") << "[store]\nretention_days = 1\n";
+  ::kill(pid_, SIGHUP);
+  for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
+    if (ReadFile(dir_ / "daemon.log").find("SIGHUP: configuration reloaded") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  Append(Records(3000, 1));  // wakes the daemon: retention deletes all but the newest
+  for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
+    if (ReadFile(dir_ / "daemon.log").find("retention: deleted") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(ReadFile(dir_ / "daemon.log").find("retention: deleted 3000 events"),
+            std::string::npos)
+      << ReadFile(dir_ / "daemon.log");
+  std::this_thread::sleep_for(200ms);  // (the API thread takes the news between two requests)
+
+  Client second(port);
+  ASSERT_TRUE(second.Send("GET /v1/events?from=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  std::string got = read_until(second, "id: 3001@");
+  EXPECT_NE(got.find("event: gap\ndata: {\"from\":1,\"oldest\":3001}"), std::string::npos) << got;
+  std::string body = got.substr(got.find("\r\n\r\n") + 4);
+  std::vector<int64_t> ids;
+  for (auto& [id, json] : TakeMessages(body)) ids.push_back(id);
+  EXPECT_EQ(ids, std::vector<int64_t>{3001}) << "events retention deleted were sent";
+}
+
 // GET /v1/events with `headers`; what the stream sent once `until` is in it (or 10 s passed).
 std::string StreamUntil(int port, const std::string& headers, const std::string& until) {
   Client client(port);
