@@ -248,7 +248,13 @@ ApiResponse Api::Handle(const ApiRequest& request) {
 
 bool Api::QueriesHistory(const ApiRequest& request) const {
   std::string_view target = request.target;
-  if (target == "/v1/events" || target.substr(0, 11) == "/v1/events?") return false;
+  // Most requests are told apart by their path as written; only one with an escape ("%68")
+  // is decoded first (Handle parses every request anyway: not twice on the hot path).
+  std::string_view written = target.substr(0, target.find('?'));
+  if (written.find('%') == std::string_view::npos && written != "/v1/history" &&
+      written != "/v1/failed" && written != "/v1/lastlog") {
+    return false;
+  }
   auto parsed = Query::Parse(target);  // the path as it is routed: decoded
   if (!parsed) return false;
   const std::string& path = parsed->path();

@@ -35,9 +35,6 @@ class SocketConnection : public Connection {
     ExpiresAfter(within);
     Drain(std::static_pointer_cast<SocketConnection>(shared_from_this()), 0);
   }
-  void LimitSendBuffer(int bytes) override {
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-  }
   void SendAndClose(std::string_view bytes) override {
     const int fd = socket_.native_handle();
     char discard[4096];
@@ -71,6 +68,7 @@ class SocketConnection : public Connection {
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
+  int Descriptor() override { return socket_.native_handle(); }
   std::optional<tcp::socket> TakeTcpSocket() override {
     if constexpr (std::is_same_v<Socket, tcp::socket>) {
       if (closed()) return std::nullopt;
@@ -164,6 +162,12 @@ void Connection::Close() {
   closed_ = true;
   timer_.cancel();
   CloseTransport();
+}
+
+void Connection::LimitSendBuffer(int bytes) {
+  if (int fd = Descriptor(); fd >= 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
 }
 
 void Connection::MarkClosed() {

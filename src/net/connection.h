@@ -74,7 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Caps what the kernel buffers for sending (SO_SNDBUF, which turns its autotuning off): an
   // event stream whose client reads nothing then holds that much, not megabytes. Sockets and
   // TLS over a socket.
-  virtual void LimitSendBuffer(int bytes) { (void)bytes; }
+  void LimitSendBuffer(int bytes);
   // Closes it: what is pending completes with an error. Idempotent.
   void Close();
   bool closed() const { return closed_; }
@@ -88,6 +88,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const boost::asio::any_io_executor& executor, Peer peer,
              std::shared_ptr<ConnectionCounts> counts);
   virtual void CloseTransport() = 0;
+  // The socket's descriptor (-1 for none).
+  virtual int Descriptor() { return -1; }
   // A TCP connection's socket, taken to go on as TLS (nullopt for another kind): this
   // connection counts as closed without closing it.
   virtual std::optional<boost::asio::ip::tcp::socket> TakeTcpSocket() { return std::nullopt; }

@@ -240,21 +240,16 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const bool keep_alive = parser_->get().keep_alive();
-    HttpHandler::Reply reply = [self = shared_from_this(), version, keep_alive,
-                                head](ApiResponse answer) {
-      if (self->connection_->closed()) return;
-      self->Answer(version, keep_alive, head, std::move(answer));
-    };
-    bool deferred = false;
-    try {
-      deferred = server_.handler_.Defer(read.request, reply);
-    } catch (const std::exception& e) {
-      Log(LogLevel::kError, "HTTP: {} {}: {}", read.request.method, read.request.target,
-          e.what());
-    }
-    if (deferred) return;
     ApiResponse answer;
     try {
+      if (server_.handler_.Defers(read.request)) {
+        server_.handler_.Defer(read.request, [self = shared_from_this(), version, keep_alive,
+                                              head](ApiResponse later) {
+          if (self->connection_->closed()) return;
+          self->Answer(version, keep_alive, head, std::move(later));
+        });
+        return;
+      }
       answer = server_.handler_.Handle(read.request);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, "HTTP: {} {}: {}", read.request.method, read.request.target,

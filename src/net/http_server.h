@@ -59,12 +59,13 @@ class HttpHandler {
   virtual ~HttpHandler() = default;
   // The answer to a GET or HEAD (a HEAD's body is not sent). Runs on the loop's thread.
   virtual ApiResponse Handle(const ApiRequest& request) = 0;
-  // Asked first, for every request: a handler may take a request whose answer takes long (a
-  // query of a database) and answer it later through `reply`, called on the loop's thread
-  // exactly once (the connection may have gone by then); true when it took it. The
-  // connection reads nothing more meanwhile.
+  // Asked first, for every request (cheaply): whether the handler answers it later, as one
+  // whose answer takes long (a query of a database). Then Defer is called instead of Handle:
+  // it answers through `reply`, on the loop's thread, exactly once (the connection may have
+  // gone by then). The connection reads nothing more meanwhile.
   using Reply = std::function<void(ApiResponse)>;
-  virtual bool Defer(const ApiRequest& /*request*/, Reply& /*reply*/) { return false; }
+  virtual bool Defers(const ApiRequest& /*request*/) const { return false; }
+  virtual void Defer(const ApiRequest& /*request*/, Reply /*reply*/) {}
   // `response.stream` was set: `connection` is the handler's now, with nothing sent on it yet
   // (`head`: the request was a HEAD).
   virtual void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,

@@ -68,9 +68,6 @@ class TlsConnection : public Connection {
         });
   }
 
-  void LimitSendBuffer(int bytes) override {
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-  }
 
   void ReadSome(asio::mutable_buffer buffer, Handler handler) override {
     if (buffer.size() == 0) {  // as a socket: at once, nothing read
@@ -150,6 +147,7 @@ class TlsConnection : public Connection {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
+  int Descriptor() override { return socket_.native_handle(); }
 
  private:
   using Done = std::function<void(const error_code&, int)>;

@@ -201,8 +201,8 @@ class ApiServer::Impl : public HttpHandler {
 
   // A query of the history goes to the query thread, unless too many wait already (from
   // everybody, or from this request's source): then 503 busy at once.
-  bool Defer(const ApiRequest& request, Reply& reply) override {
-    if (!api_->QueriesHistory(request)) return false;
+  bool Defers(const ApiRequest& request) const override { return api_->QueriesHistory(request); }
+  void Defer(const ApiRequest& request, Reply reply) override {
     // As connections are counted: an address, an IPv6 /64, a uid.
     std::string source = SourceOf(request.peer);
     const int64_t per_source = std::max<int64_t>(1, options_.max_queued_queries / 8);
@@ -217,7 +217,7 @@ class ApiServer::Impl : public HttpHandler {
               : "too many of your queries of the history are waiting; try again");
       busy.headers.emplace_back("Retry-After", "1");
       reply(std::move(busy));
-      return true;
+      return;
     }
     ++queued_;
     ++of_source;
@@ -251,7 +251,6 @@ class ApiServer::Impl : public HttpHandler {
         reply(std::move(answer));
       });
     });
-    return true;
   }
   void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
                 bool head) override {
