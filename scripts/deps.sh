@@ -7,12 +7,14 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev libtomlplusplus-dev
-  libsystemd-dev libsqlite3-dev libpam0g-dev libssl-dev libseccomp-dev
+  libsystemd-dev libsqlite3-dev libpam0g-dev libssl-dev libseccomp-dev libpq-dev
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libtirpc-dev
   # the classic tools we test against, and a real sshd making real logins
   util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
   pamtester libpam-wrapper
+  # the fleet server's store: a real PostgreSQL 15 server, started by the tests themselves
+  postgresql
   # systemd-socket-activate hands the daemon its sockets as systemd does
   systemd
   # the HTTP API is tested with what its users have: curl and jq; TLS with openssl's
@@ -34,5 +36,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests start PostgreSQL servers of their own: the package need not make and start one.
+if [[ " ${missing[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+  mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
