@@ -11,6 +11,7 @@
 #include "api/access.h"
 #include "core/result.h"
 #include "formats/utmp.h"
+#include "net/config_toml.h"
 #include "net/tls.h"
 #include "utmpcd/sandbox.h"
 
@@ -85,18 +86,10 @@ struct DaemonConfig {
   bool once = false;
 };
 
-// [tls] plaintext_from when unset: loopback (127.0.0.0/8 and ::1).
-std::vector<Network> DefaultPlaintextFrom();
-
 // Parses TOML text; `origin` names it in errors ("utmpcd.toml:3:7: unknown key 'wtmpp' in
 // [files]"). Unknown keys and tables, wrong types and impossible values are errors: a typo must
 // not silently fall back to a default.
 Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin);
-
-// A listen address as [http] and [udp] listen and --http-listen take it: a numeric IPv4 or
-// bracketed IPv6 address, a colon and a port of 0 to 65535 ("127.0.0.1:431", "[::1]:0").
-// kInvalidArgument, naming the text and what is wrong, otherwise.
-Result<void> CheckListenAddress(std::string_view text);
 
 // Reads and parses a file. A missing file is an error only when `required` (it was named on the
 // command line); otherwise the defaults apply.

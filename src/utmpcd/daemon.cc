@@ -21,8 +21,8 @@
 #include "core/version.h"
 #include "utmpcd/daemon_loop.h"
 #include "utmpcd/lastlog_import.h"
-#include "utmpcd/notify.h"
-#include "utmpcd/privileges.h"
+#include "net/notify.h"
+#include "net/privileges.h"
 #include "utmpcd/sandbox.h"
 
 namespace utmpcd {

@@ -25,7 +25,7 @@
 #include "utmpcd/history_lock.h"
 #include "utmpcd/live_sessions.h"
 #include "utmpcd/log_ingest.h"
-#include "utmpcd/notify.h"
+#include "net/notify.h"
 
 namespace utmpcd {
 

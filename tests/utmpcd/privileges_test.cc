@@ -3,7 +3,7 @@
 // a setuid-root program) and what the daemon itself must still do (read btmp with group utmp,
 // watch a root process's death through a pidfd, write its store in the directory handed to
 // it, receive root's PAM reports on the socket it opened before, mark a ghost dead in utmp).
-#include "utmpcd/privileges.h"
+#include "net/privileges.h"
 
 #include <fcntl.h>
 #include <grp.h>

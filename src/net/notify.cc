@@ -1,4 +1,4 @@
-#include "utmpcd/notify.h"
+#include "net/notify.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

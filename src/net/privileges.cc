@@ -1,4 +1,4 @@
-#include "utmpcd/privileges.h"
+#include "net/privileges.h"
 
 #include <dirent.h>
 #include <fcntl.h>
