@@ -221,7 +221,7 @@ Result<void> ReadAccessRule(const toml::table& t, std::vector<AccessRule>* out,
         hash->get().find_first_not_of("0123456789abcdef") != std::string::npos) {
       return tl::unexpected(ConfigError(
           origin, token->source(),
-          "'token_sha256' must be 64 lowercase hex digits (--hash-token prints them)"));
+          "'token_sha256' must be 64 lowercase hex digits (utmpcd --hash-token prints them)"));
     }
     rule.token_sha256 = hash->get();
   }
