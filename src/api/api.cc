@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "api/access_gate.h"
 #include "api/history_json.h"
 #include "api/query.h"
 #include "core/log.h"
@@ -78,14 +79,6 @@ std::optional<Tier> NeededTier(std::string_view path) {
   }
   if (path == "/v1/failed") return Tier::kFull;
   return std::nullopt;
-}
-
-// 401 (no credential, or a wrong one) or 403 (a good one, too low a tier).
-ApiResponse Refused(int status, std::string_view message) {
-  ApiResponse response =
-      ErrorResponse(status, status == 401 ? "unauthorized" : "forbidden", message);
-  if (status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return response;
 }
 
 bool Wanted(const std::vector<std::string>& wanted, const std::string& value) {
@@ -230,19 +223,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   // The tier first, once: no endpoint decides it again.
   Access access = DecideAccess(request, options_.access);
   ApiResponse response = Route(request, access);
-  if (options_.access_log) {
-    const Peer& p = request.peer;
-    std::string who = p.transport == Peer::Transport::kTcp
-                          ? fmt::format("{}{}{}:{}", p.address.find(':') != std::string::npos ? "[" : "",
-                                        p.address,
-                                        p.address.find(':') != std::string::npos ? "]" : "", p.port)
-                          : p.uid ? fmt::format("unix uid {}", *p.uid) : std::string("unix");
-    // (LogLine escapes what the client sent: the target reaches the journal as text.)
-    Log(LogLevel::kInfo, "access: {} rule={} tier={} {} {} {}", who,
-        access.rule.empty() ? "-" : access.rule,
-        access.token && !access.token_ok ? "refused" : TierName(access.tier), request.method,
-        request.target, response.status);
-  }
+  if (options_.access_log) LogAccess(request, access, response.status);
   return response;
 }
 
@@ -287,24 +268,8 @@ std::optional<ApiResponse> Api::OverBudget(const Error* error) const {
 
 ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   std::string_view target = request.target;
-  // DNS rebinding: a browser on this host (or on a network an [[access]] rule grants more), on
-  // a page of another name that now resolves to this host's address, would read what that
-  // address is given. Its Host field names that other host. A request whose tier a token or a
-  // client certificate gave is no browser's: a page knows neither.
-  const bool by_address = !access.token && request.peer.certificate_subject.empty() &&
-                          access.tier > Tier::kSummary;
-  if (request.peer.transport == Peer::Transport::kTcp && by_address) {
-    const std::string* host = request.Header("Host");
-    if (host != nullptr && !HostIsThisHost(*host, options_.host_names)) {
-      return ErrorResponse(421, "misdirected_request",
-                           "Host names no name of this host: ask for localhost, an address, or "
-                           "a name of this host ([http] host_names)");
-    }
-  }
-  if (access.token && !access.token_ok) {
-    return Refused(401, "the credential is no token this host knows (Authorization: Bearer "
-                        "TOKEN)");
-  }
+  if (auto refused = CheckHostField(request, access, options_.host_names)) return *refused;
+  if (auto refused = CheckCredential(access)) return *refused;
   // The tier an endpoint needs is looked up on the path as it is routed: decoded ("%66ailed"
   // is "failed"), and a path with no tier is no endpoint.
   const bool events = target == "/v1/events" || target.substr(0, 11) == "/v1/events?";
@@ -322,20 +287,7 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
                          "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
                          "/v1/lastlog, /v1/events, /healthz");
   }
-  if (access.tier < *need) {
-    const std::string& subject = request.peer.certificate_subject;
-    std::string who = access.token        ? "this token"
-                      : !subject.empty() ? "the certificate of " + subject
-                                         : "this client";
-    std::string message =
-        fmt::format("{} needs the {} tier; {} has {}", path, TierName(*need), who,
-                    TierName(access.tier));
-    // A credential that was presented and is too weak: 403; none at all: 401, and how.
-    if (access.token || !subject.empty()) return Refused(403, message);
-    return Refused(401, message + fmt::format(": present a token (Authorization: Bearer TOKEN){} "
-                                              "that grants it",
-                                              request.peer.tls ? " or a client certificate" : ""));
-  }
+  if (auto refused = CheckTier(request, access, path, *need)) return *refused;
   if (events) return Events(request, access.tier);
   if (!store_ || !history_ || !failed_) {
     return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");

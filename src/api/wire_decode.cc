@@ -1,5 +1,6 @@
 #include "api/wire_decode.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <limits>
@@ -63,6 +64,14 @@ std::optional<std::string> FromHex(std::string_view hex) {
     bytes.push_back(static_cast<char>(hi * 16 + lo));
   }
   return bytes;
+}
+
+// An address as AddressText (formats/utmp.h) writes it: IPv4 in the first four bytes.
+std::optional<std::array<uint8_t, 16>> ParseAddressBytes(const std::string& text) {
+  std::array<uint8_t, 16> a{};
+  if (::inet_pton(AF_INET, text.c_str(), a.data()) == 1) return a;
+  if (::inet_pton(AF_INET6, text.c_str(), a.data()) == 1) return a;
+  return std::nullopt;
 }
 
 // Reads the fields of one object, remembering the first that has the wrong type.
@@ -273,6 +282,46 @@ Result<ApiEvent> DecodeEvent(std::string_view data) {
   e.pid = f.Integer("pid");
   if (auto done = f.Done(); !done) return tl::unexpected(done.error());
   e.json = Compact(*j);
+  return e;
+}
+
+Result<Event> DecodeStoredEvent(std::string_view data) {
+  auto j = Parse(data);
+  if (!j) return tl::unexpected(j.error());
+  Fields f(*j, "event");
+  Event e;
+  e.seq = f.Integer("seq");
+  std::string kind = f.Text("kind");
+  std::optional<int64_t> time_us = f.OptInteger("time_us");
+  e.user = f.Bytes("user");
+  e.tty = f.Bytes("tty");
+  e.remote_host = f.Bytes("host");
+  std::optional<std::string> addr;
+  if (j->is_object() && j->contains("addr") && !(*j)["addr"].is_null()) addr = f.OptText("addr");
+  int64_t pid = f.Integer("pid");
+  e.session = f.Integer("session");
+  std::string source = f.Text("source");
+  if (j->is_object() && j->contains("boot_id") && !(*j)["boot_id"].is_null())
+    e.boot_id = f.Text("boot_id");
+  if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+  if (e.seq <= 0) return tl::unexpected(Bad("event.seq", "not a positive integer"));
+  if (!time_us) return tl::unexpected(Bad("event.time_us", "missing"));
+  e.time_us = *time_us;
+  auto k = ParseEventKind(kind);
+  if (!k) return tl::unexpected(Bad("event.kind", "unknown kind"));
+  e.kind = *k;
+  auto src = ParseEventSource(source);
+  if (!src)
+    return tl::unexpected(Bad("event.source", "unknown source"));
+  e.source = *src;
+  if (pid < std::numeric_limits<int32_t>::min() || pid > std::numeric_limits<int32_t>::max())
+    return tl::unexpected(Bad("event.pid", "out of range"));
+  e.pid = static_cast<int32_t>(pid);
+  if (addr) {
+    auto bytes = ParseAddressBytes(*addr);
+    if (!bytes) return tl::unexpected(Bad("event.addr", "not an IPv4 or IPv6 address"));
+    e.remote_addr = *bytes;
+  }
   return e;
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/event.h"
 #include "core/result.h"
 #include "core/timestamp.h"
 
@@ -86,6 +87,12 @@ struct ApiEvent {
   std::string json;
 };
 Result<ApiEvent> DecodeEvent(std::string_view data);
+
+// The data of one message of GET /v1/events, whole, as the host stored it: what a fleet server
+// stores again. Stricter than DecodeEvent: seq must be above 0, `kind` and `source` names this
+// build knows, `addr` null or a numeric address, `time_us` present; text fields are their bytes
+// (NAME_hex when sent).
+Result<Event> DecodeStoredEvent(std::string_view data);
 
 // The data of an "event: gap" message: events from `from` up to `oldest` are no longer held.
 struct ApiGap {
