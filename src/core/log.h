@@ -1,5 +1,5 @@
 // Logging to stderr in a form journald understands: "<N>message" priority prefixes when
-// stderr is the journal (JOURNAL_STREAM is set), "utmpcd: message" otherwise.
+// stderr is the journal (JOURNAL_STREAM is set), "PROGRAM: message" otherwise.
 #pragma once
 
 #include <string_view>
@@ -11,6 +11,8 @@ namespace utmpcd {
 enum class LogLevel { kError = 3, kWarning = 4, kInfo = 6, kDebug = 7 };
 
 void SetLogDebug(bool debug);
+// The name lines start with outside the journal ("utmpcd" unless set; a string literal).
+void SetLogProgram(const char* name);
 void LogLine(LogLevel level, std::string_view message);
 
 template <typename... Args>

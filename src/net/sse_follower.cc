@@ -268,6 +268,7 @@ void WatchSession::OnHeader(uint64_t attempt) {
   if (event_parser_->get().result_int() != 200) return ReadErrorBody(attempt);
   failures_ = 0;
   sse_.StartStream();
+  watcher_->sink()->OnOpened(index_);
   if (troubled_) {
     troubled_ = false;
     watcher_->sink()->OnResumed(index_, resume_id_.value_or(""));

@@ -32,6 +32,9 @@ class EventSink {
   // Host `host`'s stream is open again after trouble, resumed after event `after_id` (its
   // SEQ@HISTORY id; "" when it had none yet).
   virtual void OnResumed(size_t /*host*/, const std::string& /*after_id*/) {}
+  // Host `host`'s stream is open (answered 200): the first time, and after each trouble
+  // (before OnResumed).
+  virtual void OnOpened(size_t /*host*/) {}
 };
 
 struct WatchOptions {

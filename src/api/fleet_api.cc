@@ -1,0 +1,423 @@
+#include "api/fleet_api.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <set>
+
+#include "api/access_gate.h"
+#include "api/query.h"
+#include "api/wire_json.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "core/timestamp.h"
+
+namespace utmpcd {
+namespace {
+
+std::optional<Tier> NeededTier(std::string_view path) {
+  if (path == "/healthz" || path == "/v1/hosts") return Tier::kSummary;
+  if (path == "/v1/fleet/sessions") return Tier::kSessions;
+  if (path == "/v1/fleet/history" || path == "/v1/fleet/lastlog" || path == "/v1/fleet/events")
+    return Tier::kHistory;
+  if (path == "/v1/fleet/failed") return Tier::kFull;
+  return std::nullopt;
+}
+
+ApiResponse BadParameter(const Error& error) {
+  return ErrorResponse(400, "bad_parameter", error.message);
+}
+
+ApiResponse Unavailable(const Error& error) {
+  ApiResponse r = ErrorResponse(503, "unavailable", "the fleet store: " + error.message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void AppendTimeField(std::string& o, std::string_view name, int64_t time_us) {
+  o += fmt::format("\"{}\":", name);
+  if (time_us == 0) {
+    o += fmt::format("null,\"{}_us\":null", name);
+    return;
+  }
+  AppendJsonTime(o, time_us);
+  o += fmt::format(",\"{}_us\":{}", name, time_us);
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) return std::nullopt;
+    out += static_cast<char>(v);
+  }
+  return out;
+}
+
+// Cursors: "TIME.SEQ.HOSTHEX" of the last row of a page (opaque to clients).
+std::string MakeCursor(int64_t time_us, int64_t seq, std::string_view host) {
+  return fmt::format("{}.{}.{}", time_us, seq, Hex(host));
+}
+std::optional<FleetFilter::After> ParseCursor(std::string_view text) {
+  auto dot1 = text.find('.');
+  auto dot2 = dot1 == std::string_view::npos ? dot1 : text.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return std::nullopt;
+  FleetFilter::After a;
+  auto t = text.substr(0, dot1), s = text.substr(dot1 + 1, dot2 - dot1 - 1);
+  if (std::from_chars(t.data(), t.data() + t.size(), a.time_us).ptr != t.data() + t.size() ||
+      std::from_chars(s.data(), s.data() + s.size(), a.seq).ptr != s.data() + s.size() ||
+      t.empty() || s.empty()) {
+    return std::nullopt;
+  }
+  auto host = Unhex(text.substr(dot2 + 1));
+  if (!host) return std::nullopt;
+  a.hostname = std::move(*host);
+  return a;
+}
+
+}  // namespace
+
+FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
+                                 const FleetHealth& health) const {
+  Access access = DecideAccess(request, options_.access);
+  auto answer = [&](ApiResponse r) {
+    if (options_.access_log) LogAccess(request, access, r.status);
+    return Routed{std::move(r), false};
+  };
+  if (auto refused = CheckHostField(request, access, options_.host_names)) return answer(*refused);
+  if (auto refused = CheckCredential(access)) return answer(*refused);
+  auto query = Query::Parse(request.target);
+  if (!query) return answer(ErrorResponse(400, "bad_request", query.error().message));
+  const std::string& path = query->path();
+  std::optional<Tier> need = NeededTier(path);
+  if (!need) {
+    return answer(ErrorResponse(404, "not_found",
+                                "no such endpoint; see /v1/hosts, /v1/fleet/sessions, "
+                                "/v1/fleet/history, /v1/fleet/failed, /v1/fleet/lastlog, "
+                                "/v1/fleet/events, /healthz"));
+  }
+  if (auto refused = CheckTier(request, access, path, *need)) return answer(*refused);
+
+  if (path == "/healthz") {
+    if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));
+    std::string body = fmt::format(
+        "{{\"status\":\"{}\",\"store\":\"{}\",", health.store_ok ? "ok" : "degraded",
+        health.store_ok ? "up" : "down");
+    if (!health.store_ok) {
+      body += "\"reason\":";
+      AppendJsonString(body, health.store_problem);
+      body += ',';
+    }
+    body += fmt::format(
+        "\"store_kind\":\"{}\",\"hosts_followed\":{},\"hosts_up\":{},\"events_stored\":{},"
+        "\"connections\":{},\"streams\":{},\"version\":",
+        health.store_kind, health.hosts_followed, health.hosts_up, health.events_stored,
+        health.connections, health.streams);
+    AppendJsonString(body, options_.version);
+    body += "}\n";
+    ApiResponse r;
+    r.status = health.store_ok ? 200 : 503;
+    r.body = std::move(body);
+    return answer(std::move(r));
+  }
+  if (path == "/v1/fleet/events") {
+    std::optional<int64_t> after;
+    if (const std::string* id = request.Header("Last-Event-ID")) {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(id->data(), id->data() + id->size(), v);
+      if (ec != std::errc() || p != id->data() + id->size() || v < 0)
+        return answer(ErrorResponse(400, "bad_parameter",
+                                    "Last-Event-ID: not an event id this server sent"));
+      after = v;
+    }
+    if (auto known = query->OnlyKnown({"from"}); !known)
+      return answer(BadParameter(known.error()));
+    auto from = query->Integer("from", 0, INT64_MAX, -1);
+    if (!from) return answer(BadParameter(from.error()));
+    if (!after && *from >= 0) after = std::max<int64_t>(*from, 1) - 1;
+    std::string reset;
+    if (after && *after > newest && request.Header("Last-Event-ID") != nullptr) {
+      // The store was replaced (or rolled back): what the client saw is not here.
+      reset = fmt::format("event: reset\ndata: {{\"reason\":\"ahead\",\"last_seq\":{}}}\n\n",
+                          newest);
+      after.reset();
+    }
+    if (!after) after = newest;
+    ApiResponse r;
+    r.content_type = "text/event-stream";
+    r.stream = ApiResponse::Stream{.after_seq = *after,
+                                   .preface = fmt::format("retry: 1000\nid: {}\n\n{}", *after,
+                                                          reset),
+                                   .tier = static_cast<int>(access.tier)};
+    return answer(std::move(r));
+  }
+  if (options_.access_log) LogAccess(request, access, 200);
+  return Routed{std::nullopt, true};
+}
+
+ApiResponse FleetApi::Handle(const ApiRequest& request, FleetStore& store) const {
+  auto query = Query::Parse(request.target);
+  if (!query) return ErrorResponse(400, "bad_request", query.error().message);
+  const std::string& path = query->path();
+  if (path == "/v1/hosts") {
+    if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
+    return Hosts(store);
+  }
+  if (path == "/v1/fleet/sessions") return Sessions(*query, store);
+  if (path == "/v1/fleet/history") return History(*query, store, false);
+  if (path == "/v1/fleet/failed") return History(*query, store, true);
+  if (path == "/v1/fleet/lastlog") return Lastlog(*query, store);
+  return ErrorResponse(404, "not_found", "no such endpoint");
+}
+
+ApiResponse FleetApi::Hosts(FleetStore& store) const {
+  auto hosts = store.Hosts();
+  if (!hosts) return Unavailable(hosts.error());
+  int64_t now = NowUs();
+  std::string o = "{\"hosts\":[";
+  bool first = true;
+  for (const FleetHost& h : *hosts) {
+    auto url = options_.host_urls.find(h.host);
+    if (url == options_.host_urls.end()) continue;  // no longer followed by this configuration
+    if (!first) o += ',';
+    first = false;
+    o += "{\"name\":";
+    AppendJsonString(o, h.host);
+    o += ",\"url\":";
+    AppendJsonString(o, url->second);
+    // A lease that ran out: its holder died and nobody took it yet.
+    bool held = !h.owner.empty() && h.lease_until_us >= now;
+    std::string state = held ? h.state : (h.state == "new" ? "new" : "unfollowed");
+    o += ",\"state\":";
+    AppendJsonString(o, state);
+    o += ',';
+    AppendTimeField(o, "since", h.state_since_us);
+    o += ",\"problem\":";
+    AppendJsonNullable(o, h.problem);
+    o += ",\"followed_by\":";
+    AppendJsonNullable(o, held ? h.owner : "");
+    o += fmt::format(",\"last_seq\":{},", h.last_seq);
+    AppendTimeField(o, "last_event", h.last_event_us);
+    o += ',';
+    AppendTimeField(o, "stored_at", h.stored_at_us);
+    o += ",\"groups\":[";
+    bool g1 = true;
+    for (const auto& [group, members] : options_.groups) {
+      if (std::find(members.begin(), members.end(), h.host) == members.end()) continue;
+      if (!g1) o += ',';
+      g1 = false;
+      AppendJsonString(o, group);
+    }
+    o += "]}";
+  }
+  o += "]}\n";
+  ApiResponse r;
+  r.body = std::move(o);
+  return r;
+}
+
+namespace {
+
+// user, host, tty and group parameters into a filter; `group` adds its hosts.
+Result<FleetFilter> ReadFilter(const Query& q,
+                               const std::map<std::string, std::vector<std::string>>& groups,
+                               bool times) {
+  FleetFilter f;
+  f.users = q.All("user");
+  f.hosts = q.All("host");
+  f.ttys = q.All("tty");
+  for (const std::string& g : q.All("group")) {
+    auto it = groups.find(g);
+    if (it == groups.end())
+      return MakeError(ErrorCode::kInvalidArgument, "group: no group '" + g + "' is configured");
+    f.hosts.insert(f.hosts.end(), it->second.begin(), it->second.end());
+  }
+  if (!q.All("group").empty() && f.hosts.empty()) f.hosts.push_back("");  // empty groups: none
+  if (times) {
+    auto since = q.TimeUs("since");
+    if (!since) return tl::unexpected(since.error());
+    auto until = q.TimeUs("until");
+    if (!until) return tl::unexpected(until.error());
+    f.since_us = *since;
+    f.until_us = *until;
+  }
+  return f;
+}
+
+}  // namespace
+
+ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store) const {
+  if (auto known = q.OnlyKnown({"user", "host", "tty", "group", "limit"}); !known)
+    return BadParameter(known.error());
+  auto f = ReadFilter(q, options_.groups, false);
+  if (!f) return BadParameter(f.error());
+  auto limit = q.Integer("limit", 1, 1000000, 100000);
+  if (!limit) return BadParameter(limit.error());
+  f->limit = *limit + 1;
+  auto rows = store.OpenSessions(*f);
+  if (!rows) return Unavailable(rows.error());
+  bool truncated = rows->size() > static_cast<size_t>(*limit);
+  if (truncated) rows->pop_back();
+  std::string o;
+  o.reserve(rows->size() * 256 + 64);
+  o += "{\"sessions\":[";
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const FleetSession& s = (*rows)[i];
+    if (i > 0) o += ',';
+    std::string one;
+    AppendSessionJson(one, SessionJson{.user = s.user, .tty = s.tty, .host = s.remote_host,
+                                       .addr = s.addr, .pid = s.pid, .session = s.session,
+                                       .login_time_us = s.login_us, .idle_s = std::nullopt});
+    o += "{\"hostname\":";
+    AppendJsonString(o, s.hostname);
+    o += ',';
+    o.append(one, 1);
+  }
+  o += fmt::format("],\"truncated\":{}}}\n", truncated ? "true" : "false");
+  ApiResponse r;
+  r.body = std::move(o);
+  return r;
+}
+
+ApiResponse FleetApi::History(const Query& q, FleetStore& store, bool failed) const {
+  if (auto known =
+          q.OnlyKnown({"user", "host", "tty", "group", "since", "until", "limit", "cursor"});
+      !known)
+    return BadParameter(known.error());
+  auto f = ReadFilter(q, options_.groups, true);
+  if (!f) return BadParameter(f.error());
+  auto limit = q.Integer("limit", 1, 1000, 100);
+  if (!limit) return BadParameter(limit.error());
+  f->limit = *limit;
+  auto cursor = q.One("cursor");
+  if (!cursor) return BadParameter(cursor.error());
+  if (*cursor) {
+    f->before = ParseCursor(**cursor);
+    if (!f->before)
+      return ErrorResponse(400, "bad_parameter", "cursor: not a cursor this server gave");
+  }
+  std::string o;
+  std::optional<std::string> next;
+  if (failed) {
+    auto rows = store.Failed(*f);
+    if (!rows) return Unavailable(rows.error());
+    o += "{\"failed\":[";
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const FleetEvent& e = (*rows)[i];
+      if (i > 0) o += ',';
+      std::string one;
+      AppendFailedJson(one, e.event.seq, e.event.user, e.event.tty, e.event.remote_host,
+                       e.event.remote_addr, e.event.pid, e.event.time_us);
+      o += "{\"hostname\":";
+      AppendJsonString(o, e.hostname);
+      o += ',';
+      o.append(one, 1);
+    }
+    if (rows->size() == static_cast<size_t>(*limit))
+      next = MakeCursor(rows->back().event.time_us, rows->back().event.seq, rows->back().hostname);
+  } else {
+    auto rows = store.History(*f);
+    if (!rows) return Unavailable(rows.error());
+    o += "{\"sessions\":[";
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const FleetSession& s = (*rows)[i];
+      if (i > 0) o += ',';
+      o += "{\"hostname\":";
+      AppendJsonString(o, s.hostname);
+      o += fmt::format(",\"seq\":{},\"type\":\"{}\",", s.seq, s.boot ? "boot" : "login");
+      AppendUserTtyHost(o, s.user, s.tty, s.remote_host);
+      o += ",\"addr\":";
+      AppendJsonAddr(o, s.addr);
+      o += fmt::format(",\"pid\":{},\"login\":", s.pid);
+      AppendJsonTime(o, s.login_us);
+      o += fmt::format(",\"login_time_us\":{},\"end\":", s.login_us);
+      std::string end = !s.end.empty() ? s.end : s.boot ? "running" : "still";
+      AppendJsonString(o, end);
+      if (s.end_us) {
+        o += ",\"logout\":";
+        AppendJsonTime(o, *s.end_us);
+        o += fmt::format(",\"logout_time_us\":{},\"duration_s\":{}", *s.end_us,
+                         SecondsOf(*s.end_us) - SecondsOf(s.login_us));
+      } else {
+        o += ",\"logout\":null,\"logout_time_us\":null,\"duration_s\":null";
+      }
+      o += '}';
+    }
+    if (rows->size() == static_cast<size_t>(*limit))
+      next = MakeCursor(rows->back().login_us, rows->back().seq, rows->back().hostname);
+  }
+  o += "],\"next_cursor\":";
+  if (next) {
+    AppendJsonString(o, *next);
+  } else {
+    o += "null";
+  }
+  o += "}\n";
+  ApiResponse r;
+  r.body = std::move(o);
+  return r;
+}
+
+ApiResponse FleetApi::Lastlog(const Query& q, FleetStore& store) const {
+  if (auto known = q.OnlyKnown({"user", "host", "group"}); !known)
+    return BadParameter(known.error());
+  auto f = ReadFilter(q, options_.groups, false);
+  if (!f) return BadParameter(f.error());
+  auto rows = store.Lastlog(*f);
+  if (!rows) return Unavailable(rows.error());
+  std::string o = "{\"lastlog\":[";
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const FleetLastlog& l = (*rows)[i];
+    if (i > 0) o += ',';
+    o += '{';
+    AppendJsonText(o, "user", l.user);
+    o += ",\"hostname\":";
+    AppendJsonString(o, l.hostname);
+    o += ',';
+    AppendJsonText(o, "tty", l.tty);
+    o += ',';
+    AppendJsonText(o, "host", l.remote_host);
+    o += ",\"time\":";
+    AppendJsonTime(o, l.time_us);
+    o += fmt::format(",\"time_us\":{}}}", l.time_us);
+  }
+  o += "]}\n";
+  ApiResponse r;
+  r.body = std::move(o);
+  return r;
+}
+
+std::string FleetApi::Frame(const FleetStore::Positioned& p) {
+  const FleetEvent& e = p.event;
+  std::string json;
+  AppendEventJson(json, e.event);
+  std::string o = fmt::format("id: {}\nevent: {}\ndata: {{\"position\":{},\"hostname\":", p.position,
+                              EventKindName(e.event.kind), p.position);
+  AppendJsonString(o, e.hostname);
+  o += fmt::format(",\"host_seq\":{},", e.host_seq);
+  o.append(json, 1);
+  o += "\n\n";
+  return o;
+}
+
+}  // namespace utmpcd

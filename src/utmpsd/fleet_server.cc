@@ -1,0 +1,688 @@
+#include "utmpsd/fleet_server.h"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <optional>
+#include <map>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "api/fleet_api.h"
+#include "api/wire_decode.h"
+#include "core/log.h"
+#include "net/connection.h"
+#include "net/event_loop.h"
+#include "net/http_server.h"
+#include "net/sse_follower.h"
+#include "net/sse_hub.h"
+#include "store/fleet_store.h"
+
+namespace utmpcd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t WallUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A thread running an EventLoop: work is posted to it.
+class Worker {
+ public:
+  Worker() : thread_([this] { loop_.RunUntilStopped(); }) {}
+  ~Worker() {
+    loop_.Stop();
+    thread_.join();
+  }
+  void Post(std::function<void()> fn) { loop_.Post(std::move(fn)); }
+
+ private:
+  EventLoop loop_;  // before thread_: the thread runs it
+  std::thread thread_;
+};
+
+// A host's events waiting for the store hold at most this many before its stream pauses
+// (it resumes from what was stored): a host importing years of history cannot fill memory
+// faster than the store takes it.
+constexpr size_t kMaxPendingPerHost = 20000;
+
+// "812@3f2a9c1d0b7e4a55" → the history ("" for a bare seq).
+std::string HistoryOf(const std::string& id) {
+  auto at = id.find('@');
+  return at == std::string::npos ? std::string() : id.substr(at + 1);
+}
+
+FleetApiOptions ApiOptionsOf(const FleetConfig& c, const std::string& version) {
+  FleetApiOptions o;
+  o.version = version;
+  o.access.rules = c.access;
+  o.access_log = c.access_log;
+  o.host_names = c.host_names;
+  for (const FleetHostConfig& h : c.hosts) {
+    o.host_urls[h.name] = h.url;
+    for (const std::string& g : h.groups) o.groups[g].push_back(h.name);
+  }
+  return o;
+}
+
+bool IsQueryPath(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return path == "/v1/hosts" || path.starts_with("/v1/fleet/") || path.find('%') != path.npos;
+}
+
+}  // namespace
+
+class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
+ public:
+  Impl(FleetServerOptions options, std::unique_ptr<FleetStore> write_store,
+       std::unique_ptr<FleetStore> query_store, std::unique_ptr<FleetStore> feed_store)
+      : options_(std::move(options)), config_(options_.config),
+        api_(std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version))),
+        write_store_(std::move(write_store)), query_store_(std::move(query_store)),
+        feed_store_(std::move(feed_store)),
+        hub_(loop_, *this,
+             SseHubOptions{.server_name = "utmpsd/" + options_.version,
+                           .heartbeat_s = config_.heartbeat_s}),
+        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_) {}
+
+  ~Impl() override {
+    follower_.reset();
+    http_.reset();
+  }
+
+  Result<void> Open() {
+    HttpServerOptions http{.listen = config_.listen,
+                           .unix_socket = "",
+                           .inherited_fds = options_.inherited_fds,
+                           .server_name = "utmpsd/" + options_.version,
+                           .tls = config_.tls_server,
+                           .max_connections = config_.max_connections,
+                           .max_connections_per_source = config_.max_connections_per_source,
+                           .requests_per_second = config_.requests_per_second,
+                           .request_burst = config_.request_burst,
+                           .limit_loopback = false,
+                           .idle_timeout_s = config_.idle_timeout_s,
+                           .request_timeout_s = config_.request_timeout_s,
+                           .write_timeout_s = 30};
+    auto server = HttpServer::Open(loop_, http, *this);
+    if (!server) return tl::unexpected(server.error());
+    http_ = std::move(*server);
+    std::vector<std::string> names;
+    for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
+    return write_store_->SetHosts(names);
+  }
+
+  std::vector<std::string> endpoints() const { return http_->endpoints(); }
+
+  void Run(const std::string& config_path, bool config_required,
+           const std::function<void()>& ready) {
+    config_path_ = config_path;
+    config_required_ = config_required;
+    // The threads start here, after the caller dropped its privileges.
+    store_worker_.emplace();
+    query_worker_.emplace();
+    MakeFollower();
+    http_->Start();
+    SignalWait signals(loop_, {SIGTERM, SIGINT, SIGHUP});
+    std::function<void(int)> on_signal = [&](int sig) {
+      if (sig == SIGHUP) {
+        Reload();
+        signals.Wait(on_signal);
+        return;
+      }
+      Log(LogLevel::kInfo, "stopping (signal {})", sig);
+      Stop();
+    };
+    signals.Wait(on_signal);
+    Claim();
+    PollOthers();
+    Retention();
+    Log(LogLevel::kInfo, "utmpsd {} serving on {} as instance '{}', {} host(s) configured, store {}",
+        options_.version, fmt::join(http_->endpoints(), ", "), config_.instance,
+        config_.hosts.size(), write_store_->name());
+    if (ready) ready();
+    loop_.RunUntilStopped();
+    // Every thread's work ends before the stores and the loop go.
+    query_worker_.reset();
+    store_worker_.reset();
+  }
+
+  // HttpHandler.
+  ApiResponse Handle(const ApiRequest& request) override {
+    auto routed = api_->Route(request, newest_position_, Health());
+    if (routed.response) return std::move(*routed.response);
+    // A query path Defers did not see as one (it only looks at the path as written).
+    return ErrorResponse(404, "not_found", "no such endpoint");
+  }
+  bool Defers(const ApiRequest& request) const override { return IsQueryPath(request.target); }
+  void Defer(const ApiRequest& request, Reply reply) override {
+    auto routed = api_->Route(request, newest_position_, Health());
+    if (routed.response) return reply(std::move(*routed.response));
+    if (queued_ >= config_.max_queued_queries) {
+      ApiResponse busy = ErrorResponse(503, "busy", "too many queries are waiting; try again");
+      busy.headers.emplace_back("Retry-After", "1");
+      return reply(std::move(busy));
+    }
+    ++queued_;
+    query_worker_->Post([this, api = api_, url = config_.store_url, request,
+                         reply = std::move(reply)]() mutable {
+      ApiResponse answer;
+      try {
+        if (!query_store_) {
+          auto reopened = FleetStore::Open(url, StoreOptions());
+          if (reopened) query_store_ = std::move(*reopened);
+        }
+        if (!query_store_) {
+          answer = ErrorResponse(503, "unavailable", "the fleet store cannot be reached");
+          answer.headers.emplace_back("Retry-After", "1");
+        } else {
+          answer = api->Handle(request, *query_store_);
+          if (answer.status == 503) query_store_.reset();  // a new connection next time
+        }
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, "HTTP: {} {}: {}", request.method, request.target, e.what());
+        answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+      }
+      loop_.Post([this, answer = std::move(answer), reply = std::move(reply)]() mutable {
+        --queued_;
+        reply(std::move(answer));
+      });
+    });
+  }
+  void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
+                bool head) override {
+    hub_.Open(std::move(connection), response.stream->after_seq, head, response.stream->preface,
+              response.stream->tier);
+  }
+
+  // SseFeed: the fleet's events, from the loop's own connection.
+  Result<std::vector<SseFrame>> FramesAfter(int64_t after, int64_t limit) override {
+    if (!feed_store_) {
+      auto reopened = FleetStore::Open(config_.store_url, StoreOptions());
+      if (!reopened) return tl::unexpected(reopened.error());
+      feed_store_ = std::move(*reopened);
+    }
+    auto events = feed_store_->EventsAfter(after, limit);
+    if (!events) {
+      feed_store_.reset();
+      return tl::unexpected(events.error());
+    }
+    std::vector<SseFrame> frames;
+    frames.reserve(events->size());
+    for (const auto& p : *events) {
+      Tier tier = p.event.event.kind == EventKind::kFailed ? Tier::kFull : Tier::kHistory;
+      frames.push_back(SseFrame{p.position, std::make_shared<const std::string>(FleetApi::Frame(p)),
+                                static_cast<int>(tier)});
+      newest_position_ = std::max(newest_position_, p.position);
+    }
+    return frames;
+  }
+  int64_t NewestSeq() override {
+    if (feed_store_) {
+      if (auto p = feed_store_->LastPosition()) {
+        newest_position_ = *p;
+      } else {
+        feed_store_.reset();
+      }
+    }
+    return newest_position_;
+  }
+
+  // EventSink: the hosts' streams.
+  void OnOpened(size_t id) override {
+    Host* h = ById(id);
+    if (h == nullptr) return;
+    SetState(*h, "up", "");
+  }
+  void OnTrouble(size_t id, const std::string& what, std::optional<int64_t> retry_ms) override {
+    Host* h = ById(id);
+    if (h == nullptr) return;
+    if (h->state != "down" || h->problem != what)
+      Log(LogLevel::kWarning, "host {}: {}{}", h->config.name, what,
+          retry_ms ? fmt::format(" (again in {} ms)", *retry_ms)
+                   : fmt::format(" (given up; again in {} s)", config_.max_backoff_s));
+    SetState(*h, "down", what);
+    if (!retry_ms) {
+      // The host refused the stream (4xx): asked again at a later lease round.
+      by_id_.erase(id);
+      h->id.reset();
+      h->retry_at = Clock::now() + std::chrono::seconds(config_.max_backoff_s);
+    }
+  }
+  void OnMessage(size_t id, const SseMessage& message) override {
+    Host* h = ById(id);
+    if (h == nullptr) return;
+    if (message.event == "gap") {
+      auto gap = DecodeGap(message.data);
+      Log(LogLevel::kWarning,
+          "host {}: its events {} to {} were deleted (by its retention) before the fleet stored "
+          "them",
+          h->config.name, gap ? gap->from : 0, gap ? gap->oldest - 1 : 0);
+      return;
+    }
+    if (message.event == "reset") {
+      auto reset = DecodeReset(message.data);
+      Log(LogLevel::kWarning, "host {}: its history is not the one stored ({}): reading it from "
+                              "its first event",
+          h->config.name, reset ? reset->reason : "reset");
+      return Restart(*h, 1);
+    }
+    std::string history = HistoryOf(message.last_event_id);
+    if (!h->history.empty() && !history.empty() && history != h->history && !h->from_first) {
+      Log(LogLevel::kWarning,
+          "host {}: its history changed (was {}, now {}): reading the new one from its first "
+          "event",
+          h->config.name, h->history, history);
+      return Restart(*h, 1);
+    }
+    auto event = DecodeStoredEvent(message.data);
+    if (!event) {
+      ++h->undecodable;
+      if (h->undecodable == 1 || h->undecodable % 1000 == 0)
+        Log(LogLevel::kWarning, "host {}: an event left out ({} so far): {}", h->config.name,
+            h->undecodable, event.error().message);
+      return;
+    }
+    if (!history.empty()) h->history = history;
+    auto& batches = pending_[h->config.name];
+    if (batches.empty() || batches.back().history != history)
+      batches.push_back(FleetBatch{h->config.name, history, {}});
+    batches.back().events.push_back(std::move(*event));
+    ++h->pending;
+    if (h->pending >= kMaxPendingPerHost && h->id) {
+      // Paused until what it gave is stored; then resumed from there.
+      follower_->Remove(*h->id);
+      by_id_.erase(*h->id);
+      h->id.reset();
+      h->paused = true;
+    }
+    Flush();
+  }
+
+ private:
+  struct Host {
+    FleetHostConfig config;
+    std::optional<size_t> id;  // the follower's, while followed
+    std::string history;       // of the events received last
+    bool from_first = false;   // restarted from the first event of a new history
+    int64_t committed = 0;     // the host's seq of the newest event stored
+    size_t pending = 0;        // events received and not yet stored
+    bool paused = false;
+    std::string state = "new";
+    std::string problem;
+    uint64_t undecodable = 0;
+    std::optional<Clock::time_point> retry_at;
+  };
+
+  static FleetStoreOptions StoreOptions() { return FleetStoreOptions{}; }
+
+  Host* ById(size_t id) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return nullptr;
+    auto h = hosts_.find(it->second);
+    return h == hosts_.end() ? nullptr : &h->second;
+  }
+
+  void MakeFollower() {
+    WatchOptions watch;
+    watch.max_backoff_ms = config_.max_backoff_s * 1000;
+    watch.tls = config_.tls;
+    follower_ = std::make_unique<SseFollower>(loop_, watch, this);
+  }
+
+  void SetState(Host& h, const std::string& state, const std::string& problem) {
+    if (h.state == state && h.problem == problem) return;
+    bool changed = h.state != state;
+    h.state = state;
+    h.problem = problem;
+    int64_t since = WallUs();
+    std::string name = h.config.name;
+    store_worker_->Post([this, name, state, problem, since, changed] {
+      if (!write_store_) return;
+      // The time the state began: kept while only the reason changes.
+      (void)write_store_->SetHostState(name, state, problem, changed ? since : 0);
+    });
+  }
+
+  void Follow(const std::string& name, const FleetHost& row) {
+    auto it = hosts_.find(name);
+    if (it == hosts_.end()) return;
+    Host& h = it->second;
+    h.history = row.history;
+    h.committed = row.last_seq;
+    h.from_first = false;
+    h.paused = false;
+    h.retry_at.reset();
+    h.id = follower_->Add(h.config.net, row.last_seq + 1);
+    by_id_[*h.id] = name;
+    if (h.state == "new") h.state = "connecting";
+  }
+
+  void Unfollow(Host& h) {
+    if (h.id) {
+      follower_->Remove(*h.id);
+      by_id_.erase(*h.id);
+      h.id.reset();
+    }
+    h.pending = 0;
+    h.paused = false;
+    pending_.erase(h.config.name);
+  }
+
+  void Restart(Host& h, int64_t from) {
+    Unfollow(h);
+    h.from_first = from == 1;
+    h.id = follower_->Add(h.config.net, from);
+    by_id_[*h.id] = h.config.name;
+  }
+
+  // Sends what arrived to the store, unless a batch is being stored (then it goes next).
+  void Flush() {
+    if (writing_ || pending_.empty() || !store_ok_) return;
+    std::vector<FleetBatch> batches;
+    for (auto& [name, list] : pending_)
+      for (FleetBatch& b : list) batches.push_back(std::move(b));
+    pending_.clear();
+    for (auto& [name, h] : hosts_) h.pending = 0;
+    writing_ = true;
+    store_worker_->Post([this, instance = config_.instance, batches = std::move(batches)]() mutable {
+      Result<FleetStoreResult> stored =
+          write_store_ ? write_store_->Store(batches, instance)
+                       : Result<FleetStoreResult>(MakeError(ErrorCode::kIo, "not connected"));
+      if (!stored && write_store_) write_store_.reset();  // a new connection at the next round
+      std::map<std::string, int64_t> newest;
+      for (const FleetBatch& b : batches)
+        if (!b.events.empty()) newest[b.host] = b.events.back().seq;
+      loop_.Post([this, stored = std::move(stored), newest = std::move(newest)] {
+        OnStored(stored, newest);
+      });
+    });
+  }
+
+  void OnStored(const Result<FleetStoreResult>& stored, const std::map<std::string, int64_t>& newest) {
+    writing_ = false;
+    if (!stored) {
+      StoreDown(stored.error().message);
+      return;
+    }
+    events_stored_ += stored->stored;
+    std::set<std::string> refused(stored->not_owned.begin(), stored->not_owned.end());
+    for (const std::string& name : refused) {
+      auto it = hosts_.find(name);
+      if (it == hosts_.end()) continue;
+      Log(LogLevel::kInfo, "host {}: another instance holds it now", name);
+      Unfollow(it->second);
+      held_.erase(name);
+    }
+    for (const auto& [name, seq] : newest) {
+      if (refused.contains(name)) continue;
+      auto it = hosts_.find(name);
+      if (it != hosts_.end()) it->second.committed = std::max(it->second.committed, seq);
+    }
+    if (stored->stored > 0) hub_.FetchNew();
+    // Paused streams go on from what is stored, once nothing of theirs waits.
+    for (auto& [name, h] : hosts_) {
+      if (h.paused && h.pending == 0 && !pending_.contains(name)) {
+        h.paused = false;
+        h.id = follower_->Add(h.config.net, h.committed + 1);
+        by_id_[*h.id] = name;
+      }
+    }
+    Flush();
+  }
+
+  // The store failed: every stream stops; the lease rounds reconnect and, once the store
+  // answers, follow each host again from what it committed.
+  void StoreDown(const std::string& why) {
+    if (store_ok_) Log(LogLevel::kError, "the fleet store failed: {}; following stops until it answers", why);
+    store_ok_ = false;
+    store_problem_ = why;
+    for (auto& [name, h] : hosts_) Unfollow(h);
+    pending_.clear();
+    held_.clear();
+    claim_timer_.After(std::chrono::seconds(1), [this] { Claim(); });
+  }
+
+  // A lease round: renew, take a share, give up what is above it.
+  void Claim() {
+    int64_t lease_ms = config_.lease_s * 1000;
+    std::string instance = config_.instance;
+    std::string url = config_.store_url;
+    store_worker_->Post([this, lease_ms, instance, url] {
+      std::optional<Error> error;
+      std::vector<std::string> held;
+      std::vector<FleetHost> rows;
+      if (!write_store_) {
+        auto reopened = FleetStore::Open(url, StoreOptions());
+        if (reopened) {
+          write_store_ = std::move(*reopened);
+        } else {
+          error = reopened.error();
+        }
+      }
+      if (write_store_) {
+        auto claimed = write_store_->Claim(instance, lease_ms);
+        auto hosts = claimed ? write_store_->Hosts() : Result<std::vector<FleetHost>>();
+        if (!claimed) {
+          error = claimed.error();
+        } else if (!hosts) {
+          error = hosts.error();
+        } else {
+          held = std::move(*claimed);
+          rows = std::move(*hosts);
+        }
+        if (error) write_store_.reset();
+      }
+      loop_.Post([this, error, held = std::move(held), rows = std::move(rows)] {
+        OnClaimed(error, held, rows);
+      });
+    });
+  }
+
+  void OnClaimed(const std::optional<Error>& error, const std::vector<std::string>& held,
+                 const std::vector<FleetHost>& rows) {
+    if (stopping_) return;
+    if (error) {
+      StoreDown(error->message);
+      return;
+    }
+    if (!store_ok_) Log(LogLevel::kInfo, "the fleet store answers again");
+    store_ok_ = true;
+    store_problem_.clear();
+    std::map<std::string, const FleetHost*> by_name;
+    for (const FleetHost& r : rows) by_name[r.host] = &r;
+    std::set<std::string> now(held.begin(), held.end());
+    for (auto& [name, h] : hosts_) {
+      if (!now.contains(name)) {
+        if (held_.contains(name)) Log(LogLevel::kInfo, "host {}: given to another instance", name);
+        Unfollow(h);
+        continue;
+      }
+      bool followed = h.id || h.paused || pending_.contains(name);
+      bool waiting = h.retry_at && Clock::now() < *h.retry_at;
+      auto row = by_name.find(name);
+      if (!followed && !waiting && row != by_name.end()) {
+        if (!held_.contains(name))
+          Log(LogLevel::kInfo, "host {}: following from seq {}", name, row->second->last_seq + 1);
+        Follow(name, *row->second);
+      }
+    }
+    held_ = std::move(now);
+    claim_timer_.After(std::chrono::milliseconds(std::max<int64_t>(config_.lease_s * 1000 / 3, 500)),
+                       [this] { Claim(); });
+    Flush();
+  }
+
+  // Events other instances store reach this one's streams within a second.
+  void PollOthers() {
+    poll_timer_.After(std::chrono::seconds(1), [this] {
+      hub_.FetchNew();
+      PollOthers();
+    });
+  }
+
+  void Retention() {
+    if (config_.retention_days <= 0) return;
+    int64_t before = WallUs() - config_.retention_days * 86400LL * 1000000;
+    store_worker_->Post([this, before] {
+      if (!write_store_) return;
+      auto gone = write_store_->DropOlderThan(before);
+      if (!gone) Log(LogLevel::kWarning, "retention: {}", gone.error().message);
+      loop_.Post([this] { hub_.ForgetPages(); });
+    });
+    retention_timer_.After(std::chrono::hours(1), [this] { Retention(); });
+  }
+
+  void Reload() {
+    auto loaded = LoadFleetConfig(config_path_, config_required_, options_.hosts_file);
+    if (!loaded) {
+      Log(LogLevel::kError, "SIGHUP: keeping the configuration in force: {}", loaded.error().message);
+      return;
+    }
+    FleetConfig next = std::move(*loaded);
+    if (options_.overrides) options_.overrides(next);
+    next.instance = config_.instance;  // a lease holder keeps its name
+    if (next.store_url != config_.store_url)
+      Log(LogLevel::kWarning, "SIGHUP: a new [store] url needs a restart; keeping the store in use");
+    next.store_url = config_.store_url;
+    if (config_.tls_server && next.tls_server) {
+      if (auto ok = http_->ReloadTls(*next.tls_server); !ok)
+        Log(LogLevel::kError, "SIGHUP: keeping the TLS certificate served: {}", ok.error().message);
+    } else if (config_.tls_server.has_value() != next.tls_server.has_value()) {
+      Log(LogLevel::kWarning, "SIGHUP: turning [tls] on or off needs a restart");
+    }
+    // Hosts whose address or credentials changed are followed anew; removed ones let go.
+    std::map<std::string, FleetHostConfig> wanted;
+    for (const FleetHostConfig& h : next.hosts) wanted[h.name] = h;
+    for (auto it = hosts_.begin(); it != hosts_.end();) {
+      auto w = wanted.find(it->first);
+      bool same = w != wanted.end() && w->second.url == it->second.config.url &&
+                  w->second.net.token == it->second.config.net.token &&
+                  w->second.net.tls_files.has_value() == it->second.config.net.tls_files.has_value();
+      if (!same) {
+        Unfollow(it->second);
+        if (w == wanted.end()) {
+          held_.erase(it->first);
+          it = hosts_.erase(it);
+          continue;
+        }
+        it->second.config = w->second;
+        held_.erase(it->first);  // followed again at the next lease round
+      }
+      ++it;
+    }
+    for (const auto& [name, h] : wanted)
+      if (!hosts_.contains(name)) hosts_[name].config = h;
+    config_ = std::move(next);
+    api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version));
+    std::vector<std::string> names;
+    for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
+    store_worker_->Post([this, names] {
+      if (write_store_) (void)write_store_->SetHosts(names);
+    });
+    Log(LogLevel::kInfo, "SIGHUP: configuration read again: {} host(s)", config_.hosts.size());
+  }
+
+  void Stop() {
+    stopping_ = true;
+    for (auto& [name, h] : hosts_) Unfollow(h);
+    claim_timer_.Cancel();
+    // Let the others take this instance's hosts at once; wait at most two seconds.
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    std::string instance = config_.instance;
+    store_worker_->Post([this, done, instance] {
+      if (write_store_) (void)write_store_->Release(instance);
+      done->set_value();
+    });
+    future.wait_for(std::chrono::seconds(2));
+    loop_.Stop();
+  }
+
+  FleetHealth Health() const {
+    FleetHealth h;
+    h.store_ok = store_ok_;
+    h.store_problem = store_problem_;
+    h.store_kind = write_store_kind_;
+    for (const auto& [name, host] : hosts_) {
+      if (!held_.contains(name)) continue;
+      ++h.hosts_followed;
+      if (host.state == "up") ++h.hosts_up;
+    }
+    h.events_stored = events_stored_;
+    if (http_) h.connections = http_->stats().connections;
+    h.streams = static_cast<int64_t>(hub_.streams());
+    return h;
+  }
+
+ public:
+  void InitHosts() {
+    for (const FleetHostConfig& h : config_.hosts) hosts_[h.name].config = h;
+  }
+
+ private:
+  FleetServerOptions options_;
+  FleetConfig config_;
+  std::string config_path_;
+  bool config_required_ = false;
+  EventLoop loop_;
+  std::shared_ptr<const FleetApi> api_;
+  std::unique_ptr<FleetStore> write_store_;  // the store worker's
+  std::unique_ptr<FleetStore> query_store_;  // the query worker's
+  std::unique_ptr<FleetStore> feed_store_;   // the loop's
+  std::string write_store_kind_ = write_store_ ? write_store_->kind() : "";
+  SseHub hub_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<SseFollower> follower_;
+  std::map<std::string, Host> hosts_;
+  std::unordered_map<size_t, std::string> by_id_;
+  std::set<std::string> held_;
+  std::map<std::string, std::vector<FleetBatch>> pending_;
+  bool writing_ = false;
+  bool store_ok_ = true;
+  bool stopping_ = false;
+  std::string store_problem_;
+  int64_t events_stored_ = 0;
+  int64_t newest_position_ = 0;
+  int64_t queued_ = 0;
+  Timer claim_timer_, poll_timer_, retention_timer_;
+  // Last: their threads stop (joined) before anything they use goes.
+  std::optional<Worker> query_worker_;
+  std::optional<Worker> store_worker_;
+};
+
+FleetServer::FleetServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FleetServer::~FleetServer() = default;
+
+Result<std::unique_ptr<FleetServer>> FleetServer::Open(FleetServerOptions options) {
+  const std::string url = options.config.store_url;
+  auto write = FleetStore::Open(url);
+  if (!write) return tl::unexpected(write.error());
+  auto query = FleetStore::Open(url);
+  if (!query) return tl::unexpected(query.error());
+  auto feed = FleetStore::Open(url);
+  if (!feed) return tl::unexpected(feed.error());
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(*write), std::move(*query),
+                                     std::move(*feed));
+  impl->InitHosts();
+  if (auto opened = impl->Open(); !opened) return tl::unexpected(opened.error());
+  return std::unique_ptr<FleetServer>(new FleetServer(std::move(impl)));
+}
+
+std::vector<std::string> FleetServer::endpoints() const { return impl_->endpoints(); }
+
+void FleetServer::Run(const std::string& config_path, bool config_required,
+                      const std::function<void()>& ready) {
+  impl_->Run(config_path, config_required, ready);
+}
+
+}  // namespace utmpcd
