@@ -22,9 +22,19 @@ constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText
 // statements are still being written (libpq's pipeline deadlock, in blocking mode).
 constexpr size_t kPipelineChunk = 200;
 
+// libpq's messages end in a newline and may run over several lines ("...\n\tThis probably
+// means..."): one line, for the log.
 std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\t') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 ErrorCode CodeOf(const PGresult* res) {

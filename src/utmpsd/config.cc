@@ -103,7 +103,7 @@ Result<void> ReadSection(std::string_view name, const toml::table& t, FleetConfi
   if (name == "follow") {
     if (auto ok = OnlyKeys(t, "follow",
                            {"hosts_file", "token_file", "ca", "certificate", "key", "lease_s",
-                            "max_backoff_s"},
+                            "max_backoff_s", "silence_s"},
                            origin);
         !ok)
       return ok;
@@ -118,6 +118,7 @@ Result<void> ReadSection(std::string_view name, const toml::table& t, FleetConfi
     if (auto ok = ReadString(t, "certificate", &c->tls.certificate, origin); !ok) return ok;
     if (auto ok = ReadString(t, "key", &c->tls.key, origin); !ok) return ok;
     if (auto ok = ReadInteger(t, "lease_s", 2, 3600, &c->lease_s, origin); !ok) return ok;
+    if (auto ok = ReadInteger(t, "silence_s", 1, 3600, &c->silence_s, origin); !ok) return ok;
     return ReadInteger(t, "max_backoff_s", 1, 3600, &c->max_backoff_s, origin);
   }
   if (name == "http") {

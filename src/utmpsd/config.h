@@ -44,6 +44,9 @@ struct FleetConfig {
   TlsClientFiles tls{};    // CA of the hosts' certificates; a client certificate and key
   int64_t lease_s = 10;    // a dead instance's hosts are taken over within lease_s + lease_s/3
   int64_t max_backoff_s = 30;
+  // A stream that gives nothing (no event, no heartbeat) for this long is taken for dead and
+  // the host for down: three of utmpcd's 15 s heartbeats by default.
+  int64_t silence_s = 45;
   // [[host]] tables and the hosts file's lines, in order; names unique.
   std::vector<FleetHostConfig> hosts;
   // [http]

@@ -335,6 +335,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void MakeFollower() {
     WatchOptions watch;
     watch.max_backoff_ms = config_.max_backoff_s * 1000;
+    watch.silence_timeout_ms = config_.silence_s * 1000;
+    watch.connect_timeout_ms = std::min<int64_t>(5000, config_.silence_s * 1000);
     watch.tls = config_.tls;
     follower_ = std::make_unique<SseFollower>(loop_, watch, this);
   }
