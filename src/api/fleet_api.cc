@@ -309,6 +309,8 @@ ApiResponse FleetApi::History(const Query& q, FleetStore& store, bool failed) co
   auto limit = q.Integer("limit", 1, 1000, 100);
   if (!limit) return BadParameter(limit.error());
   f->limit = *limit;
+  // One host: as its own last lists them (by seq); several: newest first across them.
+  f->host_order = f->hosts.size() == 1;
   auto cursor = q.One("cursor");
   if (!cursor) return BadParameter(cursor.error());
   if (*cursor) {

@@ -285,6 +285,22 @@ Result<ApiEvent> DecodeEvent(std::string_view data) {
   return e;
 }
 
+Result<std::vector<std::string>> DecodeFleetHosts(std::string_view body) {
+  auto j = Parse(body);
+  if (!j) return tl::unexpected(j.error());
+  Fields top(*j, "");
+  const Json* hosts = top.Array("hosts");
+  if (auto done = top.Done(); !done) return tl::unexpected(done.error());
+  std::vector<std::string> names;
+  for (size_t i = 0; i < hosts->size(); ++i) {
+    Fields f((*hosts)[i], fmt::format("hosts[{}]", i));
+    std::string name = f.Text("name");
+    if (auto done = f.Done(); !done) return tl::unexpected(done.error());
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 Result<Event> DecodeStoredEvent(std::string_view data) {
   auto j = Parse(data);
   if (!j) return tl::unexpected(j.error());

@@ -88,6 +88,9 @@ struct ApiEvent {
 };
 Result<ApiEvent> DecodeEvent(std::string_view data);
 
+// GET /v1/hosts of a fleet server (port 430): the names of the hosts it follows, in its order.
+Result<std::vector<std::string>> DecodeFleetHosts(std::string_view body);
+
 // The data of one message of GET /v1/events, whole, as the host stored it: what a fleet server
 // stores again. Stricter than DecodeEvent: seq must be above 0, `kind` and `source` names this
 // build knows, `addr` null or a numeric address, `time_us` present; text fields are their bytes

@@ -351,9 +351,11 @@ class SqlFleetStore final : public FleetStore {
     std::vector<SqlValue> params;
     std::string where = "1 = 1" + Filters(filter, "login_us", params);
     params.push_back(SqlValue::Int(filter.limit));
-    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_sessions WHERE {} ORDER BY login_us"
-                                       " DESC, host DESC, seq DESC LIMIT ${}",
-                                       kSessionColumns, where, params.size()),
+    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_sessions WHERE {} ORDER BY {} LIMIT ${}",
+                                       kSessionColumns, where,
+                                       filter.host_order ? "seq DESC"
+                                                         : "login_us DESC, host DESC, seq DESC",
+                                       params.size()),
                            params);
     if (!rows) return tl::unexpected(rows.error());
     return Sessions(*rows);
@@ -363,9 +365,11 @@ class SqlFleetStore final : public FleetStore {
     std::vector<SqlValue> params;
     std::string where = "kind = 'failed'" + Filters(filter, "time_us", params);
     params.push_back(SqlValue::Int(filter.limit));
-    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_events WHERE {} ORDER BY time_us"
-                                       " DESC, host DESC, seq DESC LIMIT ${}",
-                                       kEventColumns, where, params.size()),
+    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_events WHERE {} ORDER BY {} LIMIT ${}",
+                                       kEventColumns, where,
+                                       filter.host_order ? "seq DESC"
+                                                         : "time_us DESC, host DESC, seq DESC",
+                                       params.size()),
                            params);
     if (!rows) return tl::unexpected(rows.error());
     std::vector<FleetEvent> out;
@@ -483,7 +487,10 @@ class SqlFleetStore final : public FleetStore {
       params.push_back(SqlValue::Int(*f.until_us));
       sql += fmt::format(" AND {} < ${}", time_column, params.size());
     }
-    if (f.before) {
+    if (f.before && f.host_order) {
+      params.push_back(SqlValue::Int(f.before->seq));
+      sql += fmt::format(" AND seq < ${}", params.size());
+    } else if (f.before) {
       params.push_back(SqlValue::Int(f.before->time_us));
       params.push_back(SqlValue::Text(f.before->hostname));
       params.push_back(SqlValue::Int(f.before->seq));

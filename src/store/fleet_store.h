@@ -101,6 +101,10 @@ struct FleetFilter {
     int64_t seq = 0;
   };
   std::optional<After> before{};
+  // History and Failed of one host (hosts has one name): newest recorded first, by seq, as
+  // the host's own last lists them (a clock set back does not reorder them); `before` then
+  // compares the seq only.
+  bool host_order = false;
 };
 
 struct FleetStoreOptions {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/version.h"
 #include "utmpc/commands.h"
@@ -28,7 +29,8 @@ void Usage(FILE* out) {
       "  uptime   how long the system has been up, as procps uptime(1)\n"
       "  watch    login events of hosts as they happen (utmpc watch HOST...)\n\n"
       "who, w, last, lastb, lastlog and uptime ask utmpcd hosts over the network when\n"
-      "hosts are named: utmpc last @web1 @web2:4310 alice; utmpc uptime web1.\n"
+      "hosts are named: utmpc last @web1 @web2:4310 alice; utmpc uptime web1. who, last,\n"
+      "lastb and watch ask a utmpsd fleet server for its hosts with --server URL.\n"
       "Run 'utmpc <command> --help' for a command's options; see utmpc(1).\n",
       out);
 }
@@ -42,6 +44,19 @@ int main(int argc, char** argv) {
   std::string_view self = argv[0];
   if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
   const std::string_view invoked = self;
+  // "utmpc --server URL COMMAND ...": the server is the command's option.
+  std::vector<char*> moved;
+  if (argc >= 4 && std::string_view(argv[1]) == "--server") {
+    moved = {argv[0], argv[3], argv[1], argv[2]};
+    moved.insert(moved.end(), argv + 4, argv + argc);
+    moved.push_back(nullptr);
+    argv = moved.data();
+  } else if (argc >= 3 && std::string_view(argv[1]).starts_with("--server=")) {
+    moved = {argv[0], argv[2], argv[1]};
+    moved.insert(moved.end(), argv + 3, argv + argc);
+    moved.push_back(nullptr);
+    argv = moved.data();
+  }
   int skip = 1;
   if (self == "last" || self == "lastb" || self == "who" || self == "lastlog") {
     skip = 0;

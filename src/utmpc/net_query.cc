@@ -1,6 +1,9 @@
 #include "utmpc/net_query.h"
 #include "utmpc/client_config.h"
 #include "utmpc/usage.h"
+#include "api/wire_decode.h"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -85,12 +88,125 @@ int TakeNetOption(int c, const char* arg, const char* command, NetArgs* args) {
           true;
       return -1;
     }
+    case kNetServer: {
+      auto server = ParseServer(arg);
+      if (!server) {
+        fmt::print(stderr, "utmpc {}: --server: {}\n", command, server.error().message);
+        return kUsageError;
+      }
+      args->server = *server;
+      return -1;
+    }
     default:
       return -2;  // not a network option
   }
 }
 
+// Asks the fleet server which hosts it follows; fills args->hosts with them (only those named
+// by @NAME operands, when there are any).
+int FleetHosts(NetArgs* args, const char* command) {
+  class HostsExchange : public HostExchange {
+   public:
+    std::string FirstTarget() override { return "/v1/hosts"; }
+    Result<std::optional<std::string>> OnBody(std::string_view body) override {
+      auto decoded = DecodeFleetHosts(body);
+      if (!decoded) return tl::unexpected(decoded.error());
+      names = std::move(*decoded);
+      return std::nullopt;
+    }
+    std::vector<std::string> names;
+  } exchange;
+  NetHost server = *args->server;
+  auto results = FetchAll({server}, {&exchange}, args->fetch);
+  if (!results[0]) {
+    std::string line = "utmpc " + std::string(command) + ": " + server.label + ": ";
+    AppendForTerminal(line, results[0].error().message, CurrentTerminalCharset());
+    fmt::print(stderr, "{}\n", line);
+    return 1;
+  }
+  std::vector<std::string> wanted;
+  for (const NetHost& h : args->hosts) wanted.push_back(h.label);
+  args->hosts.clear();
+  for (const std::string& name : exchange.names) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    NetHost h = server;
+    h.label = name;
+    args->hosts.push_back(std::move(h));
+  }
+  for (const std::string& name : wanted) {
+    if (std::find(exchange.names.begin(), exchange.names.end(), name) == exchange.names.end()) {
+      std::string line = "utmpc " + std::string(command) + ": ";
+      AppendForTerminal(line, name, CurrentTerminalCharset());
+      fmt::print(stderr, "{}: the fleet server follows no such host\n", line);
+      return 1;
+    }
+  }
+  if (args->hosts.empty()) {
+    fmt::print(stderr, "utmpc {}: the fleet server {} follows no host yet\n", command, server.label);
+    return 1;
+  }
+  return -1;
+}
+
+// A host's exchange through the fleet server: its targets rewritten (FleetTarget).
+class FleetExchange : public HostExchange {
+ public:
+  FleetExchange(HostExchange* inner, std::string host) : inner_(inner), host_(std::move(host)) {}
+  std::string FirstTarget() override {
+    auto target = FleetTarget(inner_->FirstTarget(), host_);
+    return target ? *target : "/v1/fleet/unsupported";
+  }
+  Result<std::optional<std::string>> OnBody(std::string_view body) override {
+    auto next = inner_->OnBody(body);
+    if (!next || !*next) return next;
+    auto target = FleetTarget(**next, host_);
+    if (!target) return tl::unexpected(target.error());
+    return std::optional<std::string>(*target);
+  }
+
+ private:
+  HostExchange* inner_;
+  std::string host_;
+};
+
 }  // namespace
+
+Result<NetHost> ParseServer(std::string_view url) {
+  auto host = ParseNetHost(url);
+  if (!host) return host;
+  // An explicit port ends the authority: "...:PORT" after the host (or after "]").
+  std::string_view authority = url;
+  if (auto scheme = authority.find("://"); scheme != std::string_view::npos)
+    authority.remove_prefix(scheme + 3);
+  while (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
+  auto colon = authority.rfind(':');
+  bool explicit_port = false;
+  if (colon != std::string_view::npos) {
+    auto bracket = authority.rfind(']');
+    explicit_port = authority.starts_with('[')
+                        ? bracket != std::string_view::npos && bracket < colon
+                        : authority.find(':') == colon;  // several colons: a bare IPv6 address
+  }
+  if (!explicit_port) host->port = 430;
+  return host;
+}
+
+Result<std::string> FleetTarget(std::string_view target, std::string_view host) {
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
+  if (path != "/v1/sessions" && path != "/v1/history" && path != "/v1/failed" &&
+      path != "/v1/lastlog") {
+    return MakeError(ErrorCode::kUnsupported,
+                     std::string(path) + " is not answered by a fleet server (ask the host)");
+  }
+  std::string out = "/v1/fleet/" + std::string(path.substr(4));
+  AddParam(&out, "host", host);
+  if (!query.empty()) {
+    out += '&';
+    out += query;
+  }
+  return out;
+}
 
 const char kNetOptionsHelp[] =
     "\nOver the network, from utmpcd hosts (port 431): name them as @HOST[:PORT]\n"
@@ -104,6 +220,8 @@ const char kNetOptionsHelp[] =
     "      --cacert FILE       trust the CAs in FILE for TLS (default: the system's)\n"
     "      --cert FILE         present this client certificate (mutual TLS)\n"
     "      --key FILE          its private key (default: in the --cert file)\n"
+    "      --server URL        ask a utmpsd fleet server (port 430) for the hosts it follows\n"
+    "                          (default: $UTMPC_SERVER); @NAME then picks hosts of the fleet\n"
     "Hosts, groups of hosts (@GROUP) and credentials can be named in ~/.config/utmpc/config.toml\n"
     "or /etc/utmpc/config.toml ($UTMPC_CONFIG): see utmpc(1), CONFIGURATION.\n";
 
@@ -119,6 +237,7 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   long_options.push_back({"cacert", required_argument, nullptr, kNetCaCert});
   long_options.push_back({"cert", required_argument, nullptr, kNetCert});
   long_options.push_back({"key", required_argument, nullptr, kNetKey});
+  long_options.push_back({"server", required_argument, nullptr, kNetServer});
   long_options.push_back({nullptr, 0, nullptr, 0});
   args->command = command;
   // The configuration file first (hosts, groups, credentials), then the environment, then the
@@ -130,6 +249,14 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
   }
   args->fetch.token = config->token;
   args->fetch.tls = config->files;
+  if (const char* server = std::getenv("UTMPC_SERVER"); server != nullptr && *server != '\0') {
+    auto parsed = ParseServer(server);
+    if (!parsed) {
+      fmt::print(stderr, "utmpc {}: $UTMPC_SERVER: {}\n", command, parsed.error().message);
+      return kUsageError;
+    }
+    args->server = *parsed;
+  }
   // A token from the environment, so that it is not in every command line (and ps).
   if (const char* token = std::getenv("UTMPC_TOKEN"); token != nullptr && *token != '\0') {
     args->fetch.token = token;
@@ -149,6 +276,12 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
       continue;
     }
     if (operand.starts_with('@')) operand.remove_prefix(1);
+    if (args->server) {  // a host of the fleet, by its name there
+      NetHost named;
+      named.label = std::string(operand);
+      args->hosts.push_back(std::move(named));
+      continue;
+    }
     // A group of the configuration file, a host it names, or a host.
     auto hosts = ExpandHost(*config, operand);
     if (!hosts) {
@@ -156,6 +289,11 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
       return kUsageError;
     }
     args->hosts.insert(args->hosts.end(), hosts->begin(), hosts->end());
+  }
+  if (args->server) {
+    if (args->tls) args->server->tls = true;
+    if (args->cert_given && !args->key_given) args->fetch.tls.key.clear();
+    return FleetHosts(args, command);
   }
   if (args->tls) {
     for (NetHost& host : args->hosts) host.tls = true;
@@ -188,7 +326,17 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
 
 std::vector<Result<void>> RunExchanges(const NetArgs& args,
                                        const std::vector<HostExchange*>& exchanges) {
-  std::vector<Result<void>> results = FetchAll(args.hosts, exchanges, args.fetch);
+  std::vector<FleetExchange> fleet;
+  std::vector<HostExchange*> through;
+  if (args.server) {
+    fleet.reserve(exchanges.size());
+    for (size_t i = 0; i < exchanges.size(); ++i) {
+      fleet.emplace_back(exchanges[i], args.hosts[i].label);
+      through.push_back(&fleet.back());
+    }
+  }
+  std::vector<Result<void>> results =
+      FetchAll(args.hosts, args.server ? through : exchanges, args.fetch);
   TerminalCharset charset = CurrentTerminalCharset();
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i]) continue;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,10 @@ struct NetArgs {
   // command: each is every host's, over a host's own from the configuration file.
   bool token_given = false;
   bool ca_given = false, cert_given = false, key_given = false;
+  // --server URL ($UTMPC_SERVER): a utmpsd fleet server (port 430) answers for the hosts it
+  // follows. `hosts` are then the fleet's hosts (labelled by their fleet names, each the
+  // server's address), and every request goes to the server's /v1/fleet/... for that host.
+  std::optional<NetHost> server;
 };
 
 // What every network command adds to its --help: how to name hosts, and the options
@@ -47,7 +52,8 @@ enum NetOptionCode {
   kNetTls,
   kNetCaCert,
   kNetCert,
-  kNetKey
+  kNetKey,
+  kNetServer
 };
 
 // Handles a command's own option `c` (with getopt's optarg); returns an exit status to stop
@@ -85,6 +91,14 @@ class HostColumn {
   std::vector<size_t> label_columns_;  // the terminal columns each takes
   size_t width_ = 4;                   // "HOST"
 };
+
+// The target a host's request becomes through a fleet server: "/v1/sessions?user=a" of host
+// web1 is "/v1/fleet/sessions?host=web1&user=a". Fails for what the fleet does not answer
+// (/v1/host: the hosts' live summaries are not stored).
+Result<std::string> FleetTarget(std::string_view target, std::string_view host);
+
+// --server's URL as a host: port 430 unless it names one.
+Result<NetHost> ParseServer(std::string_view url);
 
 // Appends name=value to a request target, with '?' or '&' and value percent-encoded.
 void AddParam(std::string* target, std::string_view name, std::string_view value);

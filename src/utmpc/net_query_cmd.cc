@@ -432,9 +432,12 @@ bool WantsNetwork(std::string_view command, int argc, char** argv) {
       command != "lastlog" && !bare_hosts) {
     return false;
   }
+  if (const char* server = std::getenv("UTMPC_SERVER"); server != nullptr && *server != '\0')
+    return true;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (IsHostArgument(arg) || arg.starts_with("--hosts-file")) return true;
+    if (IsHostArgument(arg) || arg.starts_with("--hosts-file") || arg.starts_with("--server"))
+      return true;
     if (!bare_hosts) continue;
     if (arg == "--file" || arg == "--socket" || arg == "--timeout") {
       ++i;  // its value is a file or a number
