@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "api/wire_decode.h"
+#include "api/wire_json.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {
@@ -50,6 +51,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto host = utmpcd::DecodeHost(body)) CheckJson(host->json);
   if (auto event = utmpcd::DecodeEvent(body)) CheckJson(event->json);
   (void)utmpcd::DecodeGap(body);
+  // What utmpsd stores of a host's stream: a decoded event, encoded again as the stream
+  // frames it, decodes to the same event (nothing of it is lost or changed on the way).
+  if (auto event = utmpcd::DecodeStoredEvent(body)) {
+    std::string again;
+    utmpcd::AppendEventJson(again, *event);
+    CheckJson(again);
+    auto back = utmpcd::DecodeStoredEvent(again);
+    Check(back.has_value(), "a stored event does not decode after encoding");
+    const utmpcd::Event& a = *event;
+    const utmpcd::Event& b = *back;
+    Check(a.seq == b.seq && a.time_us == b.time_us && a.kind == b.kind && a.user == b.user &&
+              a.tty == b.tty && a.remote_host == b.remote_host &&
+              a.remote_addr == b.remote_addr && a.pid == b.pid && a.session == b.session &&
+              a.source == b.source && a.boot_id == b.boot_id,
+          "a stored event changes when encoded and decoded again");
+  }
+  if (auto hosts = utmpcd::DecodeFleetHosts(body)) {
+    for (const std::string& name : *hosts) (void)name;
+  }
   std::string text = utmpcd::DescribeHttpError(500, body);
   Check(utmpcd::fuzz::IsTerminalSafe(text, /*utf8=*/false, /*newlines=*/false),
         "an error message from the server reaches the terminal unescaped");
