@@ -27,6 +27,22 @@ for where in readme man; do
   [[ -z $extra ]] || fail "the $where synopsis of utmpcd names $extra, which utmpcd does not take"
 done
 
+# utmpsd: the same, against "## utmpsd" and utmpsd(8).
+if [[ -n ${UTMPSD:-} ]]; then
+  "$UTMPSD" --help | long_options >/tmp/synopsis.$$.help
+  awk '/^## utmpsd/ {on = 1} on && /^```sh/ {n++; next} on && n == 1 && /^```/ {exit} on && n == 1' \
+    "$src/README.md" | long_options >/tmp/synopsis.$$.readme
+  sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$src/docs/utmpsd.8" | sed 's/\\-/-/g' |
+    long_options >/tmp/synopsis.$$.man
+  [[ $(wc -l </tmp/synopsis.$$.help) -ge 8 ]] || fail "utmpsd --help lists too few options"
+  for where in readme man; do
+    missing=$(comm -23 /tmp/synopsis.$$.help /tmp/synopsis.$$.$where | tr '\n' ' ')
+    extra=$(comm -13 /tmp/synopsis.$$.help /tmp/synopsis.$$.$where | tr '\n' ' ')
+    [[ -z $missing ]] || fail "the $where synopsis of utmpsd lacks $missing"
+    [[ -z $extra ]] || fail "the $where synopsis of utmpsd names $extra, which utmpsd does not take"
+  done
+fi
+
 # utmpc: each command's long options are in its manual.
 man_text=$(sed 's/\\-/-/g' "$src/docs/utmpc.1")
 for command in last lastb who lastlog dump ping summary discover w uptime watch; do
@@ -39,6 +55,8 @@ done
 if [[ -n ${UTMPCD_VERSION:-} ]]; then
   [[ $("$UTMPCD" --version) == "utmpcd $UTMPCD_VERSION" ]] || fail "utmpcd --version: $("$UTMPCD" --version)"
   [[ $("$UTMPC" --version) == "utmpc $UTMPCD_VERSION" ]] || fail "utmpc --version: $("$UTMPC" --version)"
+  [[ -z ${UTMPSD:-} || $("$UTMPSD" --version) == "utmpsd $UTMPCD_VERSION" ]] ||
+    fail "utmpsd --version: $("$UTMPSD" --version)"
   for page in "$src"/docs/*.[18]; do
     grep -q "^\.TH .*\"utmpcd $UTMPCD_VERSION\"" "$page" || fail "$page is not of version $UTMPCD_VERSION"
   done
