@@ -280,6 +280,7 @@ Result<ApiEvent> DecodeEvent(std::string_view data) {
   e.host = f.Bytes("host");
   e.addr = f.OptText("addr");
   e.pid = f.Integer("pid");
+  e.hostname = f.Text("hostname");
   if (auto done = f.Done(); !done) return tl::unexpected(done.error());
   e.json = Compact(*j);
   return e;

@@ -84,6 +84,7 @@ struct ApiEvent {
   std::string user, tty, host;
   std::optional<std::string> addr;
   int64_t pid = 0;
+  std::string hostname;  // a fleet server's stream: the host it happened on ("" otherwise)
   std::string json;
 };
 Result<ApiEvent> DecodeEvent(std::string_view data);

@@ -206,7 +206,10 @@ void WatchSession::Connect(uint64_t attempt) {
     self->stream_.Handshake(self->host_.name, [self, attempt](const std::string& failed) {
       if (!self->Current(attempt)) return;
       if (!failed.empty()) return self->Trouble(failed);
-      if (self->resume_id_ || self->from_) return self->RequestEvents(attempt);
+      if (self->resume_id_ || self->from_ ||
+          self->watcher_->options().events_path != "/v1/events") {
+        return self->RequestEvents(attempt);
+      }
       self->RequestHost(attempt);
     });
   });
@@ -242,7 +245,7 @@ void WatchSession::RequestHost(uint64_t attempt) {
 }
 
 void WatchSession::RequestEvents(uint64_t attempt) {
-  std::string target = "/v1/events";
+  std::string target = watcher_->options().events_path;
   if (!resume_id_ && from_) target += "?from=" + std::to_string(*from_);
   request_ = Get(host_, target);
   Authorize();

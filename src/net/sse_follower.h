@@ -51,6 +51,10 @@ struct WatchOptions {
   std::string token;
   // For the hosts with `tls`: whom to trust, and a client certificate.
   TlsClientFiles tls{};
+  // The stream's path: a utmpcd's "/v1/events", or a fleet server's "/v1/fleet/events". Only
+  // for the former is a stream without `from` started at the newest seq GET /v1/host names
+  // (a fleet stream's first id says where it started).
+  std::string events_path = "/v1/events";
 };
 
 // Follows GET /v1/events of every host until all of them are given up (a daemon answering

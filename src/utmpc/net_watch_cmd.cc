@@ -2,6 +2,7 @@
 // moment it arrives; a dropped stream is resumed where it stopped (net_http.h, WatchAll).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,7 +27,10 @@ void Usage(FILE* out) {
   std::fputs(
       "Usage: utmpc watch [options] HOST... [--hosts-file FILE]\n"
       "Print the login events of each HOST as they happen (HOST, @HOST, HOST:PORT).\n\n"
-      "      --from SEQ         start with the stored events from seq SEQ on\n"
+      "      --from SEQ         start with the stored events from seq SEQ on (with --server:\n"
+      "                         from the fleet's position SEQ on)\n"
+      "      --server URL       every event of the hosts a utmpsd fleet server follows, from\n"
+      "                         its one stream (HOST then picks hosts of the fleet by name)\n"
       "      --json             each event as a JSON line: {\"host\":...,\"event\":{...}}\n"
       "      --timeout SECONDS  connection timeout (default 5)\n"
       "  -h, --help             display this help\n",
@@ -42,14 +46,23 @@ void AppendColumn(std::string& out, std::string_view text, size_t width, Termina
 
 class WatchPrinter : public EventSink {
  public:
-  WatchPrinter(const std::vector<NetHost>& hosts, bool json)
-      : hosts_(hosts), json_(json), charset_(CurrentTerminalCharset()), column_(hosts, charset_) {}
+  // `fleet`: one stream of a fleet server, whose events name their host (one of `hosts`, by
+  // label; the events of other hosts are not printed).
+  WatchPrinter(const std::vector<NetHost>& hosts, bool json, std::string server = "")
+      : hosts_(hosts), json_(json), fleet_(!server.empty()), server_(std::move(server)),
+        charset_(CurrentTerminalCharset()), column_(hosts, charset_) {}
 
   void OnMessage(size_t host, const SseMessage& message) override {
     if (message.event == "gap") return Gap(host, message.data);
     if (message.event == "reset") return Reset(host, message.data);
     auto event = DecodeEvent(message.data);
     if (!event) return Say(host, event.error().message);
+    if (fleet_) {
+      auto it = std::find_if(hosts_.begin(), hosts_.end(),
+                             [&](const NetHost& h) { return h.label == event->hostname; });
+      if (it == hosts_.end()) return;  // a host not asked for
+      host = static_cast<size_t>(it - hosts_.begin());
+    }
     line_.clear();
     if (json_) {
       line_ += "{\"host\":";
@@ -135,12 +148,13 @@ class WatchPrinter : public EventSink {
                           reset->reason == "foreign"
                               ? "the history this stream resumed in was replaced"
                               : "the history this stream resumed in was reset",
-                          reset->last_seq, hosts_[host].label));
+                          reset->last_seq, fleet_ ? "--server " + server_ : hosts_[host].label));
   }
 
   void Say(size_t host, const std::string& what) {
     std::string text = "utmpc watch: ";
-    AppendForTerminal(text, hosts_[host].label, charset_);
+    // (A fleet server's one stream: what happens to it happens to the server.)
+    AppendForTerminal(text, fleet_ ? server_ : hosts_[host].label, charset_);
     text += ": ";
     AppendForTerminal(text, what, charset_);
     text += '\n';
@@ -150,6 +164,8 @@ class WatchPrinter : public EventSink {
   const std::vector<NetHost>& hosts_;
   std::map<std::pair<size_t, std::string>, std::string> on_line_;  // (host, tty): user
   bool json_;
+  bool fleet_;
+  std::string server_;
   TerminalCharset charset_;
   HostColumn column_;
   LocalClock clock_;
@@ -185,10 +201,18 @@ int RunWatch(int argc, char** argv) {
   if (status >= 0) return status;
 
   WatchOptions options;
-  options.from.assign(args.hosts.size(), from);
   options.connect_timeout_ms = args.fetch.timeout_ms;
   options.token = args.fetch.token;
   options.tls = args.fetch.tls;
+  if (args.server) {
+    // One stream of the fleet server: every host's events, each naming its host.
+    options.events_path = "/v1/fleet/events";
+    options.from.assign(1, from);
+    WatchPrinter printer(args.hosts, args.json, args.server->label);
+    WatchAll({*args.server}, options, &printer);
+    return 1;
+  }
+  options.from.assign(args.hosts.size(), from);
   WatchPrinter printer(args.hosts, args.json);
   WatchAll(args.hosts, options, &printer);
   return 1;  // every host was given up

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -36,7 +37,7 @@ bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-          c == ':'))
+          c == ':' || c == '[' || c == ']'))
       return false;
   }
   return true;
@@ -47,10 +48,17 @@ Result<void> CompleteHost(FleetHostConfig* h, const TlsClientFiles& own, std::st
   auto net = ParseNetHost(h->url);
   if (!net) return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: {}", where, net.error().message));
   h->net = *net;
-  if (h->name.empty()) h->name = h->net.label;
+  if (h->name.empty()) {
+    // As written, without the scheme: "https://web1.example.org/" is "web1.example.org".
+    std::string_view label = h->net.label;
+    for (std::string_view scheme : {"https://", "http://"})
+      if (label.starts_with(scheme)) label.remove_prefix(scheme.size());
+    while (label.ends_with('/')) label.remove_suffix(1);
+    h->name = std::string(label);
+  }
   if (!ValidName(h->name)) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: '{}' is no host name (letters, digits, '-', '.', '_', ':')",
+                     fmt::format("{}: '{}' is no host name (letters, digits, '-', '.', '_', ':', '[', ']')",
                                  where, h->name));
   }
   h->net.label = h->name;

@@ -273,6 +273,16 @@ compare who
 compare last
 compare lastb
 compare last -n 3 u1-1
+# utmpc watch --server: one stream, every host's events as they are stored, named by host.
+ip netns exec "$fleet" "$UTMPC" watch --server http://127.0.0.1:430 --json >watch.out 2>watch.err &
+watch_pid=$!
+pids+=("$watch_pid")
+sleep 0.5
+line 7 4242 pts/9 watcher 203.0.113.9 2026-11-28T12:00:00,000000+00:00 | utmpdump -r >>h2/wtmp 2>/dev/null
+for _ in $(seq 100); do grep -q '"watcher"' watch.out && break; sleep 0.05; done
+kill "$watch_pid"
+jq -e 'select(.event.user == "watcher") | .host == "h2" and .event.tty == "pts/9"' watch.out >/dev/null ||
+  fail "utmpc watch --server: $(cat watch.out watch.err)"
 echo "ok: utmpc --server"
 fi
 
