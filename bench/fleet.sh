@@ -37,7 +37,7 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 ip -n "$ns" route add unreachable 10.0.0.0/8
 in_ns() { ip netns exec "$ns" "$@"; }
-ulimit -n 1048576 2>/dev/null || ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 url=$(in_ns "$top/tests/support/postgres.sh" start "$tmp/pg")
 sql() { in_ns psql -X -At "$1" -c "$2"; }
 

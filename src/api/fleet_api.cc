@@ -175,7 +175,8 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   return Routed{std::nullopt, true};
 }
 
-ApiResponse FleetApi::Handle(const ApiRequest& request, FleetStore& store) const {
+ApiResponse FleetApi::Handle(const ApiRequest& request, FleetStore& store,
+                             OpenSessionsView* open) const {
   auto query = Query::Parse(request.target);
   if (!query) return ErrorResponse(400, "bad_request", query.error().message);
   const std::string& path = query->path();
@@ -183,7 +184,7 @@ ApiResponse FleetApi::Handle(const ApiRequest& request, FleetStore& store) const
     if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
     return Hosts(store);
   }
-  if (path == "/v1/fleet/sessions") return Sessions(*query, store);
+  if (path == "/v1/fleet/sessions") return Sessions(*query, store, open);
   if (path == "/v1/fleet/history") return History(*query, store, false);
   if (path == "/v1/fleet/failed") return History(*query, store, true);
   if (path == "/v1/fleet/lastlog") return Lastlog(*query, store);
@@ -266,13 +267,109 @@ Result<FleetFilter> ReadFilter(const Query& q,
 
 }  // namespace
 
-ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store) const {
+namespace {
+
+// One open session's object as /v1/fleet/sessions lists it.
+void AppendFleetSession(std::string& o, const FleetSession& s) {
+  std::string one;
+  AppendSessionJson(one, SessionJson{.user = s.user, .tty = s.tty, .host = s.remote_host,
+                                     .addr = s.addr, .pid = s.pid, .session = s.session,
+                                     .login_time_us = s.login_us, .idle_s = std::nullopt});
+  o += "{\"hostname\":";
+  AppendJsonString(o, s.hostname);
+  o += ',';
+  o.append(one, 1);
+}
+
+bool Matches(const std::vector<std::string>& wanted, const std::string& value) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+}
+
+}  // namespace
+
+Result<void> OpenSessionsView::Refresh(FleetStore& store) {
+  constexpr int64_t kPage = 10000;
+  if (!loaded_) {
+    // The newest position first, then the open sessions (as new or newer): changes after it
+    // that the load already saw are applied again, which changes nothing.
+    auto position = store.LastPosition();
+    if (!position) return tl::unexpected(position.error());
+    FleetFilter all;
+    all.limit = INT64_MAX;
+    auto open = store.OpenSessions(all);
+    if (!open) return tl::unexpected(open.error());
+    by_key_.clear();
+    by_seq_.clear();
+    for (const FleetSession& s : *open) Apply(s);
+    position_ = *position;
+    loaded_ = true;
+  }
+  for (;;) {
+    auto changed = store.SessionsChangedAfter(position_, kPage);
+    if (!changed) return tl::unexpected(changed.error());
+    for (const FleetSession& s : *changed) {
+      Apply(s);
+      position_ = std::max(position_, s.changed_pos);
+    }
+    if (static_cast<int64_t>(changed->size()) < kPage) return {};
+  }
+}
+
+void OpenSessionsView::Apply(const FleetSession& s) {
+  auto id = std::make_pair(s.hostname, s.seq);
+  if (auto old = by_seq_.find(id); old != by_seq_.end()) {
+    by_key_.erase(old->second);
+    by_seq_.erase(old);
+  }
+  if (!s.end.empty() || s.boot) return;  // ended: no longer on
+  Key key{s.hostname, s.login_us, s.seq};
+  Entry entry{s.user, s.tty, {}};
+  AppendFleetSession(entry.json, s);
+  by_key_[key] = std::move(entry);
+  by_seq_[id] = std::move(key);
+}
+
+std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit) const {
+  std::string o;
+  std::vector<const std::string*> rows;
+  size_t bytes = 0;
+  bool truncated = false;
+  for (const auto& [key, entry] : by_key_) {
+    if (!Matches(f.hosts, key.host) || !Matches(f.users, entry.user) || !Matches(f.ttys, entry.tty))
+      continue;
+    if (static_cast<int64_t>(rows.size()) == limit) {
+      truncated = true;
+      break;
+    }
+    rows.push_back(&entry.json);
+    bytes += entry.json.size() + 1;
+  }
+  o.reserve(bytes + 64);
+  o += "{\"sessions\":[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) o += ',';
+    o += *rows[i];
+  }
+  o += fmt::format("],\"truncated\":{}}}\n", truncated ? "true" : "false");
+  return o;
+}
+
+ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store, OpenSessionsView* open) const {
   if (auto known = q.OnlyKnown({"user", "host", "tty", "group", "limit"}); !known)
     return BadParameter(known.error());
   auto f = ReadFilter(q, options_.groups, false);
   if (!f) return BadParameter(f.error());
   auto limit = q.Integer("limit", 1, 1000000, 100000);
   if (!limit) return BadParameter(limit.error());
+  if (open != nullptr) {
+    if (auto refreshed = open->Refresh(store); !refreshed) {
+      *open = OpenSessionsView();  // loaded anew once the store answers
+      return Unavailable(refreshed.error());
+    }
+    ApiResponse r;
+    r.body = open->Answer(*f, *limit);
+    return r;
+  }
   f->limit = *limit + 1;
   auto rows = store.OpenSessions(*f);
   if (!rows) return Unavailable(rows.error());
@@ -284,14 +381,7 @@ ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store) const {
   for (size_t i = 0; i < rows->size(); ++i) {
     const FleetSession& s = (*rows)[i];
     if (i > 0) o += ',';
-    std::string one;
-    AppendSessionJson(one, SessionJson{.user = s.user, .tty = s.tty, .host = s.remote_host,
-                                       .addr = s.addr, .pid = s.pid, .session = s.session,
-                                       .login_time_us = s.login_us, .idle_s = std::nullopt});
-    o += "{\"hostname\":";
-    AppendJsonString(o, s.hostname);
-    o += ',';
-    o.append(one, 1);
+    AppendFleetSession(o, s);
   }
   o += fmt::format("],\"truncated\":{}}}\n", truncated ? "true" : "false");
   ApiResponse r;

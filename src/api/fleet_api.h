@@ -45,6 +45,38 @@ struct FleetHealth {
   int64_t streams = 0;
 };
 
+// The sessions open now in the whole fleet, in memory, kept current from the store's changes
+// (FleetStore::SessionsChangedAfter): /v1/fleet/sessions of 100,000 sessions is a walk of a
+// map and a copy of their JSON, not a query of 100,000 rows. Used by one thread (the one that
+// owns the store it refreshes from).
+class OpenSessionsView {
+ public:
+  // Brings the view up to what the store holds: at first all open sessions, then what changed.
+  Result<void> Refresh(FleetStore& store);
+  // {"sessions":[...],"truncated":...} of the sessions `filter` matches (users, hosts, ttys),
+  // by host, then login time; at most `limit`.
+  std::string Answer(const FleetFilter& filter, int64_t limit) const;
+  size_t size() const { return by_key_.size(); }
+
+ private:
+  struct Key {
+    std::string host;
+    int64_t login_us = 0;
+    int64_t seq = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Entry {
+    std::string user, tty;
+    std::string json;  // the session's object, with its hostname
+  };
+  void Apply(const FleetSession& s);
+
+  bool loaded_ = false;
+  int64_t position_ = 0;  // changes up to here are in
+  std::map<Key, Entry> by_key_;
+  std::map<std::pair<std::string, int64_t>, Key> by_seq_;  // (host, seq) → key
+};
+
 class FleetApi {
  public:
   explicit FleetApi(FleetApiOptions options) : options_(std::move(options)) {}
@@ -60,15 +92,17 @@ class FleetApi {
   };
   Routed Route(const ApiRequest& request, int64_t newest, const FleetHealth& health) const;
 
-  // The answer to a request Route said queries the store.
-  ApiResponse Handle(const ApiRequest& request, FleetStore& store) const;
+  // The answer to a request Route said queries the store. With `open`, /v1/fleet/sessions is
+  // answered from it (refreshed first).
+  ApiResponse Handle(const ApiRequest& request, FleetStore& store,
+                     OpenSessionsView* open = nullptr) const;
 
   // One fleet event as the fleet stream sends it: "id: POS\nevent: KIND\ndata: {...}\n\n".
   static std::string Frame(const FleetStore::Positioned& event);
 
  private:
   ApiResponse Hosts(FleetStore& store) const;
-  ApiResponse Sessions(const class Query& query, FleetStore& store) const;
+  ApiResponse Sessions(const class Query& query, FleetStore& store, OpenSessionsView* open) const;
   ApiResponse History(const class Query& query, FleetStore& store, bool failed) const;
   ApiResponse Lastlog(const class Query& query, FleetStore& store) const;
 

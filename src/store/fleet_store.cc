@@ -42,8 +42,9 @@ constexpr const char* kEventColumns =
     " source, boot_id";
 constexpr int kEventColumnCount = 14;
 constexpr const char* kSessionColumns =
-    "host, seq, boot, user_name, tty, remote_host, addr, pid, session, login_us, end_kind, end_us";
-constexpr int kSessionColumnCount = 12;
+    "host, seq, boot, user_name, tty, remote_host, addr, pid, session, login_us, end_kind, end_us,"
+    " changed_pos";
+constexpr int kSessionColumnCount = 13;
 
 std::string SchemaSql(bool postgres) {
   // {B}: bytes; the events' key and partitioning differ (a partitioned table's key must hold
@@ -78,8 +79,9 @@ CREATE TABLE fleet_sessions (
   host TEXT NOT NULL, seq BIGINT NOT NULL, boot SMALLINT NOT NULL, user_name {B} NOT NULL,
   tty {B} NOT NULL, remote_host {B} NOT NULL, addr {B} NOT NULL, pid BIGINT NOT NULL,
   session BIGINT NOT NULL, login_us BIGINT NOT NULL, end_kind TEXT NOT NULL DEFAULT '',
-  end_us BIGINT,
+  end_us BIGINT, changed_pos BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (host, seq));
+CREATE INDEX fleet_sessions_changed ON fleet_sessions (changed_pos);
 CREATE INDEX fleet_sessions_open ON fleet_sessions (host, login_us) WHERE end_kind = '';
 CREATE INDEX fleet_sessions_open_user ON fleet_sessions (user_name) WHERE end_kind = '';
 CREATE INDEX fleet_sessions_user ON fleet_sessions (user_name, login_us);
@@ -361,6 +363,15 @@ class SqlFleetStore final : public FleetStore {
     return Sessions(*rows);
   }
 
+  Result<std::vector<FleetSession>> SessionsChangedAfter(int64_t after, int64_t limit) override {
+    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_sessions WHERE changed_pos > $1 AND"
+                                       " boot = 0 ORDER BY changed_pos LIMIT $2",
+                                       kSessionColumns),
+                           std::vector<SqlValue>{SqlValue::Int(after), SqlValue::Int(limit)});
+    if (!rows) return tl::unexpected(rows.error());
+    return Sessions(*rows);
+  }
+
   Result<std::vector<FleetEvent>> Failed(const FleetFilter& filter) override {
     std::vector<SqlValue> params;
     std::string where = "kind = 'failed'" + Filters(filter, "time_us", params);
@@ -517,6 +528,7 @@ class SqlFleetStore final : public FleetStore {
       s.login_us = r[9].AsInt();
       s.end = r[10].AsString();
       if (!r[11].null()) s.end_us = r[11].AsInt();
+      s.changed_pos = r[12].AsInt();
       out.push_back(std::move(s));
     }
     return out;
@@ -733,6 +745,8 @@ class SqlFleetStore final : public FleetStore {
       }
     }
 
+    // Sessions opened or ended by this batch carry its last position (SessionsChangedAfter).
+    const int64_t last_pos = first_pos + static_cast<int64_t>(pending.size()) - 1;
     // The events, in multi-row INSERTs of 128, 64, ... rows (a few statement shapes).
     for (size_t i = 0; i < pending.size();) {
       size_t n = 128;
@@ -782,15 +796,17 @@ class SqlFleetStore final : public FleetStore {
         s.params.push_back(SqlValue::Int(f.login_us));
         s.params.push_back(SqlValue::Text(f.end));
         s.params.push_back(f.end_us ? SqlValue::Int(*f.end_us) : SqlValue::Null());
+        s.params.push_back(SqlValue::Int(last_pos));
       }
       statements.push_back(std::move(s));
       i += n;
     }
     for (const Ended& x : ended) {
       statements.push_back(
-          {"UPDATE fleet_sessions SET end_kind = $3, end_us = $4 WHERE host = $1 AND seq = $2",
+          {"UPDATE fleet_sessions SET end_kind = $3, end_us = $4, changed_pos = $5 WHERE host = $1"
+           " AND seq = $2",
            {SqlValue::Text(x.host), SqlValue::Int(x.seq), SqlValue::Text(x.end),
-            x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null()}});
+            x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null(), SqlValue::Int(last_pos)}});
     }
     for (auto& [key, n] : lastlog) {
       statements.push_back(

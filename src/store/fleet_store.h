@@ -70,6 +70,8 @@ struct FleetSession {
   // "" while open; else "logout", "crash", "down", "gone", "boot" (a boot that ended).
   std::string end;
   std::optional<int64_t> end_us;
+  // The fleet position of the batch that opened or last ended it (SessionsChangedAfter).
+  int64_t changed_pos = 0;
 };
 
 // A fleet event: the host's event, with the store's seq and a fleet-wide position.
@@ -160,6 +162,10 @@ class FleetStore {
 
   // Queries. Sessions open now (end ""), by host then login time.
   virtual Result<std::vector<FleetSession>> OpenSessions(const FleetFilter& filter) = 0;
+  // Up to `limit` logins (no boots) opened or ended by batches with positions above `after`,
+  // in position order: what changed in the sessions open now since a reader saw `after`.
+  // Positions are given in commit order, so a reader that applies these in turn misses none.
+  virtual Result<std::vector<FleetSession>> SessionsChangedAfter(int64_t after, int64_t limit) = 0;
   // Sessions (logins and boots) newest login first, as `last` lists them host by host.
   virtual Result<std::vector<FleetSession>> History(const FleetFilter& filter) = 0;
   // Failed logins newest first (FleetEvent::event of kind kFailed).

@@ -185,7 +185,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
           answer = ErrorResponse(503, "unavailable", "the fleet store cannot be reached");
           answer.headers.emplace_back("Retry-After", "1");
         } else {
-          answer = api->Handle(request, *query_store_);
+          answer = api->Handle(request, *query_store_, &open_sessions_);
           if (answer.status == 503) query_store_.reset();  // a new connection next time
         }
       } catch (const std::exception& e) {
@@ -640,6 +640,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::shared_ptr<const FleetApi> api_;
   std::unique_ptr<FleetStore> write_store_;  // the store worker's
   std::unique_ptr<FleetStore> query_store_;  // the query worker's
+  OpenSessionsView open_sessions_;           // the query worker's
   std::unique_ptr<FleetStore> feed_store_;   // the loop's
   std::string write_store_kind_ = write_store_ ? write_store_->kind() : "";
   SseHub hub_;

@@ -154,6 +154,35 @@ TEST_F(FleetApiTest, SessionsAreWhoIsOnWhereWithFilters) {
   EXPECT_EQ(limited["truncated"], true);
 }
 
+TEST_F(FleetApiTest, TheInMemoryViewAnswersAsTheStoreDoesAndFollowsItsChanges) {
+  OpenSessionsView view;
+  auto ask = [&](const std::string& target, OpenSessionsView* v) {
+    ApiRequest r;
+    r.target = target;
+    r.peer.address = "127.0.0.1";
+    return api_->Handle(r, *store_, v).body;
+  };
+  for (const char* target : {"/v1/fleet/sessions", "/v1/fleet/sessions?user=alice",
+                             "/v1/fleet/sessions?group=web&tty=pts%2F1", "/v1/fleet/sessions?limit=2"}) {
+    EXPECT_EQ(ask(target, &view), ask(target, nullptr)) << target;
+  }
+  EXPECT_EQ(view.size(), 4u);
+  // alice logs out of web1; dave logs in on db1; web2 boots (a crash ends its sessions).
+  Put("web1", {Logout(4, 10, "pts/0")});
+  Put("db1", {Login(3, 11, "dave", "pts/5")});
+  Event boot = Login(3, 12, "", "~");
+  boot.kind = EventKind::kBoot;
+  Put("web2", {boot});
+  for (const char* target : {"/v1/fleet/sessions", "/v1/fleet/sessions?user=alice",
+                             "/v1/fleet/sessions?host=db1"}) {
+    EXPECT_EQ(ask(target, &view), ask(target, nullptr)) << target;
+  }
+  Json j = Json::parse(ask("/v1/fleet/sessions", &view));
+  std::set<std::string> seen;
+  for (auto& x : j["sessions"]) seen.insert(x["hostname"].get<std::string>() + ":" + x["user"].get<std::string>());
+  EXPECT_EQ(seen, (std::set<std::string>{"web1:bob", "db1:dave"}));
+}
+
 TEST_F(FleetApiTest, BadParametersAreNamed) {
   ApiResponse r = Get("/v1/fleet/history?usr=alice");
   EXPECT_EQ(r.status, 400);
