@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -121,6 +122,24 @@ std::string ValuesList(int rows, int columns) {
     out += ")";
   }
   return out;
+}
+
+// Statements for `rows` rows of `columns` values each, in chunks of 128, 64, ... rows (a few
+// statement shapes, each prepared once): sql(VALUES list) is a chunk's text, params(i, out)
+// appends row i's values.
+void AddRows(std::vector<SqlStatement>& out, size_t rows, int columns,
+             const std::function<std::string(const std::string&)>& sql,
+             const std::function<void(size_t, std::vector<SqlValue>&)>& params) {
+  for (size_t i = 0; i < rows;) {
+    size_t n = 128;
+    while (n > rows - i) n /= 2;
+    SqlStatement s;
+    s.sql = sql(ValuesList(static_cast<int>(n), columns));
+    s.params.reserve(n * static_cast<size_t>(columns));
+    for (size_t k = i; k < i + n; ++k) params(k, s.params);
+    out.push_back(std::move(s));
+    i += n;
+  }
 }
 
 // "$k, $k+1, ..." for `count` parameters starting at `first`.
@@ -801,34 +820,62 @@ class SqlFleetStore final : public FleetStore {
       statements.push_back(std::move(s));
       i += n;
     }
-    for (const Ended& x : ended) {
-      statements.push_back(
-          {"UPDATE fleet_sessions SET end_kind = $3, end_us = $4, changed_pos = $5 WHERE host = $1"
-           " AND seq = $2",
-           {SqlValue::Text(x.host), SqlValue::Int(x.seq), SqlValue::Text(x.end),
-            x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null(), SqlValue::Int(last_pos)}});
-    }
-    for (auto& [key, n] : lastlog) {
-      statements.push_back(
-          {"INSERT INTO fleet_lastlog (host, user_name, seq, time_us, tty, remote_host) VALUES "
-           "($1, $2, $3, $4, $5, $6) ON CONFLICT (host, user_name) DO UPDATE SET seq = "
-           "excluded.seq, time_us = excluded.time_us, tty = excluded.tty, remote_host = "
-           "excluded.remote_host WHERE excluded.seq > fleet_lastlog.seq",
-           {SqlValue::Text(key.first), SqlValue::Bytes(key.second), SqlValue::Int(n.seq),
-            SqlValue::Int(n.time_us), SqlValue::Bytes(n.tty), SqlValue::Bytes(n.remote_host)}});
-    }
+    // The rest in multi-row statements too (UPDATE ... FROM (VALUES ...): both databases).
+    AddRows(statements, ended.size(), 5,
+            [](const std::string& values) {
+              return "UPDATE fleet_sessions SET end_kind = v.column3, end_us = CAST(v.column4 AS"
+                     " BIGINT), changed_pos = v.column5 FROM (VALUES " + values +
+                     ") AS v WHERE fleet_sessions.host = v.column1 AND fleet_sessions.seq ="
+                     " v.column2";
+            },
+            [&](size_t i, std::vector<SqlValue>& out) {
+              const Ended& x = ended[i];
+              out.push_back(SqlValue::Text(x.host));
+              out.push_back(SqlValue::Int(x.seq));
+              out.push_back(SqlValue::Text(x.end));
+              out.push_back(x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null());
+              out.push_back(SqlValue::Int(last_pos));
+            });
+    std::vector<std::pair<const std::pair<std::string, std::string>*, const Newest*>> newest;
+    for (auto& [key, n] : lastlog) newest.emplace_back(&key, &n);
+    AddRows(statements, newest.size(), 6,
+            [](const std::string& values) {
+              return "INSERT INTO fleet_lastlog (host, user_name, seq, time_us, tty, remote_host)"
+                     " VALUES " + values +
+                     " ON CONFLICT (host, user_name) DO UPDATE SET seq = excluded.seq, time_us ="
+                     " excluded.time_us, tty = excluded.tty, remote_host = excluded.remote_host"
+                     " WHERE excluded.seq > fleet_lastlog.seq";
+            },
+            [&](size_t i, std::vector<SqlValue>& out) {
+              const auto& [key, n] = newest[i];
+              out.push_back(SqlValue::Text(key->first));
+              out.push_back(SqlValue::Bytes(key->second));
+              out.push_back(SqlValue::Int(n->seq));
+              out.push_back(SqlValue::Int(n->time_us));
+              out.push_back(SqlValue::Bytes(n->tty));
+              out.push_back(SqlValue::Bytes(n->remote_host));
+            });
     std::map<std::string, int64_t> last_time;
     for (const Pending& p : pending) last_time[*p.host] = p.event->time_us;
-    for (auto& [host, row] : updated) {
-      auto t = last_time.find(host);
-      statements.push_back(
-          {fmt::format("UPDATE fleet_hosts SET history = $2, base = $3, last_seq = $4,"
-                       " last_event_us = CASE WHEN $5 = 0 THEN last_event_us ELSE $5 END,"
-                       " stored_at_us = {} WHERE host = $1",
-                       db_->NowUs()),
-           {SqlValue::Text(host), SqlValue::Text(row.history), SqlValue::Int(row.base),
-            SqlValue::Int(row.last_seq), SqlValue::Int(t == last_time.end() ? 0 : t->second)}});
-    }
+    std::vector<std::pair<const std::string*, const HostRow*>> rows_to_update;
+    for (auto& [host, row] : updated) rows_to_update.emplace_back(&host, &row);
+    const std::string now = db_->NowUs();
+    AddRows(statements, rows_to_update.size(), 5,
+            [&now](const std::string& values) {
+              return "UPDATE fleet_hosts SET history = v.column2, base = v.column3, last_seq ="
+                     " v.column4, last_event_us = CASE WHEN v.column5 = 0 THEN"
+                     " fleet_hosts.last_event_us ELSE v.column5 END, stored_at_us = " + now +
+                     " FROM (VALUES " + values + ") AS v WHERE fleet_hosts.host = v.column1";
+            },
+            [&](size_t i, std::vector<SqlValue>& out) {
+              const auto& [host, row] = rows_to_update[i];
+              auto t = last_time.find(*host);
+              out.push_back(SqlValue::Text(*host));
+              out.push_back(SqlValue::Text(row->history));
+              out.push_back(SqlValue::Int(row->base));
+              out.push_back(SqlValue::Int(row->last_seq));
+              out.push_back(SqlValue::Int(t == last_time.end() ? 0 : t->second));
+            });
     auto done = db_->Pipeline(statements);
     if (!done) return tl::unexpected(done.error());
     result.stored = static_cast<int64_t>(pending.size());
