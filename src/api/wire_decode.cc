@@ -320,6 +320,10 @@ Result<Event> DecodeStoredEvent(std::string_view data) {
   std::string source = f.Text("source");
   if (j->is_object() && j->contains("boot_id") && !(*j)["boot_id"].is_null())
     e.boot_id = f.Text("boot_id");
+  // A boot id is hex digits (and dashes): anything else is left out, never stored as text.
+  if (e.boot_id.size() > 64 ||
+      e.boot_id.find_first_not_of("0123456789abcdefABCDEF-") != std::string::npos)
+    e.boot_id.clear();
   if (auto done = f.Done(); !done) return tl::unexpected(done.error());
   if (e.seq <= 0) return tl::unexpected(Bad("event.seq", "not a positive integer"));
   if (!time_us) return tl::unexpected(Bad("event.time_us", "missing"));

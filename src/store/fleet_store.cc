@@ -142,6 +142,17 @@ void AddRows(std::vector<SqlStatement>& out, size_t rows, int columns,
   }
 }
 
+// Pads a list of IN (...) values to a power of two by repeating its last (IN is unchanged),
+// so that lists of any length make a few statement shapes, each prepared once.
+void PadList(std::vector<SqlValue>& values, size_t from) {
+  size_t n = values.size() - from;
+  if (n == 0) return;
+  size_t want = 1;
+  while (want < n) want *= 2;
+  SqlValue last = values.back();
+  values.resize(from + want, last);
+}
+
 // "$k, $k+1, ..." for `count` parameters starting at `first`.
 std::string Placeholders(int first, size_t count) {
   std::string out;
@@ -301,7 +312,8 @@ class SqlFleetStore final : public FleetStore {
   Result<void> SetHostState(std::string_view host, std::string_view state,
                             std::string_view problem, int64_t since_us) override {
     auto done = db_->Query(
-        "UPDATE fleet_hosts SET state = $2, problem = $3, state_since_us = $4 WHERE host = $1",
+        "UPDATE fleet_hosts SET state = $2, problem = $3, state_since_us = CASE WHEN $4 = 0 THEN"
+        " state_since_us ELSE $4 END WHERE host = $1",
         std::vector<SqlValue>{SqlValue::Text(host), SqlValue::Text(state),
                               SqlValue::Text(problem), SqlValue::Int(since_us)});
     if (!done) return tl::unexpected(done.error());
@@ -331,9 +343,10 @@ class SqlFleetStore final : public FleetStore {
     return result;
   }
 
-  Result<std::vector<std::string>> Claim(std::string_view owner, int64_t lease_ms) override {
+  Result<std::vector<std::string>> Claim(std::string_view owner, int64_t lease_ms,
+                                         std::span<const std::string> known) override {
     if (auto b = db_->Begin(); !b) return tl::unexpected(b.error());
-    auto held = ClaimLocked(owner, lease_ms);
+    auto held = ClaimLocked(owner, lease_ms, known);
     if (!held) {
       db_->Rollback();
       return tl::unexpected(held.error());
@@ -482,7 +495,9 @@ class SqlFleetStore final : public FleetStore {
       gone += static_cast<int64_t>(rows->size());
     }
     // Ended sessions (open ones stay: someone is logged in).
-    auto sessions = db_->Query("DELETE FROM fleet_sessions WHERE end_kind <> '' AND end_us < $1",
+    // (A gone session has no end time: its login's counts.)
+    auto sessions = db_->Query("DELETE FROM fleet_sessions WHERE end_kind <> '' AND"
+                               " coalesce(end_us, login_us) < $1",
                                std::vector<SqlValue>{SqlValue::Int(time_us)});
     if (!sessions) return tl::unexpected(sessions.error());
     return gone;
@@ -501,10 +516,12 @@ class SqlFleetStore final : public FleetStore {
     std::string sql;
     auto list = [&](const char* column, const std::vector<std::string>& values, bool bytes) {
       if (values.empty()) return;
-      sql += fmt::format(" AND {} IN ({})", column,
-                         Placeholders(static_cast<int>(params.size()) + 1, values.size()));
+      size_t from = params.size();
       for (const auto& v : values)
         params.push_back(bytes ? SqlValue::Bytes(v) : SqlValue::Text(v));
+      PadList(params, from);
+      sql += fmt::format(" AND {} IN ({})", column,
+                         Placeholders(static_cast<int>(from) + 1, params.size() - from));
     };
     list("user_name", f.users, true);
     list("host", f.hosts, false);
@@ -606,6 +623,7 @@ class SqlFleetStore final : public FleetStore {
       ensure.push_back(
           {"INSERT INTO fleet_hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING", {n}});
     if (auto e = db_->Pipeline(ensure); !e) return tl::unexpected(e.error());
+    PadList(names, 0);
     std::string in = Placeholders(1, names.size());
     auto rows = db_->Query(
         fmt::format("SELECT host, history, base, last_seq, owner FROM fleet_hosts WHERE host IN"
@@ -639,6 +657,13 @@ class SqlFleetStore final : public FleetStore {
       }
       bool changed = false;
       for (const FleetBatch* b : list) {
+        if (b->rebase_to && *b->rebase_to >= 0 && *b->rebase_to < row.last_seq) {
+          // Seqs that went back in the same history: the host's next event (rebase_to + 1)
+          // is stored after the newest stored.
+          row.base += row.last_seq - *b->rebase_to;
+          row.last_seq = *b->rebase_to;
+          changed = true;
+        }
         if (!b->history.empty() && b->history != row.history) {
           if (!row.history.empty()) {
             // Another history of this host: its seqs start anew above what is stored.
@@ -678,6 +703,7 @@ class SqlFleetStore final : public FleetStore {
     if (!pending.empty()) {
       std::vector<SqlValue> with_events;
       for (auto& [host, row] : updated) with_events.push_back(SqlValue::Text(host));
+      PadList(with_events, 0);
       auto o = db_->Query(fmt::format("SELECT host, seq, boot, tty, login_us FROM fleet_sessions"
                                       " WHERE end_kind = '' AND host IN ({}) ORDER BY host, seq",
                                       Placeholders(1, with_events.size())),
@@ -820,22 +846,17 @@ class SqlFleetStore final : public FleetStore {
       statements.push_back(std::move(s));
       i += n;
     }
-    // The rest in multi-row statements too (UPDATE ... FROM (VALUES ...): both databases).
-    AddRows(statements, ended.size(), 5,
-            [](const std::string& values) {
-              return "UPDATE fleet_sessions SET end_kind = v.column3, end_us = CAST(v.column4 AS"
-                     " BIGINT), changed_pos = v.column5 FROM (VALUES " + values +
-                     ") AS v WHERE fleet_sessions.host = v.column1 AND fleet_sessions.seq ="
-                     " v.column2";
-            },
-            [&](size_t i, std::vector<SqlValue>& out) {
-              const Ended& x = ended[i];
-              out.push_back(SqlValue::Text(x.host));
-              out.push_back(SqlValue::Int(x.seq));
-              out.push_back(SqlValue::Text(x.end));
-              out.push_back(x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null());
-              out.push_back(SqlValue::Int(last_pos));
-            });
+    // A statement a session ended: a lookup by its key each. (One UPDATE ... FROM (VALUES)
+    // of many is planned as a scan of the whole table once it is prepared: half the rate.)
+    for (const Ended& x : ended) {
+      statements.push_back(
+          {"UPDATE fleet_sessions SET end_kind = $3, end_us = $4, changed_pos = $5 WHERE host = $1"
+           " AND seq = $2",
+           {SqlValue::Text(x.host), SqlValue::Int(x.seq), SqlValue::Text(x.end),
+            x.end_us ? SqlValue::Int(*x.end_us) : SqlValue::Null(), SqlValue::Int(last_pos)}});
+    }
+    // The users' newest logins and the hosts' rows in multi-row statements (an upsert finds
+    // its row by the key; the hosts are few).
     std::vector<std::pair<const std::pair<std::string, std::string>*, const Newest*>> newest;
     for (auto& [key, n] : lastlog) newest.emplace_back(&key, &n);
     AddRows(statements, newest.size(), 6,
@@ -882,7 +903,8 @@ class SqlFleetStore final : public FleetStore {
     return {};
   }
 
-  Result<std::vector<std::string>> ClaimLocked(std::string_view owner, int64_t lease_ms) {
+  Result<std::vector<std::string>> ClaimLocked(std::string_view owner, int64_t lease_ms,
+                                               std::span<const std::string> known) {
     std::string now = db_->NowUs();
     SqlValue me = SqlValue::Text(owner);
     SqlValue lease = SqlValue::Int(lease_ms * 1000);
@@ -928,6 +950,20 @@ class SqlFleetStore final : public FleetStore {
           std::vector<SqlValue>{me, lease, SqlValue::Int(share - count)});
       if (!taken) return tl::unexpected(taken.error());
       for (auto& row : *taken) held.push_back(row[0].AsString());
+    }
+    // Hosts this instance does not know (another instance's newer configuration, not yet
+    // reloaded here) go back at once, for an instance that knows them.
+    std::set<std::string> knows(known.begin(), known.end());
+    std::vector<SqlStatement> unknown;
+    std::erase_if(held, [&](const std::string& h) {
+      if (knows.contains(h)) return false;
+      unknown.push_back({"UPDATE fleet_hosts SET owner = '', lease_until_us = 0 WHERE host = $1"
+                         " AND owner = $2",
+                         {SqlValue::Text(h), me}});
+      return true;
+    });
+    if (!unknown.empty()) {
+      if (auto g = db_->Pipeline(unknown); !g) return tl::unexpected(g.error());
     }
     std::sort(held.begin(), held.end());
     return held;

@@ -32,6 +32,10 @@ struct FleetBatch {
   std::string host;
   std::string history;
   std::vector<Event> events;
+  // The host's seqs went back to this one within its history (its stream said "reset",
+  // reason "ahead": a backup of its database restored): its events after it are stored
+  // above everything stored for it before, not taken for ones stored already.
+  std::optional<int64_t> rebase_to{};
 };
 
 // Where a host stands in the store.
@@ -155,7 +159,10 @@ class FleetStore {
   // of hosts no longer followed and those above its fair share (the followed hosts divided
   // among the live instances, rounded up), and takes hosts nobody holds (or whose lease ran
   // out) up to that share. Returns the hosts `owner` holds now, by name.
-  virtual Result<std::vector<std::string>> Claim(std::string_view owner, int64_t lease_ms) = 0;
+  // Only hosts of `known` are taken (the ones this instance can follow: its configuration's);
+  // any other it holds is given back.
+  virtual Result<std::vector<std::string>> Claim(std::string_view owner, int64_t lease_ms,
+                                                 std::span<const std::string> known) = 0;
   // Gives up all of `owner`'s leases and its place among the instances (a clean stop), so
   // the others take its hosts at once.
   virtual Result<void> Release(std::string_view owner) = 0;

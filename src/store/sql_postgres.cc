@@ -21,6 +21,8 @@ constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText
 // Sent before each Sync, so that the results waiting in the socket never fill it while
 // statements are still being written (libpq's pipeline deadlock, in blocking mode).
 constexpr size_t kPipelineChunk = 200;
+// Prepared statements kept a connection (then all are deallocated and prepared again).
+constexpr size_t kMaxPrepared = 1024;
 
 // libpq's messages end in a newline and may run over several lines ("...\n\tThis probably
 // means..."): one line, for the log.
@@ -121,7 +123,9 @@ class PostgresDb final : public SqlDb {
       const SqlValue& v = params[i];
       switch (v.type) {
         case SqlValue::Type::kNull:
-          e.types[i] = 0;
+          // The one nullable parameter the fleet store has is a time (int8): typed so that a
+          // NULL makes no statement of its own.
+          e.types[i] = kInt8;
           e.values[i] = nullptr;
           continue;
         case SqlValue::Type::kInt: {
@@ -151,14 +155,12 @@ class PostgresDb final : public SqlDb {
   // The name of `sql` prepared on this connection with the types of `params`.
   Result<std::string> Prepared(const std::string& sql, std::span<const SqlValue> params) {
     std::string key = sql;
-    for (const SqlValue& v : params) key += static_cast<char>('0' + static_cast<int>(v.type));
+    for (const SqlValue& v : params) {
+      auto type = v.type == SqlValue::Type::kNull ? SqlValue::Type::kInt : v.type;
+      key += static_cast<char>('0' + static_cast<int>(type));
+    }
     auto it = prepared_.find(key);
     if (it != prepared_.end()) return it->second;
-    if (prepared_.size() > 256) {
-      auto cleared = Exec("DEALLOCATE ALL");
-      if (!cleared) return tl::unexpected(cleared.error());
-      prepared_.clear();
-    }
     std::string name = "u" + std::to_string(++statement_count_);
     Encoded e = Encode(params);
     PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(params.size()),
@@ -170,6 +172,13 @@ class PostgresDb final : public SqlDb {
   }
 
   Result<void> RunChunk(std::span<const SqlStatement> chunk, std::vector<SqlRows>& out) {
+    // Room for the whole chunk first: a statement deallocated while its chunk is being named
+    // would not exist when the chunk runs.
+    if (prepared_.size() + chunk.size() > kMaxPrepared) {
+      auto cleared = Exec("DEALLOCATE ALL");
+      if (!cleared) return tl::unexpected(cleared.error());
+      prepared_.clear();
+    }
     std::vector<std::string> names;
     names.reserve(chunk.size());
     for (const SqlStatement& s : chunk) {
@@ -310,8 +319,14 @@ Result<std::unique_ptr<SqlDb>> ConnectPostgres(const std::string& url,
                                                const std::string& application_name,
                                                int connect_timeout_s) {
   std::string timeout = std::to_string(connect_timeout_s);
-  const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
-  const char* values[] = {url.c_str(), application_name.c_str(), timeout.c_str(), nullptr};
+  // A server that vanishes (a partition, a crash of its machine) is noticed within about 30 s
+  // rather than TCP's 15 minutes: keepalives and a timeout on unacknowledged writes. Given
+  // before the URL, which may set them otherwise.
+  const char* keys[] = {"keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname",
+                        "application_name", nullptr};
+  const char* values[] = {"1", "10", "5", "3", "30000", timeout.c_str(), url.c_str(),
+                          application_name.c_str(), nullptr};
   // expand_dbname: `url` (a URI or key=value string) supplies everything it names.
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   std::string name = RedactUrl(url);

@@ -12,6 +12,8 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <unordered_map>
 
 #include "api/fleet_api.h"
@@ -55,10 +57,16 @@ class Worker {
 // faster than the store takes it.
 constexpr size_t kMaxPendingPerHost = 20000;
 
-// "812@3f2a9c1d0b7e4a55" → the history ("" for a bare seq).
+// "812@3f2a9c1d0b7e4a55" → the history ("" for a bare seq, or for one that is not the hex
+// digits a utmpcd gives: what a host sends is not trusted into the store's text columns).
 std::string HistoryOf(const std::string& id) {
   auto at = id.find('@');
-  return at == std::string::npos ? std::string() : id.substr(at + 1);
+  if (at == std::string::npos) return "";
+  std::string history = id.substr(at + 1);
+  if (history.empty() || history.size() > 64 ||
+      history.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return "";
+  return history;
 }
 
 FleetApiOptions ApiOptionsOf(const FleetConfig& c, const std::string& version) {
@@ -116,6 +124,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     auto server = HttpServer::Open(loop_, http, *this);
     if (!server) return tl::unexpected(server.error());
     http_ = std::move(*server);
+    store_name_ = write_store_->name();
+    write_store_kind_ = write_store_->kind();
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
     return write_store_->SetHosts(names);
@@ -148,7 +158,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     Retention();
     Log(LogLevel::kInfo, "utmpsd {} serving on {} as instance '{}', {} host(s) configured, store {}",
         options_.version, fmt::join(http_->endpoints(), ", "), config_.instance,
-        config_.hosts.size(), write_store_->name());
+        config_.hosts.size(), store_name_);
     if (ready) ready();
     loop_.RunUntilStopped();
     // Every thread's work ends before the stores and the loop go.
@@ -158,6 +168,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
 
   // HttpHandler.
   ApiResponse Handle(const ApiRequest& request) override {
+    // A stream resuming from a position another instance gave must not be taken for one
+    // beyond the newest: the newest read now.
+    if (request.target.starts_with("/v1/fleet/events")) (void)NewestSeq();
     auto routed = api_->Route(request, newest_position_, Health());
     if (routed.response) return std::move(*routed.response);
     // A query path Defers did not see as one (it only looks at the path as written).
@@ -271,6 +284,16 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
     if (message.event == "reset") {
       auto reset = DecodeReset(message.data);
+      if (reset && reset->reason == "ahead") {
+        // The same history, whose newest seq went back (a backup restored): the stream goes
+        // on after it, and those events are new ones.
+        Log(LogLevel::kWarning,
+            "host {}: its newest event is seq {}, before what the fleet stored (a restored "
+            "backup?): its events from now on are stored after the ones stored",
+            h->config.name, reset->last_seq);
+        h->rebase_to = reset->last_seq;
+        return;
+      }
       Log(LogLevel::kWarning, "host {}: its history is not the one stored ({}): reading it from "
                               "its first event",
           h->config.name, reset ? reset->reason : "reset");
@@ -294,8 +317,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
     if (!history.empty()) h->history = history;
     auto& batches = pending_[h->config.name];
-    if (batches.empty() || batches.back().history != history)
-      batches.push_back(FleetBatch{h->config.name, history, {}});
+    if (batches.empty() || batches.back().history != history || h->rebase_to)
+      batches.push_back(FleetBatch{h->config.name, history, {}, std::exchange(h->rebase_to, {})});
     batches.back().events.push_back(std::move(*event));
     ++h->pending;
     if (h->pending >= kMaxPendingPerHost && h->id) {
@@ -321,6 +344,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     std::string problem;
     uint64_t undecodable = 0;
     std::optional<Clock::time_point> retry_at;
+    std::optional<int64_t> rebase_to;  // for its next batch (FleetBatch::rebase_to)
   };
 
   static FleetStoreOptions StoreOptions() { return FleetStoreOptions{}; }
@@ -366,7 +390,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     h.retry_at.reset();
     h.id = follower_->Add(h.config.net, row.last_seq + 1);
     by_id_[*h.id] = name;
-    if (h.state == "new") h.state = "connecting";
+    if (h.state == "new" || h.state == "down") SetState(h, "connecting", h.problem);
   }
 
   void Unfollow(Host& h) {
@@ -383,6 +407,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void Restart(Host& h, int64_t from) {
     Unfollow(h);
     h.from_first = from == 1;
+    h.committed = from - 1;  // a pause resumes from here, not from the old history's seqs
+    h.rebase_to.reset();
     h.id = follower_->Add(h.config.net, from);
     by_id_[*h.id] = h.config.name;
   }
@@ -459,7 +485,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     int64_t lease_ms = config_.lease_s * 1000;
     std::string instance = config_.instance;
     std::string url = config_.store_url;
-    store_worker_->Post([this, lease_ms, instance, url] {
+    std::vector<std::string> known;
+    for (const auto& [name, h] : hosts_) known.push_back(name);
+    store_worker_->Post([this, lease_ms, instance, url, known = std::move(known)] {
       std::optional<Error> error;
       std::vector<std::string> held;
       std::vector<FleetHost> rows;
@@ -472,7 +500,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         }
       }
       if (write_store_) {
-        auto claimed = write_store_->Claim(instance, lease_ms);
+        auto claimed = write_store_->Claim(instance, lease_ms, known);
         auto hosts = claimed ? write_store_->Hosts() : Result<std::vector<FleetHost>>();
         if (!claimed) {
           error = claimed.error();
@@ -567,9 +595,14 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     for (const FleetHostConfig& h : next.hosts) wanted[h.name] = h;
     for (auto it = hosts_.begin(); it != hosts_.end();) {
       auto w = wanted.find(it->first);
+      auto files = [](const FleetHostConfig& c) {
+        return c.net.tls_files ? std::make_tuple(true, c.net.tls_files->ca_file,
+                                                 c.net.tls_files->certificate, c.net.tls_files->key)
+                               : std::make_tuple(false, std::string(), std::string(), std::string());
+      };
       bool same = w != wanted.end() && w->second.url == it->second.config.url &&
                   w->second.net.token == it->second.config.net.token &&
-                  w->second.net.tls_files.has_value() == it->second.config.net.tls_files.has_value();
+                  files(w->second) == files(it->second.config);
       if (!same) {
         Unfollow(it->second);
         if (w == wanted.end()) {
@@ -642,7 +675,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::unique_ptr<FleetStore> query_store_;  // the query worker's
   OpenSessionsView open_sessions_;           // the query worker's
   std::unique_ptr<FleetStore> feed_store_;   // the loop's
-  std::string write_store_kind_ = write_store_ ? write_store_->kind() : "";
+  std::string write_store_kind_;  // set in Open, read on the loop thread
+  std::string store_name_;
   SseHub hub_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SseFollower> follower_;

@@ -303,19 +303,38 @@ TEST_P(FleetStoreTest, ANewHistoryOfAHostIsStoredAboveTheOldOne) {
   EXPECT_EQ((*events)[2].event.event.user, "carol");
 }
 
+TEST_P(FleetStoreTest, SeqsThatWentBackInTheSameHistoryAreStoredAsNewEvents) {
+  Put("web1", {Ev(1, EventKind::kLogin, 1, "a"), Ev(2, EventKind::kLogin, 2, "b", "pts/1"),
+               Ev(3, EventKind::kLogin, 3, "c", "pts/2")});
+  // A backup of the host's database restored: its newest is seq 1 again, and it goes on.
+  std::vector<FleetBatch> b{{"web1", "h1", {Ev(2, EventKind::kLogin, 4, "d", "pts/3")}, 1}};
+  auto r = store_->Store(b, "");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->stored, 1);
+  auto events = store_->EventsAfter(0, 10);
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[3].event.event.user, "d");
+  EXPECT_EQ((*events)[3].event.event.seq, 4);
+  EXPECT_EQ((*events)[3].event.host_seq, 2);
+  EXPECT_EQ((*store_->Hosts())[0].last_seq, 2);
+  // Delivered again, it is not stored twice.
+  b[0].rebase_to.reset();
+  EXPECT_EQ(store_->Store(b, "")->stored, 0);
+}
+
 TEST_P(FleetStoreTest, InstancesShareTheHostsAndTakeOverThoseOfOneThatStops) {
   std::vector<std::string> hosts;
   for (int i = 0; i < 10; ++i) hosts.push_back("h" + std::to_string(i));
   ASSERT_TRUE(store_->SetHosts(hosts));
-  auto a = store_->Claim("a", 60000);
+  auto a = store_->Claim("a", 60000, hosts);
   ASSERT_TRUE(a) << a.error().message;
   EXPECT_EQ(a->size(), 10u);  // alone: everything
-  auto b = store_->Claim("b", 60000);
+  auto b = store_->Claim("b", 60000, hosts);
   ASSERT_TRUE(b);
   EXPECT_EQ(b->size(), 0u);  // a holds them all
-  a = store_->Claim("a", 60000);  // a sees b: gives back above its share
+  a = store_->Claim("a", 60000, hosts);  // a sees b: gives back above its share
   EXPECT_EQ(a->size(), 5u);
-  b = store_->Claim("b", 60000);
+  b = store_->Claim("b", 60000, hosts);
   EXPECT_EQ(b->size(), 5u);
   std::set<std::string> both(a->begin(), a->end());
   both.insert(b->begin(), b->end());
@@ -329,16 +348,16 @@ TEST_P(FleetStoreTest, InstancesShareTheHostsAndTakeOverThoseOfOneThatStops) {
   EXPECT_EQ(store_->Store(batch, "a")->stored, 1);
   // a stops cleanly: b takes everything at its next round.
   ASSERT_TRUE(store_->Release("a"));
-  EXPECT_EQ(store_->Claim("b", 60000)->size(), 10u);
+  EXPECT_EQ(store_->Claim("b", 60000, hosts)->size(), 10u);
   // b dies (no release): once its lease runs out, c takes over.
-  ASSERT_TRUE(store_->Claim("b", 300));
-  EXPECT_EQ(store_->Claim("c", 300)->size(), 0u);
+  ASSERT_TRUE(store_->Claim("b", 300, hosts));
+  EXPECT_EQ(store_->Claim("c", 300, hosts)->size(), 0u);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  EXPECT_EQ(store_->Claim("c", 60000)->size(), 10u);
+  EXPECT_EQ(store_->Claim("c", 60000, hosts)->size(), 10u);
   // A host no longer configured is given up and no longer listed.
   hosts.pop_back();
   ASSERT_TRUE(store_->SetHosts(hosts));
-  EXPECT_EQ(store_->Claim("c", 60000)->size(), 9u);
+  EXPECT_EQ(store_->Claim("c", 60000, hosts)->size(), 9u);
   EXPECT_EQ(store_->Hosts()->size(), 9u);
 }
 

@@ -32,7 +32,7 @@ class FleetApiTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
     ASSERT_TRUE(store_->SetHosts(std::vector<std::string>{"web1", "web2", "db1"}));
-    ASSERT_TRUE(store_->Claim("me", 60000));
+    ASSERT_TRUE(store_->Claim("me", 60000, std::vector<std::string>{"web1", "web2", "db1"}));
     Put("web1", {Login(1, 1, "alice", "pts/0"), Login(2, 2, "bob", "pts/1"), Failed(3, 3, "root")});
     Put("web2", {Login(1, 4, "alice", "pts/0"), Login(2, 5, std::string("caf\xe9\x1b[2J", 8), "pts/1")});
     Put("db1", {Login(1, 6, "carol", "tty1"), Logout(2, 7, "tty1")});
