@@ -188,7 +188,7 @@ void Probes(std::vector<double>* latencies_ms, std::atomic<bool>* stop) {
         seen = true;
         break;
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // asking is load too
     }
     if (seen) {
       latencies_ms->push_back(
