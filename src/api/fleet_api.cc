@@ -102,7 +102,7 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   Access access = DecideAccess(request, options_.access);
   auto answer = [&](ApiResponse r) {
     if (options_.access_log) LogAccess(request, access, r.status);
-    return Routed{std::move(r), false};
+    return Routed{std::move(r), false, access};
   };
   if (auto refused = CheckHostField(request, access, options_.host_names)) return answer(*refused);
   if (auto refused = CheckCredential(access)) return answer(*refused);
@@ -171,8 +171,7 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
                                    .tier = static_cast<int>(access.tier)};
     return answer(std::move(r));
   }
-  if (options_.access_log) LogAccess(request, access, 200);
-  return Routed{std::nullopt, true};
+  return Routed{std::nullopt, true, access};
 }
 
 ApiResponse FleetApi::Handle(const ApiRequest& request, FleetStore& store,

@@ -89,6 +89,8 @@ class FleetApi {
   struct Routed {
     std::optional<ApiResponse> response;
     bool query = false;
+    // The request's access, for the access log line of a query once it is answered.
+    Access access{};
   };
   Routed Route(const ApiRequest& request, int64_t newest, const FleetHealth& health) const;
 

@@ -16,6 +16,7 @@
 #include <utility>
 #include <unordered_map>
 
+#include "api/access_gate.h"
 #include "api/fleet_api.h"
 #include "api/wire_decode.h"
 #include "core/log.h"
@@ -187,7 +188,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
     ++queued_;
     query_worker_->Post([this, api = api_, url = config_.store_url, request,
-                         reply = std::move(reply)]() mutable {
+                         access = routed.access, reply = std::move(reply)]() mutable {
       ApiResponse answer;
       try {
         if (!query_store_) {
@@ -205,6 +206,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         Log(LogLevel::kError, "HTTP: {} {}: {}", request.method, request.target, e.what());
         answer = ErrorResponse(500, "internal", "the server failed to answer this request");
       }
+      if (api->options().access_log) LogAccess(request, access, answer.status);
       loop_.Post([this, answer = std::move(answer), reply = std::move(reply)]() mutable {
         --queued_;
         reply(std::move(answer));
