@@ -18,7 +18,7 @@ namespace utmpcd {
 namespace {
 
 std::optional<Tier> NeededTier(std::string_view path) {
-  if (path == "/healthz" || path == "/v1/hosts") return Tier::kSummary;
+  if (path == "/healthz" || path == "/v1/hosts" || path == "/v1/fleet/host") return Tier::kSummary;
   if (path == "/v1/fleet/sessions") return Tier::kSessions;
   if (path == "/v1/fleet/history" || path == "/v1/fleet/lastlog" || path == "/v1/fleet/events")
     return Tier::kHistory;
@@ -112,7 +112,7 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   std::optional<Tier> need = NeededTier(path);
   if (!need) {
     return answer(ErrorResponse(404, "not_found",
-                                "no such endpoint; see /v1/hosts, /v1/fleet/sessions, "
+                                "no such endpoint; see /v1/hosts, /v1/fleet/host, /v1/fleet/sessions, "
                                 "/v1/fleet/history, /v1/fleet/failed, /v1/fleet/lastlog, "
                                 "/v1/fleet/events, /healthz"));
   }
@@ -171,6 +171,14 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
                                    .tier = static_cast<int>(access.tier)};
     return answer(std::move(r));
   }
+  if (path == "/v1/fleet/host") {
+    // A host's live summary, asked of the host (FleetServer): one known host by name.
+    if (auto known = query->OnlyKnown({"host"}); !known) return answer(BadParameter(known.error()));
+    auto host = query->One("host");
+    if (!host) return answer(BadParameter(host.error()));
+    if (!*host || !options_.host_urls.contains(**host))
+      return answer(ErrorResponse(404, "not_found", "host: no such host is followed"));
+  }
   return Routed{std::nullopt, true, access};
 }
 
@@ -220,6 +228,7 @@ ApiResponse FleetApi::Hosts(FleetStore& store) const {
     AppendTimeField(o, "last_event", h.last_event_us);
     o += ',';
     AppendTimeField(o, "stored_at", h.stored_at_us);
+    o += fmt::format(",\"lag_ms\":{}", h.lag_ms);
     o += ",\"groups\":[";
     bool g1 = true;
     for (const auto& [group, members] : options_.groups) {

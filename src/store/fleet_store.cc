@@ -62,6 +62,7 @@ CREATE TABLE fleet_hosts (
   last_seq BIGINT NOT NULL DEFAULT 0,
   last_event_us BIGINT NOT NULL DEFAULT 0,
   stored_at_us BIGINT NOT NULL DEFAULT 0,
+  lag_ms BIGINT NOT NULL DEFAULT 0,
   owner TEXT NOT NULL DEFAULT '',
   lease_until_us BIGINT NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT 'new',
@@ -285,8 +286,8 @@ class SqlFleetStore final : public FleetStore {
   Result<std::vector<FleetHost>> Hosts() override {
     auto rows = db_->Query(
         "SELECT host, history, last_seq, base + last_seq, last_event_us, stored_at_us, owner,"
-        " lease_until_us, state, state_since_us, problem FROM fleet_hosts WHERE followed = 1"
-        " ORDER BY host",
+        " lease_until_us, state, state_since_us, problem, lag_ms FROM fleet_hosts WHERE"
+        " followed = 1 ORDER BY host",
         {});
     if (!rows) return tl::unexpected(rows.error());
     std::vector<FleetHost> out;
@@ -304,6 +305,7 @@ class SqlFleetStore final : public FleetStore {
       h.state = r[8].AsString();
       h.state_since_us = r[9].AsInt();
       h.problem = r[10].AsString();
+      h.lag_ms = r[11].AsInt();
       out.push_back(std::move(h));
     }
     return out;
@@ -649,7 +651,11 @@ class SqlFleetStore final : public FleetStore {
     };
     std::vector<Pending> pending;
     std::map<std::string, HostRow> updated;
+    std::map<std::string, int64_t> received;  // the oldest event's arrival, by host
     for (auto& [host, list] : by_host) {
+      for (const FleetBatch* b : list)
+        if (b->received_us > 0 && (!received.contains(host) || b->received_us < received[host]))
+          received[host] = b->received_us;
       HostRow row = hosts[host];
       if (!owner.empty() && row.owner != owner) {
         result.not_owned.push_back(host);
@@ -881,12 +887,14 @@ class SqlFleetStore final : public FleetStore {
     std::vector<std::pair<const std::string*, const HostRow*>> rows_to_update;
     for (auto& [host, row] : updated) rows_to_update.emplace_back(&host, &row);
     const std::string now = db_->NowUs();
-    AddRows(statements, rows_to_update.size(), 5,
+    const int64_t local_now = NowUs();
+    AddRows(statements, rows_to_update.size(), 6,
             [&now](const std::string& values) {
               return "UPDATE fleet_hosts SET history = v.column2, base = v.column3, last_seq ="
                      " v.column4, last_event_us = CASE WHEN v.column5 = 0 THEN"
                      " fleet_hosts.last_event_us ELSE v.column5 END, stored_at_us = " + now +
-                     " FROM (VALUES " + values + ") AS v WHERE fleet_hosts.host = v.column1";
+                     ", lag_ms = v.column6 FROM (VALUES " + values +
+                     ") AS v WHERE fleet_hosts.host = v.column1";
             },
             [&](size_t i, std::vector<SqlValue>& out) {
               const auto& [host, row] = rows_to_update[i];
@@ -896,6 +904,9 @@ class SqlFleetStore final : public FleetStore {
               out.push_back(SqlValue::Int(row->base));
               out.push_back(SqlValue::Int(row->last_seq));
               out.push_back(SqlValue::Int(t == last_time.end() ? 0 : t->second));
+              auto r = received.find(*host);
+              out.push_back(SqlValue::Int(
+                  r == received.end() ? 0 : std::max<int64_t>(0, (local_now - r->second) / 1000)));
             });
     auto done = db_->Pipeline(statements);
     if (!done) return tl::unexpected(done.error());

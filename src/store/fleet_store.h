@@ -36,6 +36,9 @@ struct FleetBatch {
   // reason "ahead": a backup of its database restored): its events after it are stored
   // above everything stored for it before, not taken for ones stored already.
   std::optional<int64_t> rebase_to{};
+  // When utmpsd received the batch's first event (microseconds since the epoch, its clock; 0:
+  // unknown): the host's lag is how long that waited until it was stored.
+  int64_t received_us = 0;
 };
 
 // Where a host stands in the store.
@@ -46,6 +49,7 @@ struct FleetHost {
   int64_t stored_seq = 0;  // the store's seq of that event (host seq + a base, see .cc)
   int64_t last_event_us = 0;  // time of the newest stored event; 0 when none
   int64_t stored_at_us = 0;   // when the newest batch of this host was stored
+  int64_t lag_ms = 0;         // how long its events of that batch waited in utmpsd to be stored
   std::string owner;          // the utmpsd instance following it ("" when none)
   int64_t lease_until_us = 0;
   std::string state;          // "up", "down", "new" (never reached)

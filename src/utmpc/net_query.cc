@@ -194,10 +194,12 @@ Result<NetHost> ParseServer(std::string_view url) {
 Result<std::string> FleetTarget(std::string_view target, std::string_view host) {
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
-  if (path != "/v1/sessions" && path != "/v1/history" && path != "/v1/failed") {
+  if (path != "/v1/sessions" && path != "/v1/history" && path != "/v1/failed" &&
+      path != "/v1/lastlog" && path != "/v1/host") {
     return MakeError(ErrorCode::kUnsupported,
                      std::string(path) + " is not answered by a fleet server (ask the host)");
   }
+  // (/v1/host: the server asks the host for its live summary.)
   std::string out = "/v1/fleet/" + std::string(path.substr(4));
   AddParam(&out, "host", host);
   if (!query.empty()) {
@@ -290,14 +292,6 @@ int ParseNetCommandLine(int argc, char** argv, const char* command, const char* 
     args->hosts.insert(args->hosts.end(), hosts->begin(), hosts->end());
   }
   if (args->server) {
-    std::string_view name = command;
-    if (name == "w" || name == "uptime" || name == "lastlog") {
-      fmt::print(stderr,
-                 "utmpc {}: --server: a fleet server does not keep the hosts' {} (ask the "
-                 "hosts: utmpc {} @HOST...)\n",
-                 command, name == "lastlog" ? "user databases" : "load and uptime", command);
-      return kUsageError;
-    }
     if (args->tls) args->server->tls = true;
     if (args->cert_given && !args->key_given) args->fetch.tls.key.clear();
     return FleetHosts(args, command);

@@ -93,8 +93,8 @@ class HostColumn {
 };
 
 // The target a host's request becomes through a fleet server: "/v1/sessions?user=a" of host
-// web1 is "/v1/fleet/sessions?host=web1&user=a". Fails for what the fleet does not answer
-// (/v1/host: the hosts' live summaries are not stored).
+// web1 is "/v1/fleet/sessions?host=web1&user=a"; "/v1/host" is "/v1/fleet/host?host=web1",
+// which the server asks the host for. Fails for a path the fleet does not answer.
 Result<std::string> FleetTarget(std::string_view target, std::string_view host);
 
 // --server's URL as a host: port 430 unless it names one.

@@ -18,10 +18,12 @@
 
 #include "api/access_gate.h"
 #include "api/fleet_api.h"
+#include "api/query.h"
 #include "api/wire_decode.h"
 #include "core/log.h"
 #include "net/connection.h"
 #include "net/event_loop.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/sse_follower.h"
 #include "net/sse_hub.h"
@@ -187,6 +189,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       return reply(std::move(busy));
     }
     ++queued_;
+    if (request.target.starts_with("/v1/fleet/host?")) return ProxyHost(request, std::move(reply));
     query_worker_->Post([this, api = api_, url = config_.store_url, request,
                          access = routed.access, reply = std::move(reply)]() mutable {
       ApiResponse answer;
@@ -213,6 +216,48 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       });
     });
   }
+  // GET /v1/fleet/host?host=NAME: the host's live summary (load and uptime are not events:
+  // the store has none), asked of the host with the fleet's credentials, on the query thread.
+  // What the host answers is checked (DecodeHost) and passed on as the host sent it.
+  void ProxyHost(const ApiRequest& request, Reply reply) {
+    auto query = Query::Parse(request.target);
+    auto name = query ? query->One("host") : Result<std::optional<std::string>>();
+    auto it = name && *name ? hosts_.find(**name) : hosts_.end();
+    if (it == hosts_.end()) {
+      --queued_;
+      return reply(ErrorResponse(404, "not_found", "host: no such host is followed"));
+    }
+    NetHost net = it->second.config.net;
+    FetchOptions fetch;
+    fetch.timeout_ms = std::min<int64_t>(5000, config_.silence_s * 1000);
+    fetch.max_parallel = 1;
+    fetch.tls = config_.tls;
+    query_worker_->Post([this, net = std::move(net), fetch, reply = std::move(reply)]() mutable {
+      class Summary : public HostExchange {
+       public:
+        std::string FirstTarget() override { return "/v1/host"; }
+        Result<std::optional<std::string>> OnBody(std::string_view body) override {
+          auto host = DecodeHost(body);
+          if (!host) return tl::unexpected(host.error());
+          json = host->json + "\n";
+          return std::nullopt;
+        }
+        std::string json;
+      } exchange;
+      auto results = FetchAll({net}, {&exchange}, fetch);
+      ApiResponse answer;
+      if (results[0]) {
+        answer.body = std::move(exchange.json);
+      } else {
+        answer = ErrorResponse(502, "host_unreachable", net.label + ": " + results[0].error().message);
+      }
+      loop_.Post([this, answer = std::move(answer), reply = std::move(reply)]() mutable {
+        --queued_;
+        reply(std::move(answer));
+      });
+    });
+  }
+
   void TakeOver(std::shared_ptr<Connection> connection, const ApiResponse& response,
                 bool head) override {
     hub_.Open(std::move(connection), response.stream->after_seq, head, response.stream->preface,
@@ -320,7 +365,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     if (!history.empty()) h->history = history;
     auto& batches = pending_[h->config.name];
     if (batches.empty() || batches.back().history != history || h->rebase_to)
-      batches.push_back(FleetBatch{h->config.name, history, {}, std::exchange(h->rebase_to, {})});
+      batches.push_back(
+          FleetBatch{h->config.name, history, {}, std::exchange(h->rebase_to, {}), WallUs()});
     batches.back().events.push_back(std::move(*event));
     ++h->pending;
     if (h->pending >= kMaxPendingPerHost && h->id) {
@@ -428,21 +474,56 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       Result<FleetStoreResult> stored =
           write_store_ ? write_store_->Store(batches, instance)
                        : Result<FleetStoreResult>(MakeError(ErrorCode::kIo, "not connected"));
+      std::map<std::string, std::string> rejected;  // host: why the store refused its events
+      if (!stored && stored.error().code == ErrorCode::kInvalidArgument && write_store_) {
+        // The store refused what one host sent (a value it will not take): each host's
+        // events are stored on their own, and the hosts refused are set aside, so that one
+        // host cannot stop the fleet's storing.
+        std::map<std::string, std::vector<FleetBatch>> by_host;
+        for (const FleetBatch& b : batches) by_host[b.host].push_back(b);
+        FleetStoreResult total;
+        std::optional<Error> other;
+        for (auto& [host, list] : by_host) {
+          auto one = write_store_->Store(list, instance);
+          if (one) {
+            total.stored += one->stored;
+            total.skipped += one->skipped;
+            total.not_owned.insert(total.not_owned.end(), one->not_owned.begin(),
+                                   one->not_owned.end());
+          } else if (one.error().code == ErrorCode::kInvalidArgument) {
+            rejected[host] = one.error().message;
+          } else {
+            other = one.error();
+            break;
+          }
+        }
+        stored = other ? Result<FleetStoreResult>(tl::unexpected(*other))
+                       : Result<FleetStoreResult>(std::move(total));
+      }
       if (!stored && write_store_) write_store_.reset();  // a new connection at the next round
       std::map<std::string, int64_t> newest;
       for (const FleetBatch& b : batches)
-        if (!b.events.empty()) newest[b.host] = b.events.back().seq;
-      loop_.Post([this, stored = std::move(stored), newest = std::move(newest)] {
-        OnStored(stored, newest);
-      });
+        if (!b.events.empty() && !rejected.contains(b.host)) newest[b.host] = b.events.back().seq;
+      loop_.Post([this, stored = std::move(stored), newest = std::move(newest),
+                  rejected = std::move(rejected)] { OnStored(stored, newest, rejected); });
     });
   }
 
-  void OnStored(const Result<FleetStoreResult>& stored, const std::map<std::string, int64_t>& newest) {
+  void OnStored(const Result<FleetStoreResult>& stored, const std::map<std::string, int64_t>& newest,
+                const std::map<std::string, std::string>& rejected) {
     writing_ = false;
     if (!stored) {
       StoreDown(stored.error().message);
       return;
+    }
+    for (const auto& [name, why] : rejected) {
+      auto it = hosts_.find(name);
+      if (it == hosts_.end()) continue;
+      Log(LogLevel::kError, "host {}: the store refused its events ({}); set aside for 10 minutes",
+          name, why);
+      Unfollow(it->second);
+      SetState(it->second, "down", "the store refused its events: " + why);
+      it->second.retry_at = Clock::now() + std::chrono::minutes(10);
     }
     events_stored_ += stored->stored;
     std::set<std::string> refused(stored->not_owned.begin(), stored->not_owned.end());

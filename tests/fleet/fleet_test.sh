@@ -247,7 +247,8 @@ start_sd a 430
 wait "$gen_pid"
 gen_pid=
 converged "link cut, store restarted, utmpsd killed"
-api /v1/hosts | jq -e '[.hosts[].state] == ["up","up","up"]' >/dev/null || fail "hosts: $(api /v1/hosts)"
+api /v1/hosts | jq -e '[.hosts[].state] == ["up","up","up"] and all(.hosts[]; .lag_ms >= 0 and .lag_ms < 10000)' >/dev/null ||
+  fail "hosts: $(api /v1/hosts)"
 
 # ---- The API against the hosts themselves: utmpc --server prints what utmpc @hosts prints ----
 # The hosts by the same names as the fleet's, in utmpc's configuration file.
@@ -273,6 +274,18 @@ compare who
 compare last
 compare lastb
 compare last -n 3 u1-1
+# w and uptime: the sessions from the server, each host's load and uptime asked of the host by
+# the server; lastlog: each user's newest login on each host, as the fleet recorded it.
+in_fleet "$UTMPC" --server http://127.0.0.1:430 uptime >server.out 2>server.err ||
+  fail "utmpc --server uptime: $(cat server.out server.err)"
+[[ $(grep -c '^h[123] .* up .*load average' server.out) == 3 ]] || fail "utmpc --server uptime: $(cat server.out)"
+in_fleet "$UTMPC" --server http://127.0.0.1:430 w >server.out 2>server.err || fail "utmpc --server w: $(cat server.err)"
+for n in "${hosts[@]}"; do
+  grep -q "^h$n .*admin$n  *tty$n" server.out || fail "utmpc --server w: no admin$n on h$n: $(cat server.out)"
+done
+in_fleet "$UTMPC" --server http://127.0.0.1:430 lastlog -u admin2 >server.out 2>server.err ||
+  fail "utmpc --server lastlog: $(cat server.err)"
+grep -q '^h2 .*admin2 *tty2 *192.0.2.2' server.out || fail "utmpc --server lastlog -u admin2: $(cat server.out)"
 # utmpc watch --server: one stream, every host's events as they are stored, named by host.
 ip netns exec "$fleet" "$UTMPC" watch --server http://127.0.0.1:430 --json >watch.out 2>watch.err &
 watch_pid=$!

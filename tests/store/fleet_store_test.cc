@@ -415,6 +415,25 @@ TEST_P(FleetStoreTest, ConcurrentWritersOfOneHostStoreEachEventOnce) {
   EXPECT_EQ(store_->OpenSessions({})->size(), 7u);  // one open session a line
 }
 
+TEST_P(FleetStoreTest, AValueTheDatabaseRefusesFailsTheBatchAsInvalidNothingStored) {
+  // utmpsd stores host by host when a batch fails so (fleet_server.cc), and sets aside the
+  // host whose events are refused. PostgreSQL refuses a NUL in text; SQLite takes it.
+  Event bad = Ev(1, EventKind::kLogin, 1, "x");
+  bad.boot_id = std::string("ab\0cd", 5);
+  std::vector<FleetBatch> b{{"web1", "h", {Ev(1, EventKind::kLogin, 1, "ok")}},
+                            {"web2", "h", {bad}}};
+  auto r = store_->Store(b, "");
+  if (std::string(GetParam()) == "sqlite") {
+    EXPECT_TRUE(r);
+    return;
+  }
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().message;
+  EXPECT_TRUE(store_->EventsAfter(0, 10)->empty());  // the transaction stored nothing
+  b.pop_back();
+  EXPECT_EQ(store_->Store(b, "")->stored, 1);  // the other host's alone
+}
+
 TEST_P(FleetStoreTest, ASchemaNewerThanThisBuildIsRefused) {
   store_.reset();
   if (std::string(GetParam()) == "postgresql") {

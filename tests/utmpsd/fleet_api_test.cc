@@ -183,6 +183,23 @@ TEST_F(FleetApiTest, TheInMemoryViewAnswersAsTheStoreDoesAndFollowsItsChanges) {
   EXPECT_EQ(seen, (std::set<std::string>{"web1:bob", "db1:dave"}));
 }
 
+TEST_F(FleetApiTest, AHostsLiveSummaryIsAskedOfAKnownHostOnly) {
+  ApiRequest r;
+  r.peer.address = "198.51.100.1";  // the summary tier suffices
+  r.target = "/v1/fleet/host?host=web1";
+  auto routed = api_->Route(r, 0, {});
+  EXPECT_FALSE(routed.response);
+  EXPECT_TRUE(routed.query);  // utmpsd asks the host
+  r.target = "/v1/fleet/host?host=nosuch";
+  routed = api_->Route(r, 0, {});
+  ASSERT_TRUE(routed.response);
+  EXPECT_EQ(routed.response->status, 404);
+  r.target = "/v1/fleet/host?host=web1&host=web2";
+  routed = api_->Route(r, 0, {});
+  ASSERT_TRUE(routed.response);
+  EXPECT_EQ(routed.response->status, 400);
+}
+
 TEST_F(FleetApiTest, BadParametersAreNamed) {
   ApiResponse r = Get("/v1/fleet/history?usr=alice");
   EXPECT_EQ(r.status, 400);
@@ -238,6 +255,7 @@ TEST_F(FleetApiTest, HostsSayTheirStateAndWhoFollowsThem) {
   EXPECT_EQ(web1["url"], "https://web1");
   EXPECT_EQ(web1["last_seq"], 3);
   EXPECT_EQ(web1["groups"], Json::array({"web"}));
+  EXPECT_TRUE(web1["lag_ms"].is_number_integer());
 }
 
 TEST_F(FleetApiTest, TheEventStreamStartsWhereTheClientSays) {
