@@ -36,10 +36,5 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# The tests start PostgreSQL servers of their own: the package need not make and start one.
-if [[ " ${missing[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
-  mkdir -p /etc/postgresql-common
-  echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
