@@ -59,6 +59,7 @@ struct Options {
   std::string probe;     // http://127.0.0.1:430 (empty: no probes)
   int64_t probe_every_ms = 100;
   int64_t heartbeat_s = 15;
+  int64_t probe_warmup_s = 5;
 };
 
 struct Host {
@@ -147,31 +148,83 @@ void Fill(Stream& s) {
   while (s.sent < h.recorded && s.out.size() < 65536) Frame(s.out, s.host, ++s.sent, h);
 }
 
-std::string HttpGet(const std::string& host, int port, const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
+// One keep-alive connection to the fleet server, as a client that asks often keeps one (a new
+// connection a request would measure SYN retransmissions of a full accept queue, 1 s each).
+class Client {
+ public:
+  Client(std::string host, int port) : host_(std::move(host)), port_(port) {}
+  ~Client() { Close(); }
+  // The body of GET `target`; "" when the server could not be asked.
+  std::string Get(const std::string& target) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (fd_ < 0 && !Connect()) return "";
+      std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host_ + "\r\n\r\n";
+      if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+        std::string body;
+        if (Read(&body)) return body;
+      }
+      Close();  // the server closed it (idle timeout): once more on a new one
+    }
     return "";
   }
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string body;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) body.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return body;
-}
+
+ private:
+  bool Connect() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    ::inet_pton(AF_INET, host_.c_str(), &a.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      Close();
+      return false;
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    buffer_.clear();
+    return true;
+  }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // One response with Content-Length (what the server sends), its body into `body`.
+  bool Read(std::string* body) {
+    char buf[65536];
+    for (;;) {
+      auto end = buffer_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        auto cl = buffer_.find("Content-Length: ");
+        if (cl == std::string::npos || cl > end) return false;
+        size_t length = std::strtoul(buffer_.c_str() + cl + 16, nullptr, 10);
+        if (buffer_.size() >= end + 4 + length) {
+          *body = buffer_.substr(end + 4, length);
+          buffer_.erase(0, end + 4 + length);
+          return true;
+        }
+      }
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      buffer_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  std::string host_;
+  int port_;
+  int fd_ = -1;
+  std::string buffer_;
+};
 
 void Probes(std::vector<double>* latencies_ms, std::atomic<bool>* stop) {
   // http://HOST:PORT
   std::string url = g.probe.substr(g.probe.find("://") + 3);
   std::string host = url.substr(0, url.find(':'));
   int port = std::atoi(url.c_str() + url.find(':') + 1);
+  Client client(host, port);
+  // Not while the fleet server is still connecting to every host (its start is not its pace).
+  for (auto until = Clock::now() + std::chrono::seconds(g.probe_warmup_s);
+       !*stop && Clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   for (int64_t n = 0; !*stop; ++n) {
     std::this_thread::sleep_for(std::chrono::milliseconds(g.probe_every_ms));
     std::string user = "probe" + std::to_string(n);
@@ -183,7 +236,7 @@ void Probes(std::vector<double>* latencies_ms, std::atomic<bool>* stop) {
     }
     bool seen = false;
     while (!*stop && Clock::now() - t0 < std::chrono::seconds(10)) {
-      std::string answer = HttpGet(host, port, "/v1/fleet/sessions?user=" + user);
+      std::string answer = client.Get("/v1/fleet/sessions?user=" + user);
       if (answer.find("\"" + user + "\"") != std::string::npos) {
         seen = true;
         break;
@@ -211,6 +264,7 @@ int main(int argc, char** argv) {
   app.add_option("--probe", g.probe, "measure login → /v1/fleet/sessions at this fleet server");
   app.add_option("--probe-every-ms", g.probe_every_ms, "a probe login this often");
   app.add_option("--heartbeat-s", g.heartbeat_s, "a ': ping' after this long without events");
+  app.add_option("--probe-warmup-s", g.probe_warmup_s, "the first probe after this long");
   CLI11_PARSE(app, argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   hosts.resize(static_cast<size_t>(g.hosts));
