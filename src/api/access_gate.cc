@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/text.h"
 
 namespace utmpcd {
 namespace {
@@ -22,7 +23,9 @@ std::optional<ApiResponse> CheckHostField(const ApiRequest& request, const Acces
   // DNS rebinding: a browser on this host (or on a network an [[access]] rule grants more), on
   // a page of another name that now resolves to this host's address, would read what that
   // address is given. Its Host field names that other host. A request whose tier a token or a
-  // client certificate gave is no browser's: a page knows neither.
+  // client certificate gave is safe: a page of another name knows neither (the dashboard's
+  // cookie, utmp_token, is sent only to the name that set it; a certificate, only over TLS to
+  // a server whose own certificate names the host the browser asked for).
   const bool by_address = !access.token && request.peer.certificate_subject.empty() &&
                           access.tier > Tier::kSummary;
   if (request.peer.transport == Peer::Transport::kTcp && by_address) {
@@ -72,6 +75,19 @@ void LogAccess(const ApiRequest& request, const Access& access, int status) {
       access.rule.empty() ? "-" : access.rule,
       access.token && !access.token_ok ? "refused" : TierName(access.tier), request.method,
       request.target, status);
+}
+
+ApiResponse AccessAnswer(const Access& access) {
+  std::string body = fmt::format("{{\"tier\":\"{}\",\"rule\":", TierName(access.tier));
+  if (access.rule.empty()) {
+    body += "null";
+  } else {
+    AppendJsonString(body, access.rule);
+  }
+  body += fmt::format(",\"token\":{}}}\n", access.token ? "true" : "false");
+  ApiResponse response;
+  response.body = std::move(body);
+  return response;
 }
 
 }  // namespace utmpcd

@@ -24,6 +24,10 @@ std::optional<ApiResponse> CheckCredential(const Access& access);
 // request's tier is below `need`; the message names `path` and both tiers.
 std::optional<ApiResponse> CheckTier(const ApiRequest& request, const Access& access,
                                      std::string_view path, Tier need);
+// GET /v1/access: the tier the request got, the rule that gave it, and whether it presented a
+// token: {"tier":"history","rule":null,"token":false}. A client (the dashboard) asks it to
+// leave out what the viewer may not see, and to say why.
+ApiResponse AccessAnswer(const Access& access);
 // The access log line of a request ([log] access): the peer, the rule, the tier, the request
 // and the status.
 void LogAccess(const ApiRequest& request, const Access& access, int status);

@@ -15,6 +15,7 @@
 #include "api/access_gate.h"
 #include "api/history_json.h"
 #include "api/query.h"
+#include "api/web_page.h"
 #include "core/log.h"
 #include "api/wire_json.h"
 #include "core/local_time.h"
@@ -72,7 +73,7 @@ ApiResponse Unavailable(const Error& error) {
 
 // The tier an endpoint needs; nullopt for a path that is none (404 for everybody).
 std::optional<Tier> NeededTier(std::string_view path) {
-  if (path == "/v1/host" || path == "/healthz") return Tier::kSummary;
+  if (path == "/v1/host" || path == "/healthz" || path == "/v1/access") return Tier::kSummary;
   if (path == "/v1/sessions") return Tier::kSessions;
   if (path == "/v1/history" || path == "/v1/lastlog" || path == "/v1/events") {
     return Tier::kHistory;
@@ -282,13 +283,21 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
     path = query->path();
   }
   std::optional<Tier> need = NeededTier(path);
+  if (!need && !events) {
+    // The dashboard's files: no login data, so no tier.
+    if (auto file = WebPageFile(path, "utmpcd")) return *file;
+  }
   if (!need) {
     return ErrorResponse(404, "not_found",
                          "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
-                         "/v1/lastlog, /v1/events, /healthz");
+                         "/v1/lastlog, /v1/events, /v1/access, /healthz");
   }
   if (auto refused = CheckTier(request, access, path, *need)) return *refused;
   if (events) return Events(request, access.tier);
+  if (path == "/v1/access") {
+    if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
+    return AccessAnswer(access);
+  }
   if (!store_ || !history_ || !failed_) {
     return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");
   }

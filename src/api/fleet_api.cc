@@ -9,6 +9,7 @@
 
 #include "api/access_gate.h"
 #include "api/query.h"
+#include "api/web_page.h"
 #include "api/wire_json.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -18,7 +19,10 @@ namespace utmpcd {
 namespace {
 
 std::optional<Tier> NeededTier(std::string_view path) {
-  if (path == "/healthz" || path == "/v1/hosts" || path == "/v1/fleet/host") return Tier::kSummary;
+  if (path == "/healthz" || path == "/v1/hosts" || path == "/v1/fleet/host" ||
+      path == "/v1/access") {
+    return Tier::kSummary;
+  }
   if (path == "/v1/fleet/sessions") return Tier::kSessions;
   if (path == "/v1/fleet/history" || path == "/v1/fleet/lastlog" || path == "/v1/fleet/events")
     return Tier::kHistory;
@@ -111,13 +115,18 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   const std::string& path = query->path();
   std::optional<Tier> need = NeededTier(path);
   if (!need) {
+    if (auto file = WebPageFile(path, "utmpsd")) return answer(std::move(*file));
     return answer(ErrorResponse(404, "not_found",
                                 "no such endpoint; see /v1/hosts, /v1/fleet/host, /v1/fleet/sessions, "
                                 "/v1/fleet/history, /v1/fleet/failed, /v1/fleet/lastlog, "
-                                "/v1/fleet/events, /healthz"));
+                                "/v1/fleet/events, /v1/access, /healthz"));
   }
   if (auto refused = CheckTier(request, access, path, *need)) return answer(*refused);
 
+  if (path == "/v1/access") {
+    if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));
+    return answer(AccessAnswer(access));
+  }
   if (path == "/healthz") {
     if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));
     std::string body = fmt::format(

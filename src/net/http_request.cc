@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/digest.h"
@@ -10,6 +13,50 @@
 namespace utmpcd {
 
 namespace http = boost::beast::http;
+
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of the cookie utmp_token (RFC 6265 syntax: "a=1; utmp_token=T"), percent-decoded
+// (the page stores it with encodeURIComponent); "" when it is malformed, nullopt when absent.
+std::optional<std::string> CookieToken(const ApiRequest& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() != 6 || ::strncasecmp(name.data(), "Cookie", 6) != 0) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (!pair.starts_with("utmp_token=")) continue;
+      std::string_view encoded = pair.substr(11);
+      std::string token;
+      for (size_t i = 0; i < encoded.size(); ++i) {
+        if (encoded[i] != '%') {
+          token += encoded[i];
+          continue;
+        }
+        if (i + 2 >= encoded.size()) return std::string();
+        int hi = HexDigit(encoded[i + 1]);
+        int lo = HexDigit(encoded[i + 2]);
+        if (hi < 0 || lo < 0) return std::string();
+        token += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      }
+      while (!token.empty() && token.back() == ' ') token.pop_back();
+      return token;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 RequestOrRefusal RequestFromHead(const http::request_parser<http::empty_body>& parser,
                                  const Peer& peer) {
@@ -46,6 +93,14 @@ RequestOrRefusal RequestFromHead(const http::request_parser<http::empty_body>& p
   }
   r.peer = peer;
   // The token is hashed here, once: the rules hold hashes, and api/ needs no OpenSSL.
+  // A browser presents it as the cookie utmp_token (the dashboard sets it: an EventSource
+  // cannot send an Authorization field); the field wins when both are sent.
+  if (const std::string* authorization = r.Header("Authorization"); authorization == nullptr) {
+    if (auto token = CookieToken(r); token) {
+      r.bearer_present = true;
+      if (!token->empty()) r.bearer_sha256 = Sha256Hex(*token);
+    }
+  }
   if (const std::string* authorization = r.Header("Authorization")) {
     r.bearer_present = true;
     std::string_view value = *authorization;

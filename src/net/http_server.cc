@@ -279,6 +279,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     res.set(http::field::server, options().server_name);
     res.set(http::field::content_type, answer.content_type);
     res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : answer.headers) res.set(name, value);
     res.keep_alive(keep_alive);
     res.body() = std::move(answer.body);
