@@ -754,7 +754,9 @@
       if (t < from) continue;
       const px = x(t);
       root.append(svg("line", { class: "grid", x1: px, x2: px, y1: axisH - 4, y2: height }),
-                  svg("text", { x: px + 2, y: 12, text: step === 24 * HOUR
+                  svg("text", { x: px + 2 > width - 60 ? width - 2 : px + 2, y: 12,
+                                "text-anchor": px + 2 > width - 60 ? "end" : "start",
+                                text: step === 24 * HOUR
                     ? dayFormat.format(new Date(t / 1000)) : hourMinute.format(new Date(t / 1000)) }));
     }
     shown.forEach((name, i) => {

@@ -36,7 +36,6 @@ std::optional<ApiResponse> WebPageFile(std::string_view path, std::string_view s
     r.headers = {{"Content-Security-Policy", std::string(kWebPagePolicy)},
                  {"Referrer-Policy", "no-referrer"},
                  {"X-Frame-Options", "DENY"},
-                 {"Cross-Origin-Opener-Policy", "same-origin"},
                  {"Cross-Origin-Resource-Policy", "same-origin"}};
     return r;
   }
