@@ -20,6 +20,9 @@ packages=(
   # the HTTP API is tested with what its users have: curl and jq; TLS with openssl's
   # s_client (and certificates it makes)
   curl jq openssl ca-certificates
+  # the dashboard's browser tests: Debian's chromium (and a font for it), driven from Node.js
+  # (scripts/web_deps.sh installs the npm packages)
+  chromium fonts-dejavu-core
   "$@"
 )
 
@@ -28,6 +31,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# Node.js and npm: Debian's, unless the machine has them already (NodeSource's nodejs brings
+# npm and conflicts with Debian's npm package).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

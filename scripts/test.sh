@@ -7,6 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # The state of a machine where ./scripts/run.sh has run: the daemon's user exists, and every
 # test that starts the daemon says which user it runs as.
 "$top/scripts/daemon_user.sh"
+# The npm packages the dashboard's browser test drives chromium with.
+"$top/scripts/web_deps.sh"
 cd "${UTMPCD_BUILD_DIR:-$top/build}"
 ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
 # Then real fuzzing: every libFuzzer target for 20 s, in a clang build of its own (build-fuzz).

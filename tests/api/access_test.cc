@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/web_page.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
@@ -269,6 +270,53 @@ TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
   EXPECT_EQ(refused.status, 401);
   ASSERT_EQ(refused.headers.size(), 1u);
   EXPECT_EQ(refused.headers[0].first, "WWW-Authenticate");
+}
+
+// The dashboard's page is served to anyone (it holds no login data) with a policy that lets
+// it run its own script only; /v1/access tells the page what the viewer may see.
+TEST_F(AccessApiTest, ThePageIsServedToAnyoneWithAStrictPolicy) {
+  ApiRequest r = From(kTcp, "192.0.2.7");
+  r.target = "/";
+  ApiResponse page = api_->Handle(r);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("data-server=\"utmpcd\""), std::string::npos);
+  EXPECT_NE(page.body.find("<script src=\"/app.js\" defer></script>"), std::string::npos);
+  auto header = [&](const ApiResponse& response, std::string_view name) -> std::string {
+    for (const auto& [n, v] : response.headers) {
+      if (n == name) return v;
+    }
+    return "";
+  };
+  const std::string policy = header(page, "Content-Security-Policy");
+  EXPECT_EQ(policy, kWebPagePolicy);
+  EXPECT_NE(policy.find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(policy.find("unsafe"), std::string::npos);
+  EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(header(page, "Referrer-Policy"), "no-referrer");
+  for (const char* file : {"/app.js", "/app.css", "/favicon.svg"}) {
+    r.target = file;
+    ApiResponse answer = api_->Handle(r);
+    EXPECT_EQ(answer.status, 200) << file;
+    EXPECT_GT(answer.body.size(), 100u) << file;
+    EXPECT_EQ(header(answer, "Content-Security-Policy"), kWebPagePolicy) << file;
+  }
+  r.target = "/app.js";
+  EXPECT_EQ(api_->Handle(r).content_type, "text/javascript; charset=utf-8");
+  for (const char* other : {"/index.htm", "/../app.js", "/web/app.js", "/app.js/"}) {
+    r.target = other;
+    EXPECT_EQ(api_->Handle(r).status, 404) << other;
+  }
+  // The viewer's tier, and the rule that gave it.
+  r.target = "/v1/access";
+  EXPECT_EQ(api_->Handle(r).body, "{\"tier\":\"summary\",\"rule\":null,\"token\":false}\n");
+  ApiRequest ops = From(kTcp, "10.1.2.3");
+  ops.target = "/v1/access";
+  ops.bearer_present = true;
+  ops.bearer_sha256 = kHashA;
+  EXPECT_EQ(api_->Handle(ops).body, "{\"tier\":\"full\",\"rule\":\"ops\",\"token\":true}\n");
+  ops.target = "/v1/access?x=1";
+  EXPECT_EQ(api_->Handle(ops).status, 400);
 }
 
 }  // namespace

@@ -131,6 +131,19 @@ TEST_F(FleetApiTest, EachEndpointNeedsItsTier) {
   EXPECT_EQ(routed.response->status, 401);
 }
 
+TEST_F(FleetApiTest, ThePageAndTheViewersTierAreAnsweredToAnyone) {
+  ApiResponse page = Get("/", "198.51.100.1");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_THAT(page.body, HasSubstr("data-server=\"utmpsd\""));
+  EXPECT_EQ(Get("/app.js", "198.51.100.1").status, 200);
+  EXPECT_EQ(Get("/nothing.js", "198.51.100.1").status, 404);
+  EXPECT_EQ(Get("/v1/access", "198.51.100.1").body,
+            "{\"tier\":\"summary\",\"rule\":null,\"token\":false}\n");
+  EXPECT_THAT(Get("/v1/access").body, HasSubstr("\"tier\":\"history\""));
+  EXPECT_THAT(Get("/v1/access", "198.51.100.1", true).body, HasSubstr("\"tier\":\"full\""));
+}
+
 TEST_F(FleetApiTest, SessionsAreWhoIsOnWhereWithFilters) {
   Json all = Body(Get("/v1/fleet/sessions"));
   std::set<std::string> seen;
