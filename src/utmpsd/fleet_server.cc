@@ -143,6 +143,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     // The threads start here, after the caller dropped its privileges.
     store_worker_.emplace();
     query_worker_.emplace();
+    proxy_worker_.emplace();
     MakeFollower();
     http_->Start();
     SignalWait signals(loop_, {SIGTERM, SIGINT, SIGHUP});
@@ -157,6 +158,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     };
     signals.Wait(on_signal);
     Claim();
+    RefreshOpenSessions();
     PollOthers();
     Retention();
     Log(LogLevel::kInfo, "utmpsd {} serving on {} as instance '{}', {} host(s) configured, store {}",
@@ -165,6 +167,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     if (ready) ready();
     loop_.RunUntilStopped();
     // Every thread's work ends before the stores and the loop go.
+    proxy_worker_.reset();
     query_worker_.reset();
     store_worker_.reset();
   }
@@ -232,7 +235,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     fetch.timeout_ms = std::min<int64_t>(5000, config_.silence_s * 1000);
     fetch.max_parallel = 1;
     fetch.tls = config_.tls;
-    query_worker_->Post([this, net = std::move(net), fetch, reply = std::move(reply)]() mutable {
+    // On a thread of its own: a host that does not answer holds up the next summary, never
+    // the store's queries (the dashboard asks for the summaries of the hosts on its screen).
+    proxy_worker_->Post([this, net = std::move(net), fetch, reply = std::move(reply)]() mutable {
       class Summary : public HostExchange {
        public:
         std::string FirstTarget() override { return "/v1/host"; }
@@ -639,7 +644,29 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void PollOthers() {
     poll_timer_.After(std::chrono::seconds(1), [this] {
       hub_.FetchNew();
+      RefreshOpenSessions();
       PollOthers();
+    });
+  }
+
+  // The open sessions in memory (the query thread's) are brought up to date each second, and
+  // read whole at start: a request for them (the dashboard's, for all of them) finds a second's
+  // changes to read at most, not every session or a minute of changes.
+  void RefreshOpenSessions() {
+    if (refreshing_sessions_) return;
+    refreshing_sessions_ = true;
+    query_worker_->Post([this, url = config_.store_url] {
+      if (!query_store_) {
+        auto reopened = FleetStore::Open(url, StoreOptions());
+        if (reopened) query_store_ = std::move(*reopened);
+      }
+      if (query_store_) {
+        if (auto fresh = open_sessions_.Refresh(*query_store_); !fresh) {
+          Log(LogLevel::kDebug, "the open sessions: {}", fresh.error().message);
+          query_store_.reset();  // a new connection next time
+        }
+      }
+      loop_.Post([this] { refreshing_sessions_ = false; });
     });
   }
 
@@ -757,6 +784,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::unique_ptr<FleetStore> write_store_;  // the store worker's
   std::unique_ptr<FleetStore> query_store_;  // the query worker's
   OpenSessionsView open_sessions_;           // the query worker's
+  bool refreshing_sessions_ = false;         // a refresh of it is posted (the loop's)
   std::unique_ptr<FleetStore> feed_store_;   // the loop's
   std::string write_store_kind_;  // set in Open, read on the loop thread
   std::string store_name_;
@@ -777,6 +805,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   Timer claim_timer_, poll_timer_, retention_timer_;
   // Last: their threads stop (joined) before anything they use goes.
   std::optional<Worker> query_worker_;
+  std::optional<Worker> proxy_worker_;  // GET /v1/fleet/host: asks the host
   std::optional<Worker> store_worker_;
 };
 

@@ -123,6 +123,9 @@ await ready(page);
 
 // ---- Hosts ----
 await page.waitForFunction(() => document.querySelectorAll("main tbody tr:not(.spacer)").length === 2);
+// (The hosts may be drawn before the sessions arrive: then their counts follow.)
+await page.waitForFunction(() => [...document.querySelectorAll("main tbody tr:not(.spacer)")]
+  .every((tr) => tr.cells[4].textContent !== "0"), null, { timeout: 5000 }).catch(() => {});
 let rows = await rowsOf(page);
 check(rows.map((r) => r[0]).join(",") === "h1,h2", `the hosts are listed: ${JSON.stringify(rows)}`);
 check(rows.every((r) => r[1] === "up"), "both hosts are up");
