@@ -34,7 +34,6 @@
     sessionsError: null,
     version: 0,          // bumped when the sessions change
     live: false,
-    failedLive: [],      // failed logins that arrived by the stream: time_us
     summaries: new Map(),// fleet: hostname -> {at, summary} from /v1/fleet/host
   };
 
@@ -126,7 +125,7 @@
   const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric" });
 
   function utc(us) {
-    return new Date(us / 1000).toISOString().replace(".000Z", "Z").replace("T", " ") + " UTC";
+    return new Date(us / 1000).toISOString().replace(/\.\d+Z$/, "").replace("T", " ") + " UTC";
   }
 
   // A time in the viewer's zone, UTC on hover.
@@ -327,14 +326,24 @@
     state.byHost.delete(host);
   }
 
-  async function loadSessions() {
+  // Asks for the open sessions; `generation` says whether the answer is still wanted when it
+  // arrives (a newer request may have been made meanwhile: its answer wins).
+  async function loadSessions(generation) {
+    let body = null;
+    let failure = null;
     try {
       if (!allows("sessions")) throw tooLow("sessions");
       // (The fleet's default is 100,000 sessions; the page takes them all.)
       performance.mark("sessions-asked");
-      const body = await getJSON(state.api.sessions +
-                                 (state.mode === "fleet" ? "?limit=1000000" : ""));
+      body = await getJSON(state.api.sessions + (state.mode === "fleet" ? "?limit=1000000" : ""));
       performance.mark("sessions-parsed");
+    } catch (error) {
+      failure = error;
+    }
+    if (generation !== loadGeneration) return false;
+    if (failure) {
+      state.sessionsError = failure;
+    } else {
       state.byHost.clear();
       state.userCounts.clear();
       state.sessionCount = 0;
@@ -353,10 +362,9 @@
       state.sessionsLoaded = true;
       state.sessionsError = null;
       state.truncated = !!body.truncated;
-    } catch (error) {
-      state.sessionsError = error;
     }
     ++state.version;
+    return true;
   }
 
   // As the fleet store pairs them: a login opens its line (ending the one before), a logout or
@@ -376,9 +384,6 @@
       case "shutdown":
         removeHostSessions(host);
         break;
-      case "failed":
-        state.failedLive.push(e.time_us);
-        break;
       default:
         return;
     }
@@ -386,14 +391,14 @@
   }
 
   let pending = [];      // events that arrived, applied once a frame
-  let buffering = true;  // until the first snapshot of the sessions is in
-  let stream = null;
-  let lastId = null;
+  let buffering = true;  // while the sessions are being read: events wait
+  let loadGeneration = 0;
+  let firstLoaded = null;
+  const sessionsRead = new Promise((resolve) => { firstLoaded = resolve; });
 
   function onEvent(message) {
     let e;
     try { e = JSON.parse(message.data); } catch (_) { return; }
-    if (message.lastEventId) lastId = message.lastEventId;
     pending.push(e);
     // A hidden tab draws no frames: rather than keep every event, it reads the sessions anew
     // when it is looked at again.
@@ -428,25 +433,33 @@
     });
   }
 
-  // EventSource resumes by itself (Last-Event-ID) after a dropped connection; a refused one it
-  // gives up, so that one is opened again here, from the last event seen.
+  // An EventSource resumes by itself (Last-Event-ID) after a dropped connection: nothing is
+  // missed or applied twice. A new one (the first, or after the server refused one and the
+  // browser gave up) starts at "now": once it is open, the sessions are read anew, so that no
+  // event falls between the two.
   function openStream() {
-    let url = state.api.events;
-    if (lastId) {
-      const seq = parseInt(lastId, 10);
-      if (Number.isFinite(seq)) url += `?from=${seq + 1}`;
-    }
-    stream = new EventSource(url, { withCredentials: true });
+    const source = new EventSource(state.api.events, { withCredentials: true });
+    buffering = true;
+    let opened = false;
     for (const kind of ["login", "logout", "gone", "boot", "shutdown", "failed", "runlevel",
                         "clock"]) {
-      stream.addEventListener(kind, onEvent);
+      source.addEventListener(kind, onEvent);
     }
-    stream.addEventListener("reset", () => { resync(); });
-    stream.addEventListener("gap", () => { resync(); });
-    stream.addEventListener("open", () => { setLive("live", true); });
-    stream.addEventListener("error", () => {
-      if (stream.readyState === EventSource.CLOSED) {
+    // The server skipped events (a history replaced, retention deleted some): read anew.
+    source.addEventListener("reset", () => { resync(); });
+    source.addEventListener("gap", () => { resync(); });
+    source.addEventListener("open", () => {
+      setLive("live", true);
+      if (!opened) {
+        opened = true;
+        resync();
+      }
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
         setLive("stream refused; retrying", false);
+        // Meanwhile the sessions as they are (the next stream reads them again).
+        if (!state.sessionsLoaded) resync();
         setTimeout(openStream, 5000);
       } else {
         setLive("reconnecting…", false);
@@ -454,11 +467,15 @@
     });
   }
 
-  // The sessions again, from the server (after the stream said it skipped some events).
+  // The open sessions read anew; the events that arrive meanwhile wait and are applied on
+  // top (those before are in what the server answers). The last request made wins.
   async function resync() {
+    const generation = ++loadGeneration;
     buffering = true;
-    await loadSessions();
+    pending = [];
+    if (!(await loadSessions(generation))) return;
     buffering = false;
+    firstLoaded();
     scheduleApply();
     scheduleRender();
   }
@@ -592,10 +609,11 @@
       { label: "Host", key: "name", cell: (r) => hostLink(r.name), width: "22%" },
       { label: "State", key: "state", cell: stateCell, width: "18%" },
       { label: "Since", key: "since_us", cell: (r) => timeNode(r.since_us), width: "16%" },
-      { label: "Users", key: "users", className: "num", cell: (r) => String(r.users ?? 0),
-        width: "7%" },
+      // (Counted from the open sessions, which the summary tier does not get.)
+      { label: "Users", key: "users", className: "num",
+        cell: (r) => (allows("sessions") ? String(r.users ?? 0) : "—"), width: "7%" },
       { label: "Sessions", key: "sessions", className: "num",
-        cell: (r) => String(r.sessions ?? 0), width: "9%" },
+        cell: (r) => (allows("sessions") ? String(r.sessions ?? 0) : "—"), width: "9%" },
       { label: "Load", key: "load1", className: "num",
         cell: (r) => (r.load ? r.load.map((x) => x.toFixed(2)).join(" ") : "—"), width: "12%" },
       { label: "Booted", key: "boot_us", cell: (r) => timeNode(r.boot_us), width: "16%" },
@@ -863,8 +881,9 @@
     }
     shown.forEach((name, i) => {
       const y = axisH + i * rowH;
-      const label = svg("text", { class: "rowlabel", x: 4, y: y + 15,
-                                  text: printable(name).slice(0, 22) });
+      const label = svg("text", { class: "rowlabel", x: 4, y: y + 15 },
+                        svg("title", { text: printable(name) }),
+                        document.createTextNode(printable(name).slice(0, 22)));
       root.append(label);
       if (groupBy === "host") {
         for (const t of boots.get(name) || []) {
@@ -905,7 +924,6 @@
       if (i >= 0 && i < hours) ++counts[i];
     };
     for (const f of data.failed.rows) add(f.time_us);
-    for (const t of state.failedLive) if (t > data.to) add(t);
     const width = Math.max(240, widthPx);
     const height = 160;
     const top = Math.max(1, ...counts);
@@ -956,7 +974,10 @@
     const toolbar = el("div", { className: "toolbar" },
                        el("label", null, "Over", range),
                        user ? null : el("label", null, "Per", group),
-                       el("label", null, "Filter", filter), status);
+                       el("label", null, "Filter", filter),
+                       el("button", { type: "button", id: "timeline-again", text: "Read again",
+                                      onclick: () => load() }),
+                       status);
     const parts = [];
     if (!user) parts.push(el("h1", { text: "Login timeline" }));
     parts.push(toolbar, legend(),
@@ -1010,7 +1031,8 @@
   function userView(name) {
     const node = main();
     let sort = ["login_us", -1];
-    const table = sessionsTable(`Where ${name} is on now`, true, sort, (s) => { sort = s; render(); });
+    const table = sessionsTable(`Where ${name} is on now`, true, sort,
+                                (s) => { sort = s; seen = -1; render(); });
     const count = el("p", { className: "count", id: "user-count" });
     const body = el("div");
     const timeline = timelineView(new URLSearchParams("range=week"), name);
@@ -1086,8 +1108,20 @@
       button.title = `You see the ${access.tier} tier` +
                      (access.rule ? ` (rule ${access.rule})` : "");
     } catch (error) {
-      main().replaceChildren(refusal(error, "This server"));
-      setLive("unreachable", false);
+      if (error instanceof HttpError && error.status === 401) {
+        // A token this server does not know (a cookie of this browser): say so, and offer to
+        // forget it.
+        main().replaceChildren(el("div", { className: "empty" },
+          el("p", { className: "error", text: `The token this browser presents: ${error.message}` }),
+          el("div", { className: "buttons" },
+             el("button", { type: "button", id: "forget-token", text: "Forget the token",
+                            onclick: () => setTokenCookie("") }),
+             el("button", { type: "button", text: "Present another", onclick: openTokenDialog }))));
+        setLive("refused", false);
+      } else {
+        main().replaceChildren(refusal(error, "This server"));
+        setLive("unreachable", false);
+      }
       return;
     }
     state.api = state.mode === "fleet" ? FLEET : HOST;
@@ -1099,17 +1133,18 @@
     }
     // The stream first, then the sessions: events that arrive meanwhile wait, and are applied
     // on top of the sessions (applying one twice changes nothing).
-    if (allows("history")) openStream();
-    else setLive(`${state.tier} tier: every 10 s`, false);
-    // Without the event stream (it needs the history tier), the sessions are asked again.
-    if (!allows("history") && allows("sessions")) setInterval(resync, 10000);
+    if (allows("history")) {
+      openStream();
+    } else {
+      setLive(`${state.tier} tier: every 10 s`, false);
+      // Without the event stream (it needs the history tier), the sessions are asked again.
+      resync();
+      if (allows("sessions")) setInterval(resync, 10000);
+    }
     // The view is drawn now, and again as the hosts and the sessions arrive (together).
     route();
-    await Promise.all([
-      state.mode === "fleet" ? loadHosts() : null,
-      loadSessions().then(() => { buffering = false; scheduleApply(); refresh(); }),
-    ]);
     window.addEventListener("hashchange", () => { route(); main().focus(); });
+    await Promise.all([state.mode === "fleet" ? loadHosts() : null, sessionsRead]);
     let resizeTimer = 0;
     window.addEventListener("resize", () => {
       clearTimeout(resizeTimer);

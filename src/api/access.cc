@@ -139,6 +139,7 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
     access.tier = address && IsLoopback(*address) ? Tier::kHistory : Tier::kSummary;
   }
   access.token = request.bearer_present;
+  std::optional<Tier> by_credential;  // the highest tier a matching credential's rule gives
   for (const AccessRule& rule : policy.rules) {
     if (!rule.networks.empty()) {
       if (!address) continue;
@@ -155,11 +156,15 @@ Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy) {
       }
       access.token_ok = true;
     }
+    if (!rule.token_sha256.empty() || !rule.client_subject.empty()) {
+      by_credential = std::max(by_credential.value_or(Tier::kSummary), rule.tier);
+    }
     if (rule.tier > access.tier) {
       access.tier = rule.tier;
       access.rule = rule.name;
     }
   }
+  access.by_credential = by_credential && *by_credential >= access.tier;
   return access;
 }
 

@@ -62,6 +62,9 @@ struct Access {
   bool token = false;     // the request presented a bearer token (or a malformed credential)
   bool token_ok = false;  // and a rule knows it
   std::string rule;       // the name of the rule that gave the tier ("" for the default)
+  // A rule that needs a token or a client certificate gives the tier on its own (not only the
+  // request's address: the default, or a rule of networks only).
+  bool by_credential = false;
 };
 Access DecideAccess(const ApiRequest& request, const AccessPolicy& policy);
 

@@ -22,12 +22,12 @@ std::optional<ApiResponse> CheckHostField(const ApiRequest& request, const Acces
                                           const std::vector<std::string>& host_names) {
   // DNS rebinding: a browser on this host (or on a network an [[access]] rule grants more), on
   // a page of another name that now resolves to this host's address, would read what that
-  // address is given. Its Host field names that other host. A request whose tier a token or a
-  // client certificate gave is safe: a page of another name knows neither (the dashboard's
-  // cookie, utmp_token, is sent only to the name that set it; a certificate, only over TLS to
-  // a server whose own certificate names the host the browser asked for).
-  const bool by_address = !access.token && request.peer.certificate_subject.empty() &&
-                          access.tier > Tier::kSummary;
+  // address is given. Its Host field names that other host. Only a request whose tier a
+  // token or a client certificate gave is let through: a page of another name knows no token
+  // that grants more than its address gets (it could present one that grants less, and keep
+  // the address's tier: so the tier must come from the credential, not merely be sent with
+  // one), and a browser sends the dashboard's cookie only to the name that set it.
+  const bool by_address = !access.by_credential && access.tier > Tier::kSummary;
   if (request.peer.transport == Peer::Transport::kTcp && by_address) {
     const std::string* host = request.Header("Host");
     if (host != nullptr && !HostIsThisHost(*host, host_names)) {

@@ -269,6 +269,12 @@ std::optional<ApiResponse> Api::OverBudget(const Error* error) const {
 
 ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   std::string_view target = request.target;
+  // The dashboard's files hold no login data: served before any check, so that a viewer
+  // whose browser holds a wrong token still gets the page that says so (and forgets it).
+  if (std::string_view path = target.substr(0, target.find('?'));
+      !path.starts_with("/v1/") && path != "/healthz") {
+    if (auto file = WebPageFile(path, "utmpcd")) return *file;
+  }
   if (auto refused = CheckHostField(request, access, options_.host_names)) return *refused;
   if (auto refused = CheckCredential(access)) return *refused;
   // The tier an endpoint needs is looked up on the path as it is routed: decoded ("%66ailed"
@@ -283,10 +289,6 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
     path = query->path();
   }
   std::optional<Tier> need = NeededTier(path);
-  if (!need && !events) {
-    // The dashboard's files: no login data, so no tier.
-    if (auto file = WebPageFile(path, "utmpcd")) return *file;
-  }
   if (!need) {
     return ErrorResponse(404, "not_found",
                          "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "

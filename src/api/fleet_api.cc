@@ -108,6 +108,13 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
     if (options_.access_log) LogAccess(request, access, r.status);
     return Routed{std::move(r), false, access};
   };
+  // The dashboard's files hold no login data: served before any check (a viewer whose browser
+  // holds a wrong token still gets the page that says so).
+  if (std::string_view target = request.target,
+      path = target.substr(0, target.find('?'));
+      !path.starts_with("/v1/") && path != "/healthz") {
+    if (auto file = WebPageFile(path, "utmpsd")) return answer(std::move(*file));
+  }
   if (auto refused = CheckHostField(request, access, options_.host_names)) return answer(*refused);
   if (auto refused = CheckCredential(access)) return answer(*refused);
   auto query = Query::Parse(request.target);
@@ -115,7 +122,6 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   const std::string& path = query->path();
   std::optional<Tier> need = NeededTier(path);
   if (!need) {
-    if (auto file = WebPageFile(path, "utmpsd")) return answer(std::move(*file));
     return answer(ErrorResponse(404, "not_found",
                                 "no such endpoint; see /v1/hosts, /v1/fleet/host, /v1/fleet/sessions, "
                                 "/v1/fleet/history, /v1/fleet/failed, /v1/fleet/lastlog, "

@@ -488,8 +488,8 @@ void HttpServer::Impl::Refuse(Connection& connection, std::string_view code,
   ApiResponse refusal = ErrorResponse(503, code, message);
   connection.SendAndClose(fmt::format(
       "HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: application/json\r\n"
-      "Cache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\n"
-      "Content-Length: {}\r\n\r\n{}",
+      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
       options_.server_name, refusal.body.size(), refusal.body));
 }
 

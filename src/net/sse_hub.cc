@@ -81,7 +81,8 @@ class SseHub::Stream : public std::enable_shared_from_this<Stream> {
     pending_.push_back(std::make_shared<const std::string>(
         "HTTP/1.1 200 OK\r\nServer: " + hub_.options_.server_name +
         "\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n" +
+        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n"
+        "X-Accel-Buffering: no\r\n\r\n" +
         (head ? std::string() : preface)));
     close_after_write_ = head;
     WatchClose();

@@ -186,13 +186,23 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void Defer(const ApiRequest& request, Reply reply) override {
     auto routed = api_->Route(request, newest_position_, Health());
     if (routed.response) return reply(std::move(*routed.response));
+    if (request.target.starts_with("/v1/fleet/host?")) {
+      // Asked of the host on a thread of their own, with a cap of their own: hosts that do
+      // not answer (5 s each) fill this queue, never the store's.
+      if (proxies_queued_ >= kMaxQueuedProxies) {
+        ApiResponse busy = ErrorResponse(503, "busy", "too many host summaries are waiting; try again");
+        busy.headers.emplace_back("Retry-After", "1");
+        return reply(std::move(busy));
+      }
+      ++proxies_queued_;
+      return ProxyHost(request, std::move(reply));
+    }
     if (queued_ >= config_.max_queued_queries) {
       ApiResponse busy = ErrorResponse(503, "busy", "too many queries are waiting; try again");
       busy.headers.emplace_back("Retry-After", "1");
       return reply(std::move(busy));
     }
     ++queued_;
-    if (request.target.starts_with("/v1/fleet/host?")) return ProxyHost(request, std::move(reply));
     query_worker_->Post([this, api = api_, url = config_.store_url, request,
                          access = routed.access, reply = std::move(reply)]() mutable {
       ApiResponse answer;
@@ -220,14 +230,14 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     });
   }
   // GET /v1/fleet/host?host=NAME: the host's live summary (load and uptime are not events:
-  // the store has none), asked of the host with the fleet's credentials, on the query thread.
+  // the store has none), asked of the host with the fleet's credentials, on the proxy thread.
   // What the host answers is checked (DecodeHost) and passed on as the host sent it.
   void ProxyHost(const ApiRequest& request, Reply reply) {
     auto query = Query::Parse(request.target);
     auto name = query ? query->One("host") : Result<std::optional<std::string>>();
     auto it = name && *name ? hosts_.find(**name) : hosts_.end();
     if (it == hosts_.end()) {
-      --queued_;
+      --proxies_queued_;
       return reply(ErrorResponse(404, "not_found", "host: no such host is followed"));
     }
     NetHost net = it->second.config.net;
@@ -257,7 +267,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         answer = ErrorResponse(502, "host_unreachable", net.label + ": " + results[0].error().message);
       }
       loop_.Post([this, answer = std::move(answer), reply = std::move(reply)]() mutable {
-        --queued_;
+        --proxies_queued_;
         reply(std::move(answer));
       });
     });
@@ -802,6 +812,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   int64_t events_stored_ = 0;
   int64_t newest_position_ = 0;
   int64_t queued_ = 0;
+  int64_t proxies_queued_ = 0;  // GET /v1/fleet/host requests waiting or asking (the loop's)
+  static constexpr int64_t kMaxQueuedProxies = 16;
   Timer claim_timer_, poll_timer_, retention_timer_;
   // Last: their threads stop (joined) before anything they use goes.
   std::optional<Worker> query_worker_;

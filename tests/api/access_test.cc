@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/access_gate.h"
 #include "api/api.h"
 #include "api/web_page.h"
 #include "store/sqlite_store.h"
@@ -135,6 +136,31 @@ TEST(AccessTest, LoopbackRequestsMustNameThisHost) {
                                 "web1:431:431", ":431", "."}) {
     EXPECT_FALSE(HostIsThisHost(host, names)) << host;
   }
+}
+
+// A rebinding page that presents a token which grants less than the viewer's address gets (a
+// token many hold) keeps the address's tier: the Host check still applies. A token that grants
+// the tier on its own is no rebinding page's.
+TEST(AccessTest, TheHostCheckIsSkippedOnlyWhenTheCredentialGaveTheTier) {
+  AccessPolicy p = Policy();  // "ops": token A, full; "ops-from-lan": token B from 10.1/16, history
+  p.rules.push_back({.name = "monitor", .networks = {}, .token_sha256 = std::string(64, 'c'),
+                     .client_subject = "", .tier = Tier::kSummary});
+  auto with = [&](std::string address, const std::string& hash) {
+    ApiRequest r = From(kTcp, std::move(address));
+    r.headers.emplace_back("Host", "evil.example");
+    r.bearer_present = !hash.empty();
+    r.bearer_sha256 = hash;
+    return r;
+  };
+  auto refused = [&](const ApiRequest& r) {
+    return CheckHostField(r, DecideAccess(r, p), {"web1"}).has_value();
+  };
+  EXPECT_TRUE(refused(with("127.0.0.1", "")));                      // loopback: history
+  EXPECT_TRUE(refused(with("127.0.0.1", std::string(64, 'c'))));    // + a summary token
+  EXPECT_FALSE(refused(with("127.0.0.1", kHashA)));                 // full, by its token
+  EXPECT_TRUE(refused(with("10.0.0.9", std::string(64, 'c'))));     // lan: sessions
+  EXPECT_FALSE(refused(with("192.0.2.7", std::string(64, 'c'))));   // the summary: nothing to guard
+  EXPECT_FALSE(refused(with("10.1.2.3", kHashB)));                  // history by token B
 }
 
 TEST(AccessTest, NetworksParseAndContain) {

@@ -192,9 +192,12 @@ expect_error 413 body_not_allowed body --data-binary hello -X GET "$base/v1/host
 # requests carry its own name as Host; this host's names and addresses are answered.
 expect_error 421 misdirected_request localhost -H 'Host: evil.example:431' "$base/v1/sessions"
 expect_error 421 misdirected_request localhost -H "Host: $(hostname).evil.example" "$base/v1/host"
-# A request whose tier a token gave is no browser's (a page knows no token): it is answered.
+# A request whose tier a token gave on its own is no rebinding page's (a page knows no such
+# token): it is answered. One that presents a lesser token keeps its address's tier, and the
+# check.
 [[ $(status_of -H 'Host: evil.example' -H 'Authorization: Bearer ops-token' "$base/v1/sessions") == 200 ]] ||
   fail "a token's request was refused for its Host"
+expect_error 421 misdirected_request localhost -H 'Host: evil.example' -H 'Authorization: Bearer monitor-token' "$base/v1/sessions"
 for host in "localhost:$port" "$(hostname)" "$(hostname | tr a-z A-Z):431" "127.0.0.1:$port" "[::1]"; do
   [[ $(status_of -H "Host: $host" "$base/v1/sessions") == 200 ]] || fail "Host: $host was refused"
 done

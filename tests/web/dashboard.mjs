@@ -62,6 +62,7 @@ const errors = [];
 const foreign = [];
 const dialogs = [];
 const requests = [];
+const streams = [];  // the event streams' requests: [path, Last-Event-ID]
 let outage = false;  // while utmpsd is down on purpose, failed requests are expected
 
 function watch(page) {
@@ -73,6 +74,10 @@ function watch(page) {
   page.on("request", (r) => {
     const url = new URL(r.url());
     requests.push(url.pathname);
+    if (url.pathname.endsWith("/events")) {
+      r.allHeaders().then((h) => streams.push([url.pathname, h["last-event-id"] ?? null]),
+                          () => {});
+    }
     if (r.isNavigationRequest()) return;  // the test's own page.goto
     const origin = new URL(page.url()).origin;
     if (url.origin !== origin && url.protocol !== "data:") foreign.push(r.url());
@@ -188,8 +193,11 @@ await page.fill("#user-filter", "");
 await page.fill("#host-filter", "");
 
 // utmpsd killed and started again: the stream resumes (Last-Event-ID) and what happened
-// meanwhile appears, without a reload.
+// meanwhile appears, without a reload. The page's reconnections are held off until the login
+// made meanwhile is stored, so that a stream started anew ("now") would not carry it, and the
+// sessions are not read again.
 outage = true;
+await page.route("**/v1/fleet/events*", (route) => route.abort());
 const sdPid = Number(readFileSync(`${tmp}/sd.pid`, "utf8"));
 process.kill(sdPid, "SIGKILL");
 await page.waitForFunction(() => !document.getElementById("live").classList.contains("on"),
@@ -200,9 +208,23 @@ const [command, ...args] = process.env.DASH_START_SD.split(" ");
 const sd = spawn(command, args, { stdio: ["ignore", "ignore", "ignore"], detached: true });
 writeFileSync(`${tmp}/sd.pid`, String(sd.pid));
 sd.unref();
+let stored = false;
+for (let i = 0; i < 300 && !stored; ++i) {
+  await new Promise((r) => setTimeout(r, 100));
+  try {
+    stored = (await api("/v1/fleet/sessions?user=frank")).sessions.length === 1;
+  } catch (_) { /* not up yet */ }
+}
+check(stored, "frank's login, made while utmpsd was down, is stored once it is up again");
+const sessionsAsked = requests.filter((p) => p === "/v1/fleet/sessions").length;
+streams.length = 0;
+await page.unroute("**/v1/fleet/events*");
 await link(page, "frank").waitFor({ timeout: 30000 });
 await page.waitForFunction(() => document.getElementById("live").classList.contains("on"));
-check(true, "after utmpsd restarted, the stream resumed and a login made meanwhile appeared without a reload");
+check(streams.some(([, id]) => id !== null && /^\d+$/.test(id)) &&
+      requests.filter((p) => p === "/v1/fleet/sessions").length === sessionsAsked,
+      `after utmpsd restarted the stream resumed from Last-Event-ID ${JSON.stringify(streams)} ` +
+      "and brought the login made meanwhile, without reading the sessions again");
 await new Promise((r) => setTimeout(r, 1500));
 outage = false;
 
@@ -245,7 +267,7 @@ check(bars.boots === 6, `each host's boots of the day drawn on its row: ${bars.b
 check((await page.locator("#failed-chart").textContent()).includes("needs the full tier"),
       "failed logins at the history tier: says a token is needed");
 await page.selectOption("#timeline-group", "user");
-const labels = await page.evaluate(() => [...document.querySelectorAll("#timeline-chart text.rowlabel")].map((t) => t.textContent));
+const labels = await page.evaluate(() => [...document.querySelectorAll("#timeline-chart text.rowlabel title")].map((t) => t.textContent));
 check(["ann", "bob", "carol", "dave", "admin1", "admin2"].every((u) => labels.includes(u)),
       `per user: ${labels}`);
 await shot(page, "timeline");
@@ -331,9 +353,40 @@ check((await empty.textContent("main")).includes("No hosts yet: add them to /etc
       "an empty fleet says what to do");
 await shot(empty, "empty");
 
+// ---- A wrong token: the page still loads, says so, and forgets it ----
+const wrong = await newPage();
+await wrong.goto(`${FLEET}/#/now`);
+await ready(wrong);
+await wrong.click("#token-button");
+await wrong.fill("#token-input", "not-a-token");
+outage = true;  // (the 401 answers are expected here)
+await Promise.all([wrong.waitForEvent("load"), wrong.click("#token-form button[type=submit]")]);
+await ready(wrong);
+const said = await wrong.textContent("main");
+check(said.includes("no token this host knows"), `a wrong token: the page says so: ${said.slice(0, 120)}`);
+await Promise.all([wrong.waitForEvent("load"), wrong.click("#forget-token")]);
+await ready(wrong);
+outage = false;
+await wrong.waitForSelector("main tbody tr:not(.spacer)", { timeout: 10000 });
+check(true, "forgotten, the page shows the sessions again");
+
+// ---- Without the Content-Security-Policy, the hostile name still runs nothing: it is text ----
+const unguarded = await newPage({ bypassCSP: true });
+for (const view of ["#/now", "#/timeline?by=user", "#/user/" + encodeURIComponent(HOSTILE)]) {
+  await unguarded.goto(`${FLEET}/${view}`);
+  await ready(unguarded);
+  await unguarded.waitForFunction((name) => document.querySelector("main").textContent.includes(name),
+                                  HOSTILE, { timeout: 10000 }).catch(() => {});
+  const seen = await unguarded.evaluate((name) => ({
+    text: document.querySelector("main").textContent.includes(name),
+    images: document.querySelectorAll("img").length }), HOSTILE);
+  check(seen.text && seen.images === 0,
+        `without the CSP, ${view} shows the hostile name as text and makes no image`);
+}
+
 // ---- Nothing ran that should not have ----
 check(errors.length === 0, `no console or page error${errors.length ? ": " + errors.join(" | ") : ""}`);
-check(dialogs.length === 0, `no dialog${dialogs.length ? ": " + dialogs.join(" | ") : ""}`);
+check(dialogs.length === 0, `no dialog (alert) opened, even without the CSP${dialogs.length ? ": " + dialogs.join(" | ") : ""}`);
 check(foreign.length === 0, `no request to another origin${foreign.length ? ": " + foreign.join(" ") : ""}`);
 check(!requests.includes("/x"), "no request for the hostile name's image (/x)");
 
