@@ -335,7 +335,9 @@
       if (!allows("sessions")) throw tooLow("sessions");
       // (The fleet's default is 100,000 sessions; the page takes them all.)
       performance.mark("sessions-asked");
-      body = await getJSON(state.api.sessions + (state.mode === "fleet" ? "?limit=1000000" : ""));
+      // (The fleet's sessions as rows, not objects: half the bytes to read for 100,000.)
+      body = await getJSON(state.api.sessions +
+                           (state.mode === "fleet" ? "?limit=1000000&form=rows" : ""));
       performance.mark("sessions-parsed");
     } catch (error) {
       failure = error;
@@ -348,12 +350,23 @@
       state.userCounts.clear();
       state.sessionCount = 0;
       const now = Date.now();
-      for (const row of body.sessions) {
-        // The rows as they came, with what the page adds (not copied: 100,000 of them).
-        if (!row.hostname) row.hostname = state.hostName;
-        row.login_us = row.login_time_us;
-        row.idle_at = now;
-        addSession(row);
+      if (body.rows) {
+        const c = Object.fromEntries(body.columns.map((name, i) => [name, i]));
+        for (const r of body.rows) {
+          const one = { hostname: r[c.hostname], user: r[c.user], tty: r[c.tty], host: r[c.host],
+                        addr: r[c.addr], pid: r[c.pid], login_us: r[c.login_time_us],
+                        idle_s: r[c.idle_s], idle_at: now };
+          if (r[c.hex]) Object.assign(one, r[c.hex]);  // user_hex, tty_hex, host_hex
+          addSession(one);
+        }
+      } else {
+        for (const row of body.sessions) {
+          // The rows as they came, with what the page adds.
+          if (!row.hostname) row.hostname = state.hostName;
+          row.login_us = row.login_time_us;
+          row.idle_at = now;
+          addSession(row);
+        }
       }
       // Every view reads them anew.
       state.logBase += state.log.length + 1;

@@ -304,6 +304,42 @@ void AppendFleetSession(std::string& o, const FleetSession& s) {
   o.append(one, 1);
 }
 
+// One text of a login as a cell of a row: its JSON string; when its bytes are not valid UTF-8,
+// "NAME_hex":"..." is added to `hex` too (the object's fields, as AppendJsonText gives them).
+void AppendTextCell(std::string& o, std::string& hex, std::string_view name,
+                    std::string_view bytes) {
+  std::string field;
+  AppendJsonText(field, name, bytes);  // "name":"text"[,"name_hex":"..."]
+  const size_t value = name.size() + 3;
+  // (An unescaped quote cannot be inside the string: this finds the hex field or nothing.)
+  const size_t more = field.find(fmt::format(",\"{}_hex\":", name), value);
+  o.append(field, value, more == std::string::npos ? std::string::npos : more - value);
+  if (more != std::string::npos) {
+    hex += hex.empty() ? '{' : ',';
+    hex.append(field, more + 1);
+  }
+}
+
+// A session as a row of {"columns":kSessionColumns,"rows":[...]} (form=rows).
+constexpr std::string_view kSessionColumns =
+    "[\"hostname\",\"user\",\"tty\",\"host\",\"addr\",\"pid\",\"session\","
+    "\"login_time_us\",\"idle_s\",\"hex\"]";
+void AppendFleetSessionRow(std::string& o, const FleetSession& s) {
+  std::string hex;
+  o += '[';
+  AppendJsonString(o, s.hostname);
+  o += ',';
+  AppendTextCell(o, hex, "user", s.user);
+  o += ',';
+  AppendTextCell(o, hex, "tty", s.tty);
+  o += ',';
+  AppendTextCell(o, hex, "host", s.remote_host);
+  o += ',';
+  AppendJsonAddr(o, s.addr);
+  o += fmt::format(",{},{},{},null,{}]", s.pid, s.session, s.login_us,
+                   hex.empty() ? std::string("null") : hex + '}');
+}
+
 bool Matches(const std::vector<std::string>& wanted, const std::string& value) {
   return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
@@ -346,13 +382,14 @@ void OpenSessionsView::Apply(const FleetSession& s) {
   }
   if (!s.end.empty() || s.boot) return;  // ended: no longer on
   Key key{s.hostname, s.login_us, s.seq};
-  Entry entry{s.user, s.tty, {}};
+  Entry entry{s.user, s.tty, {}, {}};
   AppendFleetSession(entry.json, s);
+  AppendFleetSessionRow(entry.row, s);
   by_key_[key] = std::move(entry);
   by_seq_[id] = std::move(key);
 }
 
-std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit) const {
+std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit, bool rows_form) const {
   std::string o;
   std::vector<const std::string*> rows;
   size_t bytes = 0;
@@ -364,11 +401,18 @@ std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit) const 
       truncated = true;
       break;
     }
-    rows.push_back(&entry.json);
-    bytes += entry.json.size() + 1;
+    const std::string& one = rows_form ? entry.row : entry.json;
+    rows.push_back(&one);
+    bytes += one.size() + 1;
   }
-  o.reserve(bytes + 64);
-  o += "{\"sessions\":[";
+  o.reserve(bytes + 256);
+  if (rows_form) {
+    o += "{\"columns\":";
+    o += kSessionColumns;
+    o += ",\"rows\":[";
+  } else {
+    o += "{\"sessions\":[";
+  }
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i > 0) o += ',';
     o += *rows[i];
@@ -378,19 +422,24 @@ std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit) const 
 }
 
 ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store, OpenSessionsView* open) const {
-  if (auto known = q.OnlyKnown({"user", "host", "tty", "group", "limit"}); !known)
+  if (auto known = q.OnlyKnown({"user", "host", "tty", "group", "limit", "form"}); !known)
     return BadParameter(known.error());
   auto f = ReadFilter(q, options_.groups, false);
   if (!f) return BadParameter(f.error());
   auto limit = q.Integer("limit", 1, 1000000, 100000);
   if (!limit) return BadParameter(limit.error());
+  auto form = q.One("form");
+  if (!form) return BadParameter(form.error());
+  if (*form && **form != "objects" && **form != "rows")
+    return BadParameter(Error{ErrorCode::kInvalidArgument, "form: objects or rows"});
+  const bool rows_form = *form && **form == "rows";
   if (open != nullptr) {
     if (auto refreshed = open->Refresh(store); !refreshed) {
       *open = OpenSessionsView();  // loaded anew once the store answers
       return Unavailable(refreshed.error());
     }
     ApiResponse r;
-    r.body = open->Answer(*f, *limit);
+    r.body = open->Answer(*f, *limit, rows_form);
     return r;
   }
   f->limit = *limit + 1;
@@ -399,12 +448,22 @@ ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store, OpenSessionsVi
   bool truncated = rows->size() > static_cast<size_t>(*limit);
   if (truncated) rows->pop_back();
   std::string o;
-  o.reserve(rows->size() * 256 + 64);
-  o += "{\"sessions\":[";
+  o.reserve(rows->size() * 256 + 256);
+  if (rows_form) {
+    o += "{\"columns\":";
+    o += kSessionColumns;
+    o += ",\"rows\":[";
+  } else {
+    o += "{\"sessions\":[";
+  }
   for (size_t i = 0; i < rows->size(); ++i) {
     const FleetSession& s = (*rows)[i];
     if (i > 0) o += ',';
-    AppendFleetSession(o, s);
+    if (rows_form) {
+      AppendFleetSessionRow(o, s);
+    } else {
+      AppendFleetSession(o, s);
+    }
   }
   o += fmt::format("],\"truncated\":{}}}\n", truncated ? "true" : "false");
   ApiResponse r;

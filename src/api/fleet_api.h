@@ -54,8 +54,9 @@ class OpenSessionsView {
   // Brings the view up to what the store holds: at first all open sessions, then what changed.
   Result<void> Refresh(FleetStore& store);
   // {"sessions":[...],"truncated":...} of the sessions `filter` matches (users, hosts, ttys),
-  // by host, then login time; at most `limit`.
-  std::string Answer(const FleetFilter& filter, int64_t limit) const;
+  // by host, then login time; at most `limit`. With `rows_form`, {"columns":[...],"rows":
+  // [[...],...],"truncated":...}: each session an array (half the bytes, for the dashboard).
+  std::string Answer(const FleetFilter& filter, int64_t limit, bool rows_form = false) const;
   size_t size() const { return by_key_.size(); }
 
  private:
@@ -68,6 +69,7 @@ class OpenSessionsView {
   struct Entry {
     std::string user, tty;
     std::string json;  // the session's object, with its hostname
+    std::string row;   // and as a row (form=rows)
   };
   void Apply(const FleetSession& s);
 
