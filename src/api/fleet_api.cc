@@ -363,15 +363,20 @@ Result<void> OpenSessionsView::Refresh(FleetStore& store) {
     position_ = *position;
     loaded_ = true;
   }
-  for (;;) {
-    auto changed = store.SessionsChangedAfter(position_, kPage);
+  auto changed = store.SessionsChangedAfter(position_, kPage);
+  if (!changed) return tl::unexpected(changed.error());
+  if (static_cast<int64_t>(changed->size()) == kPage) {
+    // A full page may end inside one position: every session a batch opens or ends carries
+    // the batch's position, and one batch may change more than a page of them (10,000 hosts
+    // reconnecting). Paging on by position would skip the rest of it: all is read at once.
+    changed = store.SessionsChangedAfter(position_, INT64_MAX);
     if (!changed) return tl::unexpected(changed.error());
-    for (const FleetSession& s : *changed) {
-      Apply(s);
-      position_ = std::max(position_, s.changed_pos);
-    }
-    if (static_cast<int64_t>(changed->size()) < kPage) return {};
   }
+  for (const FleetSession& s : *changed) {
+    Apply(s);
+    position_ = std::max(position_, s.changed_pos);
+  }
+  return {};
 }
 
 void OpenSessionsView::Apply(const FleetSession& s) {

@@ -238,7 +238,17 @@ TEST_F(FleetApiTest, TheInMemoryViewAnswersAsTheStoreDoesAndFollowsItsChanges) {
                              "/v1/fleet/sessions?host=db1"}) {
     EXPECT_EQ(ask(target, &view), ask(target, nullptr)) << target;
   }
-  Json j = Json::parse(ask("/v1/fleet/sessions", &view));
+  // One batch that opens more sessions than a page of changes (all carry its position): the
+  // view reads them all.
+  std::vector<Event> many;
+  for (int i = 0; i < 10050; ++i) {
+    many.push_back(Login(4 + i, 20, "u" + std::to_string(i), "pts/" + std::to_string(100 + i)));
+  }
+  Put("db1", std::move(many));
+  EXPECT_EQ(ask("/v1/fleet/sessions?host=db1&limit=1000000", &view),
+            ask("/v1/fleet/sessions?host=db1&limit=1000000", nullptr));
+  EXPECT_EQ(view.size(), 2u + 10050u);
+  Json j = Json::parse(ask("/v1/fleet/sessions?user=alice&user=bob&user=carol&user=dave", &view));
   std::set<std::string> seen;
   for (auto& x : j["sessions"]) seen.insert(x["hostname"].get<std::string>() + ":" + x["user"].get<std::string>());
   EXPECT_EQ(seen, (std::set<std::string>{"web1:bob", "db1:dave"}));
