@@ -790,7 +790,11 @@
       }
       if (!state.sessionsLoaded) return;
       const behind = logPos !== state.logBase + state.log.length;
-      if (!dirty && behind && Date.now() - last < 250) { scheduleRender(260); table.draw(); return; }
+      if (!dirty && behind && Date.now() - last < 250) {
+        scheduleRender(255 - (Date.now() - last));
+        table.draw();
+        return;
+      }
       if (!dirty && !behind) { table.draw(); return; }
       last = Date.now();
       if (dirty === "sort") sorted = null;
