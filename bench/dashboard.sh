@@ -59,7 +59,7 @@ want=$((hosts * open))
 echo "== $hosts hosts, $want sessions open, PostgreSQL on this machine"
 # Each simulated host's first events are its open sessions (on ttyN); then it records logins
 # and logouts (on pts/0-7): $rate a second between them all.
-in_ns "$sim" --hosts "$hosts" --rate "$(awk -v r="$rate" -v h="$hosts" 'BEGIN { print r / h }')" \
+ip netns exec "$ns" "$sim" --hosts "$hosts" --rate "$(awk -v r="$rate" -v h="$hosts" 'BEGIN { print r / h }')" \
   --open "$open" --seconds 0 >"$tmp/sim.out" 2>"$tmp/sim.err" &
 pids+=($!)
 ip netns exec "$ns" "$utmpsd" -c "$tmp/utmpsd.toml" --store "$url" --hosts-file "$tmp/hosts" \

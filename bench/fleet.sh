@@ -103,7 +103,8 @@ fi
 echo "== 3. 10,000 hosts, 100,000 sessions open"
 db=$(new_db big)
 hosts_file 10000
-in_ns "$sim" --hosts 10000 --rate 0 --open 10 --seconds 0 >"$tmp/sim3.out" 2>"$tmp/sim3.err" &
+# (ip netns exec execs the simulator: $! is the process the cleanup kills)
+ip netns exec "$ns" "$sim" --hosts 10000 --rate 0 --open 10 --seconds 0 >"$tmp/sim3.out" 2>"$tmp/sim3.err" &
 pids+=($!)
 
 start_utmpsd "$db"

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/query.h"
+#include "api/web_page.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -83,6 +84,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (response.status != 200 && response.status != 400 && response.status != 404 &&
         response.status != 503) {
       std::abort();
+    }
+    if (!response.stream && response.content_type != "application/json") {
+      // The dashboard's files ("/", "/app.js"), as the build embedded them: nothing else.
+      std::string_view path = std::string_view(target).substr(0, target.find('?'));
+      if (response.status != 200 || !utmpcd::WebPageFile(path, "utmpcd") ||
+          utmpcd::WebPageFile(path, "utmpcd")->body != response.body) {
+        std::abort();
+      }
+      continue;
     }
     if (response.stream) {
       // /v1/events: a stream from a position the store has, opened by its "retry" and "id".
