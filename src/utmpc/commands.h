@@ -10,6 +10,11 @@ int RunLast(int argc, char** argv, bool lastb);
 int RunWho(int argc, char** argv);
 int RunLastlog(int argc, char** argv);
 int RunDump(int argc, char** argv);
+// utmpc wtmpdb last: a wtmpdb database's sessions as `wtmpdb last` prints them; and the same
+// for utmpc last --database FILE when FILE is a wtmpdb database (`database`), or for utmpc last
+// on a host whose history is wtmpdb's (no wtmp, no utmpcd history: `database` nullptr).
+int RunWtmpdb(int argc, char** argv);
+int RunWtmpdbLast(int argc, char** argv, const char* database);
 // utmpc ping / summary / discover: utmpcd hosts asked over UDP (udp_cmd.cc).
 int RunPing(int argc, char** argv);
 int RunSummary(int argc, char** argv);

@@ -22,6 +22,7 @@
 #include "core/timestamp.h"
 #include "core/version.h"
 #include "formats/utmp.h"
+#include "formats/wtmpdb.h"
 #include "sources/host_state.h"
 #include "store/history_read.h"
 #include "utmpc/commands.h"
@@ -502,10 +503,40 @@ std::unique_ptr<HistoryReader> ChooseSource(const char* name, bool lastb, LastAr
   return nullptr;
 }
 
+// A wtmpdb database to read instead of wtmp: the one --database names when it is one, or on a
+// host whose history is wtmpdb's (no /var/log/wtmp, no utmpcd history, a wtmpdb database in
+// one of its places) that one when no file is named. Then the arguments are wtmpdb last's.
+std::optional<std::string> WtmpdbInstead(int argc, char** argv) {
+  bool named_file = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if ((a == "--database" && i + 1 < argc) || a.starts_with("--database=")) {
+      std::string path = a == "--database" ? argv[i + 1] : std::string(a.substr(11));
+      return IsWtmpdb(path) ? std::optional(path) : std::nullopt;
+    }
+    if (a == "--file" || a.starts_with("--file=") ||
+        (a.size() >= 2 && a[0] == '-' && a[1] != '-' && a.find('f') != std::string_view::npos)) {
+      named_file = true;
+    }
+  }
+  struct stat st {};
+  if (named_file || ::stat(kWtmpPath, &st) == 0 || ExistingWtmpdbPath() == nullptr) {
+    return std::nullopt;
+  }
+  if (HistoryReader::Open(HistoryDatabasePath(""), false)) return std::nullopt;
+  return std::string();
+}
+
 }  // namespace
 
 int RunLast(int argc, char** argv, bool lastb) {
   const char* name = lastb ? "lastb" : "last";
+  if (!lastb) {
+    if (auto wtmpdb = WtmpdbInstead(argc, argv)) {
+      return RunWtmpdbLast(argc, argv, wtmpdb->empty() ? nullptr : wtmpdb->c_str());
+    }
+  }
   LastArgs args;
   if (int status = ParseArgs(argc, argv, lastb, &args); status >= 0) return status;
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# utmpc wtmpdb last, and utmpc last --database FILE, against Debian 13's own wtmpdb last, byte
+# for byte: databases written by the real `wtmpdb import` (in a cached Debian 13 root,
+# tests/support/debian13_root.sh) from generated wtmp files with boots, crashes, shutdowns,
+# full-width fields and IPv6, for each option both have, in UTC and in a zone with daylight
+# saving time. Where a record holds bytes a terminal must not get, wtmpdb prints them raw and
+# utmpc escapes them (as utmpc last does): the comparison escapes wtmpdb's output the same way.
+# Environment: UTMPC, WTMPGEN, UTMPCD_SOURCE_DIR. Exit status: 0 pass, 1 fail, 77 skip.
+set -euo pipefail
+: "${UTMPC:?}" "${WTMPGEN:?}" "${UTMPCD_SOURCE_DIR:?}"
+[[ $(id -u) -eq 0 ]] || { echo "needs root (chroot)"; exit 77; }
+root=$("$UTMPCD_SOURCE_DIR/tests/support/debian13_root.sh") || { echo "FAIL: no Debian 13 root"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export LC_ALL=C
+
+# A command in the Debian 13 root, with $tmp as its /mnt (in a mount namespace of its own: the
+# cached root is not changed).
+in_root() {
+  unshare --mount -- bash -c 'mount --bind "$1" "$2/mnt" || exit 1; r=$2; shift 2; exec chroot "$r" "$@"' \
+    _ "$tmp" "$root" "$@"
+}
+# wtmpdb's output as utmpc shows it on a terminal in the C locale (core/text.h,
+# AppendForTerminal): a control byte but the tab as '*' and its caret letter, a byte above 0x7f
+# as a backslash and three octal digits.
+escaped() {
+  perl -ne 'chomp; s/([\x00-\x08\x0a-\x1f\x7f])/"*".chr(ord($1)^0x40)/ge;
+            s/([\x80-\xff])/sprintf("\\%03o",ord($1))/ge; print "$_\n"'
+}
+
+checked=0
+for seed in 1 2 3; do
+  "$WTMPGEN" --seed "$seed" --records 400 --kind wtmp -o "$tmp/wtmp$seed"
+  in_root wtmpdb import -f "/mnt/w$seed.db" "/mnt/wtmp$seed" >"$tmp/import.out" 2>&1 ||
+    fail "wtmpdb import: $(cat "$tmp/import.out")"
+  users=$(in_root sqlite3 "/mnt/w$seed.db" "SELECT User FROM wtmp WHERE Type = 3 GROUP BY User ORDER BY count(*) DESC LIMIT 2" | tr '\n' ' ')
+  tty=$(in_root sqlite3 "/mnt/w$seed.db" "SELECT TTY FROM wtmp WHERE Type = 3 AND TTY LIKE 'pts/%' LIMIT 1")
+  mid=$(in_root sqlite3 "/mnt/w$seed.db" "SELECT Login / 1000000 FROM wtmp ORDER BY Login LIMIT 1 OFFSET (SELECT count(*) / 2 FROM wtmp)")
+  [[ -n $users && -n $mid ]] || fail "seed $seed: the database holds no sessions"
+  # The same history with every text a terminal could take as it is (c$seed.db): there the JSON
+  # too is compared byte for byte (wtmpdb writes a record's bytes into its JSON raw, which is
+  # no JSON when they are control characters or not UTF-8; utmpc escapes them).
+  cp "$tmp/w$seed.db" "$tmp/c$seed.db"
+  for column in User TTY RemoteHost; do
+    in_root sqlite3 "/mnt/c$seed.db" "UPDATE wtmp SET $column = 'odd' WHERE $column GLOB '*[^ -~]*'"
+  done
+  for tz in UTC EST5EDT,M3.2.0,M11.1.0; do
+    when=$(TZ=$tz date -d "@$mid" '+%Y-%m-%d %H:%M:%S')
+    while IFS= read -r opts; do
+      # shellcheck disable=SC2086
+      eval "set -- $opts"
+      for db in "w$seed" "c$seed"; do
+        [[ $db == w* && " $opts " == *" -j "* ]] && continue
+        TZ=$tz in_root wtmpdb last -f "/mnt/$db.db" "$@" >"$tmp/want.raw" 2>&1 || true
+        escaped <"$tmp/want.raw" >"$tmp/want"
+        TZ=$tz "$UTMPC" wtmpdb last -f "$tmp/$db.db" "$@" >"$tmp/got" 2>&1 || true
+        # (The trailer names the file: where each program found it.)
+        sed -i "s|^$tmp/|/mnt/|" "$tmp/got"
+        if ! cmp -s "$tmp/want" "$tmp/got"; then
+          diff "$tmp/want" "$tmp/got" | head -10 >&2
+          fail "$db.db, TZ=$tz, wtmpdb last $opts: utmpc prints otherwise"
+        fi
+        checked=$((checked + 1))
+      done
+    done <<OPTS
+
+-a
+-R
+-w
+-x
+-F
+-S
+-j
+-x -j -F
+-n 7
+-12
+-a -w -x
+--time-format notime
+--time-format iso
+--time-format full
+--time-format short -x
+-s '$when'
+-t '$when'
+-p '$when'
+$users
+$tty
+-R -x $users
+OPTS
+  done
+done
+echo "ok: $checked comparisons byte for byte"
+
+# utmpc last --database FILE reads a wtmpdb database as wtmpdb last -f FILE does.
+TZ=UTC in_root wtmpdb last -f /mnt/w1.db -x >"$tmp/want.raw"
+escaped <"$tmp/want.raw" | sed "s|^/mnt/w1.db begins|$tmp/w1.db begins|" >"$tmp/want"
+TZ=UTC "$UTMPC" last --database "$tmp/w1.db" -x >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last --database"; }
+echo "ok: utmpc last --database FILE"
+
+# utmpc last on a host that keeps no wtmp (no /var/log/wtmp, no utmpcd history, a wtmpdb
+# database) reads it without being told, where Debian 13 keeps it (/var/log/wtmp.db), as wtmpdb
+# last does there. (In a mount namespace of the test's own: /var/log holds only the database,
+# /var/lib nothing.)
+mkdir -p "$tmp/varlog" "$tmp/varlib"
+cp "$tmp/c1.db" "$tmp/varlog/wtmp.db"
+TZ=UTC unshare --mount -- bash -c 'mount --bind "$1" "$2/var/log" && exec chroot "$2" wtmpdb last -x' \
+  _ "$tmp/varlog" "$root" >"$tmp/want" 2>&1
+TZ=UTC unshare --mount -- bash -c 'mount --bind "$1" /var/log && mount --bind "$2" /var/lib && exec "$3" last -x' \
+  _ "$tmp/varlog" "$tmp/varlib" "$UTMPC" >"$tmp/got" 2>&1
+grep -q '^wtmpdb begins' "$tmp/want" || fail "wtmpdb last (no -f): $(tail -2 "$tmp/want")"
+cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last on a host without wtmp"; }
+echo "ok: utmpc last on a host without wtmp reads wtmpdb's database"
