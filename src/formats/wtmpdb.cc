@@ -4,17 +4,31 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace utmpcd {
 
 namespace {
 
+// A column as sqlite3_exec gives it to wtmpdb: UTF-8 text, up to its first NUL byte.
 std::optional<std::string> Text(sqlite3_stmt* s, int column) {
   if (sqlite3_column_type(s, column) == SQLITE_NULL) return std::nullopt;
-  const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_blob(s, column));
-  return std::string(bytes == nullptr ? "" : bytes,
-                     static_cast<size_t>(sqlite3_column_bytes(s, column)));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, column));
+  if (text == nullptr) return std::string();
+  const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(s, column));
+  return std::string(text, ::strnlen(text, bytes));
+}
+
+// A time as wtmpdb's strtoull reads the column's text; *valid when all of it was a number.
+uint64_t TimeOf(const std::string& text, bool* valid) {
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  *valid = !(errno == ERANGE && v == ULLONG_MAX) && end != text.c_str() && *end == '\0';
+  return v;
 }
 
 }  // namespace
@@ -34,7 +48,7 @@ Result<std::vector<WtmpdbRow>> ReadWtmpdb(const std::string& path) {
   };
   if (rc != SQLITE_OK) return fail("cannot open");
   // A writer holding its lock briefly is waited for, never forced.
-  sqlite3_busy_timeout(db.get(), 2000);
+  sqlite3_busy_timeout(db.get(), 5000);  // as wtmpdb waits
   sqlite3_stmt* stmt = nullptr;
   rc = sqlite3_prepare_v2(db.get(),
                           "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service "
@@ -46,10 +60,13 @@ Result<std::vector<WtmpdbRow>> ReadWtmpdb(const std::string& path) {
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     WtmpdbRow row;
     row.id = sqlite3_column_int64(stmt, 0);
-    row.type = sqlite3_column_int(stmt, 1);
+    row.type = std::atoi(Text(stmt, 1).value_or("0").c_str());
     row.user = Text(stmt, 2).value_or("");
-    row.login_us = sqlite3_column_int64(stmt, 3);
-    if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) row.logout_us = sqlite3_column_int64(stmt, 4);
+    row.login_text = Text(stmt, 3).value_or("");
+    row.login_us = TimeOf(row.login_text, &row.login_valid);
+    if ((row.logout_text = Text(stmt, 4))) {
+      row.logout_us = TimeOf(*row.logout_text, &row.logout_valid);
+    }
     row.tty = Text(stmt, 5);
     row.host = Text(stmt, 6);
     row.service = Text(stmt, 7);

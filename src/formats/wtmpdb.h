@@ -25,12 +25,17 @@ const char* ExistingWtmpdbPath();
 inline constexpr int kWtmpdbBootTime = 1;
 inline constexpr int kWtmpdbUserProcess = 3;
 
+// A row as wtmpdb's own reader sees it (sqlite3_exec: each column as text, cut at a NUL byte;
+// times through strtoull, so a REAL 1.7e15 reads as 1).
 struct WtmpdbRow {
   int64_t id = 0;
   int type = 0;
   std::string user;
-  int64_t login_us = 0;
-  std::optional<int64_t> logout_us;
+  uint64_t login_us = 0;
+  std::optional<uint64_t> logout_us;
+  std::string login_text;                         // the Login column as text ("" for NULL)
+  std::optional<std::string> logout_text;
+  bool login_valid = true, logout_valid = true;   // the text was a whole number
   std::optional<std::string> tty, host, service;  // NULL: nullopt
 };
 

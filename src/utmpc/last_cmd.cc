@@ -503,22 +503,30 @@ std::unique_ptr<HistoryReader> ChooseSource(const char* name, bool lastb, LastAr
   return nullptr;
 }
 
-// A wtmpdb database to read instead of wtmp: the one --database names when it is one, or on a
-// host whose history is wtmpdb's (no /var/log/wtmp, no utmpcd history, a wtmpdb database in
-// one of its places) that one when no file is named. Then the arguments are wtmpdb last's.
+// A wtmpdb database to read instead of wtmp: a file that --database or -f names when it is one
+// (`utmpc last -f /var/log/wtmp.db` on Debian 13), or on a host whose history is wtmpdb's (no
+// /var/log/wtmp, no utmpcd history, a wtmpdb database in one of its places) that one when no
+// file is named ("": the default). Then the arguments are wtmpdb last's. (Options are looked
+// for as written, not as getopt's abbreviations.)
 std::optional<std::string> WtmpdbInstead(int argc, char** argv) {
   bool named_file = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--") break;
-    if ((a == "--database" && i + 1 < argc) || a.starts_with("--database=")) {
-      std::string path = a == "--database" ? argv[i + 1] : std::string(a.substr(11));
-      return IsWtmpdb(path) ? std::optional(path) : std::nullopt;
+    std::optional<std::string> path;
+    if ((a == "--database" || a == "--file" || a == "-f") && i + 1 < argc) {
+      path = argv[++i];
+    } else if (a.starts_with("--database=") || a.starts_with("--file=")) {
+      path = std::string(a.substr(a.find('=') + 1));
+    } else if (a.size() > 2 && a.starts_with("-f")) {
+      path = std::string(a.substr(2));
+    } else if (a.size() >= 2 && a[0] == '-' && a[1] != '-' &&
+               a.find('f') != std::string_view::npos) {
+      named_file = true;  // -xf FILE and the like: a file, not looked at here
     }
-    if (a == "--file" || a.starts_with("--file=") ||
-        (a.size() >= 2 && a[0] == '-' && a[1] != '-' && a.find('f') != std::string_view::npos)) {
-      named_file = true;
-    }
+    if (!path) continue;
+    if (IsWtmpdb(*path)) return path;
+    named_file = true;
   }
   struct stat st {};
   if (named_file || ::stat(kWtmpPath, &st) == 0 || ExistingWtmpdbPath() == nullptr) {

@@ -7,12 +7,15 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <locale.h>
+
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,34 +87,28 @@ bool ParseTime(const char* str, time_t* out) {
   return true;
 }
 
+// wtmpdb never calls setlocale: its day and month names are English whatever the locale
+// (utmpc keeps LC_CTYPE for what it escapes, and formats times in the C locale).
+locale_t CLocale() {
+  static const locale_t c = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
+  return c;
+}
+
 std::string FormatTime(TimeFmt fmt, uint64_t seconds) {
-  time_t t = static_cast<time_t>(seconds);
-  char buf[64] = "";
-  struct tm tm {};
+  const char* pattern = nullptr;
   switch (fmt) {
-    case TimeFmt::kCtime: {
-      char c[64];
-      if (ctime_r(&t, c) == nullptr) return "";
-      std::string s = c;
-      if (!s.empty()) s.pop_back();  // the '\n'
-      return s;
-    }
-    case TimeFmt::kShort:
-      localtime_r(&t, &tm);
-      strftime(buf, sizeof buf, "%a %b %e %H:%M", &tm);
-      return buf;
-    case TimeFmt::kHhmm:
-      localtime_r(&t, &tm);
-      strftime(buf, sizeof buf, "%H:%M", &tm);
-      return buf;
-    case TimeFmt::kIso:
-      localtime_r(&t, &tm);
-      strftime(buf, sizeof buf, "%FT%T%z", &tm);
-      return buf;
-    case TimeFmt::kNotime:
-      return "";
+    case TimeFmt::kCtime: pattern = "%a %b %e %H:%M:%S %Y"; break;  // ctime(3), no newline
+    case TimeFmt::kShort: pattern = "%a %b %e %H:%M"; break;
+    case TimeFmt::kHhmm: pattern = "%H:%M"; break;
+    case TimeFmt::kIso: pattern = "%FT%T%z"; break;
+    case TimeFmt::kNotime: return "";
   }
-  return "";
+  time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  if (localtime_r(&t, &tm) == nullptr) return "";
+  char buf[64] = "";
+  strftime_l(buf, sizeof buf, pattern, &tm, CLocale());
+  return buf;
 }
 
 std::string Length(uint64_t start_us, uint64_t stop_us) {
@@ -219,7 +216,11 @@ class Printer {
   // wtmpdb's print_entry, for each row in the order read.
   void Entry(const WtmpdbRow& row) {
     if (o_.maxentries && current_ >= o_.maxentries) return;
-    const uint64_t login_t = static_cast<uint64_t>(row.login_us);
+    if (!row.login_valid) {
+      std::fprintf(stderr, "Invalid numeric time entry for 'login': '%s'\n",
+                   Safe(row.login_text).c_str());
+    }
+    const uint64_t login_t = row.login_us;
     if (login_t < start_) start_ = login_t;
     const time_t login_s = static_cast<time_t>(login_t / kUsecPerSec);
     if (o_.since && o_.since > login_s) return;
@@ -235,7 +236,11 @@ class Printer {
     std::string logout, length;
     uint64_t logout_t = 0;
     if (row.logout_us) {
-      logout_t = static_cast<uint64_t>(*row.logout_us);
+      if (!row.logout_valid) {
+        std::fprintf(stderr, "Invalid numeric time entry for 'logout': '%s'\n",
+                     Safe(row.logout_text.value_or("")).c_str());
+      }
+      logout_t = *row.logout_us;
       if (o_.present && 0 < logout_t / kUsecPerSec &&
           static_cast<time_t>(logout_t / kUsecPerSec) < o_.present) {
         return;
@@ -282,6 +287,8 @@ class Printer {
   void End(const std::string& name) {
     if (start_ == UINT64_MAX) {
       if (!o_.json) std::printf("%s has no entries\n", name.c_str());
+      // (wtmpdb closes no list here: its JSON of an empty database is no JSON.)
+      if (o_.json) std::printf("   ]\n");
     } else if (o_.trailer_fmt != TimeFmt::kNotime) {
       std::string when = FormatTime(o_.trailer_fmt, start_ / kUsecPerSec);
       if (o_.json) {
@@ -381,6 +388,8 @@ void Usage(FILE* out) {
 int RunWtmpdbLast(int argc, char** argv, const char* database) {
   constexpr int kTimeFormat = 255;
   constexpr int kDatabase = 256;
+  // wtmpdb's own long options (so that abbreviations mean what they mean there: --h is
+  // --hostlast, --d is --dns); utmpc last --database FILE also takes --database.
   static const option kLong[] = {
       {"hostlast", no_argument, nullptr, 'a'},   {"dns", no_argument, nullptr, 'd'},
       {"file", required_argument, nullptr, 'f'}, {"fullnames", no_argument, nullptr, 'w'},
@@ -391,12 +400,21 @@ int RunWtmpdbLast(int argc, char** argv, const char* database) {
       {"until", required_argument, nullptr, 't'},
       {"time-format", required_argument, nullptr, kTimeFormat},
       {"json", no_argument, nullptr, 'j'},       {"database", required_argument, nullptr, kDatabase},
-      {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
+      {nullptr, 0, nullptr, 0}};
+  static const option* const kWtmpdbLong = [] {
+    static option table[std::size(kLong)];
+    size_t n = 0;
+    for (const option& o : kLong) {
+      if (o.name == nullptr || std::strcmp(o.name, "database") != 0) table[n++] = o;
+    }
+    return table;
+  }();
   Options o;
   if (database != nullptr) o.path = database;
   optind = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "0123456789adf:Fijn:p:RSs:t:wxh", kLong, nullptr)) != -1) {
+  const option* longopts = database != nullptr ? kLong : kWtmpdbLong;
+  while ((c = getopt_long(argc, argv, "0123456789adf:Fijn:p:RSs:t:wx", longopts, nullptr)) != -1) {
     switch (c) {
       case '0': case '1': case '2': case '3': case '4':
       case '5': case '6': case '7': case '8': case '9':
@@ -415,7 +433,7 @@ int RunWtmpdbLast(int argc, char** argv, const char* database) {
       case 'p': case 's': case 't': {
         time_t* t = c == 'p' ? &o.present : c == 's' ? &o.since : &o.until;
         if (!ParseTime(optarg, t)) {
-          std::fprintf(stderr, "%s: Invalid time value '%s'\n", argv[0], optarg);
+          std::fprintf(stderr, "Invalid time value '%s'\n", optarg);  // (as wtmpdb says it)
           return kUsageError;
         }
         break;
@@ -441,12 +459,11 @@ int RunWtmpdbLast(int argc, char** argv, const char* database) {
           o.login_fmt = o.logout_fmt = o.trailer_fmt = TimeFmt::kIso;
           o.login_len = o.logout_len = 25;
         } else {
-          std::fprintf(stderr, "%s: Invalid time format '%s'\n", argv[0], optarg);
+          std::fprintf(stderr, "Invalid time format '%s'\n", optarg);
           return kUsageError;
         }
         break;
       }
-      case 'h': Usage(stdout); return 0;
       default: Usage(stderr); return kUsageError;
     }
   }
@@ -457,18 +474,20 @@ int RunWtmpdbLast(int argc, char** argv, const char* database) {
                          : o.dns && o.ip            ? "-d and -i"
                                                     : nullptr;
   if (conflict != nullptr) {
-    std::fprintf(stderr, "%s: The options %s cannot be used together.\n", argv[0], conflict);
+    std::fprintf(stderr, "The options %s cannot be used together.\n", conflict);
+    Usage(stderr);
     return kUsageError;
   }
   const char* found = ExistingWtmpdbPath();
   const std::string path = o.path.value_or(found != nullptr ? found : kWtmpdbPaths[0]);
+  if (o.json) std::fputs("{\n   \"entries\": [\n", stdout);  // before the file, as wtmpdb
   auto rows = ReadWtmpdb(path);
   if (!rows) {
+    std::fflush(stdout);
     std::fprintf(stderr, "%s: %s\n", argv[0], rows.error().message.c_str());
     return 1;
   }
   Printer printer(o);
-  if (o.json) std::fputs("{\n   \"entries\": [\n", stdout);
   for (const WtmpdbRow& row : *rows) printer.Entry(row);
   printer.End(o.path ? *o.path : "wtmpdb");
   return 0;

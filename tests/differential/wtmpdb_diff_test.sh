@@ -15,11 +15,12 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export LC_ALL=C
 
-# A command in the Debian 13 root, with $tmp as its /mnt (in a mount namespace of its own: the
-# cached root is not changed).
+# A command in the Debian 13 root, with $tmp as its /mnt: in a mount namespace of its own, where
+# the root is mounted read-only (the cache stays as debootstrap made it) and $tmp over its /mnt.
 in_root() {
-  unshare --mount -- bash -c 'mount --bind "$1" "$2/mnt" || exit 1; r=$2; shift 2; exec chroot "$r" "$@"' \
-    _ "$tmp" "$root" "$@"
+  unshare --mount --propagation private -- bash -c '
+    mount --bind "$2" "$2" && mount -o remount,bind,ro "$2" && mount --bind "$1" "$2/mnt" || exit 1
+    r=$2; shift 2; exec chroot "$r" "$@"' _ "$tmp" "$root" "$@"
 }
 # wtmpdb's output as utmpc shows it on a terminal in the C locale (core/text.h,
 # AppendForTerminal): a control byte but the tab as '*' and its caret letter, a byte above 0x7f
@@ -45,6 +46,15 @@ for seed in 1 2 3; do
   for column in User TTY RemoteHost; do
     in_root sqlite3 "/mnt/c$seed.db" "UPDATE wtmp SET $column = 'odd' WHERE $column GLOB '*[^ -~]*'"
   done
+  # And rows no import writes: services, an unknown type, no tty, a soft reboot, a logout of
+  # 0, a login after 2038.
+  in_root sqlite3 "/mnt/c$seed.db" "UPDATE wtmp SET Service = 'sshd' WHERE ID % 3 = 0;
+    INSERT INTO wtmp (Type, User, Login, Logout, TTY, RemoteHost, Service) VALUES
+      (5, 'weird', ($mid + 100) * 1000000, NULL, 'pts/77', '192.0.2.5', NULL),
+      (3, 'notty', ($mid + 200) * 1000000, ($mid + 4000) * 1000000, NULL, NULL, 'cron'),
+      (1, 'soft-reboot', ($mid + 300) * 1000000, NULL, '~', '6.12.0-1-amd64', NULL),
+      (3, 'zero', ($mid + 400) * 1000000, 0, 'pts/78', '192.0.2.6', 'login'),
+      (3, 'future', 2208988800 * 1000000, NULL, 'pts/79', '2001:db8::79', 'sshd');"
   for tz in UTC EST5EDT,M3.2.0,M11.1.0; do
     when=$(TZ=$tz date -d "@$mid" '+%Y-%m-%d %H:%M:%S')
     while IFS= read -r opts; do
@@ -52,9 +62,10 @@ for seed in 1 2 3; do
       eval "set -- $opts"
       for db in "w$seed" "c$seed"; do
         [[ $db == w* && " $opts " == *" -j "* ]] && continue
-        TZ=$tz in_root wtmpdb last -f "/mnt/$db.db" "$@" >"$tmp/want.raw" 2>&1 || true
+        TZ=$tz in_root wtmpdb last -f "/mnt/$db.db" "$@" >"$tmp/want.raw" 2>&1 && want_rc=0 || want_rc=$?
         escaped <"$tmp/want.raw" >"$tmp/want"
-        TZ=$tz "$UTMPC" wtmpdb last -f "$tmp/$db.db" "$@" >"$tmp/got" 2>&1 || true
+        TZ=$tz "$UTMPC" wtmpdb last -f "$tmp/$db.db" "$@" >"$tmp/got" 2>&1 && got_rc=0 || got_rc=$?
+        [[ $want_rc == "$got_rc" ]] || fail "$db.db, wtmpdb last $opts: exit status $got_rc, wtmpdb's $want_rc"
         # (The trailer names the file: where each program found it.)
         sed -i "s|^$tmp/|/mnt/|" "$tmp/got"
         if ! cmp -s "$tmp/want" "$tmp/got"; then
@@ -89,14 +100,48 @@ $tty
 OPTS
   done
 done
-echo "ok: $checked comparisons byte for byte"
+echo "ok: $checked comparisons byte for byte (output and exit status)"
 
-# utmpc last --database FILE reads a wtmpdb database as wtmpdb last -f FILE does.
+# What wtmpdb's JSON cannot be, utmpc's is: JSON, whatever the records hold, and for a database
+# with no rows.
+for seed in 1 2 3; do
+  "$UTMPC" wtmpdb last -j -x -S -f "$tmp/w$seed.db" | jq -e '.entries | length > 0' >/dev/null ||
+    fail "utmpc wtmpdb last -j of w$seed.db is no JSON"
+done
+in_root sqlite3 /mnt/empty.db "CREATE TABLE wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT"
+"$UTMPC" wtmpdb last -j -f "$tmp/empty.db" | jq -e '.entries == []' >/dev/null ||
+  fail "utmpc wtmpdb last -j of an empty database: $("$UTMPC" wtmpdb last -j -f "$tmp/empty.db")"
+in_root wtmpdb last -f /mnt/empty.db >"$tmp/want"
+"$UTMPC" wtmpdb last -f "$tmp/empty.db" | sed "s|^$tmp/|/mnt/|" >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" || fail "an empty database: $(cat "$tmp/got"), wtmpdb: $(cat "$tmp/want")"
+# Refusals: the same message and status; conflicting options the same first line and status.
+for bad in "-s bogus" "--time-format long" "-t 2025-13-45"; do
+  # shellcheck disable=SC2086
+  in_root wtmpdb last -f /mnt/c1.db $bad >"$tmp/want" 2>&1 && want_rc=0 || want_rc=$?
+  # shellcheck disable=SC2086
+  "$UTMPC" wtmpdb last -f "$tmp/c1.db" $bad >"$tmp/got" 2>&1 && got_rc=0 || got_rc=$?
+  [[ $want_rc == "$got_rc" ]] && cmp -s "$tmp/want" "$tmp/got" ||
+    fail "wtmpdb last $bad: utmpc said $(cat "$tmp/got") ($got_rc), wtmpdb $(cat "$tmp/want") ($want_rc)"
+done
+for bad in "-a -R" "-d -i" "-R -d"; do
+  # shellcheck disable=SC2086
+  in_root wtmpdb last -f /mnt/c1.db $bad >"$tmp/want" 2>&1 && want_rc=0 || want_rc=$?
+  # shellcheck disable=SC2086
+  "$UTMPC" wtmpdb last -f "$tmp/c1.db" $bad >"$tmp/got" 2>&1 && got_rc=0 || got_rc=$?
+  [[ $want_rc == "$got_rc" && $(head -1 "$tmp/want") == "$(head -1 "$tmp/got")" ]] ||
+    fail "wtmpdb last $bad: utmpc said $(head -1 "$tmp/got") ($got_rc), wtmpdb $(head -1 "$tmp/want") ($want_rc)"
+done
+echo "ok: JSON always, an empty database, refusals"
+
+# utmpc last --database FILE and utmpc last -f FILE read a wtmpdb database as wtmpdb last -f
+# FILE does.
 TZ=UTC in_root wtmpdb last -f /mnt/w1.db -x >"$tmp/want.raw"
 escaped <"$tmp/want.raw" | sed "s|^/mnt/w1.db begins|$tmp/w1.db begins|" >"$tmp/want"
-TZ=UTC "$UTMPC" last --database "$tmp/w1.db" -x >"$tmp/got"
-cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last --database"; }
-echo "ok: utmpc last --database FILE"
+for option in --database -f; do
+  TZ=UTC "$UTMPC" last "$option" "$tmp/w1.db" -x >"$tmp/got"
+  cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last $option"; }
+done
+echo "ok: utmpc last --database FILE, utmpc last -f FILE"
 
 # utmpc last on a host that keeps no wtmp (no /var/log/wtmp, no utmpcd history, a wtmpdb
 # database) reads it without being told, where Debian 13 keeps it (/var/log/wtmp.db), as wtmpdb
@@ -104,9 +149,10 @@ echo "ok: utmpc last --database FILE"
 # /var/lib nothing.)
 mkdir -p "$tmp/varlog" "$tmp/varlib"
 cp "$tmp/c1.db" "$tmp/varlog/wtmp.db"
-TZ=UTC unshare --mount -- bash -c 'mount --bind "$1" "$2/var/log" && exec chroot "$2" wtmpdb last -x' \
-  _ "$tmp/varlog" "$root" >"$tmp/want" 2>&1
-TZ=UTC unshare --mount -- bash -c 'mount --bind "$1" /var/log && mount --bind "$2" /var/lib && exec "$3" last -x' \
+TZ=UTC unshare --mount --propagation private -- bash -c '
+  mount --bind "$2" "$2" && mount -o remount,bind,ro "$2" && mount --bind "$1" "$2/var/log" &&
+  exec chroot "$2" wtmpdb last -x' _ "$tmp/varlog" "$root" >"$tmp/want" 2>&1
+TZ=UTC unshare --mount --propagation private -- bash -c 'mount --bind "$1" /var/log && mount --bind "$2" /var/lib && exec "$3" last -x' \
   _ "$tmp/varlog" "$tmp/varlib" "$UTMPC" >"$tmp/got" 2>&1
 grep -q '^wtmpdb begins' "$tmp/want" || fail "wtmpdb last (no -f): $(tail -2 "$tmp/want")"
 cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last on a host without wtmp"; }

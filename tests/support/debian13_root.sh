@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A Debian 13 (trixie) root for the tests of hosts without utmp: wtmpdb and pam_wtmpdb,
-# util-linux with lastlog2 and pam_lastlog2, openssh-server, libpam-modules and sqlite3. Made
-# once with debootstrap from Debian's mirror and cached: a test mounts it read-only under an
-# overlay of its own (tests/support/debian13_overlay.sh), so the cache stays as made.
+# util-linux with liblastlog2 and pam_lastlog2, openssh-server, libpam-modules and sqlite3.
+# Made once with debootstrap from Debian's mirror and cached: a test uses it in a mount
+# namespace of its own, mounted read-only, with its own files bound in (see
+# tests/differential/wtmpdb_diff_test.sh), so the cache stays as made.
 # Usage: debian13_root.sh   (as root) prints the root's path; made when missing (minutes).
 # Environment: UTMPCD_CACHE (default /var/cache/utmpcd-tests), DEBIAN_MIRROR
 # (default http://deb.debian.org/debian).
