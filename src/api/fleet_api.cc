@@ -308,16 +308,10 @@ void AppendFleetSession(std::string& o, const FleetSession& s) {
 // "NAME_hex":"..." is added to `hex` too (the object's fields, as AppendJsonText gives them).
 void AppendTextCell(std::string& o, std::string& hex, std::string_view name,
                     std::string_view bytes) {
-  std::string field;
-  AppendJsonText(field, name, bytes);  // "name":"text"[,"name_hex":"..."]
-  const size_t value = name.size() + 3;
-  // (An unescaped quote cannot be inside the string: this finds the hex field or nothing.)
-  const size_t more = field.find(fmt::format(",\"{}_hex\":", name), value);
-  o.append(field, value, more == std::string::npos ? std::string::npos : more - value);
-  if (more != std::string::npos) {
-    hex += hex.empty() ? '{' : ',';
-    hex.append(field, more + 1);
-  }
+  AppendJsonString(o, bytes);
+  if (IsValidUtf8(bytes)) return;
+  hex += hex.empty() ? '{' : ',';
+  AppendJsonHexField(hex, name, bytes);
 }
 
 // A session as a row of {"columns":kSessionColumns,"rows":[...]} (form=rows).
@@ -338,6 +332,17 @@ void AppendFleetSessionRow(std::string& o, const FleetSession& s) {
   AppendJsonAddr(o, s.addr);
   o += fmt::format(",{},{},{},null,{}]", s.pid, s.session, s.login_us,
                    hex.empty() ? std::string("null") : hex + '}');
+}
+
+// {"sessions":[ or, for form=rows, {"columns":[...],"rows":[
+void AppendSessionsOpening(std::string& o, bool rows_form) {
+  if (rows_form) {
+    o += "{\"columns\":";
+    o += kSessionColumns;
+    o += ",\"rows\":[";
+  } else {
+    o += "{\"sessions\":[";
+  }
 }
 
 bool Matches(const std::vector<std::string>& wanted, const std::string& value) {
@@ -411,13 +416,7 @@ std::string OpenSessionsView::Answer(const FleetFilter& f, int64_t limit, bool r
     bytes += one.size() + 1;
   }
   o.reserve(bytes + 256);
-  if (rows_form) {
-    o += "{\"columns\":";
-    o += kSessionColumns;
-    o += ",\"rows\":[";
-  } else {
-    o += "{\"sessions\":[";
-  }
+  AppendSessionsOpening(o, rows_form);
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i > 0) o += ',';
     o += *rows[i];
@@ -454,13 +453,7 @@ ApiResponse FleetApi::Sessions(const Query& q, FleetStore& store, OpenSessionsVi
   if (truncated) rows->pop_back();
   std::string o;
   o.reserve(rows->size() * 256 + 256);
-  if (rows_form) {
-    o += "{\"columns\":";
-    o += kSessionColumns;
-    o += ",\"rows\":[";
-  } else {
-    o += "{\"sessions\":[";
-  }
+  AppendSessionsOpening(o, rows_form);
   for (size_t i = 0; i < rows->size(); ++i) {
     const FleetSession& s = (*rows)[i];
     if (i > 0) o += ',';

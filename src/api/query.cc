@@ -41,6 +41,12 @@ Result<std::string> Decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+}  // namespace
+
+Result<std::string> PercentDecode(std::string_view text) { return Decode(text, false); }
+
+namespace {
+
 // Reads exactly `n` digits at `pos`.
 bool Digits(std::string_view s, size_t& pos, size_t n, int64_t& value) {
   if (pos + n > s.size()) return false;

@@ -46,4 +46,8 @@ class Query {
 // accepted) or an integer count of seconds since the epoch, as microseconds UTC.
 std::optional<int64_t> ParseApiTimeUs(std::string_view text);
 
+// %XX decoded to its byte ('+' stays '+'); kInvalidArgument for a malformed escape. What
+// request targets are decoded with, and the dashboard's cookie (net/http_request.cc).
+Result<std::string> PercentDecode(std::string_view text);
+
 }  // namespace utmpcd

@@ -39,8 +39,13 @@ void AppendJsonText(std::string& o, std::string_view name, std::string_view byte
   o += "\":";
   AppendJsonString(o, bytes);
   if (IsValidUtf8(bytes)) return;
+  o += ',';
+  AppendJsonHexField(o, name, bytes);
+}
+
+void AppendJsonHexField(std::string& o, std::string_view name, std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  o += ",\"";
+  o += '"';
   o += name;
   o += "_hex\":\"";
   for (char c : bytes) {

@@ -29,6 +29,8 @@ void AppendJsonNullable(std::string& o, std::string_view text);
 // as "name_hex":"6a6f..." (two lowercase hex digits a byte), so a client can show them as the
 // local tools do. No leading comma.
 void AppendJsonText(std::string& o, std::string_view name, std::string_view bytes);
+// "name_hex":"6a6f..." of `bytes` (AppendJsonText's second field), no leading comma.
+void AppendJsonHexField(std::string& o, std::string_view name, std::string_view bytes);
 // "user":...,"tty":...,"host":... (each as AppendJsonText), the three texts of a login.
 void AppendUserTtyHost(std::string& o, std::string_view user, std::string_view tty,
                        std::string_view host);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/query.h"
 #include "net/digest.h"
 #include "net/request_head.h"
 
@@ -15,13 +16,6 @@ namespace utmpcd {
 namespace http = boost::beast::http;
 
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The value of the cookie utmp_token (RFC 6265 syntax: "a=1; utmp_token=T"), percent-decoded
 // (the page stores it with encodeURIComponent); "" when it is malformed, nullopt when absent.
@@ -35,22 +29,10 @@ std::optional<std::string> CookieToken(const ApiRequest& r) {
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
       if (!pair.starts_with("utmp_token=")) continue;
-      std::string_view encoded = pair.substr(11);
-      std::string token;
-      for (size_t i = 0; i < encoded.size(); ++i) {
-        if (encoded[i] != '%') {
-          token += encoded[i];
-          continue;
-        }
-        if (i + 2 >= encoded.size()) return std::string();
-        int hi = HexDigit(encoded[i + 1]);
-        int lo = HexDigit(encoded[i + 2]);
-        if (hi < 0 || lo < 0) return std::string();
-        token += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      }
-      while (!token.empty() && token.back() == ' ') token.pop_back();
-      return token;
+      auto token = PercentDecode(pair.substr(11));
+      if (!token) return std::string();
+      while (!token->empty() && token->back() == ' ') token->pop_back();
+      return *token;
     }
   }
   return std::nullopt;
