@@ -5,7 +5,8 @@ namespace {
 
 constexpr const char* kKindNames[] = {"login",    "logout",   "boot", "shutdown",
                                       "failed",   "gone",     "runlevel", "clock"};
-constexpr const char* kSourceNames[] = {"utmp", "wtmp", "btmp", "logind", "pam", "import"};
+constexpr const char* kSourceNames[] = {"utmp", "wtmp",   "btmp",   "logind",
+                                        "pam",  "import", "wtmpdb", "journal"};
 
 }  // namespace
 

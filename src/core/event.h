@@ -21,7 +21,9 @@ enum class EventKind {
   kClock,     // the clock was set (old time / new time)
 };
 
-enum class EventSource { kUtmp, kWtmp, kBtmp, kLogind, kPam, kImport };
+// kWtmpdb: wtmpdb's database (Debian 13, openSUSE); kJournal: the systemd journal (failed
+// logins where btmp is gone).
+enum class EventSource { kUtmp, kWtmp, kBtmp, kLogind, kPam, kImport, kWtmpdb, kJournal };
 
 // Stable lower-case names, as stored and as the API shows them ("login", "wtmp", ...).
 const char* EventKindName(EventKind kind);
@@ -38,7 +40,7 @@ struct Event {
   std::string remote_host;
   std::array<uint8_t, 16> remote_addr{};  // as ut_addr_v6; all zero when unknown
   int32_t pid = 0;
-  int64_t session = 0;   // ut_session or the logind session number
+  int64_t session = 0;   // ut_session, the logind session number, or the wtmpdb row ID
   EventSource source = EventSource::kWtmp;
   std::string boot_id;   // the boot this happened in, when known (empty otherwise)
 };

@@ -33,6 +33,22 @@ uint64_t TimeOf(const std::string& text, bool* valid) {
 
 }  // namespace
 
+WtmpdbRow WtmpdbRowFrom(sqlite3_stmt* stmt) {
+  WtmpdbRow row;
+  row.id = sqlite3_column_int64(stmt, 0);
+  row.type = std::atoi(Text(stmt, 1).value_or("0").c_str());
+  row.user = Text(stmt, 2).value_or("");
+  row.login_text = Text(stmt, 3).value_or("");
+  row.login_us = TimeOf(row.login_text, &row.login_valid);
+  if ((row.logout_text = Text(stmt, 4))) {
+    row.logout_us = TimeOf(*row.logout_text, &row.logout_valid);
+  }
+  row.tty = Text(stmt, 5);
+  row.host = Text(stmt, 6);
+  row.service = Text(stmt, 7);
+  return row;
+}
+
 Result<std::vector<WtmpdbRow>> ReadWtmpdb(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -51,26 +67,13 @@ Result<std::vector<WtmpdbRow>> ReadWtmpdb(const std::string& path) {
   sqlite3_busy_timeout(db.get(), 5000);  // as wtmpdb waits
   sqlite3_stmt* stmt = nullptr;
   rc = sqlite3_prepare_v2(db.get(),
-                          "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service "
-                          "FROM wtmp ORDER BY Login DESC, Logout ASC",
+                          "SELECT " UTMPCD_WTMPDB_COLUMNS " FROM wtmp ORDER BY Login DESC, Logout ASC",
                           -1, &stmt, nullptr);
   std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(stmt, &sqlite3_finalize);
   if (rc != SQLITE_OK) return fail("not a wtmpdb database");
   std::vector<WtmpdbRow> rows;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    WtmpdbRow row;
-    row.id = sqlite3_column_int64(stmt, 0);
-    row.type = std::atoi(Text(stmt, 1).value_or("0").c_str());
-    row.user = Text(stmt, 2).value_or("");
-    row.login_text = Text(stmt, 3).value_or("");
-    row.login_us = TimeOf(row.login_text, &row.login_valid);
-    if ((row.logout_text = Text(stmt, 4))) {
-      row.logout_us = TimeOf(*row.logout_text, &row.logout_valid);
-    }
-    row.tty = Text(stmt, 5);
-    row.host = Text(stmt, 6);
-    row.service = Text(stmt, 7);
-    rows.push_back(std::move(row));
+    rows.push_back(WtmpdbRowFrom(stmt));
   }
   if (rc != SQLITE_DONE) return fail("cannot read");
   return rows;

@@ -16,6 +16,8 @@
 
 #include "core/result.h"
 
+struct sqlite3_stmt;
+
 namespace utmpcd {
 
 // Where wtmpdb keeps its database: Debian 13's place first, then upstream's.
@@ -38,6 +40,12 @@ struct WtmpdbRow {
   bool login_valid = true, logout_valid = true;   // the text was a whole number
   std::optional<std::string> tty, host, service;  // NULL: nullopt
 };
+
+// The columns WtmpdbRowFrom reads, in its order.
+#define UTMPCD_WTMPDB_COLUMNS "ID, Type, User, Login, Logout, TTY, RemoteHost, Service"
+
+// The row `stmt` stands on, its columns UTMPCD_WTMPDB_COLUMNS, read as wtmpdb reads it.
+WtmpdbRow WtmpdbRowFrom(sqlite3_stmt* stmt);
 
 // Every row of the database at `path`, as `wtmpdb last` reads them: newest login first
 // (ORDER BY Login DESC, Logout ASC). Opened read-only: its writers (pam_wtmpdb, wtmpdbd) are

@@ -18,10 +18,11 @@ constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELET
 
 }  // namespace
 
-Result<InotifyWatch> InotifyWatch::Create(const std::string& path) {
+Result<InotifyWatch> InotifyWatch::Create(const std::string& path, bool with_wal) {
   namespace fs = std::filesystem;
   InotifyWatch watch;
   watch.path_ = path;
+  if (with_wal) watch.wal_name_ = fs::path(path).filename().string() + "-wal";
   fs::path p(path);
   watch.name_ = p.filename().string();
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
@@ -36,14 +37,17 @@ Result<InotifyWatch> InotifyWatch::Create(const std::string& path) {
     return tl::unexpected(error);
   }
   watch.WatchFile();
+  watch.WatchWal();
   return watch;
 }
 
 InotifyWatch::InotifyWatch(InotifyWatch&& other) noexcept
     : path_(std::move(other.path_)),
       name_(std::move(other.name_)),
+      wal_name_(std::move(other.wal_name_)),
       fd_(std::exchange(other.fd_, -1)),
       dir_wd_(std::exchange(other.dir_wd_, -1)),
+      wal_wd_(std::exchange(other.wal_wd_, -1)),
       file_wds_(std::move(other.file_wds_)) {}
 
 InotifyWatch& InotifyWatch::operator=(InotifyWatch&& other) noexcept {
@@ -51,8 +55,10 @@ InotifyWatch& InotifyWatch::operator=(InotifyWatch&& other) noexcept {
     Reset();
     path_ = std::move(other.path_);
     name_ = std::move(other.name_);
+    wal_name_ = std::move(other.wal_name_);
     fd_ = std::exchange(other.fd_, -1);
     dir_wd_ = std::exchange(other.dir_wd_, -1);
+    wal_wd_ = std::exchange(other.wal_wd_, -1);
     file_wds_ = std::move(other.file_wds_);
   }
   return *this;
@@ -63,7 +69,15 @@ InotifyWatch::~InotifyWatch() { Reset(); }
 void InotifyWatch::Reset() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor removes all its watches
   fd_ = -1;
+  wal_wd_ = -1;
   file_wds_.clear();
+}
+
+void InotifyWatch::WatchWal() {
+  if (wal_name_.empty()) return;
+  std::string wal = path_ + "-wal";
+  int wd = ::inotify_add_watch(fd_, wal.c_str(), IN_MODIFY);
+  if (wd >= 0) wal_wd_ = wd;
 }
 
 void InotifyWatch::WatchFile() {
@@ -99,6 +113,8 @@ Result<InotifyWatch::Events> InotifyWatch::Drain() {
     }
   }
   if (events.replaced || events.overflow) WatchFile();
+  if (wal_created_ || events.overflow) WatchWal();
+  wal_created_ = false;
   return events;
 }
 
@@ -110,11 +126,20 @@ void InotifyWatch::Classify(const struct inotify_event& event, Events& events) {
   }
   if (event.mask & IN_IGNORED) {  // the watched file is gone for good
     std::erase(file_wds_, event.wd);
+    if (event.wd == wal_wd_) wal_wd_ = -1;
     return;
   }
   if (event.wd == dir_wd_) {
     // The name is NUL-padded to event.len.
-    if (std::string_view(event.name, ::strnlen(event.name, event.len)) != name_) return;
+    std::string_view name(event.name, ::strnlen(event.name, event.len));
+    if (!wal_name_.empty() && name == wal_name_) {
+      if (event.mask & (IN_CREATE | IN_MOVED_TO)) {
+        wal_created_ = true;
+        events.modified = true;
+      }
+      return;
+    }
+    if (name != name_) return;
     if (event.mask & (IN_CREATE | IN_MOVED_TO)) events.replaced = true;
     if (event.mask & (IN_MOVED_FROM | IN_DELETE)) events.removed = true;
     return;

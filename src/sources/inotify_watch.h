@@ -35,8 +35,10 @@ class InotifyWatch {
   };
 
   // Fails with kNotFound when the directory does not exist, kIo when inotify is unavailable
-  // (its limits reached, or no permission to read the directory).
-  static Result<InotifyWatch> Create(const std::string& path);
+  // (its limits reached, or no permission to read the directory). `with_wal`: the file is an
+  // SQLite database, whose writes in WAL mode go to `path`-wal: its changes count as the
+  // file's (modified).
+  static Result<InotifyWatch> Create(const std::string& path, bool with_wal = false);
   InotifyWatch(InotifyWatch&& other) noexcept;
   InotifyWatch& operator=(InotifyWatch&& other) noexcept;
   InotifyWatch(const InotifyWatch&) = delete;
@@ -55,13 +57,17 @@ class InotifyWatch {
  private:
   InotifyWatch() = default;
   void WatchFile();
+  void WatchWal();
   void Classify(const ::inotify_event& event, Events& events);
   void Reset();
 
   std::string path_;
   std::string name_;  // the file's name in its directory
+  std::string wal_name_;  // its WAL file's name, when it is a database
   int fd_ = -1;
   int dir_wd_ = -1;
+  int wal_wd_ = -1;
+  bool wal_created_ = false;
   // Watches on the file now at the path (back) and on the one rotated away (front, if any).
   std::vector<int> file_wds_;
 };

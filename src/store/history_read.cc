@@ -19,7 +19,9 @@ constexpr int64_t kScanPage = 4096;
 // a small page only matters when other sources' events sit in between.
 constexpr int64_t kNextPage = 16;
 
-constexpr EventSource kLastbSources[] = {EventSource::kBtmp};
+// Failed logins: btmp's, the journal's (hosts without btmp) and pam_utmpcd's authfail.
+constexpr EventSource kLastbSources[] = {EventSource::kBtmp, EventSource::kJournal,
+                                         EventSource::kPam};
 
 // One newest-first index lookup (a user's or a tty's events), read in pages that grow: the
 // first rows of `last -n 20 alice` cost one small page, a long listing few round trips.
@@ -95,10 +97,14 @@ Result<std::unique_ptr<HistoryReader>> HistoryReader::Open(const std::string& pa
 }
 
 bool HistoryReader::Listed(const Event& e) const {
-  if (lastb_) return e.source == EventSource::kBtmp && e.kind == EventKind::kFailed;
+  if (lastb_) {
+    return e.kind == EventKind::kFailed &&
+           std::find(std::begin(kLastbSources), std::end(kLastbSources), e.source) !=
+               std::end(kLastbSources);
+  }
   // A gone session is the daemon's finding, not a wtmp record: last never saw it.
-  return e.source == session_source_[0] && e.kind != EventKind::kFailed &&
-         e.kind != EventKind::kGone;
+  return (e.source == session_source_[0] || e.source == session_source_[1]) &&
+         e.kind != EventKind::kFailed && e.kind != EventKind::kGone;
 }
 
 Result<std::optional<uint64_t>> HistoryReader::RecordsBehind(const std::string& file,
@@ -237,10 +243,15 @@ Result<bool> HistoryReader::ListOne(const Event& event, const LastQuery& query, 
 }
 
 Result<void> HistoryReader::ChooseSessionSource() {
-  static constexpr EventSource kWtmp[] = {EventSource::kWtmp};
-  auto any_wtmp = store_->EventsBefore(SqliteStore::kNewest, 1, kWtmp);
+  static constexpr EventSource kFiles[] = {EventSource::kWtmp, EventSource::kWtmpdb};
+  auto any_wtmp = store_->EventsBefore(SqliteStore::kNewest, 1, kFiles);
   if (!any_wtmp) return tl::unexpected(any_wtmp.error());
-  session_source_[0] = any_wtmp->empty() ? EventSource::kPam : EventSource::kWtmp;
+  if (any_wtmp->empty()) {
+    session_source_[0] = session_source_[1] = EventSource::kPam;
+  } else {
+    session_source_[0] = EventSource::kWtmp;
+    session_source_[1] = EventSource::kWtmpdb;
+  }
   return {};
 }
 
@@ -307,7 +318,12 @@ Result<int64_t> HistoryReader::Page(const PageQuery& page, int64_t now_s,
 }
 
 Result<std::optional<Event>> HistoryReader::FirstListed() {
-  return store_->FirstListedOfSource(session_source_[0]);
+  auto first = store_->FirstListedOfSource(session_source_[0]);
+  if (!first || session_source_[1] == session_source_[0]) return first;
+  auto second = store_->FirstListedOfSource(session_source_[1]);
+  if (!second) return second;
+  if (!*first || (*second && (*second)->seq < (*first)->seq)) return second;
+  return first;
 }
 
 Result<std::optional<Event>> HistoryReader::NextOfKinds(std::initializer_list<EventKind> kinds,

@@ -102,7 +102,7 @@ class HistoryReader {
   // One row, or none, for `event` as the builder would list it; false when emit ended it.
   Result<bool> ListOne(const Event& event, const LastQuery& query, int64_t now_s,
                        const LastBuilder::PhantomCheck& is_phantom, const Emit& emit);
-  // Lists the PAM module's sessions only when no wtmp event is stored (see the top).
+  // Lists the PAM module's sessions only when no wtmp or wtmpdb event is stored (see the top).
   Result<void> ChooseSessionSource();
   // Whether `event` is part of what this listing reads (its source and kind).
   bool Listed(const Event& event) const;
@@ -119,7 +119,9 @@ class HistoryReader {
 
   std::unique_ptr<SqliteStore> store_;
   bool lastb_;
-  EventSource session_source_[1] = {EventSource::kWtmp};  // wtmp, or PAM where there is none
+  // wtmp and wtmpdb (a host upgraded from one to the other has both), or PAM where there is
+  // neither.
+  EventSource session_source_[2] = {EventSource::kWtmp, EventSource::kWtmpdb};
 };
 
 }  // namespace utmpcd

@@ -50,13 +50,14 @@ inline constexpr const char* kEventsByUser =
 inline constexpr const char* kEventsInRange =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events WHERE time_us >= ?1 AND time_us < ?2 ORDER BY time_us, seq LIMIT ?3";
-// History walks for `last` (schema version 2). kEventsBeforeFrom binds six sources (?3..?8),
-// one per EventSource, repeating one to ask for fewer.
+// History walks for `last` (schema version 2). kEventsBeforeFrom binds eight sources
+// (?3..?10), one per EventSource, repeating one to ask for fewer.
 inline constexpr const char* kEventsBefore =
     "SELECT " UTMPCD_EVENT_COLUMNS " FROM events WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2";
 inline constexpr const char* kEventsBeforeFrom =
     "SELECT " UTMPCD_EVENT_COLUMNS
-    " FROM events WHERE seq < ?1 AND source IN (?3, ?4, ?5, ?6, ?7, ?8) ORDER BY seq DESC "
+    " FROM events WHERE seq < ?1 AND source IN (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ORDER BY seq DESC "
     "LIMIT ?2";
 inline constexpr const char* kEventsOnTty =
     "SELECT " UTMPCD_EVENT_COLUMNS
@@ -75,6 +76,13 @@ inline constexpr const char* kEventsOfKindAfter =
 inline constexpr const char* kFirstListedOfSource =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events WHERE source = ?1 AND kind NOT IN ('failed', 'gone') ORDER BY seq LIMIT 1";
+// The sessions (and boots) of a source that began at or after ?2 and have no end stored:
+// their `session` numbers (for wtmpdb, the row IDs whose Logout is still to come). A scan of
+// the time range, once at a follower's start.
+inline constexpr const char* kOpenSessionsOf =
+    "SELECT session FROM events WHERE source = ?1 AND time_us >= ?2 AND kind IN ('login', "
+    "'boot') EXCEPT SELECT session FROM events WHERE source = ?1 AND time_us >= ?2 AND kind IN "
+    "('logout', 'shutdown') ORDER BY session";
 inline constexpr const char* kDeleteOlderThan =
     "DELETE FROM events WHERE time_us < ?1 AND seq < (SELECT max(seq) FROM events)";
 inline constexpr const char* kLastLogin =

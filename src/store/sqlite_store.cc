@@ -36,6 +36,7 @@ struct SqliteStore::Statements {
   Statement events_on_tty_after;
   Statement events_of_kind_after;
   Statement first_listed_of_source;
+  Statement open_sessions_of;
   Statement delete_older_than;
   Statement last_login;
   Statement get_meta;
@@ -240,6 +241,7 @@ Result<void> SqliteStore::PrepareStatements() {
       {&stmts_->events_on_tty_after, sql::kEventsOnTtyAfter},
       {&stmts_->events_of_kind_after, sql::kEventsOfKindAfter},
       {&stmts_->first_listed_of_source, sql::kFirstListedOfSource},
+      {&stmts_->open_sessions_of, sql::kOpenSessionsOf},
       {&stmts_->delete_older_than, sql::kDeleteOlderThan},
       {&stmts_->last_login, sql::kLastLogin},
       {&stmts_->get_meta, sql::kGetMeta},
@@ -365,8 +367,9 @@ Result<std::vector<Event>> SqliteStore::EventsBefore(int64_t before_seq, int64_t
   ScopedReset reset(stmt);
   sqlite3_bind_int64(stmt, 1, before_seq);
   sqlite3_bind_int64(stmt, 2, std::max<int64_t>(0, limit));
-  // Six slots, one per EventSource: the list is filled up by repeating its last source.
-  constexpr int kSourceSlots = 6;
+  // Eight slots, one per EventSource: the list is filled up by repeating its last source.
+  constexpr int kSourceSlots = 8;
+  static_assert(static_cast<int>(EventSource::kJournal) + 1 == kSourceSlots);
   for (int i = 0; i < kSourceSlots && !sources.empty(); ++i) {
     EventSource source = sources[std::min<size_t>(i, sources.size() - 1)];
     int rc = BindText(stmt, 3 + i, EventSourceName(source));
@@ -419,6 +422,18 @@ Result<std::optional<Event>> SqliteStore::FirstListedOfSource(EventSource source
   if (!events) return tl::unexpected(events.error());
   if (events->empty()) return std::optional<Event>();
   return std::optional<Event>(std::move(events->front()));
+}
+
+Result<std::vector<int64_t>> SqliteStore::OpenSessionsOf(EventSource source, int64_t since_us) {
+  sqlite3_stmt* stmt = stmts_->open_sessions_of.get();
+  ScopedReset reset(stmt);
+  int rc = BindText(stmt, 1, EventSourceName(source));
+  if (rc == SQLITE_OK) rc = sqlite3_bind_int64(stmt, 2, since_us);
+  if (rc != SQLITE_OK) return tl::unexpected(Fail(rc, "open sessions"));
+  std::vector<int64_t> sessions;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) sessions.push_back(sqlite3_column_int64(stmt, 0));
+  if (rc != SQLITE_DONE) return tl::unexpected(Fail(rc, "open sessions"));
+  return sessions;
 }
 
 void SqliteStore::Interrupt() { sqlite3_interrupt(db_); }

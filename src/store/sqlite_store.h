@@ -125,6 +125,11 @@ class SqliteStore {
   // first match.
   Result<std::optional<Event>> FirstListedOfSource(EventSource source);
 
+  // The `session` numbers of the logins and boots of `source` at or after since_us that have
+  // no logout or shutdown with the same number stored: what a follower of a source whose rows
+  // end later (wtmpdb) still waits to see end. Ascending.
+  Result<std::vector<int64_t>> OpenSessionsOf(EventSource source, int64_t since_us);
+
   // The newest login of `user` (bytes, matched exactly) ever stored, from the lastlog table the
   // store keeps with the events (schema version 6): a lookup by key, however many other events
   // (failed logins) the user has. Retention does not delete it. nullopt: none.

@@ -14,9 +14,14 @@ namespace utmpcd {
 namespace {
 
 Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "lastlog", "layout"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "lastlog", "layout", "wtmpdb"},
+                         origin);
+      !ok) {
+    return ok;
+  }
   for (auto [key, out] : {std::pair<std::string_view, std::string*>{"wtmp", &c->wtmp},
                           {"btmp", &c->btmp},
+                          {"wtmpdb", &c->wtmpdb},
                           {"utmp", &c->utmp},
                           {"lastlog", &c->lastlog}}) {
     if (auto ok = ReadString(files, key, out, origin); !ok) return ok;
@@ -29,6 +34,18 @@ Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_vi
       return tl::unexpected(ConfigError(origin, files.get("layout")->source(),
                                         "'layout' must be \"384\" or \"400\""));
     }
+  }
+  return {};
+}
+
+Result<void> ReadSources(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "sources", {"history"}, origin); !ok) return ok;
+  if (auto ok = ReadString(t, "history", &c->history_source, origin); !ok) return ok;
+  if (c->history_source != "auto" && c->history_source != "wtmp" &&
+      c->history_source != "wtmpdb" && c->history_source != "both") {
+    return tl::unexpected(ConfigError(origin, t.get("history")->source(),
+                                      "'history' must be \"auto\", \"wtmp\", \"wtmpdb\" or "
+                                      "\"both\""));
   }
   return {};
 }
@@ -229,6 +246,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   const std::pair<std::string_view, Reader> sections[] = {
       {"daemon", ReadDaemon},     {"files", ReadFiles}, {"store", ReadStore}, {"ingest", ReadIngest},
       {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
+      {"sources", ReadSources},
       {"log", ReadLog},           {"tls", ReadTlsSection}};
   for (const auto& [key, node] : root) {
     if (key.str() == "access") {
@@ -244,7 +262,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
     if (reader == nullptr || !node.is_table()) {
       return tl::unexpected(ConfigError(
           origin, key.source(),
-          fmt::format("unknown {} '{}' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])",
+          fmt::format("unknown {} '{}' (expected [daemon], [files], [sources], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = (*reader)(*node.as_table(), &config, origin); !ok) {

@@ -29,7 +29,14 @@ struct DaemonConfig {
   std::string btmp = "/var/log/btmp";
   std::string utmp = "/run/utmp";
   std::string lastlog = "/var/log/lastlog";  // imported once, on the first start
+  // wtmpdb's database (Debian 13, openSUSE); "": the first of /var/log/wtmp.db and
+  // /var/lib/wtmpdb/wtmp.db that exists (the first when neither does).
+  std::string wtmpdb;
   std::optional<UtmpLayout> layout;  // detected when unset
+  // [sources]
+  // Where the history comes from: "wtmp", "wtmpdb", "both", or "auto": each of the two that
+  // exists at start (both when neither does, to follow whichever appears).
+  std::string history_source = "auto";
   // [store]
   std::string database = "/var/lib/utmpcd/history.db";
   int64_t retention_days = 0;  // 0 keeps everything

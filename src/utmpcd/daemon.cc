@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "utmpcd/daemon_loop.h"
+#include "formats/wtmpdb.h"
 #include "utmpcd/lastlog_import.h"
 #include "net/notify.h"
 #include "net/privileges.h"
@@ -279,10 +280,35 @@ Result<void> Daemon::Loop::StartIngest() {
     Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
         config_.lastlog);
   }
-  if (auto ok = Follow(config_.wtmp, EventSource::kWtmp); !ok) return ok;
+  for (const auto& [path, source] : HistoryFiles()) {
+    if (auto ok = Follow(path, source); !ok) return ok;
+  }
   if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
   ApplyRetention();
   return {};
+}
+
+std::string Daemon::Loop::WtmpdbPath() const {
+  if (!config_.wtmpdb.empty()) return config_.wtmpdb;
+  const char* existing = ExistingWtmpdbPath();
+  return existing != nullptr ? existing : kWtmpdbPaths[0];
+}
+
+std::vector<std::pair<std::string, EventSource>> Daemon::Loop::HistoryFiles() const {
+  const std::string& mode = config_.history_source;
+  std::pair<std::string, EventSource> wtmp{config_.wtmp, EventSource::kWtmp};
+  std::pair<std::string, EventSource> wtmpdb{WtmpdbPath(), EventSource::kWtmpdb};
+  if (mode == "wtmp") return {wtmp};
+  if (mode == "wtmpdb") return {wtmpdb};
+  if (mode == "both") return {wtmp, wtmpdb};
+  // auto: what the host has. A host upgraded from wtmp to wtmpdb has both, the old history in
+  // one and the new in the other.
+  struct stat st {};
+  const bool has_wtmp = ::stat(wtmp.first.c_str(), &st) == 0;
+  const bool has_wtmpdb = ::stat(wtmpdb.first.c_str(), &st) == 0;
+  if (has_wtmp && !has_wtmpdb) return {wtmp};
+  if (has_wtmpdb && !has_wtmp) return {wtmpdb};
+  return {wtmp, wtmpdb};
 }
 
 void Daemon::Loop::ScheduleStoreOpen() {
@@ -354,7 +380,8 @@ Result<void> Daemon::Loop::DropRoot() {
   // Said now, while it can be said precisely: after the drop, an open that fails only says
   // "Permission denied".
   auto unreadable =
-      FindUnreadable(*user, {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog});
+      FindUnreadable(*user, {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog,
+                             WtmpdbPath()});
   if (!unreadable) {
     Log(LogLevel::kWarning, "{}", unreadable.error().message);
   } else {
@@ -390,8 +417,12 @@ Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
     if (followed->ingest->path() == path) return {};  // a StartIngest tried again
   }
   auto f = std::make_unique<Followed>();
-  UtmpLayout layout = config_.layout.value_or(NativeLayout());
-  f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);
+  if (source == EventSource::kWtmpdb) {
+    f->ingest = std::make_unique<WtmpdbIngest>(path, store_.get(), &boot_);
+  } else {
+    UtmpLayout layout = config_.layout.value_or(NativeLayout());
+    f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);
+  }
   if (auto ok = f->ingest->Start(); !ok) return ok;
   if (!config_.once) Watch(*f);  // an import reads what is there, once
   Catch(*f);
@@ -400,7 +431,7 @@ Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
 }
 
 bool Daemon::Loop::Watch(Followed& f) {
-  auto watch = InotifyWatch::Create(f.ingest->path());
+  auto watch = InotifyWatch::Create(f.ingest->path(), f.ingest->is_database());
   if (!watch) {
     // Without a watch the file is only read on the recheck timer: say so, and go on.
     Log(LogLevel::kWarning, "{}: not watched for changes: {}", f.ingest->path(),
@@ -432,7 +463,7 @@ void Daemon::Loop::Catch(Followed& f) {
   }
 }
 
-void Daemon::Loop::NoteReadable(Followed& f, const LogIngest::Progress& progress) {
+void Daemon::Loop::NoteReadable(Followed& f, const SourceIngest::Progress& progress) {
   const std::string& path = f.ingest->path();
   std::string problem = progress.unreadable;
   if (problem.empty() && progress.missing) problem = "does not exist";
@@ -562,6 +593,8 @@ void Daemon::Loop::OnSignal(int signal) {
         reloaded.error().message);
   } else {
     bool paths_changed = reloaded->wtmp != config_.wtmp || reloaded->btmp != config_.btmp ||
+                         reloaded->wtmpdb != config_.wtmpdb ||
+                         reloaded->history_source != config_.history_source ||
                          reloaded->database != config_.database;
     // Access rules at once: a token withdrawn is refused from the next request on.
     config_.access = reloaded->access;
@@ -622,7 +655,9 @@ int Daemon::Loop::Run() {
   if (uint64_t watchdog_us = WatchdogIntervalUs(); watchdog_us > 0) {
     KeepWatchdog(std::chrono::microseconds(watchdog_us / 2));
   }
-  Log(LogLevel::kInfo, "following {} and {} into {}", config_.wtmp, config_.btmp,
+  std::string files;
+  for (const auto& f : followed_) files += (files.empty() ? "" : ", ") + f->ingest->path();
+  Log(LogLevel::kInfo, "following {} into {}", files.empty() ? "nothing yet" : files,
       config_.database);
   loop_.Run();
   return 0;

@@ -31,7 +31,7 @@ namespace utmpcd {
 
 // One followed file: its ingest, its inotify watch, and the watch's descriptor in the loop.
 struct Followed {
-  std::unique_ptr<LogIngest> ingest;
+  std::unique_ptr<SourceIngest> ingest;
   std::optional<InotifyWatch> watch;
   std::unique_ptr<ReadableWait> readable;
   // Why the file cannot be read now ("" when it can): said once when it starts, once when it
@@ -55,11 +55,15 @@ class Daemon::Loop {
 
  private:
   Result<void> Follow(const std::string& path, EventSource source);
+  // The history files to follow, and as what ([sources] history).
+  std::vector<std::pair<std::string, EventSource>> HistoryFiles() const;
+  // wtmpdb's database: the configured one, or the first that exists of its usual places.
+  std::string WtmpdbPath() const;
   void Arm(Followed& f);
   // Ingests everything pending of `f`; on a store error, schedules a retry of all files.
   void Catch(Followed& f);
   // Says when `f` stops or starts being readable (once each), and schedules a recheck.
-  void NoteReadable(Followed& f, const LogIngest::Progress& progress);
+  void NoteReadable(Followed& f, const SourceIngest::Progress& progress);
   void ScheduleRetry();
   // Files that cannot be read, or are not watched, are looked at again on a timer (a chmod
   // makes no inotify event on a directory the daemon cannot watch).

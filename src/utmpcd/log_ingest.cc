@@ -146,4 +146,88 @@ Result<LogIngest::Progress> LogIngest::Pump(
                   .missing = batch->missing};
 }
 
+namespace {
+
+// A wtmpdb cursor as the store keeps it: the row ID as the offset, the rest as words of extra
+// ("login=US since=US"; unknown or malformed words read as absent).
+SourceCursor EncodeWtmpdb(const WtmpdbCursor& c) {
+  return SourceCursor{c.device, c.inode, c.last_id,
+                      fmt::format("login={} since={}", c.last_login_us, c.open_since_us)};
+}
+
+WtmpdbCursor DecodeWtmpdb(const SourceCursor& stored) {
+  WtmpdbCursor c{.device = stored.device, .inode = stored.inode, .last_id = stored.offset};
+  std::string_view text = stored.extra;
+  while (!text.empty()) {
+    size_t space = text.find(' ');
+    std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    auto number = [&](std::string_view prefix, int64_t& out) {
+      if (!word.starts_with(prefix)) return;
+      std::string_view digits = word.substr(prefix.size());
+      int64_t value = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (ec == std::errc() && end == digits.data() + digits.size()) out = value;
+    };
+    number("login=", c.last_login_us);
+    number("since=", c.open_since_us);
+  }
+  return c;
+}
+
+}  // namespace
+
+WtmpdbIngest::WtmpdbIngest(std::string path, SqliteStore* store, const CurrentBoot* boot)
+    : path_(std::move(path)),
+      store_(store),
+      boot_(boot),
+      key_(std::string(EventSourceName(EventSource::kWtmpdb)) + ":" + path_) {}
+
+Result<void> WtmpdbIngest::Start() {
+  auto stored = store_->GetCursor(key_);
+  if (!stored) return tl::unexpected(stored.error());
+  stored_ = *stored;
+  std::optional<WtmpdbCursor> start;
+  std::vector<int64_t> open;
+  if (stored_) {
+    start = DecodeWtmpdb(*stored_);
+    auto waiting = store_->OpenSessionsOf(EventSource::kWtmpdb, start->open_since_us);
+    if (!waiting) return tl::unexpected(waiting.error());
+    open = std::move(*waiting);
+  }
+  follower_ = std::make_unique<WtmpdbFollower>(path_, start, std::move(open), boot_->time_us);
+  return {};
+}
+
+Result<SourceIngest::Progress> WtmpdbIngest::Pump(
+    const std::function<void(const std::string&)>& warn) {
+  auto batch = follower_->Poll();
+  if (!batch) {
+    Progress unreadable;
+    unreadable.unreadable = batch.error().message;
+    return unreadable;
+  }
+  for (const std::string& w : batch->warnings) warn(w);
+  for (Event& e : batch->events) {
+    if (e.time_us >= boot_->time_us) e.boot_id = boot_->id;
+  }
+  CursorUpdate update{key_, EncodeWtmpdb(batch->cursor)};
+  if (batch->events.empty() && update.cursor == stored_) {
+    return Progress{.more = batch->more, .missing = batch->missing};
+  }
+  update.check = true;
+  update.expected = stored_;
+  auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
+  if (!appended) {
+    // The follower moved on past what the store refused: start it again from the store.
+    if (auto restarted = Start(); !restarted) warn(restarted.error().message);
+    return tl::unexpected(appended.error());
+  }
+  stored_ = std::move(update.cursor);
+  return Progress{.events = batch->events.size(),
+                  .garbled = 0,  // rows of other types are no event, not damage
+                  .more = batch->more,
+                  .missing = batch->missing};
+}
+
 }  // namespace utmpcd

@@ -1,7 +1,9 @@
 // LogIngest: moves what a LogFollower reads from wtmp or btmp into the store, exactly once.
+// WtmpdbIngest: the same for wtmpdb's database.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,11 +13,14 @@
 #include "formats/utmp.h"
 #include "sources/current_boot.h"
 #include "sources/log_follower.h"
+#include "sources/wtmpdb_follower.h"
 #include "store/sqlite_store.h"
 
 namespace utmpcd {
 
-class LogIngest {
+// One followed source of the history, as the daemon drives it: Start once, then Pump whenever
+// its file changed.
+class SourceIngest {
  public:
   struct Progress {
     uint64_t events = 0;   // events stored by this call
@@ -27,22 +32,31 @@ class LogIngest {
     std::string unreadable = {};
   };
 
+  virtual ~SourceIngest() = default;
+  // Restores where the last run stopped (the cursor stored under cursor_key()).
+  virtual Result<void> Start() = 0;
+  // Reads what changed since the last call and stores it: the events and the cursor after
+  // them in one transaction, so a crash at any instant neither loses nor repeats a record.
+  // Warnings (rotation, truncation) are passed to `warn`. Fails only on a store error, and
+  // then nothing is consumed: the same records are read again by the next call. A file that
+  // cannot be read (permission, not a regular file) is Progress::unreadable.
+  virtual Result<Progress> Pump(const std::function<void(const std::string&)>& warn) = 0;
+  virtual const std::string& path() const = 0;
+  // Whether the file is an SQLite database (its writes may go to a WAL file beside it).
+  virtual bool is_database() const { return false; }
+};
+
+class LogIngest : public SourceIngest {
+ public:
   // Follows `path` as `source` (kWtmp or kBtmp). `store` and `boot` must outlive this object;
   // events from `boot` on carry its id.
   LogIngest(std::string path, EventSource source, UtmpLayout layout, SqliteStore* store,
             const CurrentBoot* boot);
 
-  // Restores where the last run stopped (the cursor stored under cursor_key()).
-  Result<void> Start();
+  Result<void> Start() override;
+  Result<Progress> Pump(const std::function<void(const std::string&)>& warn) override;
 
-  // Reads what was appended since the last call and stores it: the events and the cursor after
-  // them in one transaction, so a crash at any instant neither loses nor repeats a record.
-  // Warnings of the follower (rotation, truncation) are passed to `warn`. Fails only on a store
-  // error, and then nothing is consumed: the same records are read again by the next call. A
-  // file that cannot be read (permission, not a regular file) is Progress::unreadable.
-  Result<Progress> Pump(const std::function<void(const std::string&)>& warn);
-
-  const std::string& path() const { return path_; }
+  const std::string& path() const override { return path_; }
   // "wtmp:/var/log/wtmp": the store key of this source's cursor.
   const std::string& cursor_key() const { return key_; }
 
@@ -56,6 +70,29 @@ class LogIngest {
   std::unique_ptr<LogFollower> follower_;
   // The cursor the store holds for this source; its `extra` names the file rotated away from
   // while that is followed for late appends.
+  std::optional<SourceCursor> stored_;
+};
+
+// Follows wtmpdb's database. The cursor (key "wtmpdb:PATH") holds the file's identity, the last
+// row ID read (as its offset) and, in its extra, that row's Login and where the rows still
+// waiting for their end begin; the rows themselves are the logins and boots of source wtmpdb
+// the store holds no end for (SqliteStore::OpenSessionsOf).
+class WtmpdbIngest : public SourceIngest {
+ public:
+  WtmpdbIngest(std::string path, SqliteStore* store, const CurrentBoot* boot);
+
+  Result<void> Start() override;
+  Result<Progress> Pump(const std::function<void(const std::string&)>& warn) override;
+  const std::string& path() const override { return path_; }
+  bool is_database() const override { return true; }
+  const std::string& cursor_key() const { return key_; }
+
+ private:
+  std::string path_;
+  SqliteStore* store_;
+  const CurrentBoot* boot_;
+  std::string key_;
+  std::unique_ptr<WtmpdbFollower> follower_;
   std::optional<SourceCursor> stored_;
 };
 

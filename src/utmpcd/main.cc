@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
-  std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket;
+  std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket, wtmpdb;
+  std::string history_source;
   std::vector<std::string> http_listen, udp_listen;
   std::string api_socket, user;
   bool once = false, debug = false, hash_token = false;
@@ -46,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--database", database, "history database (overrides [store] database)");
   app.add_option("--wtmp", wtmp, "wtmp to follow (overrides [files] wtmp)");
   app.add_option("--btmp", btmp, "btmp to follow (overrides [files] btmp)");
+  app.add_option("--wtmpdb", wtmpdb, "wtmpdb's database to follow (overrides [files] wtmpdb)");
+  app.add_option("--history-source", history_source,
+                 "where the history comes from: auto, wtmp, wtmpdb or both (overrides "
+                 "[sources] history)")
+      ->check(CLI::IsMember({"auto", "wtmp", "wtmpdb", "both"}));
   app.add_option("--utmp", utmp, "utmp to watch for live sessions (overrides [files] utmp)");
   app.add_option("--lastlog", lastlog, "lastlog to import on the first start ([files] lastlog)");
   app.add_option("--ingest-socket", ingest_socket,
@@ -117,6 +123,8 @@ int main(int argc, char** argv) {
   if (!database.empty()) config->database = database;
   if (!wtmp.empty()) config->wtmp = wtmp;
   if (!btmp.empty()) config->btmp = btmp;
+  if (!wtmpdb.empty()) config->wtmpdb = wtmpdb;
+  if (!history_source.empty()) config->history_source = history_source;
   if (!utmp.empty()) config->utmp = utmp;
   if (!lastlog.empty()) config->lastlog = lastlog;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
