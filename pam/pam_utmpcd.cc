@@ -1,12 +1,20 @@
-// pam_utmpcd.so: a PAM session module that reports session open and close to the local utmpcd
-// as one datagram (src/sources/ingest_message.h) on its ingest socket.
+// pam_utmpcd.so: a PAM module that reports session open and close, and failed authentication,
+// to the local utmpcd as one datagram (src/sources/ingest_message.h) on its ingest socket.
 //
 //   session optional pam_utmpcd.so [socket=/run/utmpcd/ingest.sock] [debug]
 //
-// It never blocks or fails a login: the daemon may be down, slow or absent, the socket missing,
-// the message unsendable; every entry point returns PAM_SUCCESS after at most kDeadlineMs and
-// logs what went wrong with pam_syslog. No exception escapes (each entry point catches all).
-// Only pam_sm_open_session and pam_sm_close_session are exported (pam_utmpcd.map).
+// and, for failed logins on hosts without btmp, in the auth stack where pam_faillock's authfail
+// goes: reached only when the module before it failed, which skips it on success:
+//
+//   auth [success=1 default=bad] pam_unix.so
+//   auth [default=die] pam_utmpcd.so authfail
+//
+// It never blocks a login nor changes its outcome: the daemon may be down, slow or absent, the
+// socket missing, the message unsendable; the session entry points return PAM_SUCCESS after at
+// most kDeadlineMs and log what went wrong with pam_syslog. In the auth stack it returns
+// PAM_AUTH_ERR, as pam_faillock's authfail does: it is reached only after a failure, which
+// stays the stack's result. No exception escapes (each entry point catches all). Only the
+// pam_sm_* entry points are exported (pam_utmpcd.map).
 #include <errno.h>
 #include <poll.h>
 #include <security/pam_ext.h>
@@ -39,6 +47,7 @@ constexpr int kDeadlineMs = 100;
 struct Args {
   std::string socket = utmpcd::kDefaultIngestSocketPath;
   bool debug = false;
+  bool authfail = false;
 };
 
 Args ParseArgs(pam_handle_t* pamh, int argc, const char** argv) {
@@ -48,6 +57,8 @@ Args ParseArgs(pam_handle_t* pamh, int argc, const char** argv) {
     std::string_view arg = argv[i] != nullptr ? argv[i] : "";
     if (arg == "debug") {
       args.debug = true;
+    } else if (arg == "authfail") {
+      args.authfail = true;
     } else if (arg.substr(0, kSocket.size()) == kSocket) {
       args.socket = std::string(arg.substr(kSocket.size()));
     } else {
@@ -146,26 +157,31 @@ int Send(const std::string& path, const std::string& bytes) {
 }
 
 int Report(pam_handle_t* pamh, IngestType type, int argc, const char** argv) {
-  const char* what = type == IngestType::kOpen ? "open" : "close";
+  const char* what = type == IngestType::kOpen    ? "session open"
+                     : type == IngestType::kClose ? "session close"
+                                                  : "failed authentication";
   try {
     Args args = ParseArgs(pamh, argc, argv);
+    if (type == IngestType::kFailed && !args.authfail) {
+      pam_syslog(pamh, LOG_ERR, "in the auth stack without authfail: nothing reported");
+      return PAM_SUCCESS;
+    }
     IngestMessage message = BuildMessage(pamh, type);
     if (auto ok = utmpcd::ValidateIngestMessage(message); !ok) {
-      pam_syslog(pamh, LOG_WARNING, "session %s not reported: %s", what,
-                 ok.error().message.c_str());
+      pam_syslog(pamh, LOG_WARNING, "%s not reported: %s", what, ok.error().message.c_str());
       return PAM_SUCCESS;
     }
     if (int err = Send(args.socket, utmpcd::EncodeIngestMessage(message)); err != 0) {
-      pam_syslog(pamh, LOG_WARNING, "session %s not reported to %s: %s", what, args.socket.c_str(),
+      pam_syslog(pamh, LOG_WARNING, "%s not reported to %s: %s", what, args.socket.c_str(),
                  std::strerror(err));
     } else if (args.debug) {
-      pam_syslog(pamh, LOG_DEBUG, "session %s reported for %s to %s", what, message.user.c_str(),
+      pam_syslog(pamh, LOG_DEBUG, "%s reported for %s to %s", what, message.user.c_str(),
                  args.socket.c_str());
     }
   } catch (const std::exception& e) {
-    pam_syslog(pamh, LOG_ERR, "session %s not reported: %s", what, e.what());
+    pam_syslog(pamh, LOG_ERR, "%s not reported: %s", what, e.what());
   } catch (...) {
-    pam_syslog(pamh, LOG_ERR, "session %s not reported: unknown exception", what);
+    pam_syslog(pamh, LOG_ERR, "%s not reported: unknown exception", what);
   }
   // Success, whatever happened: as the only module of a session stack, PAM_IGNORE would make
   // libpam fail the session, i.e. refuse the login because the daemon is down.
@@ -184,6 +200,20 @@ __attribute__((visibility("default"))) int pam_sm_open_session(pam_handle_t* pam
 __attribute__((visibility("default"))) int pam_sm_close_session(pam_handle_t* pamh, int /*flags*/,
                                                                 int argc, const char** argv) {
   return Report(pamh, IngestType::kClose, argc, argv);
+}
+
+// authfail: the module before it failed (it is skipped on success): the failure is reported,
+// and stays the stack's result.
+__attribute__((visibility("default"))) int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/,
+                                                               int argc, const char** argv) {
+  Report(pamh, IngestType::kFailed, argc, argv);
+  return PAM_AUTH_ERR;
+}
+
+// Nothing to set: the stack's credentials are other modules' business.
+__attribute__((visibility("default"))) int pam_sm_setcred(pam_handle_t* /*pamh*/, int /*flags*/,
+                                                          int /*argc*/, const char** /*argv*/) {
+  return PAM_IGNORE;
 }
 
 }  // extern "C"

@@ -44,7 +44,8 @@ Result<void> CheckText(const TextField& field, std::string_view text) {
 }
 
 Result<void> CheckNumbers(const IngestMessage& m) {
-  if (m.type != IngestType::kOpen && m.type != IngestType::kClose) {
+  if (m.type != IngestType::kOpen && m.type != IngestType::kClose &&
+      m.type != IngestType::kFailed) {
     return MakeError(ErrorCode::kCorrupt, "ingest: unknown type");
   }
   if (m.time_us < 0) return MakeError(ErrorCode::kCorrupt, "ingest: negative time_us");
@@ -131,7 +132,7 @@ Result<IngestMessage> DecodeIngestMessage(std::string_view bytes) {
   if (auto ok = CheckHeader(bytes); !ok) return tl::unexpected(ok.error());
   IngestMessage m;
   uint8_t type = static_cast<uint8_t>(bytes[5]);
-  if (type != 1 && type != 2) {
+  if (type < 1 || type > 3) {
     return MakeError(ErrorCode::kCorrupt, "ingest: unknown type " + std::to_string(type));
   }
   m.type = static_cast<IngestType>(type);
@@ -155,7 +156,9 @@ Result<IngestMessage> DecodeIngestMessage(std::string_view bytes) {
 Event EventFromIngest(const IngestMessage& m) {
   Event event;
   event.time_us = m.time_us;
-  event.kind = m.type == IngestType::kOpen ? EventKind::kLogin : EventKind::kLogout;
+  event.kind = m.type == IngestType::kOpen    ? EventKind::kLogin
+               : m.type == IngestType::kClose ? EventKind::kLogout
+                                              : EventKind::kFailed;
   event.source = EventSource::kPam;
   event.user = m.user;
   std::string_view tty = m.tty;

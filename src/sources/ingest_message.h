@@ -1,5 +1,6 @@
 // IngestMessage: the datagram pam_utmpcd.so sends to utmpcd's ingest socket when a PAM session
-// opens or closes, and its pure encoder and decoder (fuzz/fuzz_ingest_message.cc).
+// opens or closes, or (authfail) an authentication fails, and its pure encoder and decoder
+// (fuzz/fuzz_ingest_message.cc).
 //
 // Binary rather than key=value lines: every field is bytes as PAM gave it (a tty or host may hold
 // '=', a newline, anything but NUL), so text would need escaping and an unescaper to fuzz; a
@@ -10,7 +11,7 @@
 //   offset  size  field
 //   0       4     magic "UTCI"
 //   4       1     version: 1
-//   5       1     type: 1 open, 2 close
+//   5       1     type: 1 open, 2 close, 3 failed (an authentication that failed)
 //   6       2     flags: 0 (anything else is rejected, so a later version can use them)
 //   8       8     time_us: int64 microseconds since the epoch, UTC, >= 0
 //   16      4     pid: int32 > 0, the process that ran the PAM stack
@@ -46,7 +47,7 @@ inline constexpr size_t kMaxIngestMessageBytes = kIngestHeaderBytes + 4 * 2 + kM
                                                  kMaxIngestTtyBytes + kMaxIngestRhostBytes +
                                                  kMaxIngestServiceBytes;
 
-enum class IngestType : uint8_t { kOpen = 1, kClose = 2 };
+enum class IngestType : uint8_t { kOpen = 1, kClose = 2, kFailed = 3 };
 
 // One session open or close as PAM saw it. Text is bytes as PAM gave them (PAM_USER, PAM_TTY,
 // PAM_RHOST, PAM_SERVICE), possibly empty except `user`.
@@ -77,7 +78,7 @@ std::string EncodeIngestMessage(const IngestMessage& message);
 // message says which. Pure: no allocation beyond the result, never reads past `bytes`.
 Result<IngestMessage> DecodeIngestMessage(std::string_view bytes);
 
-// The stored fact: kLogin for open, kLogout for close, source kPam. `tty` loses a leading
+// The stored fact: kLogin for open, kLogout for close, kFailed for failed, source kPam. `tty` loses a leading
 // "/dev/" (PAM_TTY is often "/dev/pts/3"; utmp lines are "pts/3", so the two sources agree);
 // `rhost` becomes remote_host and, when it is a literal IPv4 or IPv6 address, remote_addr too
 // (laid out as ut_addr_v6). The service has no place in an Event and is dropped.

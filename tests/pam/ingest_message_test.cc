@@ -68,8 +68,10 @@ TEST(IngestMessageTest, RejectsBadHeaders) {
   v2[4] = 2;
   ExpectRejected(v2, "version 2", ErrorCode::kUnsupported);
   std::string type = good;
-  type[5] = 3;
-  ExpectRejected(type, "unknown type 3");
+  type[5] = 4;
+  ExpectRejected(type, "unknown type 4");
+  type[5] = 0;
+  ExpectRejected(type, "unknown type 0");
   std::string flags = good;
   flags[7] = 1;
   ExpectRejected(flags, "non-zero flags");
@@ -146,6 +148,14 @@ TEST(IngestMessageTest, EventFromOpenAndClose) {
 
   m.rhost = "host.example.org";
   EXPECT_EQ(EventFromIngest(m).remote_addr, (std::array<uint8_t, 16>{}));
+
+  // authfail: a failed authentication, through the wire and back.
+  m.type = IngestType::kFailed;
+  auto failed = DecodeIngestMessage(EncodeIngestMessage(m));
+  ASSERT_TRUE(failed) << failed.error().message;
+  EXPECT_EQ(failed->type, IngestType::kFailed);
+  EXPECT_EQ(EventFromIngest(*failed).kind, EventKind::kFailed);
+  EXPECT_EQ(EventFromIngest(*failed).user, "alice");
 }
 
 }  // namespace

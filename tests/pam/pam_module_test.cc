@@ -53,7 +53,9 @@ TEST(PamModuleTest, LoadsWithRtldNowAndExportsOnlyPamEntryPoints) {
   ASSERT_NE(handle, nullptr) << ::dlerror();
   EXPECT_NE(::dlsym(handle, "pam_sm_open_session"), nullptr);
   EXPECT_NE(::dlsym(handle, "pam_sm_close_session"), nullptr);
-  EXPECT_EQ(::dlsym(handle, "pam_sm_authenticate"), nullptr);
+  EXPECT_NE(::dlsym(handle, "pam_sm_authenticate"), nullptr);
+  EXPECT_NE(::dlsym(handle, "pam_sm_setcred"), nullptr);
+  EXPECT_EQ(::dlsym(handle, "pam_sm_acct_mgmt"), nullptr);
   ::dlclose(handle);
 
   Command nm = RunShell("nm -D --defined-only '" + module + "'");
@@ -65,7 +67,8 @@ TEST(PamModuleTest, LoadsWithRtldNowAndExportsOnlyPamEntryPoints) {
     std::string address, type, name;
     if (fields >> address >> type >> name) exported.insert(name);
   }
-  EXPECT_EQ(exported, (std::set<std::string>{"pam_sm_close_session", "pam_sm_open_session"}))
+  EXPECT_EQ(exported, (std::set<std::string>{"pam_sm_authenticate", "pam_sm_close_session",
+                                             "pam_sm_open_session", "pam_sm_setcred"}))
       << nm.output;
 }
 
@@ -164,6 +167,40 @@ TEST_F(PamtesterTest, StuckDaemonCostsAtMostTheDeadline) {
   auto received = socket->Drain();
   ASSERT_TRUE(received) << received.error().message;
   EXPECT_EQ(received->size(), static_cast<size_t>(queued)) << "only the filler's datagrams";
+}
+
+// authfail, placed as pam_faillock's: after the module that decides (pam_deny or pam_permit
+// here, pam_unix on a host), which skips it on success.
+TEST_F(PamtesterTest, AuthfailReportsAFailedAuthenticationAndLeavesTheOutcomeAsItWas) {
+  auto socket = IngestSocket::Open({socket_path_, 0600});
+  ASSERT_TRUE(socket) << socket.error().message;
+  for (const char* decider : {"pam_deny.so", "pam_permit.so"}) {
+    SCOPED_TRACE(decider);
+    std::ofstream(service_file_) << "auth [success=1 default=bad] " << decider << "\n"
+                                 << "auth [default=die] " << ModulePath()
+                                 << " authfail socket=" << socket_path_ << "\n"
+                                 << "auth required pam_permit.so\n";
+    Command run = RunShell("pamtester -v -I tty=ssh -I rhost=2001:db8::9 " + service_ +
+                           " 'mallory\x1b[2J' authenticate");
+    const bool denied = std::string(decider) == "pam_deny.so";
+    EXPECT_EQ(run.status != 0, denied) << run.output;
+    auto received = Collect(*socket, 1);
+    if (!denied) {
+      EXPECT_TRUE(received.empty()) << "a login that succeeded was reported as failed";
+      continue;
+    }
+    ASSERT_EQ(received.size(), 1u) << run.output;
+    const IngestMessage& failed = received[0].message;
+    EXPECT_EQ(failed.type, IngestType::kFailed);
+    EXPECT_EQ(failed.user, "mallory\x1b[2J");  // bytes as given; escaped where they are shown
+    EXPECT_EQ(failed.tty, "ssh");
+    EXPECT_EQ(failed.rhost, "2001:db8::9");
+    EXPECT_EQ(failed.service, service_);
+    Event event = EventFromIngest(failed);
+    EXPECT_EQ(event.kind, EventKind::kFailed);
+    EXPECT_EQ(event.source, EventSource::kPam);
+    EXPECT_EQ(event.remote_addr[0], 0x20);
+  }
 }
 
 }  // namespace

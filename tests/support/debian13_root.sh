@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A Debian 13 (trixie) root for the tests of hosts without utmp: wtmpdb and pam_wtmpdb,
-# util-linux with liblastlog2 and pam_lastlog2, openssh-server, libpam-modules and sqlite3.
+# util-linux with lastlog2, liblastlog2 and pam_lastlog2, openssh-server, libpam-modules,
+# sqlite3 and pamtester.
 # Made once with debootstrap from Debian's mirror and cached: a test uses it in a mount
 # namespace of its own, mounted read-only, with its own files bound in (see
 # tests/differential/wtmpdb_diff_test.sh), so the cache stays as made.
@@ -8,7 +9,7 @@
 # Environment: UTMPCD_CACHE (default /var/cache/utmpcd-tests), DEBIAN_MIRROR
 # (default http://deb.debian.org/debian).
 set -euo pipefail
-packages=wtmpdb,libpam-wtmpdb,util-linux,liblastlog2-2,libpam-lastlog2,openssh-server,libpam-modules,sqlite3,procps,iproute2
+packages=wtmpdb,libpam-wtmpdb,util-linux,lastlog2,liblastlog2-2,libpam-lastlog2,openssh-server,libpam-modules,sqlite3,procps,iproute2,pamtester
 cache=${UTMPCD_CACHE:-/var/cache/utmpcd-tests}
 # The package list names the cache: a new list makes a new root.
 root=$cache/debian13-$(printf '%s' "$packages" | sha256sum | cut -c1-12)
