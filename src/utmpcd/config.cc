@@ -39,7 +39,17 @@ Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_vi
 }
 
 Result<void> ReadSources(const toml::table& t, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(t, "sources", {"history"}, origin); !ok) return ok;
+  if (auto ok = OnlyKeys(t, "sources", {"history", "failed", "journal_directory"}, origin); !ok) {
+    return ok;
+  }
+  if (auto ok = ReadString(t, "failed", &c->failed_source, origin); !ok) return ok;
+  if (auto ok = ReadString(t, "journal_directory", &c->journal_directory, origin); !ok) return ok;
+  if (c->failed_source != "auto" && c->failed_source != "btmp" && c->failed_source != "journal" &&
+      c->failed_source != "both" && c->failed_source != "none") {
+    return tl::unexpected(ConfigError(origin, t.get("failed")->source(),
+                                      "'failed' must be \"auto\", \"btmp\", \"journal\", "
+                                      "\"both\" or \"none\""));
+  }
   if (auto ok = ReadString(t, "history", &c->history_source, origin); !ok) return ok;
   if (c->history_source != "auto" && c->history_source != "wtmp" &&
       c->history_source != "wtmpdb" && c->history_source != "both") {

@@ -37,6 +37,12 @@ struct DaemonConfig {
   // Where the history comes from: "wtmp", "wtmpdb", "both", or "auto": each of the two that
   // exists at start (both when neither does, to follow whichever appears).
   std::string history_source = "auto";
+  // Where failed logins come from: "btmp", "journal", "both", "none", or "auto": btmp where
+  // the history comes from wtmp, the journal where it comes from wtmpdb.
+  std::string failed_source = "auto";
+  // The journal's directory to read ("": the system journal, /var/log/journal and
+  // /run/log/journal).
+  std::string journal_directory;
   // [store]
   std::string database = "/var/lib/utmpcd/history.db";
   int64_t retention_days = 0;  // 0 keeps everything

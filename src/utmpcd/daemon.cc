@@ -283,7 +283,9 @@ Result<void> Daemon::Loop::StartIngest() {
   for (const auto& [path, source] : HistoryFiles()) {
     if (auto ok = Follow(path, source); !ok) return ok;
   }
-  if (auto ok = Follow(config_.btmp, EventSource::kBtmp); !ok) return ok;
+  for (const auto& [path, source] : FailedSources()) {
+    if (auto ok = Follow(path, source); !ok) return ok;
+  }
   ApplyRetention();
   return {};
 }
@@ -309,6 +311,23 @@ std::vector<std::pair<std::string, EventSource>> Daemon::Loop::HistoryFiles() co
   if (has_wtmp && !has_wtmpdb) return {wtmp};
   if (has_wtmpdb && !has_wtmp) return {wtmpdb};
   return {wtmp, wtmpdb};
+}
+
+std::vector<std::pair<std::string, EventSource>> Daemon::Loop::FailedSources() const {
+  const std::string& mode = config_.failed_source;
+  std::pair<std::string, EventSource> btmp{config_.btmp, EventSource::kBtmp};
+  std::pair<std::string, EventSource> journal{config_.journal_directory, EventSource::kJournal};
+  if (mode == "btmp") return {btmp};
+  if (mode == "journal") return {journal};
+  if (mode == "both") return {btmp, journal};
+  if (mode == "none") return {};
+  // auto: btmp where the history is wtmp's (sshd and login write it there), the journal where
+  // it is wtmpdb's (Debian 13's sshd writes no btmp).
+  std::vector<std::pair<std::string, EventSource>> sources;
+  for (const auto& [path, source] : HistoryFiles()) {
+    sources.push_back(source == EventSource::kWtmp ? btmp : journal);
+  }
+  return sources;
 }
 
 void Daemon::Loop::ScheduleStoreOpen() {
@@ -358,7 +377,9 @@ Result<void> Daemon::Loop::DropRoot() {
     Log(LogLevel::kInfo, "running as root, as --user or [daemon] user says");
     return {};
   }
-  static const std::vector<std::string> kGroups = {"utmp"};
+  // utmp to read btmp; systemd-journal (where there is one) to read the journal's failed logins.
+  std::vector<std::string> kGroups = {"utmp"};
+  if (::getgrnam("systemd-journal") != nullptr) kGroups.push_back("systemd-journal");
   auto user = LookUpRunAsUser(config_.user, kGroups);
   if (!user) {
     if (user.error().code == ErrorCode::kNotFound) return UserMissing(user.error());
@@ -407,8 +428,10 @@ Result<void> Daemon::Loop::DropRoot() {
     return tl::unexpected(dropped.error());
   }
   const struct group* primary = ::getgrgid(user->gid);
-  Log(LogLevel::kInfo, "running as {} (uid {}, groups {} and utmp)", user->name, user->uid,
-      primary != nullptr ? primary->gr_name : std::to_string(user->gid));
+  std::string groups;
+  for (const std::string& g : kGroups) groups += " and " + g;
+  Log(LogLevel::kInfo, "running as {} (uid {}, groups {}{})", user->name, user->uid,
+      primary != nullptr ? primary->gr_name : std::to_string(user->gid), groups);
   return {};
 }
 
@@ -417,20 +440,32 @@ Result<void> Daemon::Loop::Follow(const std::string& path, EventSource source) {
     if (followed->ingest->path() == path) return {};  // a StartIngest tried again
   }
   auto f = std::make_unique<Followed>();
-  if (source == EventSource::kWtmpdb) {
+  if (source == EventSource::kJournal) {
+    f->ingest = std::make_unique<JournalIngest>(path, store_.get(), &boot_);
+  } else if (source == EventSource::kWtmpdb) {
     f->ingest = std::make_unique<WtmpdbIngest>(path, store_.get(), &boot_);
   } else {
     UtmpLayout layout = config_.layout.value_or(NativeLayout());
     f->ingest = std::make_unique<LogIngest>(path, source, layout, store_.get(), &boot_);
   }
   if (auto ok = f->ingest->Start(); !ok) return ok;
-  if (!config_.once) Watch(*f);  // an import reads what is there, once
+  // An import reads what is there, once. A file is watched before it is read, so that no write
+  // falls between; a source that says itself when it changed has its descriptor once open.
+  if (!config_.once && !f->ingest->own_fd()) Watch(*f);
   Catch(*f);
+  if (!config_.once && f->ingest->own_fd()) Watch(*f);
   followed_.push_back(std::move(f));
   return {};
 }
 
 bool Daemon::Loop::Watch(Followed& f) {
+  if (f.ingest->own_fd()) {
+    const int fd = f.ingest->wait_fd();
+    if (fd < 0) return false;  // not open yet: the recheck tries again
+    f.readable = std::make_unique<ReadableWait>(loop_, fd);
+    if (running_) Arm(f);
+    return true;
+  }
   auto watch = InotifyWatch::Create(f.ingest->path(), f.ingest->is_database());
   if (!watch) {
     // Without a watch the file is only read on the recheck timer: say so, and go on.
@@ -491,9 +526,10 @@ void Daemon::Loop::ScheduleRecheck() {
     recheck_pending_ = false;
     bool again = false;
     for (auto& f : followed_) {
-      if (!f->watch && !Watch(*f)) again = true;
+      if (!f->readable && !Watch(*f) && !f->ingest->own_fd()) again = true;
       if (f->problem.empty() || f->missing) continue;
       if (!retry_pending_) Catch(*f);
+      if (!f->readable && f->ingest->own_fd() && !config_.once) Watch(*f);
       again = again || !f->problem.empty();
     }
     if (again) {
@@ -543,9 +579,11 @@ void Daemon::Loop::ScheduleRetry() {
 void Daemon::Loop::Arm(Followed& f) {
   if (!f.readable) return;
   f.readable->Wait([this, &f] {
-    auto events = f.watch->Drain();
     bool relevant = true;  // when in doubt, read
-    if (!events) {
+    auto events = f.watch ? f.watch->Drain() : Result<InotifyWatch::Events>(InotifyWatch::Events{});
+    if (!f.watch) {
+      // The source's own descriptor: reading it (Pump) is what takes its news.
+    } else if (!events) {
       Log(LogLevel::kError, "{}: {}", f.ingest->path(), events.error().message);
     } else if (events->overflow) {
       Log(LogLevel::kWarning, "inotify queue overflowed; re-reading");
@@ -595,6 +633,8 @@ void Daemon::Loop::OnSignal(int signal) {
     bool paths_changed = reloaded->wtmp != config_.wtmp || reloaded->btmp != config_.btmp ||
                          reloaded->wtmpdb != config_.wtmpdb ||
                          reloaded->history_source != config_.history_source ||
+                         reloaded->failed_source != config_.failed_source ||
+                         reloaded->journal_directory != config_.journal_directory ||
                          reloaded->database != config_.database;
     // Access rules at once: a token withdrawn is refused from the next request on.
     config_.access = reloaded->access;
@@ -637,7 +677,7 @@ int Daemon::Loop::Run() {
   if (!store_) ScheduleStoreOpen();
   for (auto& f : followed_) {
     Arm(*f);
-    if (!f->watch) ScheduleRecheck();
+    if (!f->readable) ScheduleRecheck();
   }
   ArmLive();
   ArmIngest();

@@ -57,6 +57,9 @@ class Daemon::Loop {
   Result<void> Follow(const std::string& path, EventSource source);
   // The history files to follow, and as what ([sources] history).
   std::vector<std::pair<std::string, EventSource>> HistoryFiles() const;
+  // Where failed logins come from ([sources] failed): btmp's path, or the journal's directory
+  // ("" for the system journal).
+  std::vector<std::pair<std::string, EventSource>> FailedSources() const;
   // wtmpdb's database: the configured one, or the first that exists of its usual places.
   std::string WtmpdbPath() const;
   void Arm(Followed& f);

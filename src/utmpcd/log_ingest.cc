@@ -230,4 +230,61 @@ Result<SourceIngest::Progress> WtmpdbIngest::Pump(
                   .missing = batch->missing};
 }
 
+JournalIngest::JournalIngest(std::string directory, SqliteStore* store, const CurrentBoot* boot)
+    : directory_(std::move(directory)),
+      name_(directory_.empty() ? std::string("the journal") : directory_),
+      store_(store),
+      boot_(boot),
+      key_(std::string(EventSourceName(EventSource::kJournal)) + ":" +
+           (directory_.empty() ? std::string("system") : directory_)) {}
+
+Result<void> JournalIngest::Start() {
+  auto stored = store_->GetCursor(key_);
+  if (!stored) return tl::unexpected(stored.error());
+  stored_ = *stored;
+  follower_.reset();  // opened by the next Pump, from the stored cursor
+  return {};
+}
+
+Result<SourceIngest::Progress> JournalIngest::Pump(
+    const std::function<void(const std::string&)>& warn) {
+  const std::string cursor = stored_ ? stored_->extra : std::string();
+  if (!follower_) {
+    auto opened = JournalFollower::Open(directory_, cursor);
+    if (!opened) {
+      Progress unreadable;
+      unreadable.unreadable = opened.error().message;
+      return unreadable;
+    }
+    follower_ = std::move(*opened);
+  }
+  auto batch = follower_->Poll();
+  if (!batch) {
+    Progress unreadable;
+    unreadable.unreadable = batch.error().message;
+    follower_.reset();
+    return unreadable;
+  }
+  for (Event& e : batch->events) {
+    if (e.time_us >= boot_->time_us) e.boot_id = boot_->id;
+  }
+  CursorUpdate update{key_, SourceCursor{0, 0, 0, batch->cursor}};
+  if (batch->events.empty() && (batch->cursor.empty() || update.cursor == stored_)) {
+    return Progress{.more = batch->more};
+  }
+  update.check = true;
+  update.expected = stored_;
+  auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
+  if (!appended) {
+    // Read again from what the store holds, next time.
+    if (auto rewound = follower_->Rewind(cursor); !rewound) {
+      warn(rewound.error().message);
+      follower_.reset();
+    }
+    return tl::unexpected(appended.error());
+  }
+  stored_ = std::move(update.cursor);
+  return Progress{.events = batch->events.size(), .more = batch->more};
+}
+
 }  // namespace utmpcd

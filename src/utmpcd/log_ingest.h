@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "formats/utmp.h"
 #include "sources/current_boot.h"
+#include "sources/journal_follower.h"
 #include "sources/log_follower.h"
 #include "sources/wtmpdb_follower.h"
 #include "store/sqlite_store.h"
@@ -44,6 +45,10 @@ class SourceIngest {
   virtual const std::string& path() const = 0;
   // Whether the file is an SQLite database (its writes may go to a WAL file beside it).
   virtual bool is_database() const { return false; }
+  // Whether the source says itself when it changed (own_fd) instead of through an inotify
+  // watch of path(): then wait_fd() (once >= 0) becomes readable.
+  virtual bool own_fd() const { return false; }
+  virtual int wait_fd() const { return -1; }
 };
 
 class LogIngest : public SourceIngest {
@@ -93,6 +98,30 @@ class WtmpdbIngest : public SourceIngest {
   const CurrentBoot* boot_;
   std::string key_;
   std::unique_ptr<WtmpdbFollower> follower_;
+  std::optional<SourceCursor> stored_;
+};
+
+// Follows the systemd journal's failed logins (sources/journal_follower.h). The cursor (key
+// "journal:system", or "journal:DIRECTORY") holds the journal's cursor string as its extra.
+// A journal that cannot be opened is Progress::unreadable, tried again later.
+class JournalIngest : public SourceIngest {
+ public:
+  // `directory` "" for the system journal.
+  JournalIngest(std::string directory, SqliteStore* store, const CurrentBoot* boot);
+
+  Result<void> Start() override;
+  Result<Progress> Pump(const std::function<void(const std::string&)>& warn) override;
+  const std::string& path() const override { return name_; }
+  bool own_fd() const override { return true; }
+  int wait_fd() const override { return follower_ ? follower_->fd() : -1; }
+
+ private:
+  std::string directory_;
+  std::string name_;  // "the journal", or its directory
+  SqliteStore* store_;
+  const CurrentBoot* boot_;
+  std::string key_;
+  std::unique_ptr<JournalFollower> follower_;
   std::optional<SourceCursor> stored_;
 };
 

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket, wtmpdb;
-  std::string history_source;
+  std::string history_source, failed_source, journal_directory;
   std::vector<std::string> http_listen, udp_listen;
   std::string api_socket, user;
   bool once = false, debug = false, hash_token = false;
@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
                  "where the history comes from: auto, wtmp, wtmpdb or both (overrides "
                  "[sources] history)")
       ->check(CLI::IsMember({"auto", "wtmp", "wtmpdb", "both"}));
+  app.add_option("--failed-source", failed_source,
+                 "where failed logins come from: auto, btmp, journal, both or none (overrides "
+                 "[sources] failed)")
+      ->check(CLI::IsMember({"auto", "btmp", "journal", "both", "none"}));
+  app.add_option("--journal-directory", journal_directory,
+                 "journal files to read failed logins from instead of the system journal "
+                 "(overrides [sources] journal_directory)");
   app.add_option("--utmp", utmp, "utmp to watch for live sessions (overrides [files] utmp)");
   app.add_option("--lastlog", lastlog, "lastlog to import on the first start ([files] lastlog)");
   app.add_option("--ingest-socket", ingest_socket,
@@ -125,6 +132,8 @@ int main(int argc, char** argv) {
   if (!btmp.empty()) config->btmp = btmp;
   if (!wtmpdb.empty()) config->wtmpdb = wtmpdb;
   if (!history_source.empty()) config->history_source = history_source;
+  if (!failed_source.empty()) config->failed_source = failed_source;
+  if (!journal_directory.empty()) config->journal_directory = journal_directory;
   if (!utmp.empty()) config->utmp = utmp;
   if (!lastlog.empty()) config->lastlog = lastlog;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
