@@ -41,8 +41,11 @@ void AppendLastRowFields(std::string& o, const LastRow& row, int64_t now_s, bool
   o += fmt::format("\",\"login_time_us\":{}", r.time_us());
 
   // "end" names how the session ended; a logout time exists only for a real end.
+  // last's "still running": a boot (or -x row) measured against now. A login that really
+  // ended within this second is not running (last prints it so; the JSON says what happened).
   bool running = row.logout_s == now_s &&
-                 (row.end == SessionEnd::kLogout || row.end == SessionEnd::kBoot);
+                 (row.end == SessionEnd::kBoot ||
+                  (row.end == SessionEnd::kLogout && EffectiveType(r) != kUserProcess));
   const char* end = running ? "running" : SessionEndName(row.end);
   bool has_logout = !running && row.end != SessionEnd::kStillLoggedIn &&
                     row.end != SessionEnd::kGone && row.end != SessionEnd::kTimeChange;

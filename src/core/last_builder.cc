@@ -59,7 +59,8 @@ LastBuilder::LastBuilder(const LastQuery& query, int64_t now_s, PhantomCheck is_
     : query_(query),
       is_phantom_(std::move(is_phantom)),
       last_runlevel_{now_s, 0},
-      last_down_{now_s, 0} {}
+      last_down_{now_s, 0},
+      now_{now_s, 0} {}
 
 bool LastBuilder::Shown(const LoginRecord& r, std::string_view line) const {
   if (query_.show.empty()) return true;
@@ -83,7 +84,20 @@ const LastRow* LastBuilder::Row(const LoginRecord& r, std::string_view line, Rec
   return &row_;
 }
 
+const LastRow* LastBuilder::RowEnded(const LoginRecord& r, std::string_view line, bool boot) {
+  auto end = row_ends_.find(r.row);
+  if (end != row_ends_.end()) {
+    RecordTime at = end->second;
+    row_ends_.erase(end);
+    return Row(r, line, at, boot ? SessionEnd::kBoot : SessionEnd::kLogout);
+  }
+  if (newer_boot_.s != 0) return Row(r, line, newer_boot_, SessionEnd::kCrash);
+  return boot ? Row(r, line, now_, SessionEnd::kBoot)
+              : Row(r, line, RecordTime{}, SessionEnd::kStillLoggedIn);
+}
+
 const LastRow* LastBuilder::Login(const LoginRecord& r, std::string_view line) {
+  if (r.row != 0) return RowEnded(r, line, false);
   // The nearest later record on this line closes this login; this login then closes the ones
   // before it (as a logout would).
   RecordTime closed_at;
@@ -118,6 +132,7 @@ const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
   bool down = false;
   switch (type) {
     case kShutdownTime:
+      if (r.row != 0) row_ends_[r.row] = r.time();  // a wtmpdb boot row's end
       if (query_.extended) row = Row(r, "system down", last_boot_, SessionEnd::kLogout);
       last_down_ = last_runlevel_ = r.time();
       down = true;
@@ -130,8 +145,9 @@ const LastRow* LastBuilder::StepTyped(const LoginRecord& r, int16_t type) {
       }
       break;
     case kBootTime:
-      row = Row(r, "system boot", last_down_, SessionEnd::kBoot);
-      last_boot_ = r.time();
+      row = r.row != 0 ? RowEnded(r, "system boot", true)
+                       : Row(r, "system boot", last_down_, SessionEnd::kBoot);
+      last_boot_ = newer_boot_ = r.time();
       down = true;
       break;
     case kRunLevel: {

@@ -5,6 +5,11 @@
 // that line); a boot or shutdown closes everything open before it (crash / down); what is still
 // open after the newest boot is "still logged in" unless its process is gone. Formatting is
 // elsewhere (utmpc/last_text.h).
+//
+// Records of wtmpdb's rows (LoginRecord::row) are paired as wtmpdb last pairs them: a row's
+// login or boot ends with that row's own end (its logout, or the boot's shutdown); without one,
+// it is a "crash" when a newer boot follows, else still logged in (still running). The other
+// records do not touch them, nor they the others' lines.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +17,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/line_table.h"
@@ -97,8 +103,14 @@ class LastBuilder {
   // line closes the logins before it. Inlined into Feed: half the records of a wtmp are these.
   [[gnu::always_inline]] void CloseLine(const LoginRecord& r) {
     RecordTime unused;
-    if (!r.line.empty()) open_lines_.Exchange(r.line, r.time(), &unused);
+    if (r.row != 0) {
+      row_ends_[r.row] = r.time();
+    } else if (!r.line.empty()) {
+      open_lines_.Exchange(r.line, r.time(), &unused);
+    }
   }
+  // A wtmpdb row's login or boot: its own end, else crash after a newer boot, else open.
+  const LastRow* RowEnded(const LoginRecord& r, std::string_view line, bool boot);
   [[gnu::always_inline]] inline const LastRow* Login(const LoginRecord& r, std::string_view line);
   // Whether -s/-t drop the record before pairing (as last.c does).
   bool OutsideTimes(const LoginRecord& r) const {
@@ -114,6 +126,10 @@ class LastBuilder {
   RecordTime last_runlevel_;
   RecordTime last_down_;
   SessionEnd why_down_ = SessionEnd::kLogout;
+  RecordTime now_;
+  RecordTime newer_boot_;  // the nearest newer boot (not shutdown); unset while .s is 0
+  // Newest to oldest, the ends of wtmpdb rows whose login or boot is still to come.
+  std::unordered_map<int64_t, RecordTime> row_ends_;
   std::string line_buffer_;
   LastRow row_;
 };

@@ -58,6 +58,10 @@ struct LoginRecord {
   int32_t time_usec = 0;
   // ut_addr_v6 in network byte order; IPv4 is the first word with the other three zero.
   std::array<uint8_t, 16> addr{};
+  // Not utmp's: the wtmpdb row this record stands for (0 for a utmp record). Such a session
+  // ends with its own row's end, as wtmpdb last pairs them, not at the next record on its line
+  // (LastBuilder).
+  int64_t row = 0;
 
   int64_t time_us() const { return time_s * 1000000 + time_usec; }
   RecordTime time() const { return {time_s, time_usec}; }

@@ -86,6 +86,7 @@ LoginRecord RecordFromEvent(const Event& e) {
   }
   r.addr = e.remote_addr;
   r.type = TypeOf(e, r);
+  if (e.source == EventSource::kWtmpdb && e.session > 0) r.row = e.session;
   return r;
 }
 

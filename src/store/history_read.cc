@@ -215,7 +215,15 @@ Result<bool> HistoryReader::ListOne(const Event& event, const LastQuery& query, 
   if (!Listed(event) || (!lastb_ && !login && event.kind != EventKind::kBoot)) return true;
   std::optional<Event> down, same_line;
   bool gone = false;  // the daemon found the session's process dead with no logout
-  if (!lastb_) {
+  if (!lastb_ && event.source == EventSource::kWtmpdb && event.session > 0) {
+    // A wtmpdb row ends with its own end; without one, a newer boot makes it a crash.
+    auto next_boot = NextOfKinds({EventKind::kBoot}, event.seq);
+    if (!next_boot) return tl::unexpected(next_boot.error());
+    down = std::move(*next_boot);
+    auto end = store_->EndOfWtmpdbRow(event.session, event.seq);
+    if (!end) return tl::unexpected(end.error());
+    same_line = std::move(*end);
+  } else if (!lastb_) {
     auto next_down = login ? NextOfKinds({EventKind::kBoot, EventKind::kShutdown}, event.seq)
                            : NextOfKinds({EventKind::kShutdown}, event.seq);
     if (!next_down) return tl::unexpected(next_down.error());

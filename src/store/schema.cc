@@ -123,6 +123,14 @@ BEGIN
 END;
 )sql";
 
+// Version 7: events_by_wtmpdb_row, the events of wtmpdb's rows by row ID (their `session`). A
+// wtmpdb session ends with its own row's Logout, not at the next record on its line as a wtmp
+// login does: the history finds a login's end by its row (HistoryReader::ListOne). Partial:
+// only wtmpdb's events are in it, none on a host with wtmp.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE INDEX events_by_wtmpdb_row ON events (session, seq) WHERE source = 'wtmpdb';
+)sql";
+
 static_assert(kApplicationId == 1431585604, "kSchemaV1 spells the application id out");
 static_assert(kMaxCursorExtraBytes == 4096, "kSchemaV1 spells the limit out");
 
@@ -133,6 +141,7 @@ constexpr Migration kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 };
 
 }  // namespace

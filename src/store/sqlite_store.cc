@@ -37,6 +37,7 @@ struct SqliteStore::Statements {
   Statement events_of_kind_after;
   Statement first_listed_of_source;
   Statement open_sessions_of;
+  Statement end_of_wtmpdb_row;
   Statement delete_older_than;
   Statement last_login;
   Statement get_meta;
@@ -242,6 +243,7 @@ Result<void> SqliteStore::PrepareStatements() {
       {&stmts_->events_of_kind_after, sql::kEventsOfKindAfter},
       {&stmts_->first_listed_of_source, sql::kFirstListedOfSource},
       {&stmts_->open_sessions_of, sql::kOpenSessionsOf},
+      {&stmts_->end_of_wtmpdb_row, sql::kEndOfWtmpdbRow},
       {&stmts_->delete_older_than, sql::kDeleteOlderThan},
       {&stmts_->last_login, sql::kLastLogin},
       {&stmts_->get_meta, sql::kGetMeta},
@@ -434,6 +436,17 @@ Result<std::vector<int64_t>> SqliteStore::OpenSessionsOf(EventSource source, int
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) sessions.push_back(sqlite3_column_int64(stmt, 0));
   if (rc != SQLITE_DONE) return tl::unexpected(Fail(rc, "open sessions"));
   return sessions;
+}
+
+Result<std::optional<Event>> SqliteStore::EndOfWtmpdbRow(int64_t row, int64_t after_seq) {
+  sqlite3_stmt* stmt = stmts_->end_of_wtmpdb_row.get();
+  ScopedReset reset(stmt);
+  sqlite3_bind_int64(stmt, 1, row);
+  sqlite3_bind_int64(stmt, 2, after_seq);
+  auto events = ReadEvents(stmt, "end of a wtmpdb row");
+  if (!events) return tl::unexpected(events.error());
+  if (events->empty()) return std::optional<Event>();
+  return std::optional<Event>(std::move(events->front()));
 }
 
 void SqliteStore::Interrupt() { sqlite3_interrupt(db_); }

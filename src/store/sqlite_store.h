@@ -130,6 +130,10 @@ class SqliteStore {
   // end later (wtmpdb) still waits to see end. Ascending.
   Result<std::vector<int64_t>> OpenSessionsOf(EventSource source, int64_t since_us);
 
+  // The end (a logout, or a boot row's shutdown) of wtmpdb's row `row` stored after
+  // after_seq: what ends that row's login or boot (nullopt: none yet).
+  Result<std::optional<Event>> EndOfWtmpdbRow(int64_t row, int64_t after_seq);
+
   // The newest login of `user` (bytes, matched exactly) ever stored, from the lastlog table the
   // store keeps with the events (schema version 6): a lookup by key, however many other events
   // (failed logins) the user has. Retention does not delete it. nullopt: none.
