@@ -14,6 +14,8 @@ int RunDump(int argc, char** argv);
 // for utmpc last --database FILE when FILE is a wtmpdb database (`database`), or for utmpc last
 // on a host whose history is wtmpdb's (no wtmp, no utmpcd history: `database` nullptr).
 int RunWtmpdb(int argc, char** argv);
+// utmpc lastlog2: lastlog2's database (formats/lastlog2.h) as util-linux lastlog2 prints it.
+int RunLastlog2(int argc, char** argv);
 int RunWtmpdbLast(int argc, char** argv, const char* database);
 // utmpc ping / summary / discover: utmpcd hosts asked over UDP (udp_cmd.cc).
 int RunPing(int argc, char** argv);

@@ -23,6 +23,7 @@ void Usage(FILE* out) {
       "  lastlog  the last login of each user, as shadow lastlog(8)\n"
       "  dump     every record of a utmp/wtmp/btmp file, as util-linux utmpdump(1)\n"
       "  wtmpdb   wtmpdb last: the sessions of a wtmpdb database, as wtmpdb(8) prints them\n"
+      "  lastlog2 each user's last login from lastlog2's database, as lastlog2(8)\n"
       "  ping     round-trip times to utmpcd hosts over UDP (utmpc ping HOST...)\n"
       "  summary  host name, uptime, users and load of utmpcd hosts over UDP\n"
       "  discover utmpcd hosts on the LAN that answer a UDP broadcast\n"
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
     if (self == "lastlog") return utmpcd::RunLastlog(sub_argc, sub_argv);
     if (self == "dump") return utmpcd::RunDump(sub_argc, sub_argv);
     if (self == "wtmpdb") return utmpcd::RunWtmpdb(sub_argc, sub_argv);
+    if (self == "lastlog2") return utmpcd::RunLastlog2(sub_argc, sub_argv);
     if (self == "ping") return utmpcd::RunPing(sub_argc, sub_argv);
     if (self == "summary") return utmpcd::RunSummary(sub_argc, sub_argv);
     if (self == "discover") return utmpcd::RunDiscover(sub_argc, sub_argv);

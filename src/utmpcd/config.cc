@@ -14,7 +14,8 @@ namespace utmpcd {
 namespace {
 
 Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_view origin) {
-  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "lastlog", "layout", "wtmpdb"},
+  if (auto ok = OnlyKeys(files, "files", {"wtmp", "btmp", "utmp", "lastlog", "lastlog2", "layout",
+                                              "wtmpdb"},
                          origin);
       !ok) {
     return ok;
@@ -23,7 +24,8 @@ Result<void> ReadFiles(const toml::table& files, DaemonConfig* c, std::string_vi
                           {"btmp", &c->btmp},
                           {"wtmpdb", &c->wtmpdb},
                           {"utmp", &c->utmp},
-                          {"lastlog", &c->lastlog}}) {
+                          {"lastlog", &c->lastlog},
+                          {"lastlog2", &c->lastlog2}}) {
     if (auto ok = ReadString(files, key, out, origin); !ok) return ok;
   }
   std::string layout;

@@ -29,6 +29,8 @@ struct DaemonConfig {
   std::string btmp = "/var/log/btmp";
   std::string utmp = "/run/utmp";
   std::string lastlog = "/var/log/lastlog";  // imported once, on the first start
+  // lastlog2's database (Debian 13), imported once on the first start as lastlog is.
+  std::string lastlog2 = "/var/lib/lastlog/lastlog2.db";
   // wtmpdb's database (Debian 13, openSUSE); "": the first of /var/log/wtmp.db and
   // /var/lib/wtmpdb/wtmp.db that exists (the first when neither does).
   std::string wtmpdb;

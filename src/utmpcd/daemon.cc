@@ -280,6 +280,12 @@ Result<void> Daemon::Loop::StartIngest() {
     Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
         config_.lastlog);
   }
+  if (auto imported = ImportLastlog2Once(config_.lastlog2, store_.get()); !imported) {
+    Log(LogLevel::kWarning, "lastlog2 not imported: {}", imported.error().message);
+  } else if (*imported > 0) {
+    Log(LogLevel::kInfo, "imported the last logins of {} users from {}", *imported,
+        config_.lastlog2);
+  }
   for (const auto& [path, source] : HistoryFiles()) {
     if (auto ok = Follow(path, source); !ok) return ok;
   }
@@ -402,7 +408,7 @@ Result<void> Daemon::Loop::DropRoot() {
   // "Permission denied".
   auto unreadable =
       FindUnreadable(*user, {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog,
-                             WtmpdbPath()});
+                             config_.lastlog2, WtmpdbPath()});
   if (!unreadable) {
     Log(LogLevel::kWarning, "{}", unreadable.error().message);
   } else {

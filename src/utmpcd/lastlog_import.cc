@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <set>
 #include <vector>
 
 #include "core/passwd_walk.h"
 #include "formats/lastlog.h"
+#include "formats/lastlog2.h"
 
 namespace utmpcd {
 namespace {
@@ -54,6 +56,40 @@ Result<size_t> ImportLastlogOnce(const std::string& lastlog_path, SqliteStore* s
     e.user = user.name;
     e.tty = (*entry)->line;
     e.remote_host = (*entry)->host;
+    e.source = EventSource::kImport;
+    events.push_back(std::move(e));
+  }
+  CursorUpdate cursor{key, SourceCursor{static_cast<uint64_t>(st.st_dev),
+                                        static_cast<uint64_t>(st.st_ino), st.st_size, {}}};
+  auto stored = store->Append(events, std::span<const CursorUpdate>(&cursor, 1));
+  if (!stored) return tl::unexpected(stored.error());
+  return events.size();
+}
+
+Result<size_t> ImportLastlog2Once(const std::string& lastlog2_path, SqliteStore* store) {
+  const std::string key = "import:" + lastlog2_path;
+  auto done = store->GetCursor(key);
+  if (!done) return tl::unexpected(done.error());
+  if (*done) return 0;
+  struct stat st {};
+  if (::stat(lastlog2_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return 0;
+    return tl::unexpected(ErrnoError("stat " + lastlog2_path, errno));
+  }
+  auto rows = ReadLastlog2(lastlog2_path);
+  if (!rows) return tl::unexpected(rows.error());
+  std::vector<Event> events;
+  for (const Lastlog2Row& row : *rows) {
+    // (Seconds that fit an event's microseconds.)
+    if (!row.time_valid || row.time <= 0 || row.time > INT64_MAX / 1000000 || row.name.empty()) {
+      continue;
+    }
+    Event e;
+    e.time_us = row.time * 1000000;
+    e.kind = EventKind::kLogin;
+    e.user = row.name;
+    e.tty = row.tty.value_or("");
+    e.remote_host = row.host.value_or("");
     e.source = EventSource::kImport;
     events.push_back(std::move(e));
   }

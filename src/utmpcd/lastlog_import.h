@@ -15,4 +15,8 @@ namespace utmpcd {
 // no error (nothing to import). Returns the number of events stored.
 Result<size_t> ImportLastlogOnce(const std::string& lastlog_path, SqliteStore* store);
 
+// The same for lastlog2's database (Debian 13): each row's login (user, time, tty, remote
+// host), once. Rows with no time or an unreadable one are skipped.
+Result<size_t> ImportLastlog2Once(const std::string& lastlog2_path, SqliteStore* store);
+
 }  // namespace utmpcd

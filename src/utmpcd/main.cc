@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket, wtmpdb;
-  std::string history_source, failed_source, journal_directory;
+  std::string history_source, failed_source, journal_directory, lastlog2;
   std::vector<std::string> http_listen, udp_listen;
   std::string api_socket, user;
   bool once = false, debug = false, hash_token = false;
@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
                  "(overrides [sources] journal_directory)");
   app.add_option("--utmp", utmp, "utmp to watch for live sessions (overrides [files] utmp)");
   app.add_option("--lastlog", lastlog, "lastlog to import on the first start ([files] lastlog)");
+  app.add_option("--lastlog2", lastlog2,
+                 "lastlog2's database to import on the first start ([files] lastlog2)");
   app.add_option("--ingest-socket", ingest_socket,
                  "socket pam_utmpcd.so reports to (overrides [ingest] socket; \"none\": off)");
   app.add_option("--http-listen", http_listen,
@@ -136,6 +138,7 @@ int main(int argc, char** argv) {
   if (!journal_directory.empty()) config->journal_directory = journal_directory;
   if (!utmp.empty()) config->utmp = utmp;
   if (!lastlog.empty()) config->lastlog = lastlog;
+  if (!lastlog2.empty()) config->lastlog2 = lastlog2;
   if (!ingest_socket.empty()) config->ingest_socket = ingest_socket == "none" ? "" : ingest_socket;
   if (!http_listen.empty()) {
     // Listeners named on the command line replace the configured ones, the socket included.

@@ -45,7 +45,7 @@ fi
 
 # utmpc: each command's long options are in its manual.
 man_text=$(sed 's/\\-/-/g' "$src/docs/utmpc.1")
-for command in last lastb who lastlog dump wtmpdb ping summary discover w uptime watch; do
+for command in last lastb who lastlog dump wtmpdb lastlog2 ping summary discover w uptime watch; do
   while read -r option; do
     [[ $option == --help ]] && continue
     grep -q -- "$option" <<<"$man_text" || fail "utmpc.1 does not describe utmpc $command $option"

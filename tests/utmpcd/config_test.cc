@@ -219,7 +219,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
     return c ? std::string("(accepted)") : c.error().message;
   };
   EXPECT_EQ(error("[files]\nwtmpp = \"x\"\n"), "u.toml:2:1: unknown key 'wtmpp' in [files]");
-  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
+  EXPECT_EQ(error("[file]\n"), "u.toml:1:2: unknown table 'file' (expected [daemon], [files], [sources], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
   EXPECT_EQ(error("[store]\nretention_days = -1\n"),
             "u.toml:2:18: 'retention_days' must be a whole number >= 0");
   EXPECT_EQ(error("[store]\nretention_days = \"90\"\n"),
@@ -229,7 +229,7 @@ TEST(ConfigTest, MistakesAreClearErrors) {
   EXPECT_EQ(error("[log]\ndebug = 1\n"), "u.toml:2:9: 'debug' must be true or false");
   EXPECT_NE(error("[files\n").find("u.toml:1:"), std::string::npos);
   EXPECT_EQ(error("wtmp = \"x\"\n"),
-            "u.toml:1:1: unknown key 'wtmp' (expected [daemon], [files], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
+            "u.toml:1:1: unknown key 'wtmp' (expected [daemon], [files], [sources], [store], [ingest], [sessions], [http], [tls], [udp], [log] or [[access]])");
 }
 
 TEST(ConfigTest, AMissingFileIsAnErrorOnlyWhenNamed) {

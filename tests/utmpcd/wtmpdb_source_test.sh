@@ -31,6 +31,7 @@ export LC_ALL=C TZ=UTC
 mkdir -p "$tmp/pam.d" "$tmp/db"
 cp -a "$root/etc/pam.d/." "$tmp/pam.d/"
 echo 'session required pam_wtmpdb.so database=/mnt/wtmp.db' >"$tmp/pam.d/utmpcd-test"
+echo 'session required pam_lastlog2.so database=/mnt/lastlog2.db' >"$tmp/pam.d/utmpcd-ll2"
 # A command in the root (read-only), with $tmp as its /mnt and the service above.
 in_root() {
   unshare --mount --propagation private -- bash -c '
@@ -60,11 +61,16 @@ done
 rows=$(sqlite3 "$tmp/wtmp.db" 'SELECT count(*) FROM wtmp')
 ((rows > 50)) || fail "wtmpdb import wrote only $rows rows"
 
+# A last login lastlog2 knows from before the daemon ran (daemon's, whom no wtmpdb row names).
+in_root pamtester -I tty=tty5 -I rhost=203.0.113.5 utmpcd-ll2 daemon open_session close_session \
+  >/dev/null 2>&1 || fail "pamtester (pam_lastlog2)"
+
 port=
 start_daemon() {
   : >"$tmp/daemon.log"
   "$UTMPCD" --database "$tmp/db/history.db" --wtmpdb "$tmp/wtmp.db" --wtmp "$tmp/no-wtmp" \
-    --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
+    --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --lastlog2 "$tmp/lastlog2.db" \
+    --ingest-socket none \
     --http-listen 127.0.0.1:0 --user root --debug 2>"$tmp/daemon.log" &
   daemon_pid=$!
   port=
@@ -149,6 +155,11 @@ same_as_wtmpdb_last() {
 }
 same_as_wtmpdb_last
 echo "1: /v1/history = wtmpdb last, $(wc -l <"$tmp/ours") rows"
+# lastlog2's row, imported on the first start: /v1/lastlog says what lastlog2 -u says.
+want=$(sqlite3 "$tmp/lastlog2.db" "SELECT Time || ' ' || TTY || ' ' || RemoteHost FROM Lastlog2 WHERE Name = 'daemon'")
+got=$(curl -sS "http://127.0.0.1:$port/v1/lastlog?user=daemon" |
+  jq -r '.lastlog[0] | "\(.time_us / 1000000 | floor) \(.tty) \(.host)"')
+[[ -n $want && $got == "$want" ]] || fail "/v1/lastlog for daemon: '$got', lastlog2 has '$want'"
 
 # 2. SIGKILL during a burst of writes: sessions opened and closed by pam_wtmpdb, and open ones
 # closed by hand as pam_wtmpdb's close does (UPDATE ... SET Logout), while utmpcd is killed and
