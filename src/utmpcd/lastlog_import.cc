@@ -50,6 +50,10 @@ Result<size_t> ImportLastlogOnce(const std::string& lastlog_path, SqliteStore* s
     auto entry = file->Get(user.uid);
     if (!entry) return tl::unexpected(entry.error());
     if (!*entry || (*entry)->time_s == 0) continue;  // never logged in
+    // Not over a login the history already has (a lastlog that appeared after it began).
+    auto known = store->LastLoginOf(user.name);
+    if (!known) return tl::unexpected(known.error());
+    if (*known && (*known)->time_us >= (*entry)->time_s * 1000000 - 1000000) continue;
     Event e;
     e.time_us = (*entry)->time_s * 1000000;
     e.kind = EventKind::kLogin;
@@ -84,6 +88,11 @@ Result<size_t> ImportLastlog2Once(const std::string& lastlog2_path, SqliteStore*
     if (!row.time_valid || row.time <= 0 || row.time > INT64_MAX / 1000000 || row.name.empty()) {
       continue;
     }
+    // A database that appeared after the history began (the first login wrote it) holds
+    // nothing newer than what the history has: it must not stand in for a later login.
+    auto known = store->LastLoginOf(row.name);
+    if (!known) return tl::unexpected(known.error());
+    if (*known && (*known)->time_us >= row.time * 1000000 - 1000000) continue;
     Event e;
     e.time_us = row.time * 1000000;
     e.kind = EventKind::kLogin;
