@@ -56,7 +56,9 @@ struct WtmpdbBatch {
 //   session begun before this boot (the host went down under it: the history calls it a crash)
 //   nor a boot row with a newer boot after it.
 // - An end later than the newest start read so far waits while a backlog is read in pieces
-//   (Batch::more), so that the events stay in time order across pieces.
+//   (Batch::more), so that the events stay in time order across pieces, as far as the rows'
+//   IDs follow their logins (rows inserted later with older logins, as `wtmpdb import` into a
+//   database in use makes, are stored when they are read, as a wtmp appended to out of order).
 // - The database replaced by another file (a new inode): it is read from its first row, with a
 //   warning. The cursor's row gone and the highest ID below it (the table emptied, so IDs begin
 //   again): the rows logged in after the cursor's row are read, with a warning.
