@@ -96,15 +96,22 @@ bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_
 }
 
 // Parses last's command line; returns an exit status to stop with, or -1 to go on.
-int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
-  const char* name = lastb ? "lastb" : "last";
-  enum { kJson = kLastTimeFormat + 1, kLayout, kDatabase, kVerbose, kNoDaemon };
+enum { kJson = kLastTimeFormat + 1, kLayout, kDatabase, kVerbose, kNoDaemon };
+
+// utmpc last's long options (util-linux last's, and utmpc's own).
+const std::vector<struct option>& LastCmdLongOptions() {
   static const std::vector<struct option> kLong =
       LastLongOptions({{"json", no_argument, nullptr, kJson},
                        {"layout", required_argument, nullptr, kLayout},
                        {"database", required_argument, nullptr, kDatabase},
                        {"verbose", no_argument, nullptr, kVerbose},
                        {"no-daemon", no_argument, nullptr, kNoDaemon}});
+  return kLong;
+}
+
+int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
+  const char* name = lastb ? "lastb" : "last";
+  const std::vector<struct option>& kLong = LastCmdLongOptions();
   // Relative times (-s now, -t -2d) count from time(2), whole seconds, as util-linux's
   // parse_timestamp() does: glibc reads it from the coarse clock, which can still show the
   // previous second a few milliseconds into the next one.
@@ -514,10 +521,34 @@ std::optional<std::string> WtmpdbInstead(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a == "--") break;
     std::optional<std::string> path;
-    if ((a == "--database" || a == "--file" || a == "-f") && i + 1 < argc) {
+    if (a.starts_with("--") && a.size() > 2) {
+      // A long option as getopt_long takes it: whole, or any prefix that names one option.
+      std::string_view name = a.substr(2, a.find('=') == std::string_view::npos
+                                              ? std::string_view::npos
+                                              : a.find('=') - 2);
+      const struct option* found = nullptr;
+      int matches = 0;
+      for (const struct option& o : LastCmdLongOptions()) {
+        if (o.name == nullptr || !std::string_view(o.name).starts_with(name)) continue;
+        found = &o;
+        ++matches;
+        if (name == o.name) {
+          matches = 1;
+          break;
+        }
+      }
+      if (matches != 1) continue;  // getopt_long says what is wrong
+      const bool inline_value = a.find('=') != std::string_view::npos;
+      std::optional<std::string> value;
+      if (inline_value) {
+        value = std::string(a.substr(a.find('=') + 1));
+      } else if (found->has_arg == required_argument && i + 1 < argc) {
+        value = argv[++i];
+      }
+      const std::string_view option_name = found->name;
+      if (option_name == "database" || option_name == "file") path = value;
+    } else if (a == "-f" && i + 1 < argc) {
       path = argv[++i];
-    } else if (a.starts_with("--database=") || a.starts_with("--file=")) {
-      path = std::string(a.substr(a.find('=') + 1));
     } else if (a.size() > 2 && a.starts_with("-f")) {
       path = std::string(a.substr(2));
     } else if (a.size() >= 2 && a[0] == '-' && a[1] != '-' &&

@@ -137,11 +137,14 @@ echo "ok: JSON always, an empty database, refusals"
 # FILE does.
 TZ=UTC in_root wtmpdb last -f /mnt/w1.db -x >"$tmp/want.raw"
 escaped <"$tmp/want.raw" | sed "s|^/mnt/w1.db begins|$tmp/w1.db begins|" >"$tmp/want"
-for option in --database -f; do
-  TZ=UTC "$UTMPC" last "$option" "$tmp/w1.db" -x >"$tmp/got"
+# (Long options also abbreviated, and with their value after '=', as getopt_long takes them.)
+for option in "--database $tmp/w1.db" "-f $tmp/w1.db" "--datab $tmp/w1.db" "--fi=$tmp/w1.db" \
+  "--database=$tmp/w1.db" "-f$tmp/w1.db"; do
+  # shellcheck disable=SC2086
+  TZ=UTC "$UTMPC" last $option -x >"$tmp/got"
   cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" | head >&2; fail "utmpc last $option"; }
 done
-echo "ok: utmpc last --database FILE, utmpc last -f FILE"
+echo "ok: utmpc last --database FILE, utmpc last -f FILE (also abbreviated)"
 
 # utmpc last on a host that keeps no wtmp (no /var/log/wtmp, no utmpcd history, a wtmpdb
 # database) reads it without being told, where Debian 13 keeps it (/var/log/wtmp.db), as wtmpdb
