@@ -469,6 +469,7 @@ bool Daemon::Loop::Watch(Followed& f) {
     const int fd = f.ingest->wait_fd();
     if (fd < 0) return false;  // not open yet: the recheck tries again
     f.readable = std::make_unique<ReadableWait>(loop_, fd);
+    f.watched_generation = f.ingest->wait_generation();
     if (running_) Arm(f);
     return true;
   }
@@ -492,7 +493,7 @@ void Daemon::Loop::Catch(Followed& f) {
     if (!progress) {
       Log(LogLevel::kError, "{}: {}", f.ingest->path(), progress.error().message);
       ScheduleRetry();
-      return;
+      break;
     }
     NoteReadable(f, *progress);
     if (progress->events > 0) {
@@ -500,7 +501,13 @@ void Daemon::Loop::Catch(Followed& f) {
       Log(LogLevel::kDebug, "{}: stored {} events", f.ingest->path(), progress->events);
       Stored();
     }
-    if (!progress->more) return;
+    if (!progress->more) break;
+  }
+  // A source with a descriptor of its own that opened anew waits on the new one: the old one
+  // (a duplicate the wait holds) would stay readable with nobody to drain it.
+  // (Compared by the source's count of opens: a new descriptor may reuse the old number.)
+  if (f.ingest->own_fd() && f.readable && f.ingest->wait_generation() != f.watched_generation) {
+    f.readable.reset();
   }
 }
 
@@ -572,7 +579,10 @@ void Daemon::Loop::ScheduleRetry() {
   retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(30));
   retry_.After(delay, [this] {
     retry_pending_ = false;
-    for (auto& f : followed_) Catch(*f);
+    for (auto& f : followed_) {
+      Catch(*f);
+      if (!f->readable && f->ingest->own_fd() && !config_.once && !Watch(*f)) ScheduleRecheck();
+    }
     StorePam();
     if (!retry_pending_) {
       retry_delay_ = std::chrono::seconds(1);
@@ -599,6 +609,10 @@ void Daemon::Loop::Arm(Followed& f) {
     }
     if (relevant && !retry_pending_) Catch(f);
     ApplyRetention();
+    if (!f.readable) {  // its descriptor changed (Catch): wait on the new one
+      if (!Watch(f)) ScheduleRecheck();
+      return;
+    }
     Arm(f);
   });
 }

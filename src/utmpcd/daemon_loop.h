@@ -34,6 +34,10 @@ struct Followed {
   std::unique_ptr<SourceIngest> ingest;
   std::optional<InotifyWatch> watch;
   std::unique_ptr<ReadableWait> readable;
+  // Which of the source's descriptors `readable` waits on, when it has its own
+  // (SourceIngest::own_fd): a source that opened anew (the journal after an error) has another,
+  // waited on instead.
+  uint64_t watched_generation = 0;
   // Why the file cannot be read now ("" when it can): said once when it starts, once when it
   // ends.
   std::string problem;

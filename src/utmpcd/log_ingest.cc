@@ -257,6 +257,7 @@ Result<SourceIngest::Progress> JournalIngest::Pump(
       return unreadable;
     }
     follower_ = std::move(*opened);
+    ++opens_;
   }
   auto batch = follower_->Poll();
   if (!batch) {

@@ -49,6 +49,9 @@ class SourceIngest {
   // watch of path(): then wait_fd() (once >= 0) becomes readable.
   virtual bool own_fd() const { return false; }
   virtual int wait_fd() const { return -1; }
+  // Counts the opens of wait_fd()'s descriptor: another value is another descriptor, even
+  // when its number is the same.
+  virtual uint64_t wait_generation() const { return 0; }
 };
 
 class LogIngest : public SourceIngest {
@@ -114,9 +117,11 @@ class JournalIngest : public SourceIngest {
   const std::string& path() const override { return name_; }
   bool own_fd() const override { return true; }
   int wait_fd() const override { return follower_ ? follower_->fd() : -1; }
+  uint64_t wait_generation() const override { return opens_; }
 
  private:
   std::string directory_;
+  uint64_t opens_ = 0;
   std::string name_;  // "the journal", or its directory
   SqliteStore* store_;
   const CurrentBoot* boot_;
