@@ -9,6 +9,10 @@
 //   auth [success=1 default=bad] pam_unix.so
 //   auth [default=die] pam_utmpcd.so authfail
 //
+// (In Debian's common-auth, whose pam_unix line jumps over pam_deny with success=1, that jump
+// must become success=2 when this line goes after it, or every good password lands on
+// pam_deny.) Without authfail it has no say in authentication (PAM_IGNORE).
+//
 // It never blocks a login nor changes its outcome: the daemon may be down, slow or absent, the
 // socket missing, the message unsendable; the session entry points return PAM_SUCCESS after at
 // most kDeadlineMs and log what went wrong with pam_syslog. In the auth stack it returns
@@ -162,10 +166,6 @@ int Report(pam_handle_t* pamh, IngestType type, int argc, const char** argv) {
                                                   : "failed authentication";
   try {
     Args args = ParseArgs(pamh, argc, argv);
-    if (type == IngestType::kFailed && !args.authfail) {
-      pam_syslog(pamh, LOG_ERR, "in the auth stack without authfail: nothing reported");
-      return PAM_SUCCESS;
-    }
     IngestMessage message = BuildMessage(pamh, type);
     if (auto ok = utmpcd::ValidateIngestMessage(message); !ok) {
       pam_syslog(pamh, LOG_WARNING, "%s not reported: %s", what, ok.error().message.c_str());
@@ -203,17 +203,25 @@ __attribute__((visibility("default"))) int pam_sm_close_session(pam_handle_t* pa
 }
 
 // authfail: the module before it failed (it is skipped on success): the failure is reported,
-// and stays the stack's result.
+// and stays the stack's result. Without authfail the module has no say in authentication.
 __attribute__((visibility("default"))) int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/,
                                                                int argc, const char** argv) {
+  bool authfail = false;
+  for (int i = 0; i < argc; ++i) {
+    if (argv[i] != nullptr && std::string_view(argv[i]) == "authfail") authfail = true;
+  }
+  if (!authfail) {
+    pam_syslog(pamh, LOG_ERR, "in the auth stack without authfail: nothing reported");
+    return PAM_IGNORE;
+  }
   Report(pamh, IngestType::kFailed, argc, argv);
   return PAM_AUTH_ERR;
 }
 
-// Nothing to set: the stack's credentials are other modules' business.
+// Nothing to set: the stack's credentials are other modules' business (as pam_faillock).
 __attribute__((visibility("default"))) int pam_sm_setcred(pam_handle_t* /*pamh*/, int /*flags*/,
                                                           int /*argc*/, const char** /*argv*/) {
-  return PAM_IGNORE;
+  return PAM_SUCCESS;
 }
 
 }  // extern "C"

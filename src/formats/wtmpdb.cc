@@ -39,6 +39,7 @@ WtmpdbRow WtmpdbRowFrom(sqlite3_stmt* stmt) {
   row.type = std::atoi(Text(stmt, 1).value_or("0").c_str());
   row.user = Text(stmt, 2).value_or("");
   row.login_text = Text(stmt, 3).value_or("");
+  row.login_integer = sqlite3_column_int64(stmt, 3);
   row.login_us = TimeOf(row.login_text, &row.login_valid);
   if ((row.logout_text = Text(stmt, 4))) {
     row.logout_us = TimeOf(*row.logout_text, &row.logout_valid);

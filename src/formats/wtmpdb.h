@@ -36,6 +36,7 @@ struct WtmpdbRow {
   uint64_t login_us = 0;
   std::optional<uint64_t> logout_us;
   std::string login_text;                         // the Login column as text ("" for NULL)
+  int64_t login_integer = 0;                       // the Login column as SQLite's integer
   std::optional<std::string> logout_text;
   bool login_valid = true, logout_valid = true;   // the text was a whole number
   std::optional<std::string> tty, host, service;  // NULL: nullopt

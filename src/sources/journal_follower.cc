@@ -78,9 +78,13 @@ std::optional<AuthFailure> ParsePam(std::string_view m) {
   if (failure == std::string_view::npos) return std::nullopt;
   std::string_view fields = m.substr(failure + kFailure.size());
   AuthFailure result;
-  // user= comes last and is the rest of the line: a name may hold spaces.
+  // pam_unix writes "... ruser=%s rhost=%s  user=%s": user= comes last and is the rest of the
+  // line (a name may hold spaces). The first " user=" after rhost= is pam_unix's own: a chosen
+  // user name ("x user=root") comes after it and stays in the name.
+  constexpr std::string_view kRhost = " rhost=";
   constexpr std::string_view kUser = " user=";
-  size_t user = fields.rfind(kUser);
+  size_t rhost = fields.find(kRhost);
+  size_t user = fields.find(kUser, rhost == std::string_view::npos ? 0 : rhost + kRhost.size());
   if (user != std::string_view::npos) {
     result.user = std::string(fields.substr(user + kUser.size()));
     fields = fields.substr(0, user);
@@ -130,8 +134,9 @@ Error JournalError(const char* what, int r) {
 
 class SdJournalFollower : public JournalFollower {
  public:
-  SdJournalFollower(sd_journal* j, std::string cursor, size_t max_batch)
-      : j_(j), cursor_(std::move(cursor)), max_batch_(max_batch) {}
+  SdJournalFollower(sd_journal* j, std::string cursor, int64_t skip_through_us, size_t max_batch)
+      : j_(j), cursor_(std::move(cursor)), skip_through_us_(skip_through_us),
+        max_batch_(max_batch) {}
   ~SdJournalFollower() override { sd_journal_close(j_); }
 
   int fd() const override { return fd_; }
@@ -142,11 +147,10 @@ class SdJournalFollower : public JournalFollower {
     }
     fd_ = sd_journal_get_fd(j_);
     if (fd_ < 0) return tl::unexpected(JournalError("descriptor", fd_));
-    return Rewind(cursor_);
+    return Seek(cursor_);
   }
 
-  Result<void> Rewind(const std::string& cursor) override {
-    cursor_ = cursor;
+  Result<void> Seek(const std::string& cursor) {
     skip_cursor_entry_ = false;
     if (cursor.empty()) {
       if (int r = sd_journal_seek_head(j_); r < 0) return tl::unexpected(JournalError("seek", r));
@@ -197,7 +201,8 @@ class SdJournalFollower : public JournalFollower {
     }
     auto failure = ParseAuthFailure(Field(j_, "SYSLOG_IDENTIFIER"), Field(j_, "MESSAGE"));
     uint64_t time_us = 0;
-    if (!failure || sd_journal_get_realtime_usec(j_, &time_us) < 0) {
+    if (!failure || sd_journal_get_realtime_usec(j_, &time_us) < 0 ||
+        static_cast<int64_t>(time_us) <= skip_through_us_) {
       ++batch.ignored;
       return;
     }
@@ -224,6 +229,7 @@ class SdJournalFollower : public JournalFollower {
 
   sd_journal* j_;
   std::string cursor_;
+  int64_t skip_through_us_;
   size_t max_batch_;
   int fd_ = -1;
   bool skip_cursor_entry_ = false;
@@ -233,6 +239,7 @@ class SdJournalFollower : public JournalFollower {
 
 Result<std::unique_ptr<JournalFollower>> JournalFollower::Open(const std::string& directory,
                                                                const std::string& cursor,
+                                                               int64_t skip_through_us,
                                                                size_t max_batch) {
   sd_journal* j = nullptr;
   int r = directory.empty() ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
@@ -240,7 +247,8 @@ Result<std::unique_ptr<JournalFollower>> JournalFollower::Open(const std::string
   if (r < 0) {
     return tl::unexpected(JournalError(directory.empty() ? "open" : directory.c_str(), r));
   }
-  auto follower = std::make_unique<SdJournalFollower>(j, cursor, std::max<size_t>(1, max_batch));
+  auto follower = std::make_unique<SdJournalFollower>(j, cursor, skip_through_us,
+                                                      std::max<size_t>(1, max_batch));
   if (auto started = follower->Start(); !started) return tl::unexpected(started.error());
   return std::unique_ptr<JournalFollower>(std::move(follower));
 }
@@ -248,7 +256,8 @@ Result<std::unique_ptr<JournalFollower>> JournalFollower::Open(const std::string
 #else
 
 Result<std::unique_ptr<JournalFollower>> JournalFollower::Open(const std::string&,
-                                                               const std::string&, size_t) {
+                                                               const std::string&, int64_t,
+                                                               size_t) {
   return MakeError(ErrorCode::kUnsupported, "journal: utmpcd was built without libsystemd");
 }
 

@@ -32,7 +32,8 @@ struct AuthFailure {
 //                        euid=... tty=TTY ruser=... rhost=HOST  user=USER" (login, su, sudo,
 //                        ...). sshd's own pam_unix lines are not counted (its "Failed" line is).
 // The user is what follows "for"/"user" up to the last " from " (a name may hold spaces, and
-// even " from ": the last one is sshd's). Pure; every byte sequence is safe (fuzz target
+// even " from ": the last one is sshd's); in pam_unix's line, all after the first " user="
+// that follows rhost= (a name may hold " user="). Pure; every byte sequence is safe (fuzz target
 // fuzz_journal_message).
 std::optional<AuthFailure> ParseAuthFailure(std::string_view identifier, std::string_view message);
 
@@ -52,17 +53,18 @@ class JournalFollower {
   static constexpr size_t kDefaultMaxBatch = 4096;
 
   // `directory` "" for the system journal. `cursor`: the one stored with the last batch ("":
-  // from the journal's beginning). kUnsupported when built without libsystemd.
+  // from the journal's beginning). Entries at or before skip_through_us (0: none) are read
+  // over: what the history holds from elsewhere (btmp, before an upgrade). kUnsupported when
+  // built without libsystemd.
   static Result<std::unique_ptr<JournalFollower>> Open(const std::string& directory,
                                                        const std::string& cursor,
+                                                       int64_t skip_through_us = 0,
                                                        size_t max_batch = kDefaultMaxBatch);
   virtual ~JournalFollower() = default;
   // Readable when the journal changed (an inotify descriptor of sd-journal's).
   virtual int fd() const = 0;
   // Reads the entries after the cursor. Fails only when the journal cannot be read.
   virtual Result<JournalBatch> Poll() = 0;
-  // Goes back to `cursor` (a batch the store refused is read again).
-  virtual Result<void> Rewind(const std::string& cursor) = 0;
 };
 
 }  // namespace utmpcd

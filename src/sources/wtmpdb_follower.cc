@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -165,15 +166,8 @@ Result<void> WtmpdbFollower::PollIn(WtmpdbBatch& batch, OpenRows& open, WtmpdbCu
   if (db_ == nullptr || device != db_device_ || inode != db_inode_) {
     if (auto opened = OpenDatabase(device, inode); !opened) return opened;
   }
-  if ((cursor.device != 0 || cursor.inode != 0) &&
-      (cursor.device != device || cursor.inode != inode)) {
-    batch.warnings.push_back(fmt::format(
-        "{}: another database than the one read before (inode {} was {}): reading it from "
-        "its first row",
-        path_, inode, cursor.inode));
-    cursor = WtmpdbCursor{};
-    open.clear();
-  }
+  const bool same_file = cursor.device == device && cursor.inode == inode;
+  const bool was_read = cursor.device != 0 || cursor.inode != 0;
   cursor.device = device;
   cursor.inode = inode;
 
@@ -182,8 +176,26 @@ Result<void> WtmpdbFollower::PollIn(WtmpdbBatch& batch, OpenRows& open, WtmpdbCu
   }
   ReadTransaction transaction{db_};
 
-  // Is the cursor's row still the one it was? wtmpdb's IDs are SQLite rowids without
-  // AUTOINCREMENT: a table emptied (rotate moved every row away) numbers anew from 1.
+  // A file with no table yet (created, its first row not yet written): nothing to read. One
+  // with tables but not wtmpdb's is another program's: an error, said.
+  {
+    auto tables = Prepare(db_, path_,
+                          "SELECT count(*), count(CASE name WHEN 'wtmp' THEN 1 END) FROM "
+                          "sqlite_master WHERE type = 'table'");
+    if (!tables) return tl::unexpected(tables.error());
+    if (sqlite3_step(tables->get()) != SQLITE_ROW) {
+      return tl::unexpected(SqlError(db_, path_, "cannot read"));
+    }
+    if (sqlite3_column_int64(tables->get(), 0) == 0) return {};
+    if (sqlite3_column_int64(tables->get(), 1) == 0) {
+      return MakeError(ErrorCode::kIo, path_ + ": not a wtmpdb database (no table wtmp)");
+    }
+  }
+
+  // Which database is this? The cursor's row, still there with its Login, says the same rows
+  // under the same numbers, whatever the file (moved, copied, restored). wtmpdb's IDs are
+  // rowids without AUTOINCREMENT: a table emptied (rotate moved every row away), or a new file
+  // (logrotate), numbers anew from 1; rows deleted below the cursor's (rotate) change nothing.
   int64_t from_id = cursor.last_id;
   std::optional<int64_t> after_login;  // only rows logged in after it, once renumbered
   if (cursor.last_id > 0) {
@@ -196,57 +208,82 @@ Result<void> WtmpdbFollower::PollIn(WtmpdbBatch& batch, OpenRows& open, WtmpdbCu
     const bool present = sqlite3_column_type(same->get(), 0) != SQLITE_NULL;
     const int64_t login = sqlite3_column_int64(same->get(), 0);
     const int64_t max_id = sqlite3_column_int64(same->get(), 1);
-    if (!(present && login == cursor.last_login_us) && max_id < cursor.last_id) {
+    const bool same_row = present && login == cursor.last_login_us;
+    if (same_row && !same_file) {
       batch.warnings.push_back(fmt::format(
-          "{}: row {} is gone and the rows are numbered anew (the table was emptied): reading "
-          "the rows logged in after it",
-          path_, cursor.last_id));
+          "{}: another file (inode {}) with the same rows (moved or copied): going on after "
+          "row {}",
+          path_, inode, cursor.last_id));
+    } else if (!same_row && !(same_file && !present && max_id >= cursor.last_id)) {
+      batch.warnings.push_back(fmt::format(
+          "{}: row {} is not the one read before ({}): the rows are numbered anew; reading "
+          "those logged in after it",
+          path_, cursor.last_id, same_file ? "the table was emptied or rewritten" : "another file"));
       after_login = cursor.last_login_us;
       from_id = 0;
       cursor.last_id = 0;  // the new numbering's rows from here on
+      cursor.newest_boot_id = -1;
       open.clear();
     }
+  } else if (was_read && !same_file) {
+    batch.warnings.push_back(
+        fmt::format("{}: another file (inode {}): reading it from its first row", path_, inode));
   }
 
-  std::vector<Event> starts, ends;
-  std::vector<int64_t> end_logins;  // the Login of each of `ends`' rows
-  // The rows waiting for their end.
-  if (!open.empty()) {
+  // The newest boot row: rows before it belong to earlier boots. Looked up once (a scan of the
+  // table), then kept up to date from the rows read.
+  if (cursor.newest_boot_id < 0) {
     auto newest_boot = Prepare(db_, path_, "SELECT max(ID) FROM wtmp WHERE Type = 1");
     if (!newest_boot) return tl::unexpected(newest_boot.error());
     if (sqlite3_step(newest_boot->get()) != SQLITE_ROW) {
       return tl::unexpected(SqlError(db_, path_, "cannot read"));
     }
-    const int64_t newest_boot_id = sqlite3_column_int64(newest_boot->get(), 0);
-    auto lookup = Prepare(db_, path_, "SELECT " UTMPCD_WTMPDB_COLUMNS " FROM wtmp WHERE ID = ?1");
-    if (!lookup) return tl::unexpected(lookup.error());
-    for (auto it = open.begin(); it != open.end();) {
-      sqlite3_stmt* stmt = lookup->get();
-      sqlite3_reset(stmt);
-      sqlite3_bind_int64(stmt, 1, it->first);
-      int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) {  // rotated away: wtmpdb itself can no longer end it
-        it = open.erase(it);
-        continue;
+    cursor.newest_boot_id = sqlite3_column_int64(newest_boot->get(), 0);
+  }
+  // A session that began before the newest boot row (or that boot row's predecessors) will
+  // never end now: the host went down under it. Without any boot row, the clock is all there
+  // is: a session logged in before this boot began.
+  auto of_earlier_boot = [&](const WtmpdbRow& row, int64_t login_us, int64_t newest_boot_id) {
+    if (newest_boot_id > 0) return row.id < newest_boot_id;
+    return !IsBoot(row) && login_us < boot_time_us_;
+  };
+
+  std::vector<Event> starts, ends;
+  std::vector<int64_t> end_logins;  // the Login of each of `ends`' rows
+  // The rows waiting for their end, looked up a few hundred at a time.
+  if (!open.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& [id, login] : open) ids.push_back(id);
+    std::set<int64_t> seen;
+    for (size_t at = 0; at < ids.size(); at += 256) {
+      std::string sql = "SELECT " UTMPCD_WTMPDB_COLUMNS " FROM wtmp WHERE ID IN (";
+      for (size_t i = at; i < std::min(ids.size(), at + 256); ++i) {
+        sql += fmt::format("{}{}", i == at ? "" : ",", ids[i]);
       }
-      if (rc != SQLITE_ROW) return tl::unexpected(SqlError(db_, path_, "cannot read"));
-      WtmpdbRow row = WtmpdbRowFrom(stmt);
-      auto login = TimeUs(row.login_us, row.login_valid);
-      if (!login) {
-        it = open.erase(it);
-        continue;
+      sql += ")";
+      auto lookup = Prepare(db_, path_, sql.c_str());
+      if (!lookup) return tl::unexpected(lookup.error());
+      int rc;
+      while ((rc = sqlite3_step(lookup->get())) == SQLITE_ROW) {
+        WtmpdbRow row = WtmpdbRowFrom(lookup->get());
+        seen.insert(row.id);
+        auto login = TimeUs(row.login_us, row.login_valid);
+        if (!login) {
+          open.erase(row.id);
+        } else if (row.logout_us) {
+          open[row.id] = *login;
+          ends.push_back(EndOf(row, *login, TimeUs(*row.logout_us, row.logout_valid).value_or(0)));
+          end_logins.push_back(*login);
+        } else if (of_earlier_boot(row, *login, cursor.newest_boot_id)) {
+          open.erase(row.id);
+        } else {
+          open[row.id] = *login;
+        }
       }
-      it->second = *login;
-      if (row.logout_us) {
-        ends.push_back(EndOf(row, *login, TimeUs(*row.logout_us, row.logout_valid).value_or(0)));
-        end_logins.push_back(*login);
-      } else if (IsBoot(row) ? row.id < newest_boot_id : *login < boot_time_us_) {
-        // A session of an earlier boot, or an earlier boot itself: nothing will end it now.
-        it = open.erase(it);
-        continue;
-      }
-      ++it;
+      if (rc != SQLITE_DONE) return tl::unexpected(SqlError(db_, path_, "cannot read"));
     }
+    // Rotated away: wtmpdb itself can no longer end them.
+    std::erase_if(open, [&](const auto& entry) { return !seen.contains(entry.first); });
   }
 
   // The new rows.
@@ -270,25 +307,26 @@ Result<void> WtmpdbFollower::PollIn(WtmpdbBatch& batch, OpenRows& open, WtmpdbCu
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     return tl::unexpected(SqlError(db_, path_, "cannot read"));
   }
-  int64_t newest_boot_id = 0;
   for (const WtmpdbRow& row : rows) {
-    if (IsBoot(row)) newest_boot_id = std::max(newest_boot_id, row.id);
+    if (IsBoot(row)) cursor.newest_boot_id = std::max(cursor.newest_boot_id, row.id);
   }
   for (const WtmpdbRow& row : rows) {
     auto login = TimeUs(row.login_us, row.login_valid);
     cursor.last_id = row.id;
-    cursor.last_login_us = login.value_or(0);
+    cursor.last_login_us = row.login_integer;  // what tells this row from another (as read back)
     if (!login || (row.type != kWtmpdbBootTime && row.type != kWtmpdbUserProcess)) {
       ++batch.skipped;
       continue;
     }
     if (after_login && *login <= *after_login) continue;  // read before the table was emptied
+    // What the history already has from elsewhere (wtmp, imported into wtmpdb by an upgrade).
+    if (skip_through_us_ && *login <= *skip_through_us_) continue;
     starts.push_back(StartOf(row, *login));
     if (row.logout_us) {
       ends.push_back(EndOf(row, *login, TimeUs(*row.logout_us, row.logout_valid).value_or(0)));
       end_logins.push_back(*login);
       open.emplace(row.id, *login);  // until its end is taken below
-    } else if (!(IsBoot(row) ? row.id < newest_boot_id : *login < boot_time_us_)) {
+    } else if (!of_earlier_boot(row, *login, cursor.newest_boot_id)) {
       open.emplace(row.id, *login);
     }
   }

@@ -22,10 +22,14 @@ struct WtmpdbCursor {
   uint64_t device = 0;  // the database file's st_dev and st_ino: a new file is read anew
   uint64_t inode = 0;
   int64_t last_id = 0;        // the highest row ID read
-  int64_t last_login_us = 0;  // that row's Login: a row ID used again is told from it
+  // That row's Login (as SQLite's integer): a row ID used again is told from it.
+  int64_t last_login_us = 0;
   // The oldest Login among the rows whose end is still to come (or, when there are none, of
   // the newest row): where a restart looks in the store for them (SqliteStore::OpenSessionsOf).
   int64_t open_since_us = 0;
+  // The newest boot row's ID (0: none; -1: not looked up yet): rows before it belong to earlier
+  // boots, and will never end now.
+  int64_t newest_boot_id = -1;
 
   bool operator==(const WtmpdbCursor&) const = default;
 };
@@ -53,15 +57,18 @@ struct WtmpdbBatch {
 // - A row's end is its Logout filled in later: a logout on the row's tty, or for a boot row a
 //   shutdown ("shutdown" on "~~"). Rows waiting for their end are looked up by ID on each Poll.
 //   A row that is gone (rotated away by `wtmpdb rotate`) is no longer waited for; neither is a
-//   session begun before this boot (the host went down under it: the history calls it a crash)
-//   nor a boot row with a newer boot after it.
+//   row before the newest boot row (a session or boot of an earlier boot: the host went down
+//   under it, and the history calls it a crash), nor, in a database with no boot row, a session
+//   logged in before this boot began.
 // - An end later than the newest start read so far waits while a backlog is read in pieces
 //   (Batch::more), so that the events stay in time order across pieces, as far as the rows'
 //   IDs follow their logins (rows inserted later with older logins, as `wtmpdb import` into a
 //   database in use makes, are stored when they are read, as a wtmp appended to out of order).
-// - The database replaced by another file (a new inode): it is read from its first row, with a
-//   warning. The cursor's row gone and the highest ID below it (the table emptied, so IDs begin
-//   again): the rows logged in after the cursor's row are read, with a warning.
+// - Which database: the cursor's row, still there with its Login, means the same numbering,
+//   whatever the file (moved or copied: a warning). Otherwise (the table emptied or rewritten,
+//   a new file from logrotate) the rows are numbered anew: those logged in after the cursor's
+//   row are read, with a warning. Rows deleted below the cursor's (rotate) change nothing.
+// - An empty file (no table yet) is read as no rows.
 //
 // Not thread-safe. Holds the database open between Polls (no lock is held between them).
 class WtmpdbFollower {
@@ -74,6 +81,11 @@ class WtmpdbFollower {
   // never end).
   WtmpdbFollower(std::string path, std::optional<WtmpdbCursor> start, std::vector<int64_t> open,
                  int64_t boot_time_us, size_t max_batch_rows = kDefaultMaxBatchRows);
+
+  // Before the first Poll of a database never read: rows logged in at or before `time_us` are
+  // passed over (their starts and ends), as what the history already holds from elsewhere
+  // (Debian's upgrade imports wtmp into wtmpdb; a history that followed wtmp has those).
+  void SkipThrough(int64_t time_us) { skip_through_us_ = time_us; }
   WtmpdbFollower(const WtmpdbFollower&) = delete;
   WtmpdbFollower& operator=(const WtmpdbFollower&) = delete;
   ~WtmpdbFollower();
@@ -100,6 +112,7 @@ class WtmpdbFollower {
   OpenRows open_;
   int64_t boot_time_us_;
   size_t max_batch_rows_;
+  std::optional<int64_t> skip_through_us_;
   sqlite3* db_ = nullptr;
   uint64_t db_device_ = 0, db_inode_ = 0;  // of the file db_ has open
 };

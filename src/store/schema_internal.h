@@ -76,11 +76,12 @@ inline constexpr const char* kEventsOfKindAfter =
 inline constexpr const char* kFirstListedOfSource =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events WHERE source = ?1 AND kind NOT IN ('failed', 'gone') ORDER BY seq LIMIT 1";
-// The end (logout, or shutdown for a boot row) of wtmpdb's row ?1 stored after seq ?2.
+// The next event of wtmpdb's row ?1 stored after seq ?2: the row's end (logout, or shutdown for
+// a boot row), or the start of another row under the same ID (the rows were numbered anew).
 inline constexpr const char* kEndOfWtmpdbRow =
     "SELECT " UTMPCD_EVENT_COLUMNS
     " FROM events INDEXED BY events_by_wtmpdb_row WHERE source = 'wtmpdb' AND session = ?1 AND "
-    "seq > ?2 AND kind IN ('logout', 'shutdown') ORDER BY seq LIMIT 1";
+    "seq > ?2 ORDER BY seq LIMIT 1";
 // The sessions (and boots) of a source that began at or after ?2 and have no end stored:
 // their `session` numbers (for wtmpdb, the row IDs whose Logout is still to come). A scan of
 // the time range, once at a follower's start.

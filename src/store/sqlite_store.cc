@@ -445,7 +445,11 @@ Result<std::optional<Event>> SqliteStore::EndOfWtmpdbRow(int64_t row, int64_t af
   sqlite3_bind_int64(stmt, 2, after_seq);
   auto events = ReadEvents(stmt, "end of a wtmpdb row");
   if (!events) return tl::unexpected(events.error());
-  if (events->empty()) return std::optional<Event>();
+  // A start next is another row's under a number used again: this one never ended.
+  if (events->empty() || (events->front().kind != EventKind::kLogout &&
+                          events->front().kind != EventKind::kShutdown)) {
+    return std::optional<Event>();
+  }
   return std::optional<Event>(std::move(events->front()));
 }
 

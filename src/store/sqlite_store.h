@@ -131,7 +131,8 @@ class SqliteStore {
   Result<std::vector<int64_t>> OpenSessionsOf(EventSource source, int64_t since_us);
 
   // The end (a logout, or a boot row's shutdown) of wtmpdb's row `row` stored after
-  // after_seq: what ends that row's login or boot (nullopt: none yet).
+  // after_seq, before any other start under that ID (rows numbered anew): what ends that row's
+  // login or boot (nullopt: none yet).
   Result<std::optional<Event>> EndOfWtmpdbRow(int64_t row, int64_t after_seq);
 
   // The newest login of `user` (bytes, matched exactly) ever stored, from the lastlog table the

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <climits>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -53,36 +54,35 @@ class Printer {
     if (ll_time == 0) datep = "**Never logged in**";
     const int datelen = static_cast<int>(std::strlen(datep));
     if (!header_) {
-      Print("Username         Port     From%*s Latest%*s%s\n", kMaxIPv6AddrLen - 4, " ",
-            o_.service ? datelen - 5 : 0, " ", o_.service ? "Service" : "");
+      Line("Username         Port     From%*s Latest%*s%s", kMaxIPv6AddrLen - 4, " ",
+           o_.service ? datelen - 5 : 0, " ", o_.service ? "Service" : "");
       header_ = true;
     }
-    Print("%-16s %-8.8s %*s %s%*s%s\n", user.c_str(), tty != nullptr ? tty : "",
-          -kMaxIPv6AddrLen, rhost != nullptr ? rhost : "", datep, o_.service ? 31 - datelen : 0,
-          (o_.service && service != nullptr) ? " " : "",
-          o_.service ? (service != nullptr ? service : "") : "");
-    if (!error.empty()) Print("\nError: %s\n", error.c_str());
+    Line("%-16s %-8.8s %*s %s%*s%s", user.c_str(), tty != nullptr ? tty : "", -kMaxIPv6AddrLen,
+         rhost != nullptr ? rhost : "", datep, o_.service ? 31 - datelen : 0,
+         (o_.service && service != nullptr) ? " " : "",
+         o_.service ? (service != nullptr ? service : "") : "");
+    if (!error.empty()) {  // lastlog2: "\nError: %s\n", its message ending in a newline
+      std::fputc('\n', stdout);
+      Line("Error: %s", error.c_str());
+      std::fputc('\n', stdout);
+    }
   }
 
  private:
-  // printf as lastlog2 does, then made safe for a terminal line by line (the bytes come from
-  // the database, which anyone who logs in writes to).
-  void Print(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+  // One line as lastlog2 prints it (printf, the widths counted in the database's bytes), then
+  // made safe for a terminal whole: a newline in a field is shown, not sent, so a row can never
+  // pass for two (the bytes come from the database, which anyone who logs in writes to).
+  void Line(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
     va_list args;
     va_start(args, fmt);
     char* raw = nullptr;
     int n = vasprintf(&raw, fmt, args);
     va_end(args);
     if (n < 0) return;
-    std::string_view text(raw, static_cast<size_t>(n));
     std::string out;
-    while (!text.empty()) {
-      size_t newline = text.find('\n');
-      AppendForTerminal(out, text.substr(0, newline), charset_);
-      if (newline == std::string_view::npos) break;
-      out.push_back('\n');
-      text.remove_prefix(newline + 1);
-    }
+    AppendForTerminal(out, std::string_view(raw, static_cast<size_t>(n)), charset_);
+    out.push_back('\n');
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::free(raw);
   }
@@ -126,7 +126,8 @@ std::optional<time_t> Days(const char* program, const char* arg) {
     std::fprintf(stderr, "%s: Cannot parse days: '%s'\n", program, arg);
     return std::nullopt;
   }
-  return static_cast<time_t>(days) * 24L * 3600L;
+  // (Wrapping as util-linux's time_t arithmetic does on 64 bits, without its overflow.)
+  return static_cast<time_t>(static_cast<uint64_t>(days) * 86400u);
 }
 
 }  // namespace
@@ -192,7 +193,7 @@ int RunLastlog2(int argc, char** argv) {
   for (const Lastlog2Row& row : *rows) {
     std::string error;
     if (!row.time_valid) {
-      error = "Invalid numeric time entry for '" + row.name + "': '" + row.time_text + "'\n";
+      error = "Invalid numeric time entry for '" + row.name + "': '" + row.time_text + "'";
     }
     auto text = [](const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; };
     printer.Entry(row.name, row.time, text(row.tty), text(row.host), text(row.service), error);

@@ -100,8 +100,11 @@ Result<void> LogIngest::Start() {
 
 Result<LogIngest::Progress> LogIngest::Pump(
     const std::function<void(const std::string&)>& warn) {
-  // A follower that read a batch the store then refused would skip it next time: keep a copy of
-  // its cursor, and on failure start a new follower from the last stored one.
+  // A follower that read a batch the store then refused would skip it next time: on failure
+  // it goes, and the next call starts a new follower from the last stored cursor.
+  if (!follower_) {
+    if (auto started = Start(); !started) return tl::unexpected(started.error());
+  }
   auto batch = follower_->Poll();
   if (!batch) {
     Progress unreadable;
@@ -135,7 +138,7 @@ Result<LogIngest::Progress> LogIngest::Pump(
   update.expected = stored_;
   auto appended = store_->Append(events, std::span<const CursorUpdate>(&update, 1));
   if (!appended) {
-    if (auto restarted = Start(); !restarted) warn(restarted.error().message);
+    follower_.reset();
     return tl::unexpected(appended.error());
   }
   stored_ = std::move(update.cursor);
@@ -152,7 +155,8 @@ namespace {
 // ("login=US since=US"; unknown or malformed words read as absent).
 SourceCursor EncodeWtmpdb(const WtmpdbCursor& c) {
   return SourceCursor{c.device, c.inode, c.last_id,
-                      fmt::format("login={} since={}", c.last_login_us, c.open_since_us)};
+                      fmt::format("login={} since={} boot={}", c.last_login_us, c.open_since_us,
+                                  c.newest_boot_id)};
 }
 
 WtmpdbCursor DecodeWtmpdb(const SourceCursor& stored) {
@@ -171,6 +175,7 @@ WtmpdbCursor DecodeWtmpdb(const SourceCursor& stored) {
     };
     number("login=", c.last_login_us);
     number("since=", c.open_since_us);
+    number("boot=", c.newest_boot_id);
   }
   return c;
 }
@@ -196,11 +201,22 @@ Result<void> WtmpdbIngest::Start() {
     open = std::move(*waiting);
   }
   follower_ = std::make_unique<WtmpdbFollower>(path_, start, std::move(open), boot_->time_us);
+  if (!stored_) {
+    // Never read before: a host upgraded to wtmpdb had its wtmp imported into it, and a
+    // history that followed that wtmp holds those sessions already.
+    static constexpr EventSource kWtmp[] = {EventSource::kWtmp};
+    auto newest = store_->EventsBefore(SqliteStore::kNewest, 1, kWtmp);
+    if (!newest) return tl::unexpected(newest.error());
+    if (!newest->empty()) follower_->SkipThrough(newest->front().time_us);
+  }
   return {};
 }
 
 Result<SourceIngest::Progress> WtmpdbIngest::Pump(
     const std::function<void(const std::string&)>& warn) {
+  if (!follower_) {  // the store refused the last batch: start again from what it holds
+    if (auto started = Start(); !started) return tl::unexpected(started.error());
+  }
   auto batch = follower_->Poll();
   if (!batch) {
     Progress unreadable;
@@ -219,8 +235,9 @@ Result<SourceIngest::Progress> WtmpdbIngest::Pump(
   update.expected = stored_;
   auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
   if (!appended) {
-    // The follower moved on past what the store refused: start it again from the store.
-    if (auto restarted = Start(); !restarted) warn(restarted.error().message);
+    // The follower moved on past what the store refused: the next Pump starts a new one from
+    // the store (also when the store cannot be read now).
+    follower_.reset();
     return tl::unexpected(appended.error());
   }
   stored_ = std::move(update.cursor);
@@ -247,10 +264,19 @@ Result<void> JournalIngest::Start() {
 }
 
 Result<SourceIngest::Progress> JournalIngest::Pump(
-    const std::function<void(const std::string&)>& warn) {
+    const std::function<void(const std::string&)>& /*warn*/) {
   const std::string cursor = stored_ ? stored_->extra : std::string();
   if (!follower_) {
-    auto opened = JournalFollower::Open(directory_, cursor);
+    // Never read before: on a host upgraded from btmp, the journal's older failures are those
+    // btmp had, and a history that followed btmp holds them already.
+    int64_t skip_through_us = 0;
+    if (!stored_) {
+      static constexpr EventSource kBtmp[] = {EventSource::kBtmp};
+      auto newest = store_->EventsBefore(SqliteStore::kNewest, 1, kBtmp);
+      if (!newest) return tl::unexpected(newest.error());
+      if (!newest->empty()) skip_through_us = newest->front().time_us;
+    }
+    auto opened = JournalFollower::Open(directory_, cursor, skip_through_us);
     if (!opened) {
       Progress unreadable;
       unreadable.unreadable = opened.error().message;
@@ -277,11 +303,9 @@ Result<SourceIngest::Progress> JournalIngest::Pump(
   update.expected = stored_;
   auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
   if (!appended) {
-    // Read again from what the store holds, next time.
-    if (auto rewound = follower_->Rewind(cursor); !rewound) {
-      warn(rewound.error().message);
-      follower_.reset();
-    }
+    // Read again from what the store holds: the next Pump opens the journal at the stored
+    // cursor.
+    follower_.reset();
     return tl::unexpected(appended.error());
   }
   stored_ = std::move(update.cursor);

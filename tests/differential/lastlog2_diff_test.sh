@@ -46,7 +46,7 @@ sqlite3 "$tmp/ll2.db" "UPDATE Lastlog2 SET Time = Time - 3 * 86400 WHERE Name = 
   INSERT INTO Lastlog2 VALUES ('averyveryverylongusername0123456789', 1750000000,
     'pts/averylongttyname', 'segment1.segment2.segment3.segment4.segment5.example.org', 'sshd');
   INSERT INTO Lastlog2 VALUES ('evil' || char(27) || '[2J', 1760000000, 'pts/' || char(7),
-    'host' || char(9) || char(200), 'x' || char(10) || 'y');
+    'host' || char(9) || char(200), 'x' || char(27) || 'y');
   INSERT INTO Lastlog2 VALUES ('badtime', 'yesterday', 'pts/1', NULL, 'sshd');"
 cp "$tmp/ll2.db" "$tmp/clean.db"
 sqlite3 "$tmp/clean.db" "DELETE FROM Lastlog2 WHERE Name = 'badtime'"
@@ -99,6 +99,15 @@ for db in missing other; do
     <(sed 's/^utmpc lastlog2: //; s|'"$tmp"'/|DIR/|' "$tmp/got.raw") >&2 ||
     fail "$db database: utmpc says otherwise"
 done
+# A newline in a field is shown, never sent: a row cannot pass for two (lastlog2 prints it raw).
+sqlite3 "$tmp/nl.db" "CREATE TABLE Lastlog2(Name TEXT PRIMARY KEY, Time INTEGER, TTY TEXT,
+    RemoteHost TEXT, Service TEXT);
+  INSERT INTO Lastlog2 VALUES ('mallory', 1760000000, 'pts/1', 'x' || char(10) || 'root  pts/0',
+    'sshd' || char(10) || 'y');
+  INSERT INTO Lastlog2 VALUES ('bad' || char(10) || 'time', 'z' || char(10), 'pts/2', '', '');"
+"$UTMPC" lastlog2 -d "$tmp/nl.db" -s >"$tmp/nl.out"
+[[ $(wc -l <"$tmp/nl.out") == 6 ]] || fail "a newline in a field made a line: $(cat -A "$tmp/nl.out")"
+grep -q 'x\*Jroot  pts/0' "$tmp/nl.out" || fail "the newline is not shown: $(cat -A "$tmp/nl.out")"
 # What changes the database is lastlog2's own.
 "$UTMPC" lastlog2 -d "$tmp/ll2.db" -S -u root >"$tmp/out" 2>&1 && fail "utmpc lastlog2 -S changed something?"
 grep -q "only reads" "$tmp/out" || fail "utmpc lastlog2 -S: $(cat "$tmp/out")"

@@ -203,5 +203,17 @@ TEST_F(PamtesterTest, AuthfailReportsAFailedAuthenticationAndLeavesTheOutcomeAsI
   }
 }
 
+// Without authfail, in the auth stack by mistake: no say in authentication, nothing reported.
+TEST_F(PamtesterTest, WithoutAuthfailTheModuleHasNoSayInAuthentication) {
+  auto socket = IngestSocket::Open({socket_path_, 0600});
+  ASSERT_TRUE(socket) << socket.error().message;
+  std::ofstream(service_file_) << "auth required " << ModulePath() << " socket=" << socket_path_
+                               << "\n"
+                               << "auth required pam_permit.so\n";
+  Command run = RunShell("pamtester -v " + service_ + " root authenticate");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_TRUE(Collect(*socket, 1).empty()) << "reported without authfail";
+}
+
 }  // namespace
 }  // namespace utmpcd::testing

@@ -62,6 +62,11 @@ TEST(ParseAuthFailureTest, AUserNameCannotForgeWhereTheAttemptCameFrom) {
             "[x from 6.6.6.6 port 1 ssh2] [192.0.2.9] [ssh:notty]");
   EXPECT_EQ(Show(ParseAuthFailure("sshd", "Invalid user \x1b[2J\x07 from 192.0.2.3 port 4444")),
             "[\x1b[2J\x07] [192.0.2.3] [ssh:notty]");
+  // su 'x user=root': pam_unix's user= is the first after rhost=; the rest is the name.
+  EXPECT_EQ(Show(ParseAuthFailure("su", "pam_unix(su:auth): authentication failure; logname=eve "
+                                        "uid=1000 euid=0 tty=/dev/pts/0 ruser=eve rhost=  "
+                                        "user=x user=root")),
+            "[x user=root] [] [pts/0]");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,22 @@ TEST(WtmpdbFollowerTest, ARestartFromTheStoredCursorRepeatsNothingAndMissesNothi
   EXPECT_THAT(Describe(PollOk(second)), ElementsAre("logout 1 @pts/0 5"));
 }
 
+TEST(WtmpdbFollowerTest, SessionsBeforeTheNewestBootRowAreNotWaitedForWhateverTheClock) {
+  TempDir dir;
+  Wtmpdb db(dir / "wtmp.db");
+  // A host without a real-time clock: its first login stamped before this boot's start as the
+  // daemon computes it, then the boot row; the session is this boot's all the same.
+  int64_t early = db.User("early", kBoot - 90 * kMinute);
+  int64_t boot = db.Login(1, "reboot", kBoot - 95 * kMinute, "~", "6.1.0", nullptr);
+  int64_t late = db.User("late", kBoot - 80 * kMinute, "pts/1");
+  WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
+  EXPECT_EQ(PollOk(follower).events.size(), 3u);
+  EXPECT_THAT(follower.open(), ElementsAre(boot, late)) << "early is before the boot row";
+  db.Logout(late, kBoot + kMinute);
+  EXPECT_THAT(Describe(PollOk(follower)), ElementsAre("logout 3 @pts/1 1"));
+  (void)early;
+}
+
 TEST(WtmpdbFollowerTest, SessionsOfEarlierBootsAndEarlierBootsAreNotWaitedFor) {
   TempDir dir;
   Wtmpdb db(dir / "wtmp.db");
@@ -194,7 +211,7 @@ TEST(WtmpdbFollowerTest, ATableEmptiedAndNumberedAnewIsReadFromItsNewRows) {
   EXPECT_THAT(batch.warnings, IsEmpty());
 }
 
-TEST(WtmpdbFollowerTest, AnotherDatabaseAtThePathIsReadFromItsFirstRow) {
+TEST(WtmpdbFollowerTest, AnotherDatabaseAtThePathIsReadFromTheLoginsAfterTheCursorsRow) {
   TempDir dir;
   {
     Wtmpdb db(dir / "wtmp.db");
@@ -203,13 +220,85 @@ TEST(WtmpdbFollowerTest, AnotherDatabaseAtThePathIsReadFromItsFirstRow) {
   WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
   EXPECT_EQ(PollOk(follower).events.size(), 1u);
   {
-    Wtmpdb other(dir / "new.db");
+    Wtmpdb other(dir / "new.db");  // logrotate's new file: numbered from 1 again
     other.User("bob", kBoot + 2 * kMinute);
   }
   ASSERT_EQ(std::rename((dir / "new.db").c_str(), (dir / "wtmp.db").c_str()), 0);
   WtmpdbBatch batch = PollOk(follower);
   EXPECT_THAT(Describe(batch), ElementsAre("login 1 bob@pts/0 2"));
-  EXPECT_THAT(batch.warnings, ElementsAre(HasSubstr("another database")));
+  EXPECT_THAT(batch.warnings, ElementsAre(HasSubstr("numbered anew")));
+}
+
+TEST(WtmpdbFollowerTest, TheSameRowsInAnotherFileAreGoneOnWithNotReadAgain) {
+  TempDir dir;
+  int64_t alice;
+  {
+    Wtmpdb db(dir / "wtmp.db");
+    db.User("zed", kBoot + kMinute);
+    alice = db.User("alice", kBoot + 2 * kMinute);
+  }
+  WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
+  EXPECT_EQ(PollOk(follower).events.size(), 2u);
+  // Moved to another file system and back (Debian's move from /var/lib/wtmpdb to /var/log), a
+  // backup restored: a copy, another inode, the same rows.
+  {
+    std::ifstream from(dir / "wtmp.db", std::ios::binary);
+    std::ofstream to(dir / "copy.db", std::ios::binary);
+    to << from.rdbuf();
+  }
+  ASSERT_EQ(std::rename((dir / "copy.db").c_str(), (dir / "wtmp.db").c_str()), 0);
+  {
+    Wtmpdb db(dir / "wtmp.db");
+    db.Logout(alice, kBoot + 3 * kMinute);
+    db.User("carol", kBoot + 4 * kMinute, "pts/2");
+  }
+  WtmpdbBatch batch = PollOk(follower);
+  EXPECT_THAT(Describe(batch), ElementsAre("logout 2 @pts/0 3", "login 3 carol@pts/2 4"));
+  EXPECT_THAT(batch.warnings, ElementsAre(HasSubstr("same rows")));
+}
+
+TEST(WtmpdbFollowerTest, ATableRefilledPastTheCursorIsNumberedAnewToo) {
+  TempDir dir;
+  Wtmpdb db(dir / "wtmp.db");
+  db.User("alice", kBoot + kMinute);
+  db.User("bob", kBoot + 2 * kMinute, "pts/1");
+  WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
+  EXPECT_EQ(PollOk(follower).events.size(), 2u);
+  // Emptied, then three rows before the next Poll: row 2 is there, but another.
+  db.Exec("DELETE FROM wtmp");
+  db.User("carol", kBoot + 3 * kMinute, "pts/2");
+  db.User("dave", kBoot + 4 * kMinute, "pts/3");
+  db.User("erin", kBoot + 5 * kMinute, "pts/4");
+  WtmpdbBatch batch = PollOk(follower);
+  EXPECT_THAT(Describe(batch), ElementsAre("login 1 carol@pts/2 3", "login 2 dave@pts/3 4",
+                                           "login 3 erin@pts/4 5"));
+  EXPECT_THAT(batch.warnings, ElementsAre(HasSubstr("numbered anew")));
+}
+
+TEST(WtmpdbFollowerTest, AnEmptyFileIsNoRowsYet) {
+  TempDir dir;
+  { std::ofstream(dir / "wtmp.db"); }  // created, its first row not yet written
+  WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
+  WtmpdbBatch batch = PollOk(follower);
+  EXPECT_THAT(batch.events, IsEmpty());
+  EXPECT_FALSE(batch.missing);
+  Wtmpdb db(dir / "wtmp.db");
+  db.User("alice", kBoot + kMinute);
+  EXPECT_EQ(PollOk(follower).events.size(), 1u);
+}
+
+TEST(WtmpdbFollowerTest, WhatTheHistoryHasFromWtmpIsPassedOver) {
+  TempDir dir;
+  Wtmpdb db(dir / "wtmp.db");
+  int64_t imported = db.User("alice", kBoot + kMinute);  // imported from wtmp by the upgrade
+  db.Logout(imported, kBoot + 2 * kMinute);
+  int64_t old_open = db.User("bob", kBoot + 3 * kMinute, "pts/1");
+  db.User("carol", kBoot + 10 * kMinute, "pts/2");       // since the upgrade
+  WtmpdbFollower follower(dir / "wtmp.db", std::nullopt, {}, kBoot);
+  follower.SkipThrough(kBoot + 5 * kMinute);  // the newest event the history has from wtmp
+  EXPECT_THAT(Describe(PollOk(follower)), ElementsAre("login 3 carol@pts/2 10"));
+  db.Logout(old_open, kBoot + 11 * kMinute);  // an end of a row passed over is passed over too
+  EXPECT_THAT(PollOk(follower).events, IsEmpty());
 }
 
 TEST(WtmpdbFollowerTest, ABacklogReadInPiecesStaysInTimeOrder) {

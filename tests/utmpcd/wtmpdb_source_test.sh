@@ -67,15 +67,17 @@ in_root pamtester -I tty=tty5 -I rhost=203.0.113.5 utmpcd-ll2 daemon open_sessio
 
 port=
 start_daemon() {
-  : >"$tmp/daemon.log"
+  # (The log of every start is kept: the check for errors at the end reads them all.)
+  touch "$tmp/daemon.log"
+  local from=$(($(wc -l <"$tmp/daemon.log") + 1))
   "$UTMPCD" --database "$tmp/db/history.db" --wtmpdb "$tmp/wtmp.db" --wtmp "$tmp/no-wtmp" \
     --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --lastlog2 "$tmp/lastlog2.db" \
     --ingest-socket none \
-    --http-listen 127.0.0.1:0 --user root --debug 2>"$tmp/daemon.log" &
+    --http-listen 127.0.0.1:0 --user root --debug 2>>"$tmp/daemon.log" &
   daemon_pid=$!
   port=
   for _ in $(seq 200); do
-    port=$(sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/daemon.log")
+    port=$(tail -n "+$from" "$tmp/daemon.log" | sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p')
     [[ -n $port ]] && return 0
     sleep 0.05
   done
@@ -117,6 +119,7 @@ session tty3 '' both
 wait_caught_up "$(events_wanted)"
 in_root wtmpdb boot -f /mnt/wtmp.db >/dev/null 2>&1 || fail "wtmpdb boot"
 session pts/4 192.0.2.4 open
+session pts/6 192.0.2.6 open
 wait_caught_up "$(events_wanted)"
 no_duplicates
 
@@ -162,8 +165,10 @@ got=$(curl -sS "http://127.0.0.1:$port/v1/lastlog?user=daemon" |
 [[ -n $want && $got == "$want" ]] || fail "/v1/lastlog for daemon: '$got', lastlog2 has '$want'"
 
 # 2. SIGKILL during a burst of writes: sessions opened and closed by pam_wtmpdb, and open ones
-# closed by hand as pam_wtmpdb's close does (UPDATE ... SET Logout), while utmpcd is killed and
-# started again five times.
+# closed by hand as pam_wtmpdb's close does (UPDATE ... SET Logout; one of this boot: a session
+# from before the newest boot row can no longer end), while utmpcd is killed and started again
+# five times.
+rows_before=$(sqlite3 "$tmp/wtmp.db" 'SELECT count(*) FROM wtmp')
 (
   for i in $(seq 1 60); do
     in_root pamtester -I "tty=pts/$((i % 7 + 10))" -I "rhost=198.51.100.$i" utmpcd-test root \
@@ -176,10 +181,12 @@ for round in 1 2 3 4 5; do
   kill -9 "$daemon_pid"
   wait "$daemon_pid" 2>/dev/null || true
   daemon_pid=
-  sqlite3 -cmd ".timeout 5000" "$tmp/wtmp.db" "UPDATE wtmp SET Logout = Login + $round WHERE ID = (SELECT min(ID) FROM wtmp WHERE Type = 3 AND Logout IS NULL AND TTY = 'pts/2')"
+  sqlite3 -cmd ".timeout 5000" "$tmp/wtmp.db" "UPDATE wtmp SET Logout = Login + $round WHERE ID = (SELECT min(ID) FROM wtmp WHERE Type = 3 AND Logout IS NULL AND TTY = 'pts/4' AND ID > (SELECT max(ID) FROM wtmp WHERE Type = 1))"
   start_daemon
 done
 wait "$writer"
+written=$(( $(sqlite3 "$tmp/wtmp.db" 'SELECT count(*) FROM wtmp') - rows_before ))
+[[ $written == 60 ]] || fail "pam_wtmpdb recorded $written of the 60 sessions (its writes refused while utmpcd read?)"
 wait_caught_up "$(events_wanted)"
 no_duplicates
 same_as_wtmpdb_last
@@ -193,7 +200,7 @@ in_root wtmpdb rotate -f /mnt/wtmp.db -d 1 >"$tmp/rotate.out" 2>&1 || fail "wtmp
 ls "$tmp"/wtmp_*.db >/dev/null 2>&1 || fail "wtmpdb rotate wrote no dated database: $(cat "$tmp/rotate.out")"
 ((moved > 0)) || fail "nothing was old enough to rotate"
 session pts/5 192.0.2.5 both
-sqlite3 -cmd ".timeout 5000" "$tmp/wtmp.db" "UPDATE wtmp SET Logout = Login + 7 WHERE Type = 3 AND TTY = 'pts/4' AND Logout IS NULL"
+sqlite3 -cmd ".timeout 5000" "$tmp/wtmp.db" "UPDATE wtmp SET Logout = Login + 7 WHERE Type = 3 AND TTY = 'pts/6' AND Logout IS NULL"
 wait_caught_up "$(events_wanted "$moved")"
 no_duplicates
 after=$(sql "SELECT count(*) FROM events WHERE source = 'wtmpdb'")
