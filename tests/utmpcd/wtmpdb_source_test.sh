@@ -207,4 +207,26 @@ after=$(sql "SELECT count(*) FROM events WHERE source = 'wtmpdb'")
 ((after == before + 3)) || fail "after the rotation $after events, not $before + 3"
 if grep -i "error" "$tmp/daemon.log" >&2; then fail "errors in the daemon's log"; fi
 echo "3: wtmpdb rotate moved $moved events' rows away; the next 3 events were stored"
+# 4. A host upgraded from Debian 12: its wtmp (which this history followed) imported into wtmpdb
+# by the upgrade, then new logins in wtmpdb only. [sources] history = auto follows both; the
+# imported rows are not stored a second time.
+kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=
+mkdir -p "$tmp/up/db"
+cp "$tmp/wtmp.gen" "$tmp/up/wtmp"
+in_root wtmpdb import -f /mnt/up/wtmp.db /mnt/up/wtmp >/dev/null 2>&1 || fail "wtmpdb import (upgrade)"
+imported=$(sqlite3 "$tmp/up/wtmp.db" 'SELECT count(*) FROM wtmp')
+echo 'session required pam_wtmpdb.so database=/mnt/up/wtmp.db' >"$tmp/pam.d/utmpcd-up"
+in_root pamtester -I tty=pts/9 -I rhost=192.0.2.99 utmpcd-up root open_session close_session \
+  >/dev/null 2>&1 || fail "pamtester (upgraded host)"
+"$UTMPCD" --database "$tmp/up/db/history.db" --wtmp "$tmp/up/wtmp" --wtmpdb "$tmp/up/wtmp.db" \
+  --btmp "$tmp/up/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --lastlog2 /nonexistent \
+  --failed-source none --ingest-socket none --http-listen none --once --user root \
+  2>"$tmp/up/import.log" ||
+  fail "utmpcd --once (upgraded host): $(cat "$tmp/up/import.log")"
+from_wtmpdb=$(sqlite3 "$tmp/up/db/history.db" "SELECT group_concat(kind || ' ' || tty, ', ') FROM events WHERE source = 'wtmpdb'")
+from_wtmp=$(sqlite3 "$tmp/up/db/history.db" "SELECT count(*) FROM events WHERE source = 'wtmp'")
+[[ $from_wtmpdb == "login pts/9, logout pts/9" ]] ||
+  fail "from the upgraded host's wtmpdb ($imported rows imported from wtmp): $from_wtmpdb"
+((from_wtmp > 100)) || fail "only $from_wtmp events from wtmp"
+echo "4: upgraded host: $from_wtmp events from wtmp, of wtmpdb only the login made since"
 echo "PASS"
