@@ -134,12 +134,19 @@ std::vector<AccessCheck> ChecksFor(const std::vector<std::string>& files, bool l
   for (const std::string& file : files) {
     fs::path dir = fs::absolute(fs::path(file)).lexically_normal().parent_path();
     fs::path prefix;
+    bool exists = true;
+    struct stat st {};
     for (const fs::path& part : dir) {
       prefix /= part;
+      // A directory that does not exist (yet) is nothing to read: the file is waited for.
+      if (::stat(prefix.c_str(), &st) != 0) {
+        exists = false;
+        break;
+      }
       checks.push_back({prefix.string(), X_OK, file});
     }
+    if (!exists) continue;
     if (list_directory) checks.push_back({dir.string(), R_OK, file});
-    struct stat st {};
     if (::stat(file.c_str(), &st) == 0) checks.push_back({file, R_OK, file});
   }
   return checks;

@@ -296,6 +296,26 @@ Result<void> Daemon::Loop::StartIngest() {
   return {};
 }
 
+std::vector<std::string> Daemon::Loop::ReadPaths() const {
+  std::vector<std::string> paths = {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog,
+                                    config_.lastlog2, WtmpdbPath()};
+  // The journal's files, where failed logins come from it: in a directory of the machine's id
+  // (journald makes them root:systemd-journal 0640, the directory 2750).
+  for (const auto& [path, source] : FailedSources()) {
+    if (source != EventSource::kJournal) continue;
+    std::ifstream id_file("/etc/machine-id");
+    std::string id;
+    id_file >> id;
+    std::vector<std::string> dirs = {path};
+    if (path.empty()) dirs = {"/var/log/journal", "/run/log/journal"};
+    for (const std::string& dir : dirs) {
+      if (!id.empty()) paths.push_back(dir + "/" + id + "/system.journal");
+      paths.push_back(dir + "/system.journal");
+    }
+  }
+  return paths;
+}
+
 std::string Daemon::Loop::WtmpdbPath() const {
   if (!config_.wtmpdb.empty()) return config_.wtmpdb;
   const char* existing = ExistingWtmpdbPath();
@@ -407,8 +427,7 @@ Result<void> Daemon::Loop::DropRoot() {
   // Said now, while it can be said precisely: after the drop, an open that fails only says
   // "Permission denied".
   auto unreadable =
-      FindUnreadable(*user, {config_.wtmp, config_.btmp, config_.utmp, config_.lastlog,
-                             config_.lastlog2, WtmpdbPath()});
+      FindUnreadable(*user, ReadPaths());
   if (!unreadable) {
     Log(LogLevel::kWarning, "{}", unreadable.error().message);
   } else {

@@ -66,6 +66,8 @@ class Daemon::Loop {
   std::vector<std::pair<std::string, EventSource>> FailedSources() const;
   // wtmpdb's database: the configured one, or the first that exists of its usual places.
   std::string WtmpdbPath() const;
+  // What the daemon reads once it runs as its user: said at start when it cannot.
+  std::vector<std::string> ReadPaths() const;
   void Arm(Followed& f);
   // Ingests everything pending of `f`; on a store error, schedules a retry of all files.
   void Catch(Followed& f);

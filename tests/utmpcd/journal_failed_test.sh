@@ -41,6 +41,12 @@ mount -t tmpfs tmpfs /run/systemd
 mount -t tmpfs tmpfs /run/log
 [[ -d /var/log/journal ]] && mount -t tmpfs tmpfs /var/log/journal
 mkdir -p /run/systemd/journal /run/log/journal
+# As systemd-tmpfiles makes them (tmpfiles.d/systemd.conf): the machine's directory the group
+# systemd-journal's, setgid, so that journald's files are too.
+if getent group systemd-journal >/dev/null; then
+  machine=$(cat /etc/machine-id)
+  install -d -g systemd-journal -m 2750 "/run/log/journal/$machine"
+fi
 "$journald" 2>"$tmp/journald.log" &
 journald_pid=$!
 for _ in $(seq 100); do [[ -S /run/systemd/journal/socket ]] && break; sleep 0.05; done
@@ -67,12 +73,12 @@ say cron 10 "pam_unix(cron:session): session opened for user root(uid=0) by root
 printf '[[access]]\nnetworks = ["127.0.0.1"]\ntier = "full"\n' >"$tmp/utmpcd.toml"
 : >"$tmp/wtmp"
 port=
-start_daemon() {
+start_daemon() {  # [USER [DATABASE]]
   : >"$tmp/daemon.log"
-  "$UTMPCD" -c "$tmp/utmpcd.toml" --database "$tmp/history.db" --wtmp "$tmp/wtmp" --btmp "$tmp/btmp" \
-    --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none --history-source wtmp \
-    --failed-source journal --journal-directory /run/log/journal \
-    --http-listen 127.0.0.1:0 --user root 2>"$tmp/daemon.log" &
+  "$UTMPCD" -c "$tmp/utmpcd.toml" --database "${2:-$tmp/history.db}" --wtmp "$tmp/wtmp" \
+    --btmp "$tmp/btmp" --utmp "$tmp/utmp" --lastlog /nonexistent --ingest-socket none \
+    --history-source wtmp --failed-source journal --journal-directory /run/log/journal \
+    --http-listen 127.0.0.1:0 --user "${1:-root}" 2>"$tmp/daemon.log" &
   daemon_pid=$!
   port=
   for _ in $(seq 200); do
@@ -127,4 +133,17 @@ dups=$(sqlite3 "file:$tmp/history.db?mode=ro" "SELECT user, time_us, count(*) FR
   fail "the failures while the daemon was down: $(failed | jq -c '.failed[:2]')"
 if grep -i "error" "$tmp/daemon.log" >&2; then fail "errors in the daemon's log"; fi
 echo "2: after SIGKILL, the 2 failures logged meanwhile stored once each"
+
+# As the daemon runs on a host: its own user, the journal's files readable through the group
+# systemd-journal (journald makes them root:systemd-journal 0640), and its seccomp filter.
+if id _utmpcd >/dev/null 2>&1 && getent group systemd-journal >/dev/null; then
+  kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=
+  install -d -o _utmpcd -m 0700 "$tmp/userdb"
+  chmod 0755 "$tmp"
+  start_daemon _utmpcd "$tmp/userdb/history.db"
+  grep -q "groups .*systemd-journal" "$tmp/daemon.log" || fail "not running with systemd-journal: $(cat "$tmp/daemon.log")"
+  if grep -q "cannot" "$tmp/daemon.log"; then fail "$(cat "$tmp/daemon.log")"; fi
+  wait_failed 7
+  echo "3: as _utmpcd (group systemd-journal): the 7 failures read"
+fi
 echo PASS
