@@ -1,5 +1,7 @@
 #include "core/event.h"
 
+#include <arpa/inet.h>
+
 namespace utmpcd {
 namespace {
 
@@ -27,6 +29,14 @@ std::optional<EventSource> ParseEventSource(std::string_view name) {
     if (name == kSourceNames[i]) return static_cast<EventSource>(i);
   }
   return std::nullopt;
+}
+
+std::array<uint8_t, 16> RemoteAddrOf(const std::string& host) {
+  std::array<uint8_t, 16> address{};
+  if (::inet_pton(AF_INET6, host.c_str(), address.data()) == 1) return address;
+  address.fill(0);
+  if (::inet_pton(AF_INET, host.c_str(), address.data()) != 1) address.fill(0);
+  return address;
 }
 
 }  // namespace utmpcd

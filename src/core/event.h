@@ -45,4 +45,8 @@ struct Event {
   std::string boot_id;   // the boot this happened in, when known (empty otherwise)
 };
 
+// The 16 bytes of ut_addr_v6 for a host that is a literal IPv6 or IPv4 address (IPv4 in the
+// first four bytes, network order); all zero for a name.
+std::array<uint8_t, 16> RemoteAddrOf(const std::string& host);
+
 }  // namespace utmpcd

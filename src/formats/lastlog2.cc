@@ -9,19 +9,16 @@
 #include <cstring>
 #include <memory>
 
+#include "formats/sqlite_text_internal.h"
+
 namespace utmpcd {
 namespace {
+
+using formats_internal::Text;
 
 using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
-std::optional<std::string> Text(sqlite3_stmt* s, int column) {
-  if (sqlite3_column_type(s, column) == SQLITE_NULL) return std::nullopt;
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, column));
-  if (text == nullptr) return std::string();
-  const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(s, column));
-  return std::string(text, ::strnlen(text, bytes));
-}
 
 Database OpenReadOnly(const std::string& path, int* rc) {
   sqlite3* raw = nullptr;

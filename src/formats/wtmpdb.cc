@@ -9,18 +9,13 @@
 #include <cstring>
 #include <memory>
 
+#include "formats/sqlite_text_internal.h"
+
 namespace utmpcd {
 
 namespace {
 
-// A column as sqlite3_exec gives it to wtmpdb: UTF-8 text, up to its first NUL byte.
-std::optional<std::string> Text(sqlite3_stmt* s, int column) {
-  if (sqlite3_column_type(s, column) == SQLITE_NULL) return std::nullopt;
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, column));
-  if (text == nullptr) return std::string();
-  const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(s, column));
-  return std::string(text, ::strnlen(text, bytes));
-}
+using formats_internal::Text;
 
 // A time as wtmpdb's strtoull reads the column's text; *valid when all of it was a number.
 uint64_t TimeOf(const std::string& text, bool* valid) {

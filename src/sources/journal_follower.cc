@@ -1,6 +1,5 @@
 #include "sources/journal_follower.h"
 
-#include <arpa/inet.h>
 
 #include <fmt/format.h>
 
@@ -120,13 +119,6 @@ std::string_view Field(sd_journal* j, const char* name) {
   return equals == std::string_view::npos ? std::string_view() : field.substr(equals + 1);
 }
 
-std::array<uint8_t, 16> AddressOf(const std::string& host) {
-  std::array<uint8_t, 16> address{};
-  if (::inet_pton(AF_INET6, host.c_str(), address.data()) == 1) return address;
-  address.fill(0);
-  if (::inet_pton(AF_INET, host.c_str(), address.data()) != 1) address.fill(0);
-  return address;
-}
 
 Error JournalError(const char* what, int r) {
   return Error{ErrorCode::kIo, fmt::format("journal: {}: {}", what, std::strerror(-r))};
@@ -213,7 +205,7 @@ class SdJournalFollower : public JournalFollower {
     e.user = std::move(failure->user);
     e.tty = std::move(failure->tty);
     e.remote_host = std::move(failure->host);
-    e.remote_addr = AddressOf(e.remote_host);
+    e.remote_addr = RemoteAddrOf(e.remote_host);
     std::string_view pid = Field(j_, "_PID");
     int32_t value = 0;
     for (char c : pid) {

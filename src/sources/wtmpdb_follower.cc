@@ -1,6 +1,5 @@
 #include "sources/wtmpdb_follower.h"
 
-#include <arpa/inet.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -40,16 +39,6 @@ std::optional<int64_t> TimeUs(uint64_t value, bool valid) {
   return static_cast<int64_t>(value);
 }
 
-// The address a host column names, as ut_addr_v6 holds it (an IPv4 address in the first four
-// bytes); all zero for a name.
-std::array<uint8_t, 16> AddressOf(const std::string& host) {
-  std::array<uint8_t, 16> address{};
-  if (::inet_pton(AF_INET6, host.c_str(), address.data()) == 1) return address;
-  address.fill(0);
-  if (::inet_pton(AF_INET, host.c_str(), address.data()) != 1) address.fill(0);
-  return address;
-}
-
 bool IsBoot(const WtmpdbRow& row) { return row.type == kWtmpdbBootTime; }
 
 Event StartOf(const WtmpdbRow& row, int64_t login_us) {
@@ -59,7 +48,7 @@ Event StartOf(const WtmpdbRow& row, int64_t login_us) {
   e.user = row.user;
   e.tty = row.tty.value_or("");
   e.remote_host = row.host.value_or("");
-  if (!IsBoot(row)) e.remote_addr = AddressOf(e.remote_host);
+  if (!IsBoot(row)) e.remote_addr = RemoteAddrOf(e.remote_host);
   e.session = row.id;
   e.source = EventSource::kWtmpdb;
   return e;

@@ -180,6 +180,25 @@ WtmpdbCursor DecodeWtmpdb(const SourceCursor& stored) {
   return c;
 }
 
+// Stamps `events` from this boot with its id and stores them with `cursor` under `key`, in one
+// transaction, only from where the ingest believes the store stands (`stored`): a second daemon
+// that slipped past the lock gets kConflict instead of storing the same records again. On
+// success `stored` is the new cursor.
+Result<void> StoreWithCursor(SqliteStore& store, const CurrentBoot& boot, const std::string& key,
+                             std::vector<Event>& events, SourceCursor cursor,
+                             std::optional<SourceCursor>& stored) {
+  for (Event& e : events) {
+    if (e.time_us >= boot.time_us) e.boot_id = boot.id;
+  }
+  CursorUpdate update{key, std::move(cursor)};
+  update.check = true;
+  update.expected = stored;
+  auto appended = store.Append(events, std::span<const CursorUpdate>(&update, 1));
+  if (!appended) return tl::unexpected(appended.error());
+  stored = std::move(update.cursor);
+  return {};
+}
+
 }  // namespace
 
 WtmpdbIngest::WtmpdbIngest(std::string path, SqliteStore* store, const CurrentBoot* boot)
@@ -224,23 +243,18 @@ Result<SourceIngest::Progress> WtmpdbIngest::Pump(
     return unreadable;
   }
   for (const std::string& w : batch->warnings) warn(w);
-  for (Event& e : batch->events) {
-    if (e.time_us >= boot_->time_us) e.boot_id = boot_->id;
-  }
-  CursorUpdate update{key_, EncodeWtmpdb(batch->cursor)};
-  if (batch->events.empty() && update.cursor == stored_) {
+  SourceCursor cursor = EncodeWtmpdb(batch->cursor);
+  if (batch->events.empty() && cursor == stored_) {
     return Progress{.more = batch->more, .missing = batch->missing};
   }
-  update.check = true;
-  update.expected = stored_;
-  auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
-  if (!appended) {
+  if (auto stored = StoreWithCursor(*store_, *boot_, key_, batch->events, std::move(cursor),
+                                    stored_);
+      !stored) {
     // The follower moved on past what the store refused: the next Pump starts a new one from
     // the store (also when the store cannot be read now).
     follower_.reset();
-    return tl::unexpected(appended.error());
+    return tl::unexpected(stored.error());
   }
-  stored_ = std::move(update.cursor);
   return Progress{.events = batch->events.size(),
                   .garbled = 0,  // rows of other types are no event, not damage
                   .more = batch->more,
@@ -292,23 +306,17 @@ Result<SourceIngest::Progress> JournalIngest::Pump(
     follower_.reset();
     return unreadable;
   }
-  for (Event& e : batch->events) {
-    if (e.time_us >= boot_->time_us) e.boot_id = boot_->id;
-  }
-  CursorUpdate update{key_, SourceCursor{0, 0, 0, batch->cursor}};
-  if (batch->events.empty() && (batch->cursor.empty() || update.cursor == stored_)) {
+  SourceCursor at{0, 0, 0, batch->cursor};
+  if (batch->events.empty() && (batch->cursor.empty() || at == stored_)) {
     return Progress{.more = batch->more};
   }
-  update.check = true;
-  update.expected = stored_;
-  auto appended = store_->Append(batch->events, std::span<const CursorUpdate>(&update, 1));
-  if (!appended) {
+  if (auto stored = StoreWithCursor(*store_, *boot_, key_, batch->events, std::move(at), stored_);
+      !stored) {
     // Read again from what the store holds: the next Pump opens the journal at the stored
     // cursor.
     follower_.reset();
-    return tl::unexpected(appended.error());
+    return tl::unexpected(stored.error());
   }
-  stored_ = std::move(update.cursor);
   return Progress{.events = batch->events.size(), .more = batch->more};
 }
 

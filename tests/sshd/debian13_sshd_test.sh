@@ -13,8 +13,9 @@
 set -euo pipefail
 : "${UTMPCD:?}" "${UTMPCD_SOURCE_DIR:?}"
 [[ $(id -u) -eq 0 ]] || { echo "needs root (mount namespace, chroot)"; exit 77; }
-journald=/lib/systemd/systemd-journald
-[[ -x $journald ]] && command -v ssh >/dev/null && command -v openssl >/dev/null ||
+# shellcheck source=../support/journald.sh
+source "$(dirname "$0")/../support/journald.sh"
+[[ -x $JOURNALD ]] && command -v ssh >/dev/null && command -v openssl >/dev/null ||
   { echo "needs systemd-journald, openssh-client and openssl"; exit 77; }
 if [[ ${1:-} != inside ]]; then
   root=$("$UTMPCD_SOURCE_DIR/tests/support/debian13_root.sh") || { echo "FAIL: no Debian 13 root"; exit 1; }
@@ -40,15 +41,7 @@ fail() {
 export LC_ALL=C TZ=UTC
 
 # This namespace's journald.
-mkdir -p /run/systemd /run/log
-mount -t tmpfs tmpfs /run/systemd
-mount -t tmpfs tmpfs /run/log
-[[ -d /var/log/journal ]] && mount -t tmpfs tmpfs /var/log/journal
-mkdir -p /run/systemd/journal /run/log/journal
-"$journald" 2>"$tmp/journald.log" &
-journald_pid=$!
-for _ in $(seq 100); do [[ -S /run/systemd/journal/dev-log ]] && break; sleep 0.05; done
-[[ -S /run/systemd/journal/dev-log ]] || fail "journald did not start"
+start_journald "$tmp/journald.log"
 
 # The Debian 13 host: its root read-only, with what its programs write on tmpfs or in $tmp.
 mkdir -p "$tmp"/{varlog,lastlog,etc,pam.d}

@@ -13,8 +13,9 @@
 set -euo pipefail
 : "${UTMPCD:?}" "${UTMPC:?}"
 [[ $(id -u) -eq 0 ]] || { echo "needs root (mount namespace)"; exit 77; }
-journald=/lib/systemd/systemd-journald
-[[ -x $journald ]] || { echo "no systemd-journald"; exit 77; }
+# shellcheck source=../support/journald.sh
+source "$(dirname "$0")/../support/journald.sh"
+[[ -x $JOURNALD ]] || { echo "no systemd-journald"; exit 77; }
 
 if [[ ${1:-} != inside ]]; then
   exec unshare --mount --propagation private --fork -- "$0" inside
@@ -35,22 +36,8 @@ fail() {
 }
 export LC_ALL=C TZ=UTC
 
-# This namespace's journald: its sockets and the journal on tmpfs, nothing of the host's.
-mkdir -p /run/systemd /run/log
-mount -t tmpfs tmpfs /run/systemd
-mount -t tmpfs tmpfs /run/log
-[[ -d /var/log/journal ]] && mount -t tmpfs tmpfs /var/log/journal
-mkdir -p /run/systemd/journal /run/log/journal
-# As systemd-tmpfiles makes them (tmpfiles.d/systemd.conf): the machine's directory the group
-# systemd-journal's, setgid, so that journald's files are too.
-if getent group systemd-journal >/dev/null; then
-  machine=$(cat /etc/machine-id)
-  install -d -g systemd-journal -m 2750 "/run/log/journal/$machine"
-fi
-"$journald" 2>"$tmp/journald.log" &
-journald_pid=$!
-for _ in $(seq 100); do [[ -S /run/systemd/journal/socket ]] && break; sleep 0.05; done
-[[ -S /run/systemd/journal/socket ]] || fail "journald did not start: $(cat "$tmp/journald.log")"
+# This namespace's journald.
+start_journald "$tmp/journald.log"
 
 # A message as a program logs it to syslog, the facility journald records with it.
 say() {  # IDENTIFIER FACILITY MESSAGE [as USER]
