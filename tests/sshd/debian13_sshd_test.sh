@@ -8,10 +8,12 @@
 #   - the failed logins (a wrong password, an unknown user) once each, with user and address,
 #     from the journal (/v1/failed), also across a restart;
 #   - root's last login as the root's `lastlog2` has it (/v1/lastlog).
-# Network traffic: 127.0.0.1 only. Environment: UTMPCD, UTMPCD_SOURCE_DIR.
+#   - and utmpc wtmpdb last and utmpc lastlog2 print those databases byte for byte as the root's
+#     wtmpdb last and lastlog2 do.
+# Network traffic: 127.0.0.1 only. Environment: UTMPCD, UTMPC, UTMPCD_SOURCE_DIR.
 # Exit status: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
-: "${UTMPCD:?}" "${UTMPCD_SOURCE_DIR:?}"
+: "${UTMPCD:?}" "${UTMPC:?}" "${UTMPCD_SOURCE_DIR:?}"
 [[ $(id -u) -eq 0 ]] || { echo "needs root (mount namespace, chroot)"; exit 77; }
 # shellcheck source=../support/journald.sh
 source "$(dirname "$0")/../support/journald.sh"
@@ -161,7 +163,22 @@ get '/v1/history?limit=100' |
   jq -r '.sessions[] | [.user, .tty, .host, (.login_time_us / 1000000 | floor | todate),
     (if .end == "logout" then (.logout_time_us / 1000000 | floor | todate) else .end end)] | @tsv' >"$tmp/ours"
 diff "$tmp/theirs" "$tmp/ours" >&2 || fail "/v1/history does not list what wtmpdb last lists"
-echo "1: 2 real ssh sessions, /v1/history = wtmpdb last"
+# The databases real logins wrote, as the root's own tools print them.
+for opts in "" "-F" "-x -w" "-j" "--time-format iso -S"; do
+  # shellcheck disable=SC2086
+  chroot "$root" wtmpdb last -f /var/log/wtmp.db $opts >"$tmp/want" 2>&1
+  # shellcheck disable=SC2086
+  "$UTMPC" wtmpdb last -f "$tmp/varlog/wtmp.db" $opts 2>&1 | sed "s|$tmp/varlog/|/var/log/|" >"$tmp/got"
+  cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" >&2; fail "utmpc wtmpdb last $opts"; }
+done
+for opts in "" "-s" "-u root"; do
+  # shellcheck disable=SC2086
+  chroot "$root" lastlog2 $opts >"$tmp/want" 2>&1
+  # shellcheck disable=SC2086
+  "$UTMPC" lastlog2 -d "$tmp/lastlog/lastlog2.db" $opts >"$tmp/got" 2>&1
+  cmp -s "$tmp/want" "$tmp/got" || { diff "$tmp/want" "$tmp/got" >&2; fail "utmpc lastlog2 $opts"; }
+done
+echo "1: 2 real ssh sessions, /v1/history = wtmpdb last; utmpc wtmpdb last and lastlog2 print them as the root's tools"
 
 # Failed logins: what sshd logged, once each, with the user and where from.
 failed_rows() { get '/v1/failed?limit=100' | jq -r '.failed | reverse[] | [.user, .tty, .host] | @tsv'; }
