@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/version.h"
+#include "utmpc/client_config.h"
 #include "utmpc/commands.h"
 #include "utmpc/usage.h"
 
@@ -78,6 +79,15 @@ int main(int argc, char** argv) {
   std::string program = skip == 1 ? "utmpc " + std::string(self) : std::string(invoked);
   if (skip == 1) sub_argv[0] = program.data();
   try {
+    if (self == "--complete-hosts") {
+      // For bash completion (dist/bash-completion/utmpc): the names @NAME may take, one a line;
+      // nothing when there is no configuration or it has a mistake.
+      if (auto config = utmpcd::LoadClientConfig()) {
+        for (const auto& [name, host] : config->hosts) std::printf("%s\n", name.c_str());
+        for (const auto& [name, hosts] : config->groups) std::printf("%s\n", name.c_str());
+      }
+      return 0;
+    }
     if (utmpcd::WantsNetwork(self, sub_argc, sub_argv)) {
       return utmpcd::RunNet(self, sub_argc, sub_argv);
     }
