@@ -65,6 +65,25 @@ Extra DecodeExtra(std::string_view text) {
   return extra;
 }
 
+// Stamps `events` from this boot with its id and stores them with `cursor` under `key`, in one
+// transaction, only from where the ingest believes the store stands (`stored`): a second daemon
+// that slipped past the lock gets kConflict instead of storing the same records again. On
+// success `stored` is the new cursor.
+Result<void> StoreWithCursor(SqliteStore& store, const CurrentBoot& boot, const std::string& key,
+                             std::vector<Event>& events, SourceCursor cursor,
+                             std::optional<SourceCursor>& stored) {
+  for (Event& e : events) {
+    if (e.time_us >= boot.time_us) e.boot_id = boot.id;
+  }
+  CursorUpdate update{key, std::move(cursor)};
+  update.check = true;
+  update.expected = stored;
+  auto appended = store.Append(events, std::span<const CursorUpdate>(&update, 1));
+  if (!appended) return tl::unexpected(appended.error());
+  stored = std::move(update.cursor);
+  return {};
+}
+
 }  // namespace
 
 UtmpLayout NativeLayout() {
@@ -118,35 +137,29 @@ Result<LogIngest::Progress> LogIngest::Pump(
   for (const FollowedRecord& f : batch->records) {
     auto e = EventFromRecord(f.record, source_);
     if (!e) continue;
-    // Records from before this boot (an import) belong to boots whose id nobody kept.
-    if (e->time_us >= boot_->time_us) e->boot_id = boot_->id;
     events.push_back(std::move(*e));
   }
-  CursorUpdate update{key_, SourceCursor{batch->cursor.device, batch->cursor.inode,
-                                         static_cast<int64_t>(batch->cursor.offset),
-                                         EncodeExtra({batch->fingerprint, batch->previous})}};
+  SourceCursor cursor{batch->cursor.device, batch->cursor.inode,
+                      static_cast<int64_t>(batch->cursor.offset),
+                      EncodeExtra({batch->fingerprint, batch->previous})};
   // Nothing read and the position unchanged (a wakeup for another file): no transaction.
-  if (events.empty() && batch->garbled == 0 && update.cursor == stored_) {
+  if (events.empty() && batch->garbled == 0 && cursor == stored_) {
     Progress nothing{.more = batch->more, .missing = batch->missing};
     follower_->Recycle(std::move(*batch));
     return nothing;
   }
-  // Only from where this ingest believes the store stands: a second daemon that slipped past
-  // the lock gets kConflict instead of storing the same records again, and restarts from
-  // where the first one got to.
-  update.check = true;
-  update.expected = stored_;
-  auto appended = store_->Append(events, std::span<const CursorUpdate>(&update, 1));
-  if (!appended) {
+  // (Records from before this boot, an import, belong to boots whose id nobody kept.)
+  if (auto stored = StoreWithCursor(*store_, *boot_, key_, events, std::move(cursor), stored_);
+      !stored) {
     follower_.reset();
-    return tl::unexpected(appended.error());
+    return tl::unexpected(stored.error());
   }
-  stored_ = std::move(update.cursor);
+  Progress progress{.events = events.size(),
+                    .garbled = batch->garbled,
+                    .more = batch->more,
+                    .missing = batch->missing};
   follower_->Recycle(std::move(*batch));
-  return Progress{.events = events.size(),
-                  .garbled = batch->garbled,
-                  .more = batch->more,
-                  .missing = batch->missing};
+  return progress;
 }
 
 namespace {
@@ -180,24 +193,6 @@ WtmpdbCursor DecodeWtmpdb(const SourceCursor& stored) {
   return c;
 }
 
-// Stamps `events` from this boot with its id and stores them with `cursor` under `key`, in one
-// transaction, only from where the ingest believes the store stands (`stored`): a second daemon
-// that slipped past the lock gets kConflict instead of storing the same records again. On
-// success `stored` is the new cursor.
-Result<void> StoreWithCursor(SqliteStore& store, const CurrentBoot& boot, const std::string& key,
-                             std::vector<Event>& events, SourceCursor cursor,
-                             std::optional<SourceCursor>& stored) {
-  for (Event& e : events) {
-    if (e.time_us >= boot.time_us) e.boot_id = boot.id;
-  }
-  CursorUpdate update{key, std::move(cursor)};
-  update.check = true;
-  update.expected = stored;
-  auto appended = store.Append(events, std::span<const CursorUpdate>(&update, 1));
-  if (!appended) return tl::unexpected(appended.error());
-  stored = std::move(update.cursor);
-  return {};
-}
 
 }  // namespace
 
