@@ -25,6 +25,9 @@ packages=(
   # the dashboard's browser tests: Debian's chromium (and a font for it), driven from Node.js
   # (scripts/web_deps.sh installs the npm packages)
   chromium fonts-dejavu-core
+  # GET /metrics is checked with Prometheus's own promtool; the manual pages are rendered by
+  # man with its warnings on
+  prometheus man-db groff-base
   "$@"
 )
 
@@ -45,5 +48,14 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# No service these packages bring (sshd, PostgreSQL, Prometheus) is started by the install: the
+# tests start their own, on loopback, and stop them after (policy-rc.d, invoke-rc.d(8)).
+policy=
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

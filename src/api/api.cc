@@ -74,7 +74,8 @@ ApiResponse Unavailable(const Error& error) {
 // The tier an endpoint needs; nullopt for a path that is none (404 for everybody).
 std::optional<Tier> NeededTier(std::string_view path) {
   if (path == "/v1/host" || path == "/healthz" || path == "/v1/access") return Tier::kSummary;
-  if (path == "/v1/sessions") return Tier::kSessions;
+  // Counts and the server's health, no names: still more than a stranger needs to know.
+  if (path == "/v1/sessions" || path == "/metrics") return Tier::kSessions;
   if (path == "/v1/history" || path == "/v1/lastlog" || path == "/v1/events") {
     return Tier::kHistory;
   }
@@ -225,6 +226,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   Access access = DecideAccess(request, options_.access);
   ApiResponse response = Route(request, access);
   if (options_.access_log) LogAccess(request, access, response.status);
+  if (options_.metrics) options_.metrics->CountRequest(request.target, response.status, access.tier);
   return response;
 }
 
@@ -272,7 +274,7 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   // The dashboard's files hold no login data: served before any check, so that a viewer
   // whose browser holds a wrong token still gets the page that says so (and forgets it).
   if (std::string_view path = target.substr(0, target.find('?'));
-      !path.starts_with("/v1/") && path != "/healthz") {
+      !path.starts_with("/v1/") && path != "/healthz" && path != "/metrics") {
     if (auto file = WebPageFile(path, "utmpcd")) return *file;
   }
   if (auto refused = CheckHostField(request, access, options_.host_names)) return *refused;
@@ -292,13 +294,18 @@ ApiResponse Api::Route(const ApiRequest& request, const Access& access) {
   if (!need) {
     return ErrorResponse(404, "not_found",
                          "no such endpoint; see /v1/host, /v1/sessions, /v1/history, /v1/failed, "
-                         "/v1/lastlog, /v1/events, /v1/access, /healthz");
+                         "/v1/lastlog, /v1/events, /v1/access, /healthz, /metrics");
   }
   if (auto refused = CheckTier(request, access, path, *need)) return *refused;
   if (events) return Events(request, access.tier);
   if (path == "/v1/access") {
     if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
     return AccessAnswer(access);
+  }
+  if (path == "/metrics") {
+    if (auto known = query->OnlyKnown({}); !known) return BadParameter(known.error());
+    if (!options_.metrics) return ErrorResponse(404, "not_found", "this server keeps no metrics");
+    return options_.metrics->Scrape();
   }
   if (!store_ || !history_ || !failed_) {
     return ErrorResponse(503, "unavailable", options_.database + ": the history is not open");

@@ -21,6 +21,7 @@
 #include "api/access.h"
 #include "api/host_summary.h"
 #include "api/request.h"
+#include "api/server_metrics.h"
 #include "api/wire_json.h"
 #include "core/event.h"
 #include "core/result.h"
@@ -67,23 +68,9 @@ struct ApiOptions {
   // A log line per request: the peer, the rule that gave its tier, the tier, the request and
   // the status ([log] access).
   bool access_log = false;
-};
-
-// What the server around an Api counts, for GET /healthz: its connections and streams now, and
-// what its limits refused since it started.
-struct ServerStats {
-  int64_t connections = 0;
-  int64_t connection_limit = 0;
-  int64_t streams = 0;
-  uint64_t refused_full = 0;        // new connections: 503 server_full
-  uint64_t refused_per_source = 0;  // new connections: 503 too_many_connections
-  uint64_t rate_limited = 0;        // requests: 429 too_many_requests
-  uint64_t busy = 0;                // queries of the history: 503 busy
-  uint64_t over_budget = 0;         // queries of the history: 503 over_budget
-  uint64_t evicted = 0;             // idle connections closed to make room
-  uint64_t streams_too_slow = 0;    // event streams closed: too slow to take their replay
-  uint64_t accept_paused = 0;       // accepts that failed for want of descriptors
-  uint64_t tls_failures = 0;
+  // GET /metrics (the sessions tier), and each request counted; none: 404, nothing counted.
+  // Shared by the daemon's two Apis (the loop's and the query thread's).
+  std::shared_ptr<ServerMetrics> metrics{};
 };
 
 class Api {

@@ -23,7 +23,8 @@ std::optional<Tier> NeededTier(std::string_view path) {
       path == "/v1/access") {
     return Tier::kSummary;
   }
-  if (path == "/v1/fleet/sessions") return Tier::kSessions;
+  // Counts, each host's state and lag, no names of users: the sessions tier's.
+  if (path == "/v1/fleet/sessions" || path == "/metrics") return Tier::kSessions;
   if (path == "/v1/fleet/history" || path == "/v1/fleet/lastlog" || path == "/v1/fleet/events")
     return Tier::kHistory;
   if (path == "/v1/fleet/failed") return Tier::kFull;
@@ -106,13 +107,14 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
   Access access = DecideAccess(request, options_.access);
   auto answer = [&](ApiResponse r) {
     if (options_.access_log) LogAccess(request, access, r.status);
+    if (options_.metrics) options_.metrics->CountRequest(request.target, r.status, access.tier);
     return Routed{std::move(r), false, access};
   };
   // The dashboard's files hold no login data: served before any check (a viewer whose browser
   // holds a wrong token still gets the page that says so).
   if (std::string_view target = request.target,
       path = target.substr(0, target.find('?'));
-      !path.starts_with("/v1/") && path != "/healthz") {
+      !path.starts_with("/v1/") && path != "/healthz" && path != "/metrics") {
     if (auto file = WebPageFile(path, "utmpsd")) return answer(std::move(*file));
   }
   if (auto refused = CheckHostField(request, access, options_.host_names)) return answer(*refused);
@@ -125,13 +127,20 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
     return answer(ErrorResponse(404, "not_found",
                                 "no such endpoint; see /v1/hosts, /v1/fleet/host, /v1/fleet/sessions, "
                                 "/v1/fleet/history, /v1/fleet/failed, /v1/fleet/lastlog, "
-                                "/v1/fleet/events, /v1/access, /healthz"));
+                                "/v1/fleet/events, /v1/access, /healthz, /metrics"));
   }
   if (auto refused = CheckTier(request, access, path, *need)) return answer(*refused);
 
   if (path == "/v1/access") {
     if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));
     return answer(AccessAnswer(access));
+  }
+  if (path == "/metrics") {
+    if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));
+    if (!options_.metrics) {
+      return answer(ErrorResponse(404, "not_found", "this server keeps no metrics"));
+    }
+    return answer(options_.metrics->Scrape());
   }
   if (path == "/healthz") {
     if (auto known = query->OnlyKnown({}); !known) return answer(BadParameter(known.error()));

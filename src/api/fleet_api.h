@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 
 #include "api/access.h"
 #include "api/request.h"
+#include "api/server_metrics.h"
 #include "store/fleet_store.h"
 
 namespace utmpcd {
@@ -31,6 +33,8 @@ struct FleetApiOptions {
   // The hosts followed: name → the URL they are followed at, and their groups.
   std::map<std::string, std::string> host_urls;
   std::map<std::string, std::vector<std::string>> groups;  // group → host names
+  // GET /metrics (the sessions tier), and each request counted; none: 404, nothing counted.
+  std::shared_ptr<ServerMetrics> metrics{};
 };
 
 // What the server around a FleetApi reports in /healthz.

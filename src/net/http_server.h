@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/request.h"
+#include "api/server_metrics.h"
 #include "core/result.h"
 #include "net/tls.h"
 
@@ -101,17 +102,10 @@ class HttpServer {
   Result<void> ReloadTls(const TlsServerOptions& tls);
   // TLS handshakes that failed since Open.
   uint64_t tls_failures() const;
-  // The connections now, and what the limits refused since Open.
-  struct Stats {
-    int64_t connections = 0;        // open now, streams included
-    int64_t connection_limit = 0;   // connection_limit()
-    uint64_t refused_full = 0;      // new connections refused: full, none idle to close
-    uint64_t refused_per_source = 0;  // new connections refused: their source had its share
-    uint64_t evicted = 0;           // idle (or still silent) connections closed to make room
-    uint64_t rate_limited = 0;      // requests answered 429
-    uint64_t accept_paused = 0;     // accepts that failed for want of descriptors
-    uint64_t tls_failures = 0;      // TLS handshakes that failed
-  };
+  // The connections now, and what the limits refused since Open: the fields of ServerStats a
+  // server counts (connections, connection_limit, refused_full, refused_per_source, evicted,
+  // rate_limited, accept_paused, tls_failures); the handler's own (streams, busy, ...) are 0.
+  using Stats = ServerStats;
   Stats stats() const;
 
  private:

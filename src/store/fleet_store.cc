@@ -911,6 +911,7 @@ class SqlFleetStore final : public FleetStore {
     auto done = db_->Pipeline(statements);
     if (!done) return tl::unexpected(done.error());
     result.stored = static_cast<int64_t>(pending.size());
+    for (const Pending& p : pending) ++result.stored_by_kind[p.event->kind];
     return {};
   }
 

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +62,7 @@ struct FleetHost {
 struct FleetStoreResult {
   int64_t stored = 0;   // events stored
   int64_t skipped = 0;  // events at or below a host's resume point (re-delivered)
+  std::map<EventKind, int64_t> stored_by_kind;  // `stored`, by the events' kind
   // Hosts whose batch was refused because another instance holds them (see Claim).
   std::vector<std::string> not_owned;
 };

@@ -108,6 +108,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, db));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, std::max(0, options.busy_timeout_ms));
+  store->on_append_ = options.on_append;
   // Identity first: nothing is written (not even the journal mode) to a file that is not ours.
   auto ready = store->CheckIdentity();
   if (ready) ready = store->Configure(options);
@@ -260,6 +261,7 @@ Result<void> SqliteStore::PrepareStatements() {
 Result<int64_t> SqliteStore::Append(std::span<Event> events,
                                     std::span<const CursorUpdate> cursors) {
   Result<void> done;
+  const auto start = std::chrono::steady_clock::now();
   {
     auto txn = WriteTransaction::Begin(db_, Context("append"));
     if (!txn) return tl::unexpected(txn.error());
@@ -270,6 +272,10 @@ Result<int64_t> SqliteStore::Append(std::span<Event> events,
   if (!done) {
     for (Event& event : events) event.seq = 0;  // those seqs were never stored
     return tl::unexpected(done.error());
+  }
+  if (on_append_) {
+    on_append_(events, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                           .count());
   }
   if (!events.empty()) return events.back().seq;
   return LastSeq();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -50,6 +51,9 @@ struct StoreOptions {
   // How long a write waits for another connection's write (or a checkpoint) to finish before
   // failing with "database is locked".
   int busy_timeout_ms = 5000;
+  // Called after each Append that committed, on its thread, with the events stored and how
+  // long the transaction took (seconds): the daemon's metrics.
+  std::function<void(std::span<const Event> stored, double seconds)> on_append{};
 };
 
 // Not thread-safe: one thread uses a SqliteStore at a time. Several stores, in this process or
@@ -182,6 +186,7 @@ class SqliteStore {
   Error Fail(int rc, const char* what) const;
 
   std::string path_;
+  std::function<void(std::span<const Event>, double)> on_append_;  // StoreOptions::on_append
   sqlite3* db_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::unique_ptr<Statements> stmts_;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <set>
 #include <future>
 #include <thread>
 #include <unordered_map>
@@ -87,21 +88,8 @@ class ApiServer::Impl : public HttpHandler {
       return tl::unexpected(server.error());
     }
     http_ = std::move(*server);
-    api_->SetStats([this] {
-      HttpServer::Stats counted = http_->stats();
-      return ServerStats{.connections = counted.connections,
-                         .connection_limit = counted.connection_limit,
-                         .streams = static_cast<int64_t>(hub_.streams()),
-                         .refused_full = counted.refused_full,
-                         .refused_per_source = counted.refused_per_source,
-                         .rate_limited = counted.rate_limited,
-                         .busy = refused_busy_,
-                         .over_budget = refused_over_budget_,
-                         .evicted = counted.evicted,
-                         .streams_too_slow = hub_.closed_too_slow(),
-                         .accept_paused = counted.accept_paused,
-                         .tls_failures = counted.tls_failures};
-    });
+    api_->SetStats([this] { return Stats(); });
+    if (options_.api.metrics) CollectMetrics(*options_.api.metrics);
     if (!options_.udp || (options_.udp->listen.empty() && options_.udp->inherited_fds.empty())) {
       return {};
     }
@@ -117,6 +105,50 @@ class ApiServer::Impl : public HttpHandler {
     // Answers come from the same summary and sessions as HTTP's, taken on this thread.
     return udp_->Open(loop_, udp, [this] {
       return UdpSnapshot{api_->Summary(), *live_->Get()};
+    });
+  }
+
+  // On the loop's thread: what the server counted (GET /healthz, /metrics).
+  ServerStats Stats() const {
+    ServerStats s = http_->stats();
+    s.streams = static_cast<int64_t>(hub_.streams());
+    s.busy = refused_busy_;
+    s.over_budget = refused_over_budget_;
+    s.streams_too_slow = hub_.closed_too_slow();
+    s.udp_rate_limited = udp_ ? udp_->Stats().dropped_rate_limited : 0;
+    return s;
+  }
+
+  // The host's gauges, set at each scrape (on the loop's thread, where /metrics is answered).
+  void CollectMetrics(ServerMetrics& metrics) {
+    MetricsRegistry& r = metrics.registry();
+    MetricFamily& sessions = r.Add("utmpcd_sessions",
+                                   "Sessions open now, by kind: remote (from another host) or "
+                                   "local.",
+                                   MetricType::kGauge, {"kind"});
+    MetricFamily& users =
+        r.Add("utmpcd_users", "Users logged in now (each counted once).", MetricType::kGauge);
+    MetricFamily& last_seq =
+        r.Add("utmpcd_last_seq", "The seq of the newest event stored.", MetricType::kGauge);
+    MetricFamily& ingest = r.Add("utmpcd_ingest_running",
+                                 "1 while events are being stored, 0 while the store cannot be "
+                                 "written (GET /healthz says why).",
+                                 MetricType::kGauge);
+    metrics.SetCollector([this, &metrics, &sessions, &users, &last_seq, &ingest] {
+      metrics.SetStats(Stats());
+      auto live = live_->Get();
+      int64_t remote = 0;
+      std::set<std::string_view> names;
+      for (const LiveSession& s : *live) {
+        if (!s.host.empty()) ++remote;
+        names.insert(s.user);
+      }
+      sessions.Set({"local"}, static_cast<double>(static_cast<int64_t>(live->size()) - remote));
+      sessions.Set({"remote"}, static_cast<double>(remote));
+      users.Set({}, static_cast<double>(names.size()));
+      (void)api_->ReadLastSeq();  // a failure leaves the newest known; /healthz says why
+      last_seq.Set({}, static_cast<double>(api_->last_seq()));
+      ingest.Set({}, live_->IngestProblem().empty() ? 1 : 0);
     });
   }
 
@@ -288,11 +320,19 @@ ApiServer::~ApiServer() = default;
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Open(const ApiServerOptions& options,
                                                    std::shared_ptr<const LiveView> live) {
-  auto api = Api::Open(options.api, live);
+  ApiServerOptions with = options;
+  if (options.metrics) {
+    with.api.metrics = std::make_shared<ServerMetrics>(
+        options.metrics, "utmpcd", kVersion,
+        std::vector<std::string>{"/v1/host", "/v1/sessions", "/v1/history", "/v1/failed",
+                                 "/v1/lastlog", "/v1/events", "/v1/access", "/healthz",
+                                 "/metrics"});
+  }
+  auto api = Api::Open(with.api, live);
   if (!api) return tl::unexpected(api.error());
-  auto query_api = Api::Open(options.api, live);
+  auto query_api = Api::Open(with.api, live);
   if (!query_api) return tl::unexpected(query_api.error());
-  auto impl = std::make_unique<Impl>(options, std::move(*api), std::move(*query_api),
+  auto impl = std::make_unique<Impl>(with, std::move(*api), std::move(*query_api),
                                      std::move(live));
   if (auto opened = impl->Open(); !opened) return tl::unexpected(opened.error());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));

@@ -42,6 +42,9 @@ struct ApiServerOptions {
   int64_t max_queued_queries = 64;
   std::optional<TlsServerOptions> tls{};  // HTTPS on the TCP listeners ([tls])
   ApiOptions api;
+  // GET /metrics counts into this registry (with what the daemon counts itself, the events it
+  // stores); none: no /metrics.
+  std::shared_ptr<MetricsRegistry> metrics{};
   // Port 431 over UDP on the same thread; none when unset.
   std::optional<UdpOptions> udp;
 };

@@ -140,6 +140,7 @@ void Daemon::Loop::OpenApi() {
           rule.client_subject);
     }
   }
+  options.metrics = metrics_;
   auto server = ApiServer::Open(options, live_view_);
   if (!server) {
     // The history matters more than the API: keep recording, say loudly what is not served.
@@ -264,13 +265,25 @@ Result<void> Daemon::Loop::OpenStore() {
     if (!lock) return tl::unexpected(lock.error());
     lock_.emplace(std::move(*lock));
   }
-  auto store = SqliteStore::Open(config_.database);
+  auto store = SqliteStore::Open(
+      config_.database,
+      {.on_append = [this](std::span<const Event> stored, double seconds) {
+        CountStored(stored, seconds);
+      }});
   if (!store) return tl::unexpected(store.error());
   auto id = HistoryId(**store);
   if (!id) return tl::unexpected(id.error());
   history_id_ = *id;
   store_ = std::move(*store);
   return {};
+}
+
+void Daemon::Loop::CountStored(std::span<const Event> stored, double seconds) {
+  for (const Event& e : stored) {
+    events_stored_.Add({EventKindName(e.kind)});
+    if (e.kind == EventKind::kFailed) failed_logins_.Add({EventSourceName(e.source)});
+  }
+  append_seconds_.Observe({}, seconds);
 }
 
 Result<void> Daemon::Loop::StartIngest() {

@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "core/event.h"
+#include "core/metrics.h"
 #include "net/event_loop.h"
 #include "sources/current_boot.h"
 #include "sources/ingest_socket.h"
@@ -49,7 +50,13 @@ class Daemon::Loop {
  public:
   Loop(DaemonConfig& config, std::string& config_path)
       : config_(config), config_path_(config_path), signals_(loop_, {SIGINT, SIGTERM, SIGHUP}),
-        retry_(loop_), recheck_(loop_) {}
+        retry_(loop_), recheck_(loop_) {
+    // Listed from the start at 0 (rate() over a series that appears later misses its first).
+    for (EventKind kind : {EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
+                           EventKind::kShutdown, EventKind::kFailed}) {
+      events_stored_.Add({EventKindName(kind)}, 0);
+    }
+  }
 
   Result<void> Open();
   int Run();
@@ -153,6 +160,20 @@ class Daemon::Loop {
   std::vector<Event> pending_pam_;  // received, not yet stored (a store error): retried
   std::unique_ptr<Timer> watchdog_;
   std::shared_ptr<LiveView> live_view_ = std::make_shared<LiveView>();
+  // GET /metrics: the API's counts and the store's (StoreOptions::on_append, CountStored).
+  std::shared_ptr<MetricsRegistry> metrics_ = std::make_shared<MetricsRegistry>();
+  MetricFamily& events_stored_ = metrics_->Add(
+      "utmpcd_events_stored_total", "Events stored in the history, by kind.", MetricType::kCounter,
+      {"kind"});
+  MetricFamily& failed_logins_ = metrics_->Add(
+      "utmpcd_failed_logins_total",
+      "Failed logins stored, by where they were read (btmp, journal, pam).", MetricType::kCounter,
+      {"source"});
+  MetricFamily& append_seconds_ = metrics_->Add(
+      "utmpcd_store_append_seconds",
+      "How long storing a batch of events took (one transaction, cursors included).",
+      MetricType::kHistogram, {}, LatencyBuckets());
+  void CountStored(std::span<const Event> stored, double seconds);
   std::unique_ptr<ApiServer> api_;
 };
 

@@ -72,9 +72,11 @@ std::string HistoryOf(const std::string& id) {
   return history;
 }
 
-FleetApiOptions ApiOptionsOf(const FleetConfig& c, const std::string& version) {
+FleetApiOptions ApiOptionsOf(const FleetConfig& c, const std::string& version,
+                             std::shared_ptr<ServerMetrics> metrics) {
   FleetApiOptions o;
   o.version = version;
+  o.metrics = std::move(metrics);
   o.access.rules = c.access;
   o.access_log = c.access_log;
   o.host_names = c.host_names;
@@ -97,17 +99,51 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   Impl(FleetServerOptions options, std::unique_ptr<FleetStore> write_store,
        std::unique_ptr<FleetStore> query_store, std::unique_ptr<FleetStore> feed_store)
       : options_(std::move(options)), config_(options_.config),
-        api_(std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version))),
+        api_(std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_))),
         write_store_(std::move(write_store)), query_store_(std::move(query_store)),
         feed_store_(std::move(feed_store)),
         hub_(loop_, *this,
              SseHubOptions{.server_name = "utmpsd/" + options_.version,
                            .heartbeat_s = config_.heartbeat_s}),
-        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_) {}
+        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_) {
+    for (EventKind kind : {EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
+                           EventKind::kShutdown, EventKind::kFailed}) {
+      events_stored_by_kind_.Add({EventKindName(kind)}, 0);
+    }
+  }
 
   ~Impl() override {
     follower_.reset();
     http_.reset();
+  }
+
+  // On the loop's thread: what port 430's server counted.
+  ServerStats Stats() const {
+    ServerStats s = http_->stats();
+    s.streams = static_cast<int64_t>(hub_.streams());
+    s.busy = refused_busy_;
+    return s;
+  }
+
+  // At each scrape of /metrics, on the loop's thread: the hosts this instance follows.
+  void CollectMetrics() {
+    server_metrics_->SetStats(Stats());
+    std::map<std::string, int64_t> by_state = {{"up", 0}, {"down", 0}, {"new", 0}};
+    host_up_.Clear();
+    host_lag_.Clear();
+    int64_t others = 0;
+    for (const auto& [name, h] : hosts_) {
+      if (!held_.contains(name)) {
+        ++others;
+        continue;
+      }
+      ++by_state[h.state];
+      host_up_.Set({name}, h.state == "up" ? 1 : 0);
+      if (h.lag_s) host_lag_.Set({name}, *h.lag_s);
+    }
+    for (const auto& [state, n] : by_state) host_states_.Set({state}, static_cast<double>(n));
+    host_states_.Set({"elsewhere"}, static_cast<double>(others));
+    store_up_.Set({}, store_ok_ ? 1 : 0);
   }
 
   Result<void> Open() {
@@ -127,6 +163,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     auto server = HttpServer::Open(loop_, http, *this);
     if (!server) return tl::unexpected(server.error());
     http_ = std::move(*server);
+    server_metrics_->SetCollector([this] { CollectMetrics(); });
     store_name_ = write_store_->name();
     write_store_kind_ = write_store_->kind();
     std::vector<std::string> names;
@@ -190,6 +227,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       // Asked of the host on a thread of their own, with a cap of their own: hosts that do
       // not answer (5 s each) fill this queue, never the store's.
       if (proxies_queued_ >= kMaxQueuedProxies) {
+        ++refused_busy_;
         ApiResponse busy = ErrorResponse(503, "busy", "too many host summaries are waiting; try again");
         busy.headers.emplace_back("Retry-After", "1");
         return reply(std::move(busy));
@@ -198,6 +236,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       return ProxyHost(request, std::move(reply));
     }
     if (queued_ >= config_.max_queued_queries) {
+      ++refused_busy_;
       ApiResponse busy = ErrorResponse(503, "busy", "too many queries are waiting; try again");
       busy.headers.emplace_back("Retry-After", "1");
       return reply(std::move(busy));
@@ -408,6 +447,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     uint64_t undecodable = 0;
     std::optional<Clock::time_point> retry_at;
     std::optional<int64_t> rebase_to;  // for its next batch (FleetBatch::rebase_to)
+    std::optional<double> lag_s;       // its latest stored batch: arrival to commit, seconds
   };
 
   static FleetStoreOptions StoreOptions() { return FleetStoreOptions{}; }
@@ -486,6 +526,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     for (auto& [name, h] : hosts_) h.pending = 0;
     writing_ = true;
     store_worker_->Post([this, instance = config_.instance, batches = std::move(batches)]() mutable {
+      const auto start = std::chrono::steady_clock::now();
       Result<FleetStoreResult> stored =
           write_store_ ? write_store_->Store(batches, instance)
                        : Result<FleetStoreResult>(MakeError(ErrorCode::kIo, "not connected"));
@@ -503,6 +544,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
           if (one) {
             total.stored += one->stored;
             total.skipped += one->skipped;
+            for (const auto& [kind, n] : one->stored_by_kind) total.stored_by_kind[kind] += n;
             total.not_owned.insert(total.not_owned.end(), one->not_owned.begin(),
                                    one->not_owned.end());
           } else if (one.error().code == ErrorCode::kInvalidArgument) {
@@ -516,11 +558,31 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
                        : Result<FleetStoreResult>(std::move(total));
       }
       if (!stored && write_store_) write_store_.reset();  // a new connection at the next round
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::map<std::string, int64_t> newest;
-      for (const FleetBatch& b : batches)
-        if (!b.events.empty() && !rejected.contains(b.host)) newest[b.host] = b.events.back().seq;
+      std::map<std::string, double> lag;  // by host: its oldest event's wait, arrival to commit
+      const int64_t now_us = WallUs();
+      for (const FleetBatch& b : batches) {
+        if (b.events.empty() || rejected.contains(b.host)) continue;
+        newest[b.host] = b.events.back().seq;
+        if (b.received_us <= 0) continue;
+        double waited = static_cast<double>(std::max<int64_t>(0, now_us - b.received_us)) / 1e6;
+        lag[b.host] = std::max(lag[b.host], waited);
+      }
+      if (stored) {
+        store_seconds_.Observe({}, seconds);
+        for (const auto& [kind, n] : stored->stored_by_kind) {
+          events_stored_by_kind_.Add({EventKindName(kind)}, static_cast<double>(n));
+        }
+      }
       loop_.Post([this, stored = std::move(stored), newest = std::move(newest),
-                  rejected = std::move(rejected)] { OnStored(stored, newest, rejected); });
+                  rejected = std::move(rejected), lag = std::move(lag)] {
+        OnStored(stored, newest, rejected);
+        for (const auto& [name, waited] : lag) {
+          if (auto it = hosts_.find(name); it != hosts_.end()) it->second.lag_s = waited;
+        }
+      });
     });
   }
 
@@ -738,7 +800,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     for (const auto& [name, h] : wanted)
       if (!hosts_.contains(name)) hosts_[name].config = h;
     config_ = std::move(next);
-    api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version));
+    api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_));
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
     store_worker_->Post([this, names] {
@@ -787,6 +849,37 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
  private:
   FleetServerOptions options_;
   FleetConfig config_;
+  // GET /metrics: what port 430 counts (ServerMetrics) and the fleet's own families. Before
+  // api_, which is made with server_metrics_.
+  std::shared_ptr<MetricsRegistry> metrics_ = std::make_shared<MetricsRegistry>();
+  std::shared_ptr<ServerMetrics> server_metrics_ = std::make_shared<ServerMetrics>(
+      metrics_, "utmpsd", options_.version,
+      std::vector<std::string>{"/v1/hosts", "/v1/fleet/host", "/v1/fleet/sessions",
+                               "/v1/fleet/history", "/v1/fleet/failed", "/v1/fleet/lastlog",
+                               "/v1/fleet/events", "/v1/access", "/healthz", "/metrics"});
+  MetricFamily& host_states_ = metrics_->Add(
+      "utmpsd_hosts",
+      "Hosts configured, by state: up, down, new (never reached) for those this instance "
+      "follows; elsewhere for those another instance follows or nobody holds.",
+      MetricType::kGauge, {"state"});
+  MetricFamily& host_up_ = metrics_->Add(
+      "utmpsd_host_up", "1 while this instance follows the host's event stream, else 0.",
+      MetricType::kGauge, {"host"});
+  MetricFamily& host_lag_ = metrics_->Add(
+      "utmpsd_host_lag_seconds",
+      "How long the host's latest stored events waited in utmpsd, from their arrival to their "
+      "commit.",
+      MetricType::kGauge, {"host"});
+  MetricFamily& events_stored_by_kind_ = metrics_->Add(
+      "utmpsd_events_stored_total", "Events stored in the fleet store by this instance, by kind.",
+      MetricType::kCounter, {"kind"});
+  MetricFamily& store_seconds_ = metrics_->Add(
+      "utmpsd_store_seconds",
+      "How long storing a batch of the hosts' events took (one transaction for all hosts).",
+      MetricType::kHistogram, {}, LatencyBuckets());
+  MetricFamily& store_up_ = metrics_->Add(
+      "utmpsd_store_up", "1 while the fleet store takes events, 0 while it is down.",
+      MetricType::kGauge);
   std::string config_path_;
   bool config_required_ = false;
   EventLoop loop_;
@@ -812,6 +905,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   int64_t events_stored_ = 0;
   int64_t newest_position_ = 0;
   int64_t queued_ = 0;
+  uint64_t refused_busy_ = 0;   // queries and host summaries answered 503 busy (the loop's)
   int64_t proxies_queued_ = 0;  // GET /v1/fleet/host requests waiting or asking (the loop's)
   static constexpr int64_t kMaxQueuedProxies = 16;
   Timer claim_timer_, poll_timer_, retention_timer_;

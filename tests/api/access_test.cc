@@ -213,6 +213,11 @@ class AccessApiTest : public ::testing::Test {
     options.database = db;
     options.version = "test";
     options.access = Policy();
+    registry_ = std::make_shared<MetricsRegistry>();
+    options.metrics = std::make_shared<ServerMetrics>(
+        registry_, "utmpcd", "test",
+        std::vector<std::string>{"/v1/host", "/v1/sessions", "/v1/history", "/v1/failed",
+                                 "/v1/lastlog", "/v1/events", "/healthz", "/metrics"});
     auto api = Api::Open(options, live);
     ASSERT_TRUE(api) << api.error().message;
     api_ = std::move(*api);
@@ -223,6 +228,7 @@ class AccessApiTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::shared_ptr<MetricsRegistry> registry_;
   std::unique_ptr<Api> api_;
 };
 
@@ -245,7 +251,7 @@ TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
       {"/v1/host", Tier::kSummary},      {"/healthz", Tier::kSummary},
       {"/v1/sessions", Tier::kSessions}, {"/v1/history", Tier::kHistory},
       {"/v1/lastlog", Tier::kHistory},   {"/v1/events", Tier::kHistory},
-      {"/v1/failed", Tier::kFull}};
+      {"/v1/failed", Tier::kFull},       {"/metrics", Tier::kSessions}};
   for (const Who& who : everyone) {
     for (const auto& [target, need] : endpoints) {
       ApiRequest r = who.request;
@@ -278,6 +284,22 @@ TEST_F(AccessApiTest, EachEndpointAnswersTheTierItNeeds) {
     EXPECT_EQ(response.status, 401) << target << ": " << response.body;
     EXPECT_EQ(response.body.find("zelda"), std::string::npos) << target;
   }
+  // Every answer above was counted, with the tier its request got: the stranger's seven
+  // refusals (all but /v1/host and /healthz), root's answers.
+  std::string metrics = api_->Get("/metrics").body;
+  EXPECT_NE(metrics.find("utmpcd_http_requests_total{endpoint=\"/v1/failed\",code=\"200\","
+                         "tier=\"full\"} 2\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("utmpcd_http_requests_total{endpoint=\"/metrics\",code=\"401\","
+                         "tier=\"summary\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("utmpcd_http_requests_total{endpoint=\"other\",code=\"401\","
+                         "tier=\"summary\"} 5\n"),
+            std::string::npos)
+      << metrics;  // the five escaped paths
+  EXPECT_EQ(metrics.find("zelda"), std::string::npos);
   // A link-local peer (with its zone) matches its network rule.
   AccessPolicy link;
   link.rules.push_back({.name = "link", .networks = {*ParseNetwork("fe80::/10")},
