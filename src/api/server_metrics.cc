@@ -1,10 +1,48 @@
 #include "api/server_metrics.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace utmpcd {
+namespace {
+
+// /proc/self/stat's starttime (clock ticks after boot) plus /proc/stat's btime; now when either
+// cannot be read.
+double ProcessStartTime() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  std::getline(stat, line);
+  // The fields after the command, which is in parentheses and may hold spaces.
+  size_t close = line.rfind(')');
+  std::istringstream fields(close == std::string::npos ? "" : line.substr(close + 2));
+  std::string field;
+  uint64_t start_ticks = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 22) {
+      start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+      break;
+    }
+  }
+  std::ifstream proc_stat("/proc/stat");
+  uint64_t boot_s = 0;
+  while (std::getline(proc_stat, line)) {
+    if (line.starts_with("btime ")) boot_s = std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  if (start_ticks == 0 || boot_s == 0 || ticks <= 0) return static_cast<double>(now.tv_sec);
+  return static_cast<double>(boot_s) + static_cast<double>(start_ticks) / static_cast<double>(ticks);
+}
+
+}  // namespace
 
 ServerMetrics::ServerMetrics(std::shared_ptr<MetricsRegistry> registry, std::string_view prefix,
                              std::string_view version, std::vector<std::string> endpoints)
@@ -30,13 +68,11 @@ ServerMetrics::ServerMetrics(std::shared_ptr<MetricsRegistry> registry, std::str
   registry_->Add(std::string(prefix) + "_build_info", "The release running, as a label.",
                  MetricType::kGauge, {"version"})
       .Set({version}, 1);
-  // The moment the process started (as node_exporter and the client libraries give it): a
-  // restart shows as a step, and counters that went back to 0 are explained.
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
+  // The moment the process started (as the client libraries give it): a restart shows as a
+  // step, and counters that went back to 0 are explained.
   registry_->Add("process_start_time_seconds",
                  "Start time of the process since the epoch, in seconds.", MetricType::kGauge)
-      .Set({}, static_cast<double>(now.tv_sec));
+      .Set({}, ProcessStartTime());
   for (std::string_view limit : {"server_full", "too_many_connections", "too_many_requests",
                                  "busy", "over_budget", "udp_rate"}) {
     refused_.Add({limit}, 0);  // listed from the start: rate() needs the 0

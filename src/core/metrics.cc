@@ -167,6 +167,11 @@ MetricFamily& MetricsRegistry::Add(std::string name, std::string help, MetricTyp
                                    std::vector<std::string> label_names,
                                    std::vector<double> buckets) {
   std::lock_guard lock(mutex_);
+  // Asked again for a name it holds (a server opened anew on the same registry): the same
+  // family, so that the text never names one twice, which Prometheus refuses whole.
+  for (const auto& family : families_) {
+    if (family->name_ == name) return *family;
+  }
   families_.push_back(std::unique_ptr<MetricFamily>(new MetricFamily(
       std::move(name), std::move(help), type, std::move(label_names), std::move(buckets))));
   return *families_.back();

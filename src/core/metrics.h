@@ -58,9 +58,10 @@ class MetricFamily {
 
 class MetricsRegistry {
  public:
-  // A new family; the reference lives as long as the registry. `name` follows Prometheus's
-  // rules ([a-zA-Z_:][a-zA-Z0-9_:]*; a counter's ends in _total), checked by the tests'
-  // promtool, not here.
+  // A new family, or the one of that name added before (with its type, labels and buckets: the
+  // same call made twice); the reference lives as long as the registry. `name` follows
+  // Prometheus's rules ([a-zA-Z_:][a-zA-Z0-9_:]*; a counter's ends in _total), checked by the
+  // tests' promtool, not here.
   MetricFamily& Add(std::string name, std::string help, MetricType type,
                     std::vector<std::string> label_names = {}, std::vector<double> buckets = {});
   // The families so far, in the order they were added.

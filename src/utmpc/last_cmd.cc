@@ -76,6 +76,9 @@ void Usage(const char* name, bool lastb, FILE* out) {
              " -w, --fullnames      display full user and domain names\n"
              " -x, --system         display system shutdown entries and run level changes\n"
              "     --time-format <format>  notime|short|full|iso\n"
+             "     --color[=<when>] colour the sessions still on (green) and those that\n"
+             "                      ended in a crash or gone (red): auto (default: on a\n"
+             "                      terminal, unless $NO_COLOR is set), always, never\n"
              "     --json           one JSON object per session, in a JSON array\n"
              "     --layout <384|400>  record layout (default: detected)\n"
              "     --verbose        say on stderr what is read\n"
@@ -96,7 +99,7 @@ bool ParseTime(const char* name, const char* text, int64_t now_us, int64_t* out_
 }
 
 // Parses last's command line; returns an exit status to stop with, or -1 to go on.
-enum { kJson = kLastTimeFormat + 1, kLayout, kDatabase, kVerbose, kNoDaemon };
+enum { kJson = kLastColor + 1, kLayout, kDatabase, kVerbose, kNoDaemon };
 
 // utmpc last's long options (util-linux last's, and utmpc's own).
 const std::vector<struct option>& LastCmdLongOptions() {
@@ -190,6 +193,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
   for (int i = optind; i < argc; ++i) a->query.show.emplace_back(argv[i]);
   a->query.btmp = lastb;
   a->text.charset = CurrentTerminalCharset();
+  a->text.color = UseColor(flags.color, STDOUT_FILENO);
   return -1;
 }
 

@@ -25,6 +25,7 @@ std::vector<struct option> LastLongOptions(const std::vector<struct option>& mor
       {"fulltimes", no_argument, nullptr, 'F'},
       {"fullnames", no_argument, nullptr, 'w'},
       {"time-format", required_argument, nullptr, kLastTimeFormat},
+      {"color", optional_argument, nullptr, kLastColor},
   };
   options.insert(options.end(), more.begin(), more.end());
   if (terminated) options.push_back({nullptr, 0, nullptr, 0});
@@ -69,6 +70,15 @@ int TakeLastTextOption(const char* name, int c, const char* arg, LastTextOptions
         fmt::print(stderr, "utmpc {}: unknown time format: {}\n", name, arg);
         return kUsageError;
       }
+      return -1;
+    }
+    case kLastColor: {
+      auto when = arg == nullptr ? std::optional(ColorWhen::kAlways) : ParseColorWhen(arg);
+      if (!when) {
+        fmt::print(stderr, "utmpc {}: --color takes auto, always or never, not '{}'\n", name, arg);
+        return kUsageError;
+      }
+      flags->color = *when;
       return -1;
     }
     default:

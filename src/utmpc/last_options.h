@@ -8,12 +8,14 @@
 #include <climits>
 #include <vector>
 
+#include "utmpc/color.h"
 #include "utmpc/last_text.h"
 
 namespace utmpcd {
 
 // getopt_long codes of the long options that have no short one.
 inline constexpr int kLastTimeFormat = CHAR_MAX + 1;
+inline constexpr int kLastColor = CHAR_MAX + 2;
 
 // last.c's short options.
 inline constexpr char kLastShortOptions[] = "hVf:n:RxadFit:p:s:0123456789w";
@@ -27,9 +29,11 @@ std::vector<struct option> LastLongOptions(const std::vector<struct option>& mor
 struct LastTimeFlags {
   bool full_times = false;
   bool time_format = false;
+  ColorWhen color = ColorWhen::kAuto;  // --color: LastTextOptions::color once parsed
 };
 
-// Applies one of the options that shape the text (-a, -d, -F, -i, -R, -w, --time-format):
+// Applies one of the options that shape the text (-a, -d, -F, -i, -R, -w, --time-format,
+// --color):
 // -1 when taken, kUsageError (said on stderr) when its value is wrong, -2 when `c` is none of
 // them. After the last option, CheckLastTimeFlags.
 int TakeLastTextOption(const char* name, int c, const char* arg, LastTextOptions* text,

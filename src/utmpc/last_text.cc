@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "utmpc/color.h"
+
 namespace utmpcd {
 namespace {
 
@@ -357,6 +359,18 @@ bool LastText::AppendShortRow(std::string& out, const LastRow& row) {
 }
 
 void LastText::AppendRow(std::string& out, const LastRow& row) {
+  std::string_view color;
+  if (options_.color) {
+    if (row.end == SessionEnd::kStillLoggedIn) color = kSgrGreen;
+    if (row.end == SessionEnd::kCrash || row.end == SessionEnd::kGone) color = kSgrRed;
+  }
+  if (color.empty()) return AppendRowText(out, row);
+  out += color;
+  AppendRowText(out, row);
+  out.insert(out.size() - 1, kSgrReset);  // before the row's newline
+}
+
+void LastText::AppendRowText(std::string& out, const LastRow& row) {
   if (short_rows_ && AppendShortRow(out, row)) return;
   const LastTimeFormat fmt = options_.time_format;
   const Widths w = WidthsOf(fmt);

@@ -27,13 +27,17 @@ struct LastTextOptions {
   // characters take (wcwidth), not by bytes: for listings of hosts, whose text is UTF-8, in a
   // UTF-8 terminal. last.c counts bytes, and local listings do as it does.
   bool by_columns = false;
+  // Rows of sessions still on in green, of those that ended in a crash or gone in red (SGR
+  // escapes around the whole row: utmpc/color.h).
+  bool color = false;
 };
 
 class LastText {
  public:
   explicit LastText(const LastTextOptions& options);
 
-  // Appends one row and its newline, sanitized for a terminal.
+  // Appends one row and its newline, sanitized for a terminal (and coloured with
+  // LastTextOptions::color).
   void AppendRow(std::string& out, const LastRow& row);
   // Appends "\n<file> begins <time>\n" (nothing with --time-format notime).
   void AppendBegins(std::string& out, const std::string& basename, int64_t begins_s);
@@ -49,6 +53,8 @@ class LastText {
   // escape once. False, having appended nothing, for a row it leaves to the general path: bytes
   // to escape, or a time on a day whose UTC offset changes.
   bool AppendShortRow(std::string& out, const LastRow& row);
+  // AppendRow without colour.
+  void AppendRowText(std::string& out, const LastRow& row);
   // The host column: the record's host, or with -i/-d its address or name (held in host_).
   std::string_view HostColumn(const LastRow& row);
   // The logout and length columns of `row` as last.c's list() makes them, the length written

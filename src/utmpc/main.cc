@@ -1,4 +1,5 @@
 // utmpc: who is logged in, and who was, from login records.
+#include <algorithm>
 #include <clocale>
 #include <cstdio>
 #include <cstring>
@@ -86,6 +87,16 @@ int main(int argc, char** argv) {
         for (const auto& [name, host] : config->hosts) std::printf("%s\n", name.c_str());
         for (const auto& [name, hosts] : config->groups) std::printf("%s\n", name.c_str());
       }
+      return 0;
+    }
+    // `utmpc COMMAND --version` (alone: anywhere else it could be an option's value) for every
+    // command, as `utmpc --version` and last's -V.
+    static constexpr std::string_view kCommands[] = {
+        "last", "lastb", "who", "lastlog", "dump", "wtmpdb", "lastlog2", "ping",
+        "summary", "discover", "w", "uptime", "watch"};
+    if (sub_argc == 2 && std::string_view(sub_argv[1]) == "--version" &&
+        std::find(std::begin(kCommands), std::end(kCommands), self) != std::end(kCommands)) {
+      std::printf("%s (utmpcd) %s\n", program.c_str(), utmpcd::kVersion);
       return 0;
     }
     if (utmpcd::WantsNetwork(self, sub_argc, sub_argv)) {

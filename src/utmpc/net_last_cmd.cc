@@ -7,6 +7,7 @@
 // N. There is no "wtmp begins" line: a host's history has no file.
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -107,7 +108,7 @@ void Usage(const char* name, FILE* out) {
              "Usage: utmpc {} [options] @HOST... [<username>...] [<tty>...]\n"
              "       [--hosts-file FILE] [--timeout SECONDS] [--json]\n\n"
              "Options as for a local listing: -<number>, -n, -a, -d, -F, -i, -R, -s, -t, -w,\n"
-             "--time-format. A name with a '/', or starting with tty, pts or ':', or\n"
+             "--time-format, --color. A name with a '/', or starting with tty, pts or ':', or\n"
              "\"console\", is a tty; any other name is a user.\n",
              name);
 }
@@ -164,6 +165,7 @@ int ParseArgs(int argc, char** argv, bool lastb, NetLastArgs* a) {
       &names);
   if (status >= 0) return status;
   if (int exclusive = CheckLastTimeFlags(name, flags); exclusive >= 0) return exclusive;
+  a->text.color = UseColor(flags.color, STDOUT_FILENO);
   for (const std::string& n : names) AddParam(&a->target, LooksLikeTty(n) ? "tty" : "user", n);
   a->text.charset = CurrentTerminalCharset();
   // The hosts send UTF-8: in a UTF-8 terminal, columns line up by what it shows. (In the C

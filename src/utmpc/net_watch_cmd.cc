@@ -1,6 +1,7 @@
 // utmpc watch HOST...: the login events of hosts as they happen, one line each, written the
 // moment it arrives; a dropped stream is resumed where it stopped (net_http.h, WatchAll).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "core/local_time.h"
 #include "net/http_client.h"
 #include "net/sse_follower.h"
+#include "utmpc/color.h"
 #include "utmpc/commands.h"
 #include "utmpc/net_query.h"
 #include "utmpc/usage.h"
@@ -32,6 +34,9 @@ void Usage(FILE* out) {
       "      --server URL       every event of the hosts a utmpsd fleet server follows, from\n"
       "                         its one stream (HOST then picks hosts of the fleet by name)\n"
       "      --json             each event as a JSON line: {\"host\":...,\"event\":{...}}\n"
+      "      --color[=WHEN]     colour logins (green), failed logins (bold red), gone sessions\n"
+      "                         (red), boots and shutdowns (yellow): auto (default: on a\n"
+      "                         terminal, unless $NO_COLOR is set), always, never\n"
       "      --timeout SECONDS  connection timeout (default 5)\n"
       "  -h, --help             display this help\n",
       out);
@@ -48,9 +53,10 @@ class WatchPrinter : public EventSink {
  public:
   // `fleet`: one stream of a fleet server, whose events name their host (one of `hosts`, by
   // label; the events of other hosts are not printed).
-  WatchPrinter(const std::vector<NetHost>& hosts, bool json, std::string server = "")
-      : hosts_(hosts), json_(json), fleet_(!server.empty()), server_(std::move(server)),
-        charset_(CurrentTerminalCharset()), column_(hosts, charset_) {}
+  // `color`: each text line in its event's colour.
+  WatchPrinter(const std::vector<NetHost>& hosts, bool json, bool color, std::string server = "")
+      : hosts_(hosts), json_(json), color_(color && !json), fleet_(!server.empty()),
+        server_(std::move(server)), charset_(CurrentTerminalCharset()), column_(hosts, charset_) {}
 
   void OnMessage(size_t host, const SseMessage& message) override {
     if (message.event == "gap") return Gap(host, message.data);
@@ -99,6 +105,8 @@ class WatchPrinter : public EventSink {
  private:
   // HOST TIME KIND USER TTY REMOTE-HOST, the time in ISO 8601 with the local offset.
   void AppendText(size_t host, const ApiEvent& e) {
+    std::string_view color = color_ ? ColorOf(e.kind) : "";
+    line_ += color;
     column_.Append(line_, host);
     AppendIso8601(line_, clock_.Local(SecondsOf(e.time_us)));
     line_ += ' ';
@@ -110,7 +118,16 @@ class WatchPrinter : public EventSink {
     line_ += ' ';
     AppendForTerminal(line_, e.host, charset_);
     while (!line_.empty() && line_.back() == ' ') line_.pop_back();
+    if (!color.empty()) line_ += kSgrReset;
     line_ += '\n';
+  }
+
+  static std::string_view ColorOf(std::string_view kind) {
+    if (kind == "login") return kSgrGreen;
+    if (kind == "failed") return kSgrBoldRed;
+    if (kind == "gone") return kSgrRed;
+    if (kind == "boot" || kind == "shutdown") return kSgrYellow;
+    return "";
   }
 
   // A logout in wtmp names no user (only its line): the user of the login this stream showed
@@ -164,6 +181,7 @@ class WatchPrinter : public EventSink {
   const std::vector<NetHost>& hosts_;
   std::map<std::pair<size_t, std::string>, std::string> on_line_;  // (host, tty): user
   bool json_;
+  bool color_;
   bool fleet_;
   std::string server_;
   TerminalCharset charset_;
@@ -175,14 +193,28 @@ class WatchPrinter : public EventSink {
 }  // namespace
 
 int RunWatch(int argc, char** argv) {
-  enum { kFrom = CHAR_MAX + 1 };
+  enum { kFrom = CHAR_MAX + 1, kColor };
   NetArgs args;
+  ColorWhen color = ColorWhen::kAuto;
   std::optional<int64_t> from;
   std::vector<std::string> operands;
   int status = ParseNetCommandLine(
       argc, argv, "watch", "h",
-      {{"from", required_argument, nullptr, kFrom}, {"help", no_argument, nullptr, 'h'}}, true,
+      {{"from", required_argument, nullptr, kFrom},
+       {"color", optional_argument, nullptr, kColor},
+       {"help", no_argument, nullptr, 'h'}},
+      true,
       [&](int c, const char* arg) {
+        if (c == kColor) {
+          auto when = arg == nullptr ? std::optional(ColorWhen::kAlways) : ParseColorWhen(arg);
+          if (!when) {
+            fmt::print(stderr, "utmpc watch: --color takes auto, always or never, not '{}'\n",
+                       arg);
+            return kUsageError;
+          }
+          color = *when;
+          return -1;
+        }
         if (c == kFrom) {
           char* end = nullptr;
           errno = 0;
@@ -208,12 +240,13 @@ int RunWatch(int argc, char** argv) {
     // One stream of the fleet server: every host's events, each naming its host.
     options.events_path = "/v1/fleet/events";
     options.from.assign(1, from);
-    WatchPrinter printer(args.hosts, args.json, args.server->label);
+    WatchPrinter printer(args.hosts, args.json, UseColor(color, STDOUT_FILENO),
+                         args.server->label);
     WatchAll({*args.server}, options, &printer);
     return 1;
   }
   options.from.assign(args.hosts.size(), from);
-  WatchPrinter printer(args.hosts, args.json);
+  WatchPrinter printer(args.hosts, args.json, UseColor(color, STDOUT_FILENO));
   WatchAll(args.hosts, options, &printer);
   return 1;  // every host was given up
 }

@@ -248,6 +248,7 @@ class ApiServer::Impl : public HttpHandler {
               ? "too many queries of the history are waiting; try again"
               : "too many of your queries of the history are waiting; try again");
       busy.headers.emplace_back("Retry-After", "1");
+      Count(request, busy);
       reply(std::move(busy));
       return;
     }
@@ -264,10 +265,12 @@ class ApiServer::Impl : public HttpHandler {
       } catch (const std::exception& e) {
         Log(LogLevel::kError, "HTTP: {} {}: {}", request.method, request.target, e.what());
         answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+        Count(request, answer);
       } catch (...) {
         Log(LogLevel::kError, "HTTP: {} {}: an exception of unknown type", request.method,
             request.target);
         answer = ErrorResponse(500, "internal", "the server failed to answer this request");
+        Count(request, answer);
       }
       query_api_->SetDeadline(std::nullopt);
       loop_.Post([this, answer = std::move(answer), reply = std::move(reply),
@@ -291,6 +294,13 @@ class ApiServer::Impl : public HttpHandler {
   }
 
  private:
+  // An answer given here rather than by an Api (which counts its own): in /metrics.
+  void Count(const ApiRequest& request, const ApiResponse& response) const {
+    if (!options_.api.metrics) return;
+    options_.api.metrics->CountRequest(request.target, response.status,
+                                       DecideAccess(request, api_->access()).tier);
+  }
+
   static std::string ServerName() { return std::string("utmpcd/") + kVersion; }
 
   // Destroyed in reverse: the servers and the hub before the loop their waits are on; the

@@ -56,6 +56,9 @@ class Daemon::Loop {
                            EventKind::kShutdown, EventKind::kFailed}) {
       events_stored_.Add({EventKindName(kind)}, 0);
     }
+    for (EventSource source : {EventSource::kBtmp, EventSource::kJournal, EventSource::kPam}) {
+      failed_logins_.Add({EventSourceName(source)}, 0);
+    }
   }
 
   Result<void> Open();

@@ -128,7 +128,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   // At each scrape of /metrics, on the loop's thread: the hosts this instance follows.
   void CollectMetrics() {
     server_metrics_->SetStats(Stats());
-    std::map<std::string, int64_t> by_state = {{"up", 0}, {"down", 0}, {"new", 0}};
+    std::map<std::string, int64_t> by_state = {
+        {"up", 0}, {"down", 0}, {"new", 0}, {"connecting", 0}};
     host_up_.Clear();
     host_lag_.Clear();
     int64_t others = 0;
@@ -222,7 +223,13 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   bool Defers(const ApiRequest& request) const override { return IsQueryPath(request.target); }
   void Defer(const ApiRequest& request, Reply reply) override {
     auto routed = api_->Route(request, newest_position_, Health());
-    if (routed.response) return reply(std::move(*routed.response));
+    if (routed.response) return reply(std::move(*routed.response));  // counted by Route
+    // What the workers, the proxy and the limits below answer: counted as it is sent.
+    reply = [reply = std::move(reply), metrics = server_metrics_, target = request.target,
+             tier = routed.access.tier](ApiResponse answer) {
+      metrics->CountRequest(target, answer.status, tier);
+      reply(std::move(answer));
+    };
     if (request.target.starts_with("/v1/fleet/host?")) {
       // Asked of the host on a thread of their own, with a cap of their own: hosts that do
       // not answer (5 s each) fill this queue, never the store's.
@@ -566,7 +573,13 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       for (const FleetBatch& b : batches) {
         if (b.events.empty() || rejected.contains(b.host)) continue;
         newest[b.host] = b.events.back().seq;
-        if (b.received_us <= 0) continue;
+        // A lag is of events committed: not when the store failed, nor for a host another
+        // instance holds (its batch was refused).
+        if (b.received_us <= 0 || !stored ||
+            std::find(stored->not_owned.begin(), stored->not_owned.end(), b.host) !=
+                stored->not_owned.end()) {
+          continue;
+        }
         double waited = static_cast<double>(std::max<int64_t>(0, now_us - b.received_us)) / 1e6;
         lag[b.host] = std::max(lag[b.host], waited);
       }

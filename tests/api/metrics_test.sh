@@ -54,8 +54,11 @@ scrape() {
   grep -qi '^content-type: text/plain; version=0.0.4' "$2.head" || fail "content type: $(cat "$2.head")"
   promtool check metrics <"$2" >"$2.lint" 2>&1 || fail "promtool check metrics $1: $(cat "$2.lint")"
 }
-# value FILE SERIES: the sample of SERIES ('name{labels}' as written), 0 when absent.
-value() { awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$1"; }
+# value FILE SERIES: the sample of SERIES ('name{labels}' as written); "absent" when it is not
+# there, so that a series never exported does not pass for a 0.
+value() { awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? "absent" : v }' "$1"; }
+# count FILE SERIES: a request counter's sample, 0 before its first request.
+count() { awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$1"; }
 # wait_for URL SERIES WANT: scrapes until SERIES is WANT (10 s).
 wait_for() {
   for _ in $(seq 200); do
@@ -101,7 +104,7 @@ wait_for "$h" 'utmpcd_sessions{kind="remote"}' 1
 
 # Requests by endpoint, status and tier (loopback gets the history tier by default); a path
 # that is no endpoint is "other", not a series of its own.
-before=$(value now 'utmpcd_http_requests_total{endpoint="/v1/history",code="200",tier="history"}')
+before=$(count now 'utmpcd_http_requests_total{endpoint="/v1/history",code="200",tier="history"}')
 for _ in 1 2 3; do curl -sS -o /dev/null "$h/v1/history?limit=2"; done
 curl -sS -o /dev/null "$h/no/such/path/$RANDOM"
 curl -sS -o /dev/null "$h/v1/failed?limit=1"
@@ -171,6 +174,16 @@ done
 [[ $(fleet_total s1) == "$want" ]] || fail "the fleet stored $(fleet_total s1) of $want"
 [[ $(value s1 'utmpsd_events_stored_total{kind="failed"}') == 0 ]] || fail "failed logins at the history tier"
 [[ $(value s1 'utmpsd_hosts{state="up"}') == 1 ]] || fail "hosts up: $(grep utmpsd_hosts s1)"
+[[ $(awk '/^utmpsd_hosts\{/ { n += $2 } END { print n }' s1) == 1 ]] ||
+  fail "the states do not sum to the one host: $(grep '^utmpsd_hosts{' s1)"
+# The fleet's queries are counted as they are answered (by its query thread).
+for _ in 1 2; do curl -sS -o /dev/null "$f/v1/hosts"; done
+curl -sS -o /dev/null "$f/v1/fleet/sessions"
+scrape "$f" s2
+[[ $(value s2 'utmpsd_http_requests_total{endpoint="/v1/hosts",code="200",tier="history"}') == 2 ]] ||
+  fail "/v1/hosts requests: $(grep 'utmpsd_http_requests_total' s2)"
+[[ $(value s2 'utmpsd_http_requests_total{endpoint="/v1/fleet/sessions",code="200",tier="history"}') == 1 ]] ||
+  fail "/v1/fleet/sessions requests: $(grep 'utmpsd_http_requests_total' s2)"
 [[ $(value s1 'utmpsd_store_up') == 1 ]] || fail "store not up"
 grep -q '^utmpsd_host_lag_seconds{host="h1"} ' s1 || fail "no lag for h1: $(grep lag s1)"
 [[ $(value s1 'utmpsd_store_seconds_count') -ge 1 ]] || fail "no store timed"

@@ -96,6 +96,34 @@ TEST_F(NetTest, WatchStartsWithNewEventsAndTextLines) {
   for (uint32_t i = first; i < next; ++i) EXPECT_EQ(lines[i - first], line_of(i));
 }
 
+TEST_F(NetTest, WatchColoursLinesByTheirKind) {
+  StartTwo(Sessions(0, 10));
+  const std::string host = a_->host();
+  Background watch({Env("UTMPC"), "watch", "--color=always", "@" + host}, env_, dir_);
+  uint32_t next = 10;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        Append(a_->file("wtmp"), Sessions(next, 2));
+        next += 2;
+        std::this_thread::sleep_for(1s);
+        return Lines(watch.out()).size() >= 2;
+      },
+      60s))
+      << watch.err();
+  // Logins green, the escape around the whole line; logouts as they are without colour.
+  size_t logins = 0;
+  for (const std::string& line : Lines(watch.out())) {
+    if (line.find(" login ") != std::string::npos) {
+      ++logins;
+      EXPECT_EQ(line.rfind("\033[32m" + host, 0), 0u) << line;
+      EXPECT_TRUE(line.ends_with("\033[0m")) << line;
+    } else {
+      EXPECT_EQ(line.find('\033'), std::string::npos) << line;
+    }
+  }
+  EXPECT_GE(logins, 1u) << watch.out();
+}
+
 TEST_F(NetTest, UptimeAndWFromAHostsFile) {
   StartTwo();
   std::ofstream(dir_ / "hosts") << "# the test hosts\n"
