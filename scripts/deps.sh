@@ -28,6 +28,8 @@ packages=(
   # GET /metrics is checked with Prometheus's own promtool; the manual pages are rendered by
   # man with its warnings on
   prometheus man-db groff-base
+  # the Debian packages (debian/): built by dpkg-buildpackage, checked by lintian
+  debhelper dpkg-dev lintian
   "$@"
 )
 
