@@ -24,6 +24,7 @@
 #include "net/connection.h"
 #include "net/event_loop.h"
 #include "net/http_request.h"
+#include "net/tcp_listen_internal.h"
 #include "net/tls_internal.h"
 #include "net/udp_address.h"
 #include "net/udp_rate_limiter.h"
@@ -46,7 +47,8 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Descriptors kept for what is not a connection: the store, the files followed, the sockets.
 constexpr int64_t kReservedDescriptors = 64;
 
-// "[v6]:port" or "v4:port": an address to listen on (a name is not looked up).
+}  // namespace
+
 Result<tcp::endpoint> ParseEndpoint(const std::string& text) {
   auto split = SplitHostPort(text, 0);
   if (!split) return tl::unexpected(split.error());
@@ -67,7 +69,28 @@ std::string EndpointText(const tcp::endpoint& e) {
                              : fmt::format("{}:{}", e.address().to_string(), e.port());
 }
 
-}  // namespace
+Result<std::unique_ptr<tcp::acceptor>> OpenAcceptor(asio::io_context& io, const std::string& text,
+                                                     const char* what) {
+  auto endpoint = ParseEndpoint(text);
+  if (!endpoint) return tl::unexpected(endpoint.error());
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  error_code ec;
+  acceptor->open(endpoint->protocol(), ec);
+  if (ec == asio::error::address_family_not_supported && endpoint->address().is_v6()) {
+    // A host without IPv6 (ipv6.disable=1): [::]:431 of the default is no error.
+    Log(LogLevel::kWarning, "{}: not listening on {}: this host has no IPv6", what, text);
+    return nullptr;
+  }
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(*endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("{}: listening on {}: {}", what, text, ec.message()));
+  }
+  return acceptor;
+}
 
 class HttpServer::Impl {
  public:
@@ -334,23 +357,11 @@ Result<void> HttpServer::Impl::Bind() {
     }
   }
   for (const std::string& text : options_.listen) {
-    auto endpoint = ParseEndpoint(text);
-    if (!endpoint) return tl::unexpected(endpoint.error());
-    auto acceptor = std::make_unique<tcp::acceptor>(loop_.io());
-    error_code ec;
-    acceptor->open(endpoint->protocol(), ec);
-    if (ec == asio::error::address_family_not_supported && endpoint->address().is_v6()) {
-      // A host without IPv6 (ipv6.disable=1): [::]:431 of the default is no error.
-      Log(LogLevel::kWarning, "HTTP: not listening on {}: this host has no IPv6", text);
-      continue;
-    }
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(*endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return MakeError(ErrorCode::kIo, "listening on " + text + ": " + ec.message());
-    endpoints_.push_back(EndpointText(acceptor->local_endpoint()));
-    acceptors_.push_back(std::move(acceptor));
+    auto acceptor = OpenAcceptor(loop_.io(), text, "HTTP");
+    if (!acceptor) return tl::unexpected(acceptor.error());
+    if (!*acceptor) continue;
+    endpoints_.push_back(EndpointText((*acceptor)->local_endpoint()));
+    acceptors_.push_back(std::move(*acceptor));
   }
   if (!options_.unix_socket.empty()) {
     if (unix_acceptor_) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/finger.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "net/connection.h"
@@ -90,6 +91,18 @@ class ApiServer::Impl : public HttpHandler {
     http_ = std::move(*server);
     api_->SetStats([this] { return Stats(); });
     if (options_.api.metrics) CollectMetrics(*options_.api.metrics);
+    if (options_.finger) {
+      // A finger query carries no credential: the source address alone decides, as for UDP.
+      auto opened = finger_.Open(loop_, *options_.finger,
+                                 [this](const std::string& address, std::string_view line) {
+                                   ApiRequest request;
+                                   request.peer.address = address;
+                                   Tier tier = DecideAccess(request, api_->access()).tier;
+                                   return FingerAnswer(ParseFingerQuery(line), tier,
+                                                       api_->Summary(), *live_->Get());
+                                 });
+      if (!opened) return opened;
+    }
     if (!options_.udp || (options_.udp->listen.empty() && options_.udp->inherited_fds.empty())) {
       return {};
     }
@@ -228,6 +241,7 @@ class ApiServer::Impl : public HttpHandler {
   std::vector<std::string> udp_endpoints() const {
     return udp_ ? udp_->LocalEndpoints() : std::vector<std::string>();
   }
+  std::vector<std::string> finger_endpoints() const { return finger_.endpoints(); }
 
   ApiResponse Handle(const ApiRequest& request) override { return api_->Handle(request); }
 
@@ -321,6 +335,7 @@ class ApiServer::Impl : public HttpHandler {
   SseHub hub_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<UdpServer> udp_;
+  FingerServer finger_;
   std::thread thread_;
   std::atomic<bool> fetch_posted_{false};
 };
@@ -359,6 +374,9 @@ void ApiServer::SetAccess(AccessPolicy policy, bool access_log,
 Result<void> ApiServer::ReopenStore() { return impl_->ReopenStore(); }
 Result<void> ApiServer::ReloadTls(const TlsServerOptions& tls) { return impl_->ReloadTls(tls); }
 std::vector<std::string> ApiServer::udp_endpoints() const { return impl_->udp_endpoints(); }
+std::vector<std::string> ApiServer::finger_endpoints() const {
+  return impl_->finger_endpoints();
+}
 std::vector<std::string> ApiServer::endpoints() const { return impl_->endpoints(); }
 
 }  // namespace utmpcd

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "core/result.h"
+#include "net/finger_server.h"
 #include "net/tls.h"
 #include "net/udp_server.h"
 
@@ -47,6 +48,9 @@ struct ApiServerOptions {
   std::shared_ptr<MetricsRegistry> metrics{};
   // Port 431 over UDP on the same thread; none when unset.
   std::optional<UdpOptions> udp;
+  // A finger responder (RFC 1288, api/finger.h) on the same thread, answering by the same
+  // access rules (the source address alone); none when unset.
+  std::optional<FingerOptions> finger{};
 };
 
 class ApiServer {
@@ -81,6 +85,8 @@ class ApiServer {
   std::vector<std::string> endpoints() const;
   // The UDP addresses bound (none without UDP).
   std::vector<std::string> udp_endpoints() const;
+  // The finger addresses bound (none without [finger]).
+  std::vector<std::string> finger_endpoints() const;
 
  private:
   class Impl;

@@ -208,6 +208,11 @@ Result<void> ReadUdp(const toml::table& t, DaemonConfig* c, std::string_view ori
   return ReadBool(t, "discovery", &c->udp_discovery, origin);
 }
 
+Result<void> ReadFinger(const toml::table& t, DaemonConfig* c, std::string_view origin) {
+  if (auto ok = OnlyKeys(t, "finger", {"listen"}, origin); !ok) return ok;
+  return ReadListen(t, &c->finger_listen, origin);
+}
+
 Result<void> ReadDaemon(const toml::table& t, DaemonConfig* c, std::string_view origin) {
   if (auto ok = OnlyKeys(t, "daemon", {"user", "seccomp"}, origin); !ok) return ok;
   if (const toml::node* node = t.get("seccomp")) {
@@ -258,7 +263,7 @@ Result<DaemonConfig> ParseConfig(std::string_view text, std::string_view origin)
   const std::pair<std::string_view, Reader> sections[] = {
       {"daemon", ReadDaemon},     {"files", ReadFiles}, {"store", ReadStore}, {"ingest", ReadIngest},
       {"sessions", ReadSessions}, {"http", ReadHttp},   {"udp", ReadUdp},
-      {"sources", ReadSources},
+      {"sources", ReadSources},   {"finger", ReadFinger},
       {"log", ReadLog},           {"tls", ReadTlsSection}};
   for (const auto& [key, node] : root) {
     if (key.str() == "access") {

@@ -93,6 +93,8 @@ struct DaemonConfig {
   double udp_rate_per_prefix = 20;  // datagrams per second from one /24 or /64
   double udp_burst = 40;
   bool udp_discovery = false;  // answer datagrams sent to a broadcast address
+  // [finger]: a finger responder (RFC 1288) on these addresses; off (empty) by default.
+  std::vector<std::string> finger_listen;
   // [log]
   bool debug = false;
   bool access_log = false;  // [log] access: a line per HTTP request

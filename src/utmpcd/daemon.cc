@@ -87,7 +87,7 @@ void Daemon::Loop::OpenApi() {
   // (The ingest socket alone does not count: port 431 is then the configuration's.)
   const bool activated = !handed.stream.empty() || !handed.datagram.empty();
   if (!activated && config_.http_listen.empty() && config_.api_socket.empty() &&
-      config_.udp_listen.empty()) {
+      config_.udp_listen.empty() && config_.finger_listen.empty()) {
     return;
   }
   ApiServerOptions options;
@@ -117,6 +117,16 @@ void Daemon::Loop::OpenApi() {
                              .discovery = config_.udp_discovery,
                              .snapshot_max_age_ms = 1000,
                              .may_list_sessions = nullptr};
+  }
+  if (!config_.finger_listen.empty()) {
+    if (activated) {
+      // Under socket activation the daemon never has the root that port 79 needs.
+      Log(LogLevel::kWarning,
+          "[finger] listen is not served under socket activation (the daemon cannot bind port "
+          "79 without root): run utmpcd without utmpcd.socket to answer finger");
+    } else {
+      options.finger = FingerOptions{.listen = config_.finger_listen};
+    }
   }
   if (history_id_.empty()) {  // the store could not be opened for writing: read its id
     if (auto read_only = SqliteStore::Open(config_.database, {.read_only = true})) {
@@ -741,6 +751,11 @@ int Daemon::Loop::Run() {
     where.clear();
     for (const std::string& e : api_->udp_endpoints()) where += (where.empty() ? "" : ", ") + e;
     if (!where.empty()) Log(LogLevel::kInfo, "UDP on {}", where);
+    where.clear();
+    for (const std::string& e : api_->finger_endpoints()) {
+      where += (where.empty() ? "" : ", ") + e;
+    }
+    if (!where.empty()) Log(LogLevel::kInfo, "finger on {}", where);
   }
   NotifyReady();
   // Pinged at half the interval systemd set, so one slow iteration does not cost a restart.

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   CLI::App app{"utmpcd: who is logged in on this host, and who was (port 431)", "utmpcd"};
   std::string config_path, database, wtmp, btmp, utmp, lastlog, layout, ingest_socket, wtmpdb;
   std::string history_source, failed_source, journal_directory, lastlog2;
-  std::vector<std::string> http_listen, udp_listen;
+  std::vector<std::string> http_listen, udp_listen, finger_listen;
   std::string api_socket, user;
   bool once = false, debug = false, hash_token = false;
   auto* config_opt = app.add_option("-c,--config", config_path,
@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   app.add_option("--udp-listen", udp_listen,
                  "ADDRESS:PORT to answer UDP datagrams on, repeatable (overrides [udp] listen; "
                  "\"none\": off; off by default when --http-listen is given)");
+  app.add_option("--finger-listen", finger_listen,
+                 "ADDRESS:PORT to answer finger (RFC 1288) queries on, repeatable (overrides "
+                 "[finger] listen; \"none\": off, the default)");
   app.add_option("--api-socket", api_socket,
                  "Unix socket serving the API to local clients (overrides [http] socket; "
                  "\"none\": off; off by default when --http-listen is given)");
@@ -110,12 +113,14 @@ int main(int argc, char** argv) {
     std::printf("%s\n", utmpcd::Sha256Hex(token).c_str());
     return 0;
   }
-  for (const std::vector<std::string>* listen : {&http_listen, &udp_listen}) {
+  for (const std::vector<std::string>* listen : {&http_listen, &udp_listen, &finger_listen}) {
     for (const std::string& address : *listen) {
       if (address == "none") continue;
       if (auto ok = utmpcd::CheckListenAddress(address); !ok) {
         std::fprintf(stderr, "utmpcd: %s: %s\n",
-                     listen == &http_listen ? "--http-listen" : "--udp-listen",
+                     listen == &http_listen  ? "--http-listen"
+                     : listen == &udp_listen ? "--udp-listen"
+                                             : "--finger-listen",
                      ok.error().message.c_str());
         return 2;
       }
@@ -151,6 +156,10 @@ int main(int argc, char** argv) {
     if (udp_listen.size() == 1 && udp_listen[0] == "none") udp_listen.clear();
     config->udp_listen = udp_listen;
   }
+  if (!finger_listen.empty()) {
+    if (finger_listen.size() == 1 && finger_listen[0] == "none") finger_listen.clear();
+    config->finger_listen = finger_listen;
+  }
   if (!user.empty()) config->user = user;
   if (!api_socket.empty()) config->api_socket = api_socket == "none" ? "" : api_socket;
   if (!layout.empty()) {
@@ -165,6 +174,7 @@ int main(int argc, char** argv) {
     config->http_listen.clear();
     config->api_socket.clear();
     config->udp_listen.clear();
+    config->finger_listen.clear();
     config->ingest_socket.clear();
   }
   config->debug = config->debug || debug;
