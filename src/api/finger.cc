@@ -14,8 +14,16 @@ namespace {
 // Longer is no user name of any system here; RFC 1288 sets no bound, a server may.
 constexpr size_t kMaxQuery = 256;
 
+// As utmpc escapes for a terminal, and a tab too (a terminal takes it; the answer's promise is
+// printable ASCII).
 void AppendSafe(std::string& out, std::string_view text) {
-  AppendForTerminal(out, text, TerminalCharset::kAscii);
+  while (!text.empty()) {
+    size_t tab = text.find('\t');
+    AppendForTerminal(out, text.substr(0, tab), TerminalCharset::kAscii);
+    if (tab == std::string_view::npos) break;
+    out += "*I";
+    text.remove_prefix(tab + 1);
+  }
 }
 
 // "Mon Dec  7 10:00" in the host's time zone, as who and finger show a login.

@@ -3,6 +3,7 @@
 #include "net/finger_server.h"
 
 #include <boost/asio.hpp>
+#include <map>
 
 #include "core/log.h"
 #include "net/event_loop.h"
@@ -51,6 +52,7 @@ class FingerServer::Impl : public std::enable_shared_from_this<FingerServer::Imp
     explicit Connection(asio::io_context& io) : socket(io), timer(io) {}
     tcp::socket socket;
     asio::steady_timer timer;
+    std::string source;  // the peer's address as counted in by_source_
     std::string line;
     std::string answer;
   };
@@ -58,7 +60,8 @@ class FingerServer::Impl : public std::enable_shared_from_this<FingerServer::Imp
   void Accept(tcp::acceptor& acceptor) {
     acceptor.async_accept([self = shared_from_this(), &acceptor](const error_code& ec,
                                                                  tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;  // closed
+      // Closed (the server goes): no more accepts.
+      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) return;
       if (!ec) self->Serve(std::move(socket));
       if (ec && ec != asio::error::connection_aborted) {
         Log(LogLevel::kWarning, "finger: accept: {}", ec.message());
@@ -73,17 +76,22 @@ class FingerServer::Impl : public std::enable_shared_from_this<FingerServer::Imp
   }
 
   void Serve(tcp::socket socket) {
-    if (open_ >= options_.max_connections) {
-      error_code ec;
+    error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    std::string source = ec ? "" : remote.address().to_string();
+    if (open_ >= options_.max_connections || by_source_[source] >= options_.max_per_source) {
+      if (by_source_[source] == 0) by_source_.erase(source);
       socket.close(ec);  // full: closed unanswered, as a busy fingerd's inetd would
       return;
     }
     ++open_;
+    ++by_source_[source];
     auto c = std::make_shared<Connection>(loop_.io());
+    c->source = source;
     c->socket = std::move(socket);
     c->timer.expires_after(std::chrono::milliseconds(options_.timeout_ms));
-    c->timer.async_wait([c](const error_code& ec) {
-      if (ec) return;  // cancelled: done in time
+    c->timer.async_wait([c](const error_code& waited) {
+      if (waited) return;  // cancelled: done in time
       error_code ignored;
       c->socket.close(ignored);
     });
@@ -132,6 +140,9 @@ class FingerServer::Impl : public std::enable_shared_from_this<FingerServer::Imp
     error_code ignored;
     c->socket.close(ignored);
     --open_;
+    if (auto it = by_source_.find(c->source); it != by_source_.end() && --it->second <= 0) {
+      by_source_.erase(it);
+    }
   }
 
   EventLoop& loop_;
@@ -139,6 +150,7 @@ class FingerServer::Impl : public std::enable_shared_from_this<FingerServer::Imp
   Answer answer_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   int64_t open_ = 0;
+  std::map<std::string, int64_t> by_source_;  // connections open, by peer address
 };
 
 FingerServer::FingerServer() = default;

@@ -1,8 +1,8 @@
 // FingerServer: a finger responder (RFC 1288) on TCP, port 79 by default, on the caller's
 // EventLoop: one query line in, one answer out, then the connection is closed. What the answer
-// says is the caller's (api/finger.h); this is the socket side: a line of at most 1 KiB read
-// within the timeout, a bounded number of connections at once (more are closed at once), the
-// answer written within the timeout.
+// says is the caller's (api/finger.h); this is the socket side: a line of at most about 1 KiB,
+// a whole exchange within the timeout, a bounded number of connections at once, in all and
+// from one address (more are closed at once).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ struct FingerOptions {
   // Numeric addresses with ports: "0.0.0.0:79", "[::]:79"; port 0 picks a free one (tests).
   std::vector<std::string> listen;
   int64_t max_connections = 64;  // at once; a connection beyond is closed unanswered
+  int64_t max_per_source = 4;    // of one address at once; beyond: closed unanswered
   int64_t timeout_ms = 10000;    // to send the query line, and to take the answer
 };
 
@@ -32,7 +33,9 @@ class FingerServer {
   using Answer = std::function<std::string(const std::string& address, std::string_view query)>;
 
   FingerServer();
-  ~FingerServer();  // closes the listeners and every connection
+  // Closes the listeners; connections still open end with their loop (destroy it after this,
+  // with its thread stopped).
+  ~FingerServer();
 
   // Binds every address of `options` (an error names the one that failed) and serves.
   Result<void> Open(EventLoop& loop, const FingerOptions& options, Answer answer);

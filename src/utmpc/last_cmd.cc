@@ -120,6 +120,7 @@ int ParseArgs(int argc, char** argv, bool lastb, LastArgs* a) {
   // previous second a few milliseconds into the next one.
   const int64_t now_us = int64_t{::time(nullptr)} * 1000000;
   LastTimeFlags flags;
+  flags.color = DefaultLastColor(argv[0]);
   optind = 0;  // a fresh scan, also when called twice in one process (tests)
   int c;
   while ((c = getopt_long(argc, argv, kLastShortOptions, kLong.data(), nullptr)) != -1) {

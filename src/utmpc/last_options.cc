@@ -86,6 +86,11 @@ int TakeLastTextOption(const char* name, int c, const char* arg, LastTextOptions
   }
 }
 
+ColorWhen DefaultLastColor(const char* argv0) {
+  // main.cc names a command "utmpc last"; under a tool's own name argv[0] is that name.
+  return std::string_view(argv0).starts_with("utmpc ") ? ColorWhen::kAuto : ColorWhen::kNever;
+}
+
 int CheckLastTimeFlags(const char* name, const LastTimeFlags& flags) {
   if (flags.full_times && flags.time_format) {
     fmt::print(stderr, "utmpc {}: mutually exclusive arguments: --fulltimes --time-format\n",

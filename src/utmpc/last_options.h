@@ -32,6 +32,10 @@ struct LastTimeFlags {
   ColorWhen color = ColorWhen::kAuto;  // --color: LastTextOptions::color once parsed
 };
 
+// The colour of a listing without --color: auto for `utmpc last`; never when utmpc runs as
+// `last` or `lastb` (a link of that name, argv[0]), which print as util-linux's do.
+ColorWhen DefaultLastColor(const char* argv0);
+
 // Applies one of the options that shape the text (-a, -d, -F, -i, -R, -w, --time-format,
 // --color):
 // -1 when taken, kUsageError (said on stderr) when its value is wrong, -2 when `c` is none of

@@ -158,6 +158,7 @@ int ParseArgs(int argc, char** argv, bool lastb, NetLastArgs* a) {
   const char* name = lastb ? "lastb" : "last";
   a->target = lastb ? "/v1/failed" : "/v1/history";
   LastTimeFlags flags;
+  flags.color = DefaultLastColor(argv[0]);
   std::vector<std::string> names;
   int status = ParseNetCommandLine(
       argc, argv, name, kLastShortOptions, LastLongOptions({}, false), false,

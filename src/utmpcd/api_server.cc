@@ -101,7 +101,9 @@ class ApiServer::Impl : public HttpHandler {
                                    return FingerAnswer(ParseFingerQuery(line), tier,
                                                        api_->Summary(), *live_->Get());
                                  });
-      if (!opened) return opened;
+      // The bridge is the least of the servers: a port 79 taken (an inetd fingerd) costs
+      // finger, never HTTP, UDP or the API socket.
+      if (!opened) Log(LogLevel::kError, "finger is not served: {}", opened.error().message);
     }
     if (!options_.udp || (options_.udp->listen.empty() && options_.udp->inherited_fds.empty())) {
       return {};
@@ -262,7 +264,7 @@ class ApiServer::Impl : public HttpHandler {
               ? "too many queries of the history are waiting; try again"
               : "too many of your queries of the history are waiting; try again");
       busy.headers.emplace_back("Retry-After", "1");
-      Count(request, busy);
+      Count(request, busy, *api_);
       reply(std::move(busy));
       return;
     }
@@ -279,12 +281,12 @@ class ApiServer::Impl : public HttpHandler {
       } catch (const std::exception& e) {
         Log(LogLevel::kError, "HTTP: {} {}: {}", request.method, request.target, e.what());
         answer = ErrorResponse(500, "internal", "the server failed to answer this request");
-        Count(request, answer);
+        Count(request, answer, *query_api_);
       } catch (...) {
         Log(LogLevel::kError, "HTTP: {} {}: an exception of unknown type", request.method,
             request.target);
         answer = ErrorResponse(500, "internal", "the server failed to answer this request");
-        Count(request, answer);
+        Count(request, answer, *query_api_);
       }
       query_api_->SetDeadline(std::nullopt);
       loop_.Post([this, answer = std::move(answer), reply = std::move(reply),
@@ -308,11 +310,12 @@ class ApiServer::Impl : public HttpHandler {
   }
 
  private:
-  // An answer given here rather than by an Api (which counts its own): in /metrics.
-  void Count(const ApiRequest& request, const ApiResponse& response) const {
+  // An answer given here rather than by an Api (which counts its own): in /metrics. `api` is
+  // the Api of the calling thread (its access rules are that thread's).
+  void Count(const ApiRequest& request, const ApiResponse& response, const Api& api) const {
     if (!options_.api.metrics) return;
     options_.api.metrics->CountRequest(request.target, response.status,
-                                       DecideAccess(request, api_->access()).tier);
+                                       DecideAccess(request, api.access()).tier);
   }
 
   static std::string ServerName() { return std::string("utmpcd/") + kVersion; }

@@ -120,10 +120,12 @@ void Daemon::Loop::OpenApi() {
   }
   if (!config_.finger_listen.empty()) {
     if (activated) {
-      // Under socket activation the daemon never has the root that port 79 needs.
+      // Under socket activation the daemon binds nothing of its configuration (and never has
+      // the root that port 79 needs).
       Log(LogLevel::kWarning,
-          "[finger] listen is not served under socket activation (the daemon cannot bind port "
-          "79 without root): run utmpcd without utmpcd.socket to answer finger");
+          "[finger] listen is not served under socket activation, which binds nothing of the "
+          "configuration: run utmpcd.service without utmpcd.socket to answer finger "
+          "(utmpcd(8), FINGER)");
     } else {
       options.finger = FingerOptions{.listen = config_.finger_listen};
     }

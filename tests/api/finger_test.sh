@@ -5,6 +5,7 @@
 # the second only the counts, the same text whatever user it asks for (no enumeration). A
 # forwarded query (user@a@b) is refused and tells no name; a record's escape sequence reaches
 # no client raw (checked on the bytes the server sends, not through finger, which filters).
+# A port 79 already taken costs a daemon finger, not its API.
 # Needs root (network namespaces). Environment: UTMPCD. Exit status: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 : "${UTMPCD:?}"
@@ -115,5 +116,22 @@ grep -q "alice " a.forward && fail "forwarding told a name"
 # ---- A malformed query: answered, and the daemon goes on ----
 from a bash -c 'exec 3<>/dev/tcp/10.81.1.1/79; printf "al\001ce\r\n" >&3; cat <&3' >a.bad
 grep -q "not a query" a.bad || fail "malformed: $(cat -v a.bad)"
-from a finger @10.81.1.1 | grep -q "^alice " || fail "the daemon stopped answering"
+from a finger @10.81.1.1 >a.again
+grep -q "^alice " a.again || fail "the daemon stopped answering"
+
+# ---- Port 79 taken (here by the first daemon): a second one serves all but finger ----
+ip netns exec "$server" "$UTMPCD" -c utmpcd.toml --database "$tmp/db2/history.db" --wtmp wtmp \
+  --btmp /nonexistent --utmp utmp --lastlog /nonexistent --ingest-socket none \
+  --http-listen 127.0.0.1:0 --user root 2>daemon2.log &
+pids+=($!)
+port=
+for _ in $(seq 200); do
+  port=$(sed -n 's/.*HTTP API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' daemon2.log)
+  [[ -n $port ]] && break
+  sleep 0.05
+done
+[[ -n $port ]] || fail "a taken port 79 stopped the API: $(cat daemon2.log)"
+grep -q "finger is not served" daemon2.log || fail "the second daemon did not say finger is off: $(cat daemon2.log)"
+ip netns exec "$server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; printf 'GET /v1/host HTTP/1.0\r\n\r\n' >&3; cat <&3" >host2
+grep -q '"hostname"' host2 || fail "the second daemon's API does not answer: $(cat host2)"
 echo PASS

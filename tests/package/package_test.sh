@@ -10,9 +10,13 @@
 #     on port 431 and on its API socket (utmpc who), and counts in /metrics;
 #   - the PAM profile is off until `pam-auth-update --enable utmpcd`, which puts the authfail
 #     line after pam_unix (whose success then jumps over it) and the session line in
-#     common-session; --disable takes both out;
+#     common-session (not common-session-noninteractive); --disable takes both out, and so
+#     does removing the package while it is enabled;
 #   - last, lastb and who stay util-linux's and coreutils'; the compat links are utmpc;
-#   - purge leaves nothing behind but the system users Debian policy keeps.
+#   - purge leaves nothing behind but the system users Debian policy keeps, and the PAM stack
+#     as it was.
+# (The root has no running systemd: the units' own lines are run, without their sandbox; the
+# daemon's drop to _utmpcd is its own.)
 # Needs root (debootstrap, chroot, namespaces). Environment: UTMPCD_SOURCE_DIR;
 # UTMPCD_PACKAGE_DIR, a directory holding packages built already (its *.deb and *.changes),
 # to test those instead of building (while working on the packaging).
@@ -43,10 +47,10 @@ debs=("$tmp"/*.deb)
 for p in utmpcd utmpc utmpsd libpam-utmpcd; do
   ls "$tmp/${p}_"*.deb >/dev/null 2>&1 || fail "no $p package"
 done
-# lintian: no error (warnings are listed in the log, and are not failures).
-lintian --fail-on error --tag-display-limit 0 "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 ||
-  fail "lintian: $(grep -E '^E:' "$tmp/lintian.log" | head -20; tail -3 "$tmp/lintian.log")"
-grep -E '^E:' "$tmp/lintian.log" && fail "lintian reports errors"
+# lintian: no error and no warning (informational tags are listed in the log).
+lintian --fail-on error,warning --tag-display-limit 0 "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 ||
+  fail "lintian: $(grep -E '^[EW]:' "$tmp/lintian.log" | head -20; tail -3 "$tmp/lintian.log")"
+grep -E '^[EW]:' "$tmp/lintian.log" && fail "lintian reports errors or warnings"
 rm -f "$tmp"/*-dbgsym_*.deb  # the debug symbols: checked by lintian, not installed
 debs=("$tmp"/*.deb)
 
@@ -79,6 +83,8 @@ snapshot() {  # the root's files, but for apt's and dpkg's own bookkeeping and l
 }
 snapshot >"$tmp/before"
 cp "$root/etc/passwd" "$tmp/passwd.before"
+pam_stack() { (cd "$root/etc/pam.d" && sha256sum common-*); }
+pam_stack >"$tmp/pam.before"
 
 in_root 'apt-get install -y -q /tmp/utmpcd_*.deb /tmp/utmpc_*.deb /tmp/utmpsd_*.deb /tmp/libpam-utmpcd_*.deb' \
   >"$tmp/install.log" 2>&1 || fail "apt-get install: $(tail -20 "$tmp/install.log")"
@@ -146,9 +152,15 @@ awk '/pam_unix.so/ {u = NR; if (match($0, /success=[0-9]+/)) s = substr($0, RSTA
   fail "common-auth after --enable: $auth"
 grep -qE '^session\s+optional\s+pam_utmpcd.so' "$root/etc/pam.d/common-session" ||
   fail "common-session after --enable: $(grep -E '^session' "$root/etc/pam.d/common-session")"
+# Not the non-interactive sessions (cron, su -c, sudo): they are no logins.
+grep -q pam_utmpcd "$root/etc/pam.d/common-session-noninteractive" &&
+  fail "pam_utmpcd is in common-session-noninteractive"
 in_root 'pam-auth-update --disable utmpcd' >>"$tmp/pam.log" 2>&1 || fail "pam-auth-update --disable"
 grep -q pam_utmpcd "$root/etc/pam.d/common-auth" "$root/etc/pam.d/common-session" &&
   fail "pam_utmpcd is still in the stack after --disable"
+# Enabled again, as an administrator leaves it: removing the package takes it out (prerm).
+in_root 'pam-auth-update --enable utmpcd' >>"$tmp/pam.log" 2>&1 || fail "pam-auth-update --enable"
+grep -q pam_utmpcd "$root/etc/pam.d/common-auth" || fail "not enabled again"
 
 # ---- Purge: nothing left but the system users ----
 in_root 'apt-get purge -y -q utmpcd utmpc utmpsd libpam-utmpcd' >"$tmp/purge.log" 2>&1 ||
@@ -159,4 +171,5 @@ left=$(comm -13 "$tmp/before" "$tmp/after" | grep -vE '^\./etc/(passwd|group|sha
 gone=$(comm -23 "$tmp/before" "$tmp/after" || true)
 [[ -z $left ]] || fail "purge left behind: $left"
 [[ -z $gone ]] || fail "install and purge removed: $gone"
+pam_stack | cmp -s - "$tmp/pam.before" || fail "the PAM stack is not as before: $(grep -l pam_utmpcd "$root"/etc/pam.d/common-*)"
 echo PASS

@@ -13,6 +13,7 @@
 #include "core/last_builder.h"
 #include "core/login_record.h"
 #include "utmpc/color.h"
+#include "utmpc/last_options.h"
 #include "utmpc/last_text.h"
 
 namespace utmpcd {
@@ -85,6 +86,13 @@ TEST(LastColorTest, RowsAreColouredByHowTheSessionEnded) {
                              std::string(kSgrReset) + "\n");
     }
   }
+}
+
+TEST(LastColorTest, UnderTheToolsOwnNameTheDefaultIsNoColour) {
+  EXPECT_EQ(DefaultLastColor("utmpc last"), ColorWhen::kAuto);
+  EXPECT_EQ(DefaultLastColor("utmpc lastb"), ColorWhen::kAuto);
+  EXPECT_EQ(DefaultLastColor("last"), ColorWhen::kNever);
+  EXPECT_EQ(DefaultLastColor("/usr/lib/utmpcd/compat/lastb"), ColorWhen::kNever);
 }
 
 TEST(LastColorTest, WhenToColour) {
