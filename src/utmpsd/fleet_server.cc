@@ -872,8 +872,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
                                "/v1/fleet/events", "/v1/access", "/healthz", "/metrics"});
   MetricFamily& host_states_ = metrics_->Add(
       "utmpsd_hosts",
-      "Hosts configured, by state: up, down, new (never reached) for those this instance "
-      "follows; elsewhere for those another instance follows or nobody holds.",
+      "Hosts configured, by state: up, connecting, down, new (never reached) for those this "
+      "instance follows; elsewhere for those another instance follows or nobody holds.",
       MetricType::kGauge, {"state"});
   MetricFamily& host_up_ = metrics_->Add(
       "utmpsd_host_up", "1 while this instance follows the host's event stream, else 0.",
