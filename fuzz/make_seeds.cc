@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/udp_wire.h"
+#include "api/whod.h"
 #include "core/login_record.h"
 #include "formats/lastlog.h"
 #include "formats/utmp.h"
@@ -209,6 +210,42 @@ void UdpWireSeeds(const fs::path& dir) {
   Write(dir, "reply_ping", EncodeUdpReply(pong));
 }
 
+// rwhod's packets: a host with users (one idle, one logged in before 2038 and read after it),
+// an empty host, and damaged ones (cut, a bad name, an unterminated name, 43 entries' worth).
+void WhodSeeds(const fs::path& dir) {
+  auto bytes = [](const std::vector<uint8_t>& v) {
+    return std::string_view(reinterpret_cast<const char*>(v.data()), v.size());
+  };
+  WhodStatus s;
+  s.send_s = kT0;
+  s.hostname = "oldbox";
+  s.load100 = {12, 8, 2};
+  s.boot_s = kT0 - 731045;
+  s.entries = {{"pts/0", "alice", kT0 - 600, 0}, {"tty1", "bob", kT0 - 90000, 7200}};
+  std::vector<uint8_t> users = EncodeWhod(s);
+  Write(dir, "users", bytes(users));
+  WhodStatus after2038 = s;
+  after2038.send_s = 2147483647LL + 3600;
+  after2038.entries = {{"pts/1", "carol", 2147483647LL - 60, 5}};
+  Write(dir, "after_2038", bytes(EncodeWhod(after2038)));
+  WhodStatus empty = s;
+  empty.entries.clear();
+  Write(dir, "no_users", bytes(EncodeWhod(empty)));
+  Write(dir, "cut_entry", bytes(users).substr(0, users.size() - 5));
+  std::vector<uint8_t> slash = users;
+  slash[12] = '/';
+  Write(dir, "slash_in_name", bytes(slash));
+  std::vector<uint8_t> unterminated = users;
+  for (size_t i = 12; i < 44; ++i) unterminated[i] = 'a';
+  Write(dir, "unterminated_name", bytes(unterminated));
+  std::vector<uint8_t> escape = users;
+  escape[kWhodHeaderSize + 8] = 0x1b;
+  Write(dir, "escape_in_user", bytes(escape));
+  std::vector<uint8_t> big = EncodeWhod(empty);
+  big.resize(kWhodHeaderSize + 43 * kWhodEntrySize, 'x');
+  Write(dir, "43_entries", bytes(big));
+}
+
 }  // namespace
 }  // namespace utmpcd
 
@@ -224,5 +261,6 @@ int main(int argc, char** argv) {
   utmpcd::TextSeeds(dir / "fuzz_text");
   utmpcd::TimestampSeeds(dir / "fuzz_timestamp");
   utmpcd::UdpWireSeeds(dir / "fuzz_udp_wire");
+  utmpcd::WhodSeeds(dir / "fuzz_whod");
   return 0;
 }

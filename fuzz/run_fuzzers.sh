@@ -10,7 +10,7 @@ seconds=${1:-20}
 build=${UTMPCD_FUZZ_BUILD_DIR:-$top/build-fuzz}
 targets=(fuzz_access fuzz_api_request fuzz_bench_http_frame fuzz_config fuzz_finger fuzz_http_frame fuzz_ingest_message fuzz_journal_message fuzz_lastlog_decode fuzz_logind_session_file
   fuzz_fleet_config fuzz_net_api fuzz_request_head fuzz_sse fuzz_text fuzz_timestamp fuzz_undump fuzz_utmp_decode
-  fuzz_utmp_listing fuzz_udp_wire fuzz_wtmpdb)
+  fuzz_utmp_listing fuzz_udp_wire fuzz_whod fuzz_wtmpdb)
 
 cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DUTMPCD_FUZZ=ON -DUTMPCD_TESTS=OFF -DUTMPCD_BENCH=OFF >/dev/null

@@ -13,8 +13,9 @@ packages=(
   # the classic tools we test against, and a real sshd making real logins
   util-linux coreutils login openssh-server openssh-client procps iproute2 tzdata sqlite3
   pamtester libpam-wrapper
-  # the finger responder is asked by Debian's finger client
-  finger
+  # the finger responder is asked by Debian's finger client; utmpsd's rwho bridge takes in
+  # Debian's rwhod and is read by its rwho and ruptime
+  finger rwhod rwho
   # a Debian 13 root (wtmpdb, lastlog2: hosts without utmp), made once and cached
   debootstrap perl
   # the fleet server's store: a real PostgreSQL 15 server, started by the tests themselves

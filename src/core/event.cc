@@ -8,7 +8,7 @@ namespace {
 constexpr const char* kKindNames[] = {"login",    "logout",   "boot", "shutdown",
                                       "failed",   "gone",     "runlevel", "clock"};
 constexpr const char* kSourceNames[] = {"utmp", "wtmp",   "btmp",   "logind",
-                                        "pam",  "import", "wtmpdb", "journal"};
+                                        "pam",  "import", "wtmpdb", "journal", "rwhod"};
 
 }  // namespace
 

@@ -22,8 +22,9 @@ enum class EventKind {
 };
 
 // kWtmpdb: wtmpdb's database (Debian 13, openSUSE); kJournal: the systemd journal (failed
-// logins where btmp is gone).
-enum class EventSource { kUtmp, kWtmp, kBtmp, kLogind, kPam, kImport, kWtmpdb, kJournal };
+// logins where btmp is gone); kRwhod: utmpsd's reading of a host's rwhod packets (its utmp as
+// rwhod sends it: no utmpcd there).
+enum class EventSource { kUtmp, kWtmp, kBtmp, kLogind, kPam, kImport, kWtmpdb, kJournal, kRwhod };
 
 // Stable lower-case names, as stored and as the API shows them ("login", "wtmp", ...).
 const char* EventKindName(EventKind kind);

@@ -383,6 +383,15 @@ class SqlFleetStore final : public FleetStore {
     return Sessions(*rows);
   }
 
+  Result<std::vector<FleetSession>> OpenBoots() override {
+    auto rows = db_->Query(fmt::format("SELECT {} FROM fleet_sessions WHERE end_kind = '' AND"
+                                       " boot = 1 ORDER BY host, login_us, seq",
+                                       kSessionColumns),
+                           {});
+    if (!rows) return tl::unexpected(rows.error());
+    return Sessions(*rows);
+  }
+
   Result<std::vector<FleetSession>> History(const FleetFilter& filter) override {
     std::vector<SqlValue> params;
     std::string where = "1 = 1" + Filters(filter, "login_us", params);
@@ -621,9 +630,13 @@ class SqlFleetStore final : public FleetStore {
     std::vector<SqlValue> names;
     for (auto& [host, _] : by_host) names.push_back(SqlValue::Text(host));
     std::vector<SqlStatement> ensure;
-    for (auto& n : names)
-      ensure.push_back(
-          {"INSERT INTO fleet_hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING", {n}});
+    for (auto& [host, list] : by_host) {
+      bool followed = std::none_of(list.begin(), list.end(),
+                                   [](const FleetBatch* b) { return b->unfollowed; });
+      ensure.push_back({"INSERT INTO fleet_hosts (host, followed) VALUES ($1, $2) ON CONFLICT "
+                        "(host) DO NOTHING",
+                        {SqlValue::Text(host), SqlValue::Int(followed ? 1 : 0)}});
+    }
     if (auto e = db_->Pipeline(ensure); !e) return tl::unexpected(e.error());
     PadList(names, 0);
     std::string in = Placeholders(1, names.size());

@@ -40,6 +40,9 @@ struct FleetBatch {
   // When utmpsd received the batch's first event (microseconds since the epoch, its clock; 0:
   // unknown): the host's lag is how long that waited until it was stored.
   int64_t received_us = 0;
+  // Of a host no instance follows (one running rwhod, whose packets utmpsd reads): its row,
+  // when this batch makes it, is not among the hosts the instances share out (Claim).
+  bool unfollowed = false;
 };
 
 // Where a host stands in the store.
@@ -175,6 +178,8 @@ class FleetStore {
 
   // Queries. Sessions open now (end ""), by host then login time.
   virtual Result<std::vector<FleetSession>> OpenSessions(const FleetFilter& filter) = 0;
+  // Each host's boot that has not ended (the host's uptime), by host.
+  virtual Result<std::vector<FleetSession>> OpenBoots() = 0;
   // Up to `limit` logins (no boots) opened or ended by batches with positions above `after`,
   // in position order: what changed in the sessions open now since a reader saw `after`.
   // Positions are given in commit order, so a reader that applies these in turn misses none.

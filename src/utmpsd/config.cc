@@ -7,7 +7,9 @@
 #include <set>
 #include <sstream>
 
+#include "api/whod.h"
 #include "net/config_toml.h"
+#include "net/udp_address.h"
 
 namespace utmpcd {
 namespace {
@@ -157,6 +159,37 @@ Result<void> ReadSection(std::string_view name, const toml::table& t, FleetConfi
     return ReadInteger(t, "heartbeat_s", 1, 3600, &c->heartbeat_s, origin);
   }
   if (name == "tls") return ReadTls(t, &c->tls_server, origin);
+  if (name == "rwho") {
+    if (auto ok = OnlyKeys(t, "rwho", {"listen", "networks", "max_hosts", "spool"}, origin); !ok)
+      return ok;
+    if (auto ok = ReadStringList(t, "listen", &c->rwho_listen, origin); !ok) return ok;
+    for (const std::string& l : c->rwho_listen) {
+      auto split = SplitHostPort(l, kWhodPort);
+      if (!split || !ParseIpAddress(split->host)) {
+        return tl::unexpected(ConfigError(origin, t.get("listen")->source(),
+                                          fmt::format("[rwho] listen '{}': not a numeric IPv4 or "
+                                                      "[IPv6] address with an optional port",
+                                                      l)));
+      }
+    }
+    if (auto ok = ReadStringList(t, "networks", &c->rwho_networks, origin); !ok) return ok;
+    for (const std::string& n : c->rwho_networks) {
+      if (!ParseNetwork(n)) {
+        return tl::unexpected(ConfigError(
+            origin, t.get("networks")->source(),
+            fmt::format("[rwho] networks '{}': not an address or ADDRESS/PREFIX", n)));
+      }
+    }
+    if (!c->rwho_listen.empty() && c->rwho_networks.empty()) {
+      return tl::unexpected(ConfigError(
+          origin, t.source(),
+          "[rwho] listen needs networks: rwhod's packets carry no proof of where they come "
+          "from, so name the networks whose hosts are taken in"));
+    }
+    if (auto ok = ReadInteger(t, "max_hosts", 1, 1000000, &c->rwho_max_hosts, origin); !ok)
+      return ok;
+    return ReadString(t, "spool", &c->rwho_spool, origin);
+  }
   if (name == "log") {
     if (auto ok = OnlyKeys(t, "log", {"debug", "access"}, origin); !ok) return ok;
     if (auto ok = ReadBool(t, "debug", &c->debug, origin); !ok) return ok;
@@ -189,7 +222,7 @@ Result<FleetConfig> ParseFleetConfig(std::string_view text, std::string_view ori
   }
   FleetConfig c;
   static const std::set<std::string_view> kSections = {"server", "store", "follow", "http",
-                                                       "tls",    "log"};
+                                                       "tls",    "rwho",  "log"};
   for (const auto& [key, node] : root) {
     if (key.str() == "access") {
       if (auto ok = ReadAccessRules(key, node, &c.access, origin); !ok)
@@ -212,7 +245,7 @@ Result<FleetConfig> ParseFleetConfig(std::string_view text, std::string_view ori
       return tl::unexpected(ConfigError(
           origin, key.source(),
           fmt::format("unknown {} '{}' (expected [server], [store], [follow], [http], [tls], "
-                      "[log], [[access]] or [[host]])",
+                      "[rwho], [log], [[access]] or [[host]])",
                       node.is_table() ? "table" : "key", key.str())));
     }
     if (auto ok = ReadSection(key.str(), *node.as_table(), &c, origin); !ok)

@@ -62,6 +62,12 @@ struct FleetConfig {
   // [tls], [[access]]
   std::optional<TlsServerOptions> tls_server;
   std::vector<AccessRule> access;
+  // [rwho]: hosts that still run rwhod, taken in from their packets (UDP 513), and the spool
+  // rwho(1) and ruptime(1) read, written for the whole fleet (docs/FLEET.md).
+  std::vector<std::string> rwho_listen;    // empty: no intake
+  std::vector<std::string> rwho_networks;  // the sources taken in; required with rwho_listen
+  int64_t rwho_max_hosts = 1024;           // new names beyond it are refused
+  std::string rwho_spool;                  // "" : no spool written
   // [log]
   bool debug = false;
   bool access_log = false;

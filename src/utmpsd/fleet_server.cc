@@ -1,11 +1,17 @@
 #include "utmpsd/fleet_server.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <optional>
@@ -16,18 +22,22 @@
 #include <utility>
 #include <unordered_map>
 
+#include "api/access.h"
 #include "api/access_gate.h"
 #include "api/fleet_api.h"
 #include "api/query.h"
+#include "api/whod.h"
 #include "api/wire_decode.h"
 #include "core/log.h"
 #include "net/connection.h"
+#include "net/datagram_receiver.h"
 #include "net/event_loop.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/sse_follower.h"
 #include "net/sse_hub.h"
 #include "store/fleet_store.h"
+#include "utmpsd/rwho_bridge.h"
 
 namespace utmpcd {
 namespace {
@@ -105,7 +115,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         hub_(loop_, *this,
              SseHubOptions{.server_name = "utmpsd/" + options_.version,
                            .heartbeat_s = config_.heartbeat_s}),
-        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_) {
+        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_), rwho_timer_(loop_) {
     for (EventKind kind : {EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
                            EventKind::kShutdown, EventKind::kFailed}) {
       events_stored_by_kind_.Add({EventKindName(kind)}, 0);
@@ -144,6 +154,12 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
     for (const auto& [state, n] : by_state) host_states_.Set({state}, static_cast<double>(n));
     host_states_.Set({"elsewhere"}, static_cast<double>(others));
+    if (rwho_) {
+      int64_t down = 0;
+      for (const auto& [name, h] : rwho_hosts_) down += h.down ? 1 : 0;
+      rwho_host_states_.Set({"up"}, static_cast<double>(static_cast<int64_t>(rwho_hosts_.size()) - down));
+      rwho_host_states_.Set({"down"}, static_cast<double>(down));
+    }
     store_up_.Set({}, store_ok_ ? 1 : 0);
   }
 
@@ -169,7 +185,21 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     write_store_kind_ = write_store_->kind();
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
-    return write_store_->SetHosts(names);
+    if (auto set = write_store_->SetHosts(names); !set) return set;
+    rwho_networks_ = Networks(config_.rwho_networks);
+    if (!config_.rwho_listen.empty()) {
+      // Port 513 is bound here, before privileges go.
+      auto rwho = DatagramReceiver::Open(
+          loop_, config_.rwho_listen, kWhodPort,
+          [this](std::span<const uint8_t> datagram, const IpEndpoint& from, bool truncated) {
+            OnWhod(datagram, from, truncated);
+          });
+      if (!rwho) return MakeError(rwho.error().code, "[rwho] " + rwho.error().message);
+      rwho_ = std::move(*rwho);
+      for (const char* name : {"taken", "source", "malformed", "name", "full", "early"})
+        rwho_packets_.Add({name}, 0);
+    }
+    return {};
   }
 
   std::vector<std::string> endpoints() const { return http_->endpoints(); }
@@ -199,9 +229,14 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     RefreshOpenSessions();
     PollOthers();
     Retention();
+    RwhoRound();
     Log(LogLevel::kInfo, "utmpsd {} serving on {} as instance '{}', {} host(s) configured, store {}",
         options_.version, fmt::join(http_->endpoints(), ", "), config_.instance,
         config_.hosts.size(), store_name_);
+    if (rwho_) {
+      Log(LogLevel::kInfo, "rwho: taking in rwhod's packets on udp {} from {}",
+          fmt::join(rwho_->endpoints(), ", "), fmt::join(config_.rwho_networks, ", "));
+    }
     if (ready) ready();
     loop_.RunUntilStopped();
     // Every thread's work ends before the stores and the loop go.
@@ -755,6 +790,226 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     });
   }
 
+  // rwho (docs/FLEET.md, "rwho and ruptime"). A rwhod packet, on the loop's thread: checked,
+  // remembered for the spool, and stored on the store's thread as the events it brings.
+  static std::vector<Network> Networks(const std::vector<std::string>& texts) {
+    std::vector<Network> out;
+    for (const std::string& t : texts)
+      if (auto n = ParseNetwork(t)) out.push_back(*n);  // checked when the file was read
+    return out;
+  }
+
+  void OnWhod(std::span<const uint8_t> datagram, const IpEndpoint& from, bool truncated) {
+    const std::string address = FormatIpAddress(from.address);
+    auto refuse = [&](const char* why) { rwho_packets_.Add({why}, 1); };
+    // rwhod sends from its own port and takes nothing from any other; the source networks
+    // are what the administrator trusts (the packet carries no proof of anything).
+    bool trusted = std::any_of(rwho_networks_.begin(), rwho_networks_.end(),
+                               [&](const Network& n) { return NetworkContains(n, address); });
+    if (!trusted || from.port != kWhodPort) return refuse("source");
+    const int64_t now_us = WallUs();
+    auto status = truncated ? Result<WhodStatus>(MakeError(ErrorCode::kCorrupt, "over 2 KiB"))
+                            : DecodeWhod(datagram, now_us / 1000000);
+    if (!status) {
+      if (rwho_malformed_++ % 1000 == 0)
+        Log(LogLevel::kWarning, "rwho: a packet from {} left out ({} so far): {}",
+            FormatEndpoint(from), rwho_malformed_, status.error().message);
+      return refuse("malformed");
+    }
+    const std::string& name = status->hostname;
+    if (hosts_.contains(name)) {
+      // A host the fleet follows is known by its utmpcd: a packet in its name is not taken.
+      if (rwho_warned_.insert(name).second)
+        Log(LogLevel::kWarning, "rwho: a packet from {} names {}, a host followed by its utmpcd: "
+                                "not taken",
+            address, name);
+      return refuse("name");
+    }
+    auto it = rwho_hosts_.find(name);
+    if (it == rwho_hosts_.end() && static_cast<int64_t>(rwho_hosts_.size()) >= config_.rwho_max_hosts) {
+      if (rwho_warned_.insert(name).second)
+        Log(LogLevel::kWarning, "rwho: host {} (from {}) not taken in: [rwho] max_hosts = {} reached",
+            name, address, config_.rwho_max_hosts);
+      return refuse("full");
+    }
+    // rwhod sends every 3 minutes (and once when it starts): more often is a loop or a flood,
+    // and each packet taken costs the store a query.
+    if (it != rwho_hosts_.end() && now_us - it->second.heard_us < kRwhoMinIntervalUs) return refuse("early");
+    if (it == rwho_hosts_.end()) {
+      Log(LogLevel::kInfo, "rwho: taking in host {} (from {}), {} session(s)", name, address,
+          status->entries.size());
+      it = rwho_hosts_.emplace(name, RwhoHost{}).first;
+    } else if (it->second.down) {
+      Log(LogLevel::kInfo, "rwho: host {} heard again (from {})", name, address);
+    }
+    it->second.status = *status;
+    it->second.heard_us = now_us;
+    it->second.down = false;
+    refuse("taken");
+    store_worker_->Post([this, status = std::move(*status), now_us] { RwhoStore(status, now_us); });
+    Spool();  // rwho and ruptime see the host now, not at the next round
+  }
+
+  // On the store's thread: the events a packet brings, against what the store has open.
+  void RwhoStore(const WhodStatus& status, int64_t received_us) {
+    const std::string& name = status.hostname;
+    auto fail = [&](const Error& e) {
+      Log(LogLevel::kWarning, "rwho: host {}: its packet not stored: {}", name, e.message);
+      rwho_rows_.erase(name);
+    };
+    if (!write_store_) return fail(Error{ErrorCode::kIo, "the fleet store is not connected"});
+    auto row = rwho_rows_.find(name);
+    if (row == rwho_rows_.end()) {
+      auto hosts = write_store_->Hosts();
+      if (!hosts) return fail(hosts.error());
+      RwhoRow r;
+      for (const FleetHost& h : *hosts) {
+        if (h.host != name) continue;
+        r.last_seq = h.last_seq;
+        r.last_event_us = h.last_event_us;
+        r.up = h.state == "up";
+      }
+      row = rwho_rows_.emplace(name, r).first;
+    }
+    FleetFilter filter;
+    filter.hosts = {name};
+    filter.limit = 1000000;
+    auto open = write_store_->OpenSessions(filter);
+    if (!open) return fail(open.error());
+    std::vector<Event> events =
+        RwhoEvents(status, *open, row->second.last_event_us, row->second.last_seq + 1);
+    if (!events.empty()) {
+      FleetBatch batch{.host = name,
+                       .history = "rwhod",
+                       .events = events,
+                       .rebase_to = std::nullopt,
+                       .received_us = received_us,
+                       .unfollowed = true};
+      auto stored = write_store_->Store({&batch, 1}, "");
+      if (!stored) return fail(stored.error());
+      row->second.last_seq = events.back().seq;
+      for (const Event& e : events)
+        row->second.last_event_us = std::max(row->second.last_event_us, e.time_us);
+      for (const auto& [kind, n] : stored->stored_by_kind)
+        events_stored_by_kind_.Add({EventKindName(kind)}, static_cast<double>(n));
+      loop_.Post([this, n = stored->stored] {
+        events_stored_ += n;
+        if (n > 0) hub_.FetchNew();
+      });
+    }
+    if (!row->second.up) {
+      if (auto set = write_store_->SetHostState(name, "up", "", received_us); !set) return fail(set.error());
+      row->second.up = true;
+    }
+  }
+
+  // Every 30 s: rwho hosts silent for 11 minutes are down (as ruptime says), and the spool is
+  // written.
+  void RwhoRound() {
+    const int64_t now_us = WallUs();
+    for (auto& [name, h] : rwho_hosts_) {
+      if (h.down || now_us - h.heard_us <= kRwhoDownUs) continue;
+      h.down = true;
+      Log(LogLevel::kWarning, "rwho: host {}: no packet for 11 minutes: down", name);
+      store_worker_->Post([this, name = name, since = h.heard_us + kRwhoDownUs] {
+        if (write_store_) (void)write_store_->SetHostState(name, "down", "no rwhod packet for 11 minutes", since);
+        rwho_rows_.erase(name);  // read again when it is heard
+      });
+    }
+    Spool();
+    rwho_timer_.After(std::chrono::seconds(30), [this] { RwhoRound(); });
+  }
+
+  // The spool written on the query thread (one write at a time; one asked for meanwhile is
+  // done after it).
+  void Spool() {
+    if (config_.rwho_spool.empty()) return;
+    if (spooling_) {
+      spool_again_ = true;
+      return;
+    }
+    spooling_ = true;
+    const int64_t now_us = WallUs();
+    {
+      std::vector<WhodStatus> heard;
+      for (const auto& [name, h] : rwho_hosts_) {
+        heard.push_back(h.status);
+        heard.back().recv_s = h.heard_us / 1000000;
+      }
+      std::vector<std::string> followed;
+      for (const FleetHostConfig& h : config_.hosts) followed.push_back(h.name);
+      query_worker_->Post([this, dir = config_.rwho_spool, url = config_.store_url,
+                           heard = std::move(heard), followed = std::move(followed),
+                           now_s = now_us / 1000000] {
+        WriteSpool(dir, url, heard, followed, now_s);
+        loop_.Post([this] {
+          spooling_ = false;
+          if (std::exchange(spool_again_, false)) Spool();
+        });
+      });
+    }
+  }
+
+  // On the query thread: whod.NAME for each host heard by rwho and each host followed (its
+  // open sessions and boot, up while its stream is), and no other whod.* file in `dir`.
+  void WriteSpool(const std::string& dir, const std::string& url, const std::vector<WhodStatus>& heard,
+                  const std::vector<std::string>& followed, int64_t now_s) {
+    auto problem = [&](const std::string& what) {
+      if (what != spool_problem_) Log(LogLevel::kWarning, "rwho spool {}: {}", dir, what);
+      spool_problem_ = what;
+    };
+    if (!query_store_) {
+      auto reopened = FleetStore::Open(url, StoreOptions());
+      if (!reopened) return problem(reopened.error().message);
+      query_store_ = std::move(*reopened);
+    }
+    FleetFilter all;
+    all.limit = 10000000;
+    auto rows = query_store_->Hosts();
+    auto open = rows ? query_store_->OpenSessions(all) : Result<std::vector<FleetSession>>();
+    auto boots = open ? query_store_->OpenBoots() : Result<std::vector<FleetSession>>();
+    if (!rows || !open || !boots) {
+      query_store_.reset();
+      return problem(!rows ? rows.error().message : !open ? open.error().message : boots.error().message);
+    }
+    std::map<std::string, std::vector<FleetSession>> by_host;
+    for (auto* list : {&*open, &*boots})
+      for (FleetSession& s : *list) by_host[s.hostname].push_back(std::move(s));
+    std::map<std::string, std::vector<uint8_t>> files;
+    for (const WhodStatus& s : heard) files["whod." + s.hostname] = EncodeWhodSpool(s);
+    std::set<std::string> names(followed.begin(), followed.end());
+    for (const FleetHost& h : *rows) {
+      if (!names.contains(h.host) || !SpoolName(h.host) || h.state == "new") continue;
+      int64_t heard_s = h.state == "up" ? now_s : h.state_since_us / 1000000;
+      if (heard_s <= 0) continue;
+      files["whod." + h.host] = EncodeWhodSpool(SpoolStatus(h.host, by_host[h.host], now_s, heard_s));
+    }
+    for (const auto& [file, bytes] : files) {
+      // Written whole under another name, then renamed: a reader sees the old or the new.
+      std::string temp = dir + "/." + file + ".new";
+      int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+      bool ok = fd >= 0 && ::fchmod(fd, 0644) == 0 &&
+                ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+      int error = errno;
+      if (fd >= 0) ::close(fd);
+      if (!ok || ::rename(temp.c_str(), (dir + "/" + file).c_str()) != 0) {
+        if (ok) error = errno;
+        ::unlink(temp.c_str());
+        return problem(fmt::format("{}: {}", file, std::strerror(error)));
+      }
+    }
+    // The spool is utmpsd's: whod.* files of hosts it no longer has go.
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.starts_with("whod.") && !files.contains(n)) ::unlinkat(::dirfd(d), n.c_str(), 0);
+      }
+      ::closedir(d);
+    }
+    if (!spool_problem_.empty()) Log(LogLevel::kInfo, "rwho spool {}: written again", dir);
+    spool_problem_.clear();
+  }
+
   void Retention() {
     if (config_.retention_days <= 0) return;
     int64_t before = WallUs() - config_.retention_days * 86400LL * 1000000;
@@ -812,6 +1067,10 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
     for (const auto& [name, h] : wanted)
       if (!hosts_.contains(name)) hosts_[name].config = h;
+    if (next.rwho_listen != config_.rwho_listen)
+      Log(LogLevel::kWarning, "SIGHUP: a new [rwho] listen needs a restart; keeping the one in use");
+    next.rwho_listen = config_.rwho_listen;
+    rwho_networks_ = Networks(next.rwho_networks);
     config_ = std::move(next);
     api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_));
     std::vector<std::string> names;
@@ -922,6 +1181,38 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   int64_t proxies_queued_ = 0;  // GET /v1/fleet/host requests waiting or asking (the loop's)
   static constexpr int64_t kMaxQueuedProxies = 16;
   Timer claim_timer_, poll_timer_, retention_timer_;
+  // rwho: the hosts heard (the loop's), what the store has of them (the store thread's).
+  struct RwhoHost {
+    WhodStatus status;  // its latest packet
+    int64_t heard_us = 0;
+    bool down = false;  // silent for 11 minutes
+  };
+  struct RwhoRow {
+    int64_t last_seq = 0, last_event_us = 0;
+    bool up = false;
+  };
+  static constexpr int64_t kRwhoDownUs = 11 * 60 * 1000000LL;  // ruptime's "down"
+  static constexpr int64_t kRwhoMinIntervalUs = 5 * 1000000LL;
+  std::unique_ptr<DatagramReceiver> rwho_;
+  std::vector<Network> rwho_networks_;
+  std::map<std::string, RwhoHost> rwho_hosts_;
+  std::set<std::string> rwho_warned_;  // names refused, said once each
+  uint64_t rwho_malformed_ = 0;
+  std::map<std::string, RwhoRow> rwho_rows_;  // the store thread's
+  bool spooling_ = false;
+  bool spool_again_ = false;
+  std::string spool_problem_;  // the query thread's
+  Timer rwho_timer_;
+  MetricFamily& rwho_packets_ = metrics_->Add(
+      "utmpsd_rwho_packets_total",
+      "rwhod packets received on [rwho] listen, by what became of them: taken, source (not "
+      "from port 513 of a network in [rwho] networks), malformed, name (a followed host's), "
+      "full ([rwho] max_hosts), early (under 5 s after the host's last).",
+      MetricType::kCounter, {"result"});
+  MetricFamily& rwho_host_states_ = metrics_->Add(
+      "utmpsd_rwho_hosts",
+      "Hosts heard through rwho since utmpsd started: up, or down (silent for 11 minutes).",
+      MetricType::kGauge, {"state"});
   // Last: their threads stop (joined) before anything they use goes.
   std::optional<Worker> query_worker_;
   std::optional<Worker> proxy_worker_;  // GET /v1/fleet/host: asks the host

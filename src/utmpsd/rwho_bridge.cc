@@ -1,0 +1,108 @@
+#include "utmpsd/rwho_bridge.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace utmpcd {
+namespace {
+
+constexpr int64_t kUs = 1000000;
+
+using Key = std::tuple<std::string, std::string, int64_t>;  // user, tty, login (s)
+
+}  // namespace
+
+std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSession> open,
+                              int64_t last_event_us, int64_t next_seq) {
+  std::vector<Event> out;
+  auto add = [&](EventKind kind, int64_t time_us, const std::string& user,
+                 const std::string& tty) {
+    Event e;
+    e.seq = next_seq++;
+    e.kind = kind;
+    e.time_us = time_us;
+    e.user = user;
+    e.tty = tty;
+    e.source = EventSource::kRwhod;
+    out.push_back(std::move(e));
+  };
+  std::set<Key> stored;
+  bool booted = status.boot_s > 0 && status.boot_s * kUs > last_event_us;
+  if (booted) {
+    // The store ends what was open as it stores the boot (a crash: rwhod says nothing of a
+    // shutdown).
+    add(EventKind::kBoot, status.boot_s * kUs, "reboot", "~");
+  } else {
+    for (const FleetSession& s : open) {
+      if (!s.boot && s.end.empty()) stored.emplace(s.user, s.tty, s.login_us / kUs);
+    }
+  }
+  std::set<Key> listed;
+  std::vector<const WhodEntry*> entries;
+  for (const WhodEntry& e : status.entries) {
+    if (listed.emplace(e.user, e.tty, e.login_s).second) entries.push_back(&e);
+  }
+  // Ends first: a tty used again ends its old session before the new one opens on it.
+  if (status.entries.size() < kWhodMaxEntries) {
+    for (const Key& k : stored) {
+      if (!listed.contains(k)) add(EventKind::kLogout, status.send_s * kUs, std::get<0>(k), std::get<1>(k));
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const WhodEntry* a, const WhodEntry* b) { return a->login_s < b->login_s; });
+  for (const WhodEntry* e : entries) {
+    if (!stored.contains(Key{e->user, e->tty, e->login_s})) {
+      add(EventKind::kLogin, e->login_s * kUs, e->user, e->tty);
+    }
+  }
+  return out;
+}
+
+WhodStatus SpoolStatus(const std::string& name, std::span<const FleetSession> open, int64_t now_s,
+                       int64_t heard_s) {
+  WhodStatus s;
+  s.hostname = name;
+  s.send_s = now_s;
+  s.recv_s = heard_s;
+  s.boot_s = now_s + 1;  // unknown: ruptime prints "up ??:??"
+  std::vector<const FleetSession*> logins;
+  for (const FleetSession& f : open) {
+    if (!f.end.empty()) continue;
+    if (f.boot) {
+      s.boot_s = f.login_us / kUs;
+    } else {
+      logins.push_back(&f);
+    }
+  }
+  std::stable_sort(logins.begin(), logins.end(), [](const FleetSession* a, const FleetSession* b) {
+    return a->login_us < b->login_us;
+  });
+  for (const FleetSession* f : logins) {
+    if (s.entries.size() == kWhodMaxEntries) break;
+    // What rwho prints is what a terminal gets: printable ASCII only, cut to the fields.
+    auto printable = [](const std::string& text) {
+      std::string out;
+      for (char c : text.substr(0, 8)) {
+        out += (c >= 0x21 && c <= 0x7e) ? c : '?';
+      }
+      return out;
+    };
+    s.entries.push_back(WhodEntry{.tty = printable(f->tty),
+                                  .user = printable(f->user),
+                                  .login_s = f->login_us / kUs,
+                                  .idle_s = 0});
+  }
+  return s;
+}
+
+bool SpoolName(const std::string& name) {
+  if (name.empty() || name.size() > 31) return false;
+  if (name.find_first_not_of('.') == std::string::npos) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_';
+  });
+}
+
+}  // namespace utmpcd
