@@ -200,7 +200,8 @@ FleetApi::Routed FleetApi::Route(const ApiRequest& request, int64_t newest,
     if (auto known = query->OnlyKnown({"host"}); !known) return answer(BadParameter(known.error()));
     auto host = query->One("host");
     if (!host) return answer(BadParameter(host.error()));
-    if (!*host || !options_.host_urls.contains(**host))
+    if (!*host || !(options_.host_urls.contains(**host) ||
+                    (options_.heard_host && options_.heard_host(**host))))
       return answer(ErrorResponse(404, "not_found", "host: no such host is followed"));
   }
   return Routed{std::nullopt, true, access};
@@ -230,16 +231,24 @@ ApiResponse FleetApi::Hosts(FleetStore& store) const {
   bool first = true;
   for (const FleetHost& h : *hosts) {
     auto url = options_.host_urls.find(h.host);
-    if (url == options_.host_urls.end()) continue;  // no longer followed by this configuration
+    // A host taken in from its rwhod packets (docs/FLEET.md, "rwho and ruptime"): no URL, its
+    // state as the instance hearing it set it.
+    const bool rwho = url == options_.host_urls.end() && h.history == "rwhod";
+    if (url == options_.host_urls.end() && !rwho) continue;  // no longer followed
     if (!first) o += ',';
     first = false;
     o += "{\"name\":";
     AppendJsonString(o, h.host);
     o += ",\"url\":";
-    AppendJsonString(o, url->second);
+    if (rwho) {
+      o += "null";
+    } else {
+      AppendJsonString(o, url->second);
+    }
+    o += rwho ? ",\"via\":\"rwhod\"" : ",\"via\":\"utmpcd\"";
     // A lease that ran out: its holder died and nobody took it yet.
     bool held = !h.owner.empty() && h.lease_until_us >= now;
-    std::string state = held ? h.state : (h.state == "new" ? "new" : "unfollowed");
+    std::string state = rwho || held ? h.state : (h.state == "new" ? "new" : "unfollowed");
     o += ",\"state\":";
     AppendJsonString(o, state);
     o += ',';

@@ -33,6 +33,9 @@ struct FleetApiOptions {
   // The hosts followed: name → the URL they are followed at, and their groups.
   std::map<std::string, std::string> host_urls;
   std::map<std::string, std::vector<std::string>> groups;  // group → host names
+  // Whether a name not in host_urls is a host heard through rwho (GET /v1/fleet/host answers
+  // for it too); called on the thread that routes requests. None: no such hosts.
+  std::function<bool(const std::string&)> heard_host{};
   // GET /metrics (the sessions tier), and each request counted; none: 404, nothing counted.
   std::shared_ptr<ServerMetrics> metrics{};
 };

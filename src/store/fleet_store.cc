@@ -287,7 +287,7 @@ class SqlFleetStore final : public FleetStore {
     auto rows = db_->Query(
         "SELECT host, history, last_seq, base + last_seq, last_event_us, stored_at_us, owner,"
         " lease_until_us, state, state_since_us, problem, lag_ms FROM fleet_hosts WHERE"
-        " followed = 1 ORDER BY host",
+        " followed = 1 OR history = 'rwhod' ORDER BY host",
         {});
     if (!rows) return tl::unexpected(rows.error());
     std::vector<FleetHost> out;

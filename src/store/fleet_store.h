@@ -149,7 +149,8 @@ class FleetStore {
   // hosts no longer listed stay (their history is kept) but nobody follows them. Every
   // instance sharing the database is meant to list the same hosts.
   virtual Result<void> SetHosts(std::span<const std::string> hosts) = 0;
-  // Every host's row, by name.
+  // The rows of the hosts followed and of those heard through rwho (history "rwhod"), by
+  // name.
   virtual Result<std::vector<FleetHost>> Hosts() = 0;
 
   // Stores the batches in one transaction (see the top of this file). With `owner` not empty,

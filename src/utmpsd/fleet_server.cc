@@ -27,6 +27,8 @@
 #include "api/fleet_api.h"
 #include "api/query.h"
 #include "api/whod.h"
+#include "api/wire_json.h"
+#include "api/host_summary.h"
 #include "api/wire_decode.h"
 #include "core/log.h"
 #include "net/connection.h"
@@ -83,8 +85,10 @@ std::string HistoryOf(const std::string& id) {
 }
 
 FleetApiOptions ApiOptionsOf(const FleetConfig& c, const std::string& version,
-                             std::shared_ptr<ServerMetrics> metrics) {
+                             std::shared_ptr<ServerMetrics> metrics,
+                             std::function<bool(const std::string&)> heard_host) {
   FleetApiOptions o;
+  o.heard_host = std::move(heard_host);
   o.version = version;
   o.metrics = std::move(metrics);
   o.access.rules = c.access;
@@ -109,7 +113,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   Impl(FleetServerOptions options, std::unique_ptr<FleetStore> write_store,
        std::unique_ptr<FleetStore> query_store, std::unique_ptr<FleetStore> feed_store)
       : options_(std::move(options)), config_(options_.config),
-        api_(std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_))),
+        api_(std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_, HeardHost()))),
         write_store_(std::move(write_store)), query_store_(std::move(query_store)),
         feed_store_(std::move(feed_store)),
         hub_(loop_, *this,
@@ -188,6 +192,18 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     if (auto set = write_store_->SetHosts(names); !set) return set;
     rwho_networks_ = Networks(config_.rwho_networks);
     if (!config_.rwho_listen.empty()) {
+      // rwho hosts left up by an earlier run are not known to be up until heard again (within
+      // rwhod's 3 minutes).
+      auto rows = write_store_->Hosts();
+      if (!rows) return tl::unexpected(rows.error());
+      for (const FleetHost& h : *rows) {
+        if (h.history != "rwhod" || h.state != "up" || hosts_.contains(h.host)) continue;
+        if (auto set = write_store_->SetHostState(h.host, "down", "not heard since utmpsd started",
+                                                  WallUs());
+            !set) {
+          return set;
+        }
+      }
       // Port 513 is bound here, before privileges go.
       auto rwho = DatagramReceiver::Open(
           loop_, config_.rwho_listen, kWhodPort,
@@ -317,6 +333,12 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     auto query = Query::Parse(request.target);
     auto name = query ? query->One("host") : Result<std::optional<std::string>>();
     auto it = name && *name ? hosts_.find(**name) : hosts_.end();
+    if (it == hosts_.end() && name && *name) {
+      if (auto r = rwho_hosts_.find(**name); r != rwho_hosts_.end()) {
+        --proxies_queued_;
+        return reply(RwhoSummary(r->first, r->second));
+      }
+    }
     if (it == hosts_.end()) {
       --proxies_queued_;
       return reply(ErrorResponse(404, "not_found", "host: no such host is followed"));
@@ -850,6 +872,41 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     Spool();  // rwho and ruptime see the host now, not at the next round
   }
 
+  struct RwhoHost {
+    WhodStatus status;  // its latest packet
+    int64_t heard_us = 0;
+    bool down = false;  // silent for 11 minutes
+  };
+
+  // For the API's routing, on the loop's thread: a host heard through rwho.
+  std::function<bool(const std::string&)> HeardHost() {
+    return [this](const std::string& name) { return rwho_hosts_.contains(name); };
+  }
+
+  // GET /v1/fleet/host of a rwho host: its latest packet, as GET /v1/host reports a host.
+  static ApiResponse RwhoSummary(const std::string& name, const RwhoHost& h) {
+    if (h.down) {
+      return ErrorResponse(502, "host_unreachable", name + ": no rwhod packet for 11 minutes");
+    }
+    const WhodStatus& w = h.status;
+    HostSummary s;
+    s.hostname = name;
+    s.now_us = w.send_s * 1000000;
+    s.boot_time_us = w.boot_s * 1000000;
+    s.uptime_s = std::max<int64_t>(0, w.send_s - w.boot_s);
+    for (size_t i = 0; i < 3; ++i) s.load[i] = w.load100[i] / 100.0;
+    std::set<std::string> users;
+    for (const WhodEntry& e : w.entries) users.insert(e.user);
+    s.users = static_cast<int64_t>(users.size());
+    s.sessions = static_cast<int64_t>(w.entries.size());
+    std::string o = "{\"api\":1,\"version\":\"rwhod\",";
+    AppendHostFields(o, s, true);
+    o += ",\"last_seq\":0}\n";
+    ApiResponse r;
+    r.body = std::move(o);
+    return r;
+  }
+
   // On the store's thread: the events a packet brings, against what the store has open.
   void RwhoStore(const WhodStatus& status, int64_t received_us) {
     const std::string& name = status.hostname;
@@ -858,48 +915,20 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       rwho_rows_.erase(name);
     };
     if (!write_store_) return fail(Error{ErrorCode::kIo, "the fleet store is not connected"});
-    auto row = rwho_rows_.find(name);
-    if (row == rwho_rows_.end()) {
-      auto hosts = write_store_->Hosts();
-      if (!hosts) return fail(hosts.error());
-      RwhoRow r;
-      for (const FleetHost& h : *hosts) {
-        if (h.host != name) continue;
-        r.last_seq = h.last_seq;
-        r.last_event_us = h.last_event_us;
-        r.up = h.state == "up";
-      }
-      row = rwho_rows_.emplace(name, r).first;
-    }
-    FleetFilter filter;
-    filter.hosts = {name};
-    filter.limit = 1000000;
-    auto open = write_store_->OpenSessions(filter);
-    if (!open) return fail(open.error());
-    std::vector<Event> events =
-        RwhoEvents(status, *open, row->second.last_event_us, row->second.last_seq + 1);
-    if (!events.empty()) {
-      FleetBatch batch{.host = name,
-                       .history = "rwhod",
-                       .events = events,
-                       .rebase_to = std::nullopt,
-                       .received_us = received_us,
-                       .unfollowed = true};
-      auto stored = write_store_->Store({&batch, 1}, "");
-      if (!stored) return fail(stored.error());
-      row->second.last_seq = events.back().seq;
-      for (const Event& e : events)
-        row->second.last_event_us = std::max(row->second.last_event_us, e.time_us);
-      for (const auto& [kind, n] : stored->stored_by_kind)
-        events_stored_by_kind_.Add({EventKindName(kind)}, static_cast<double>(n));
+    std::optional<RwhoRow>& row = rwho_rows_[name];
+    auto stored = StoreRwhoStatus(*write_store_, status, received_us, row);
+    if (!stored) return fail(stored.error());
+    for (const auto& [kind, n] : stored->stored_by_kind)
+      events_stored_by_kind_.Add({EventKindName(kind)}, static_cast<double>(n));
+    if (stored->stored > 0) {
       loop_.Post([this, n = stored->stored] {
         events_stored_ += n;
-        if (n > 0) hub_.FetchNew();
+        hub_.FetchNew();
       });
     }
-    if (!row->second.up) {
+    if (!row->up) {
       if (auto set = write_store_->SetHostState(name, "up", "", received_us); !set) return fail(set.error());
-      row->second.up = true;
+      row->up = true;
     }
   }
 
@@ -978,6 +1007,11 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     std::map<std::string, std::vector<uint8_t>> files;
     for (const WhodStatus& s : heard) files["whod." + s.hostname] = EncodeWhodSpool(s);
     std::set<std::string> names(followed.begin(), followed.end());
+    // rwho hosts not heard since utmpsd started keep the file of their last packet (ruptime
+    // calls them down 11 minutes after it), as rwhod keeps them.
+    std::set<std::string> keep;
+    for (const FleetHost& h : *rows)
+      if (h.history == "rwhod") keep.insert("whod." + h.host);
     for (const FleetHost& h : *rows) {
       if (!names.contains(h.host) || !SpoolName(h.host) || h.state == "new") continue;
       int64_t heard_s = h.state == "up" ? now_s : h.state_since_us / 1000000;
@@ -1002,7 +1036,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     if (DIR* d = ::opendir(dir.c_str())) {
       while (dirent* e = ::readdir(d)) {
         std::string n = e->d_name;
-        if (n.starts_with("whod.") && !files.contains(n)) ::unlinkat(::dirfd(d), n.c_str(), 0);
+        if (n.starts_with("whod.") && !files.contains(n) && !keep.contains(n))
+          ::unlinkat(::dirfd(d), n.c_str(), 0);
       }
       ::closedir(d);
     }
@@ -1072,7 +1107,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     next.rwho_listen = config_.rwho_listen;
     rwho_networks_ = Networks(next.rwho_networks);
     config_ = std::move(next);
-    api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_));
+    api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_, HeardHost()));
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
     store_worker_->Post([this, names] {
@@ -1182,15 +1217,6 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   static constexpr int64_t kMaxQueuedProxies = 16;
   Timer claim_timer_, poll_timer_, retention_timer_;
   // rwho: the hosts heard (the loop's), what the store has of them (the store thread's).
-  struct RwhoHost {
-    WhodStatus status;  // its latest packet
-    int64_t heard_us = 0;
-    bool down = false;  // silent for 11 minutes
-  };
-  struct RwhoRow {
-    int64_t last_seq = 0, last_event_us = 0;
-    bool up = false;
-  };
   static constexpr int64_t kRwhoDownUs = 11 * 60 * 1000000LL;  // ruptime's "down"
   static constexpr int64_t kRwhoMinIntervalUs = 5 * 1000000LL;
   std::unique_ptr<DatagramReceiver> rwho_;
@@ -1198,7 +1224,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::map<std::string, RwhoHost> rwho_hosts_;
   std::set<std::string> rwho_warned_;  // names refused, said once each
   uint64_t rwho_malformed_ = 0;
-  std::map<std::string, RwhoRow> rwho_rows_;  // the store thread's
+  std::map<std::string, std::optional<RwhoRow>> rwho_rows_;  // the store thread's
   bool spooling_ = false;
   bool spool_again_ = false;
   std::string spool_problem_;  // the query thread's

@@ -59,6 +59,41 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
   return out;
 }
 
+Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
+                                         int64_t received_us, std::optional<RwhoRow>& row) {
+  const std::string& name = status.hostname;
+  if (!row) {
+    auto hosts = store.Hosts();
+    if (!hosts) return tl::unexpected(hosts.error());
+    RwhoRow r;
+    for (const FleetHost& h : *hosts) {
+      if (h.host != name) continue;
+      r.last_seq = h.last_seq;
+      r.last_event_us = h.last_event_us;
+      r.up = h.state == "up";
+    }
+    row = r;
+  }
+  FleetFilter filter;
+  filter.hosts = {name};
+  filter.limit = 1000000;
+  auto open = store.OpenSessions(filter);
+  if (!open) return tl::unexpected(open.error());
+  std::vector<Event> events = RwhoEvents(status, *open, row->last_event_us, row->last_seq + 1);
+  if (events.empty()) return FleetStoreResult{};
+  FleetBatch batch{.host = name,
+                   .history = "rwhod",
+                   .events = events,
+                   .rebase_to = std::nullopt,
+                   .received_us = received_us,
+                   .unfollowed = true};
+  auto stored = store.Store({&batch, 1}, "");
+  if (!stored) return stored;
+  row->last_seq = events.back().seq;
+  for (const Event& e : events) row->last_event_us = std::max(row->last_event_us, e.time_us);
+  return stored;
+}
+
 WhodStatus SpoolStatus(const std::string& name, std::span<const FleetSession> open, int64_t now_s,
                        int64_t heard_s) {
   WhodStatus s;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +27,19 @@ namespace utmpcd {
 // among them) and the time of its newest stored event; their seqs count from `next_seq`.
 std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSession> open,
                               int64_t last_event_us, int64_t next_seq);
+
+// Where the store stands for a rwho host: read from its row once, then kept by the caller.
+struct RwhoRow {
+  int64_t last_seq = 0, last_event_us = 0;
+  bool up = false;
+};
+
+// Stores in `store` what `status` brings (RwhoEvents against the host's open sessions), as one
+// batch of history "rwhod" (its row, when new, not shared out by the leases). `row`: the
+// host's, read from the store when empty (after a restart too, so seqs go on from the stored
+// ones), and brought up to date.
+Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
+                                         int64_t received_us, std::optional<RwhoRow>& row);
 
 // A host the fleet follows, as a spool file gives it to rwho and ruptime: its open sessions
 // (the first 42 by login time, idle 0: the events carry no idle time) and its boot (a boot

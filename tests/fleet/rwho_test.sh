@@ -7,6 +7,7 @@
 #  - rwho -a and ruptime -a, reading utmpsd's spool, list oldbox and web1 with their users;
 #  - a user gone from oldbox's utmp (rwhod restarted, as it sends at start) ends as a logout
 #    in the fleet's history and leaves rwho's list, and nothing is stored twice;
+#  - utmpsd restarted: oldbox is down until heard again, then up, and nothing stored twice;
 #  - packets utmpsd must not take are counted and change nothing: one from a network not in
 #    [rwho] networks, one not from port 513, one malformed, one in a followed host's name;
 #    utmpsd goes on answering.
@@ -112,7 +113,8 @@ spool = "$tmp/spool"
 EOF2
 in_fleet "$UTMPSD" -c utmpsd.toml --check >check.out 2>&1 || fail "utmpsd --check: $(cat check.out)"
 ip netns exec "$fleet" "$UTMPSD" -c utmpsd.toml --listen 127.0.0.1:0 2>sd.log &
-pids+=($!)
+sd_pid=$!
+pids+=($sd_pid)
 sd=
 for _ in $(seq 200); do
   sd=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' sd.log)
@@ -159,6 +161,15 @@ grep -q "rwho: taking in host oldbox (from 10.82.1.2), 2 session(s)" sd.log ||
 fleet_get /v1/fleet/sessions >sessions.json
 jq -e 'any(.sessions[]; .hostname == "oldbox" and .user == "alice" and .tty == "pts/7")' \
   sessions.json >/dev/null || fail "alice on oldbox: $(cat sessions.json)"
+# The fleet's host list has it (no URL: it is heard, not followed), up; its summary is its
+# latest packet's (load, boot, users), as a followed host's is the host's /v1/host.
+fleet_get /v1/hosts >hosts.json
+jq -e 'any(.hosts[]; .name == "oldbox" and .via == "rwhod" and .url == null and .state == "up")
+       and any(.hosts[]; .name == "web1" and .via == "utmpcd")' hosts.json >/dev/null ||
+  fail "/v1/hosts: $(cat hosts.json)"
+fleet_get '/v1/fleet/host?host=oldbox' >oldbox.json
+jq -e '.hostname == "oldbox" and .sessions == 2 and .users == 2 and .uptime_s > 0
+       and (.load | length) == 3' oldbox.json >/dev/null || fail "/v1/fleet/host: $(cat oldbox.json)"
 fleet_get '/v1/fleet/history?host=oldbox' >history.json
 jq -e 'any(.sessions[]; .type == "boot" and .end == "running")' history.json >/dev/null ||
   fail "oldbox's boot is not in its history: $(cat history.json)"
@@ -238,6 +249,34 @@ bob_not_in_rwho() { fleet_rwho rwho -a >rwho2.out && ! grep -q '^bob ' rwho2.out
 wait_for "rwho drops bob" bob_not_in_rwho
 grep -Eq '^alice +oldbox:pts/7 ' rwho2.out || fail "rwho after the logout: $(cat rwho2.out)"
 fleet_get /healthz >/dev/null || fail "utmpsd stopped answering"
+
+# ---- utmpsd restarted: oldbox is down until heard again, then goes on where it was ----
+kill "$sd_pid"
+wait "$sd_pid" 2>/dev/null || true
+ip netns exec "$fleet" "$UTMPSD" -c utmpsd.toml --listen 127.0.0.1:0 2>sd2.log &
+sd_pid=$!
+pids+=($sd_pid)
+sd=
+for _ in $(seq 200); do
+  sd=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' sd2.log)
+  [[ -n $sd ]] && break
+  sleep 0.05
+done
+[[ -n $sd ]] || fail "utmpsd did not start again: $(cat sd2.log)"
+fleet_get /v1/hosts >hosts2.json
+jq -e 'any(.hosts[]; .name == "oldbox" and .state == "down"
+           and .problem == "not heard since utmpsd started")' hosts2.json >/dev/null ||
+  fail "oldbox after a restart: $(cat hosts2.json)"
+[[ -s spool/whod.oldbox ]] || fail "oldbox's spool file went at the restart"
+stop_rwhod
+start_rwhod
+up_again() { fleet_get /v1/hosts >got.json && jq -e 'any(.hosts[]; .name == "oldbox" and .state == "up")' got.json; }
+wait_for "oldbox up again" up_again
+fleet_get '/v1/fleet/history?host=oldbox' >history3.json
+for who in reboot alice bob; do
+  n=$(jq --arg u "$who" '[.sessions[] | select(.user == $u)] | length' history3.json)
+  [[ $n == 1 ]] || fail "after the restart, $who is in oldbox's history $n times: $(cat history3.json)"
+done
 echo "rwho -a, then ruptime -a, on the fleet server:"
 cat rwho.out ruptime.out
 echo PASS

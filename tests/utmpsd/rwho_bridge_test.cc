@@ -159,23 +159,21 @@ class RwhoStoreTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // What utmpsd does with a packet: the events against what is open, stored.
+  // What utmpsd does with a packet: the events against what is open, stored. The events
+  // stored are read back (the newest first) to be returned.
   std::vector<Event> Take(const WhodStatus& s) {
-    FleetFilter filter;
-    filter.hosts = {s.hostname};
-    auto open = store_->OpenSessions(filter);
-    EXPECT_TRUE(open);
-    auto events = RwhoEvents(s, *open, last_event_us_, last_seq_ + 1);
-    if (!events.empty()) {
-      FleetBatch b{.host = s.hostname, .history = "rwhod", .events = events, .rebase_to = {},
-                   .received_us = 0, .unfollowed = true};
-      auto stored = store_->Store({&b, 1}, "");
-      EXPECT_TRUE(stored) << stored.error().message;
-      EXPECT_EQ(stored->stored, static_cast<int64_t>(events.size()));
-      last_seq_ = events.back().seq;
-      for (const Event& e : events) last_event_us_ = std::max(last_event_us_, e.time_us);
+    auto stored = StoreRwhoStatus(*store_, s, 0, row_);
+    EXPECT_TRUE(stored) << stored.error().message;
+    EXPECT_EQ(stored->skipped, 0);
+    auto events = store_->EventsAfter(position_, 1000);
+    EXPECT_TRUE(events);
+    std::vector<Event> out;
+    for (const auto& p : *events) {
+      out.push_back(p.event.event);
+      position_ = p.position;
     }
-    return events;
+    EXPECT_EQ(static_cast<int64_t>(out.size()), stored->stored);
+    return out;
   }
   std::vector<FleetSession> Sessions(std::string_view end = "") {
     FleetFilter all;
@@ -189,7 +187,8 @@ class RwhoStoreTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<FleetStore> store_;
-  int64_t last_seq_ = 0, last_event_us_ = 0;
+  std::optional<RwhoRow> row_;  // as utmpsd keeps it between packets
+  int64_t position_ = 0;
 };
 
 WhodStatus Status(int64_t send, int64_t boot, std::vector<WhodEntry> entries) {
@@ -210,6 +209,7 @@ TEST_F(RwhoStoreTest, PacketsBecomeSessionsThatOpenAndEnd) {
   EXPECT_EQ(first[0].kind, EventKind::kBoot);
   EXPECT_EQ(first[0].time_us, boot * 1000000);
   EXPECT_EQ(first[1].user, "bob");  // by login time
+  EXPECT_EQ(first[1].seq, 2);
   EXPECT_EQ(first[2].source, EventSource::kRwhod);
   EXPECT_EQ(Sessions().size(), 2u);
   auto boots = store_->OpenBoots();
@@ -236,6 +236,33 @@ TEST_F(RwhoStoreTest, PacketsBecomeSessionsThatOpenAndEnd) {
   EXPECT_EQ(Sessions("crash").size(), 2u);
   ASSERT_EQ(Sessions().size(), 1u);
   EXPECT_EQ(Sessions()[0].login_us, (kNow + 7100) * 1000000);
+}
+
+TEST_F(RwhoStoreTest, ARestartGoesOnFromWhatIsStored) {
+  const int64_t boot = kNow - 86400;
+  ASSERT_EQ(Take(Status(kNow, boot, {{"pts/0", "alice", kNow - 600, 0}, {"tty1", "bob", kNow - 900, 0}})).size(), 3u);
+  // utmpsd restarted: what it kept of the host is gone, read again from the store's row (a
+  // row no instance follows, yet listed).
+  row_.reset();
+  auto hosts = store_->Hosts();
+  ASSERT_TRUE(hosts);
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].host, "oldbox");
+  EXPECT_EQ((*hosts)[0].history, "rwhod");
+  EXPECT_EQ((*hosts)[0].last_seq, 3);
+  // The same packet: nothing again (no second boot); bob gone: his logout is stored, not
+  // taken for one stored already.
+  EXPECT_TRUE(Take(Status(kNow + 180, boot, {{"pts/0", "alice", kNow - 600, 0}, {"tty1", "bob", kNow - 900, 0}})).empty());
+  row_.reset();
+  auto next = Take(Status(kNow + 360, boot, {{"pts/0", "alice", kNow - 600, 0}}));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].kind, EventKind::kLogout);
+  EXPECT_EQ(next[0].user, "bob");
+  EXPECT_EQ(Sessions("logout").size(), 1u);
+  // Its row is not among the hosts the instances share out.
+  auto claimed = store_->Claim("i1", 10000, std::vector<std::string>{"oldbox"});
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->empty());
 }
 
 TEST_F(RwhoStoreTest, AFullPacketEndsNothing) {
