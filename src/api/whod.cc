@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,14 +29,15 @@ bool HostnameByte(uint8_t c) {
 }
 
 // A NUL-padded field of `size` bytes: its text up to the first NUL (what follows is padding,
-// whatever it holds), or nullopt for a byte outside printable ASCII before it.
-std::optional<std::string> Field(const uint8_t* p, size_t size) {
-  size_t n = 0;
-  while (n < size && p[n] != 0) {
-    if (p[n] < 0x21 || p[n] > 0x7e) return std::nullopt;
-    ++n;
+// whatever it holds), each byte outside printable ASCII (a control byte, a space, a byte of
+// UTF-8) as '?': rwhod copies utmp's bytes as they are, and one odd name must not cost the
+// host its packet.
+std::string Field(const uint8_t* p, size_t size) {
+  std::string out;
+  for (size_t n = 0; n < size && p[n] != 0; ++n) {
+    out += (p[n] >= 0x21 && p[n] <= 0x7e) ? static_cast<char>(p[n]) : '?';
   }
-  return std::string(reinterpret_cast<const char*>(p), n);
+  return out;
 }
 
 // Offsets in the header.
@@ -109,12 +109,11 @@ Result<WhodStatus> DecodeWhod(std::span<const uint8_t> d, int64_t now_s) {
   size_t n = (d.size() - kWhodHeaderSize) / kWhodEntrySize;
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* e = &d[kWhodHeaderSize + i * kWhodEntrySize];
-    auto tty = Field(e, 8);
-    auto user = Field(e + 8, 8);
-    if (!tty || !user) return corrupt(fmt::format("entry {}: a byte outside printable ASCII", i + 1));
-    if (user->empty()) return corrupt(fmt::format("entry {}: no user", i + 1));
-    s.entries.push_back(WhodEntry{.tty = std::move(*tty),
-                                  .user = std::move(*user),
+    std::string tty = Field(e, 8);
+    std::string user = Field(e + 8, 8);
+    if (user.empty()) return corrupt(fmt::format("entry {}: no user", i + 1));
+    s.entries.push_back(WhodEntry{.tty = std::move(tty),
+                                  .user = std::move(user),
                                   .login_s = UnwrapTime32(ReadBe32(e + 16), now_s),
                                   .idle_s = NonNegative(ReadBe32(e + 20))});
   }

@@ -24,11 +24,14 @@ inline constexpr uint16_t kWhodPort = 513;
 inline constexpr size_t kWhodHeaderSize = 60;
 inline constexpr size_t kWhodEntrySize = 24;
 inline constexpr size_t kWhodMaxEntries = 1024 / kWhodEntrySize;  // 42, as rwhod's array
+// rwhod fills at most 41 of them (its loop stops before the array's last): a packet this full
+// may have left sessions out.
+inline constexpr size_t kWhodMaxSent = kWhodMaxEntries - 1;
 inline constexpr size_t kWhodMaxSize = kWhodHeaderSize + kWhodMaxEntries * kWhodEntrySize;
 
 struct WhodEntry {
-  std::string tty;   // up to 8 bytes, printable ASCII
-  std::string user;  // 1 to 8 bytes, printable ASCII
+  std::string tty;   // up to 8 bytes, printable ASCII ('?' for any other byte)
+  std::string user;  // 1 to 8 bytes, the same
   int64_t login_s = 0;
   int64_t idle_s = 0;  // seconds since the terminal was used; never negative
 };
@@ -49,8 +52,8 @@ int64_t UnwrapTime32(uint32_t low, int64_t near_s);
 // A datagram as a rwhod sends it, checked: kCorrupt (naming what is wrong) for a size that is
 // not the header plus whole entries (at most 42), a version or type other than 1, a host name
 // that is empty, unterminated, or has a byte other than a letter, digit, '-', '.' or '_', an
-// entry without a user or with a byte outside printable ASCII. Negative load and idle values
-// are taken as 0. recv_s is set to `now_s`, the times unwrapped near it.
+// entry without a user. A byte of a user or tty outside printable ASCII is read as '?';
+// negative load and idle values as 0. recv_s is set to `now_s`, the times unwrapped near it.
 Result<WhodStatus> DecodeWhod(std::span<const uint8_t> datagram, int64_t now_s);
 
 // The datagram rwhod would send for `status` (big-endian; recv_s is sent as 0): for tests and
@@ -59,7 +62,8 @@ std::vector<uint8_t> EncodeWhod(const WhodStatus& status);
 
 // The file rwhod writes for a host (whod.HOSTNAME): the packet's layout in this machine's byte
 // order, with the receive time filled in, as rwho and ruptime read it. Times are written as
-// their low 32 bits (rwho and ruptime unwrap them the same way).
+// their low 32 bits, as rwhod writes them (what rwho and ruptime make of them after 2038 is
+// theirs: netkit's ruptime does not unwrap them).
 std::vector<uint8_t> EncodeWhodSpool(const WhodStatus& status);
 
 }  // namespace utmpcd

@@ -97,6 +97,7 @@ struct DaemonConfig {
   std::vector<std::string> finger_listen;
   // [log]
   bool debug = false;
+  bool debug_forced = false;  // --debug: kept on when SIGHUP reads debug = false
   bool access_log = false;  // [log] access: a line per HTTP request
   // --once: an import. Stores what wtmp, btmp and lastlog hold, then exits; serves nothing,
   // watches no live sessions, opens no ingest socket.

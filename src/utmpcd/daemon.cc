@@ -735,7 +735,7 @@ void Daemon::Loop::OnSignal(int signal) {
       Log(LogLevel::kWarning, "SIGHUP: turning [tls] {} takes a restart",
           reloaded->tls ? "on" : "off");
     }
-    config_.debug = reloaded->debug;
+    config_.debug = reloaded->debug || config_.debug_forced;
     config_.retention_days = reloaded->retention_days;
     config_.gone_grace_ms = reloaded->gone_grace_ms;
     SetLogDebug(config_.debug);

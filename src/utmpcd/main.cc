@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
     config->ingest_socket.clear();
   }
   config->debug = config->debug || debug;
+  config->debug_forced = debug;
   utmpcd::SetLogDebug(config->debug);
 
   try {

@@ -160,7 +160,9 @@ Result<void> ReadSection(std::string_view name, const toml::table& t, FleetConfi
   }
   if (name == "tls") return ReadTls(t, &c->tls_server, origin);
   if (name == "rwho") {
-    if (auto ok = OnlyKeys(t, "rwho", {"listen", "networks", "max_hosts", "spool"}, origin); !ok)
+    if (auto ok = OnlyKeys(t, "rwho", {"listen", "networks", "max_hosts", "min_interval_s", "spool"},
+                           origin);
+        !ok)
       return ok;
     if (auto ok = ReadStringList(t, "listen", &c->rwho_listen, origin); !ok) return ok;
     for (const std::string& l : c->rwho_listen) {
@@ -187,6 +189,8 @@ Result<void> ReadSection(std::string_view name, const toml::table& t, FleetConfi
           "from, so name the networks whose hosts are taken in"));
     }
     if (auto ok = ReadInteger(t, "max_hosts", 1, 1000000, &c->rwho_max_hosts, origin); !ok)
+      return ok;
+    if (auto ok = ReadInteger(t, "min_interval_s", 1, 3600, &c->rwho_min_interval_s, origin); !ok)
       return ok;
     return ReadString(t, "spool", &c->rwho_spool, origin);
   }

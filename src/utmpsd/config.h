@@ -67,6 +67,7 @@ struct FleetConfig {
   std::vector<std::string> rwho_listen;    // empty: no intake
   std::vector<std::string> rwho_networks;  // the sources taken in; required with rwho_listen
   int64_t rwho_max_hosts = 1024;           // new names beyond it are refused
+  int64_t rwho_min_interval_s = 30;        // a host's packets sooner than this are left out
   std::string rwho_spool;                  // "" : no spool written
   // [log]
   bool debug = false;

@@ -119,7 +119,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         hub_(loop_, *this,
              SseHubOptions{.server_name = "utmpsd/" + options_.version,
                            .heartbeat_s = config_.heartbeat_s}),
-        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_), rwho_timer_(loop_) {
+        claim_timer_(loop_), poll_timer_(loop_), retention_timer_(loop_), rwho_timer_(loop_), spool_timer_(loop_) {
     for (EventKind kind : {EventKind::kLogin, EventKind::kLogout, EventKind::kBoot,
                            EventKind::kShutdown, EventKind::kFailed}) {
       events_stored_by_kind_.Add({EventKindName(kind)}, 0);
@@ -507,6 +507,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     size_t pending = 0;        // events received and not yet stored
     bool paused = false;
     std::string state = "new";
+    int64_t state_since_us = 0;
     std::string problem;
     uint64_t undecodable = 0;
     std::optional<Clock::time_point> retry_at;
@@ -538,6 +539,10 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     h.state = state;
     h.problem = problem;
     int64_t since = WallUs();
+    if (changed) {
+      h.state_since_us = since;
+      Spool();  // ruptime sees it up or down now
+    }
     std::string name = h.config.name;
     store_worker_->Post([this, name, state, problem, since, changed] {
       if (!write_store_) return;
@@ -673,6 +678,19 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       it->second.retry_at = Clock::now() + std::chrono::minutes(10);
     }
     events_stored_ += stored->stored;
+    // The spool follows the sessions within 5 seconds (a full pass reads every open session:
+    // not one per batch).
+    if (stored->stored > 0 && !config_.rwho_spool.empty()) {
+      if (Clock::now() - last_spool_ >= std::chrono::seconds(5)) {
+        Spool();
+      } else if (!spool_soon_) {
+        spool_soon_ = true;
+        spool_timer_.After(std::chrono::seconds(5), [this] {
+          spool_soon_ = false;
+          Spool();
+        });
+      }
+    }
     std::set<std::string> refused(stored->not_owned.begin(), stored->not_owned.end());
     for (const std::string& name : refused) {
       auto it = hosts_.find(name);
@@ -821,42 +839,76 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     return out;
   }
 
+  // Whether a rwho name is a followed host's: its name, or the name's first label (rwhod
+  // sends its host name without the domain), in any case.
+  bool FollowedName(const std::string& name) const {
+    auto lower = [](std::string t) {
+      for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return t;
+    };
+    const std::string n = lower(name);
+    for (const auto& [followed, h] : hosts_) {
+      const std::string f = lower(followed);
+      if (f == n || f.substr(0, f.find('.')) == n) return true;
+    }
+    return false;
+  }
+
+  // Says `line` unless 64 such lines were said already (a flood of names is counted, not
+  // logged).
+  void WarnRwho(const std::string& key, const std::string& line) {
+    if (rwho_warned_.size() >= 64 || !rwho_warned_.insert(key).second) return;
+    Log(LogLevel::kWarning, "rwho: {}", line);
+  }
+
   void OnWhod(std::span<const uint8_t> datagram, const IpEndpoint& from, bool truncated) {
     const std::string address = FormatIpAddress(from.address);
-    auto refuse = [&](const char* why) { rwho_packets_.Add({why}, 1); };
+    auto count = [&](const char* result) { rwho_packets_.Add({result}, 1); };
     // rwhod sends from its own port and takes nothing from any other; the source networks
     // are what the administrator trusts (the packet carries no proof of anything).
     bool trusted = std::any_of(rwho_networks_.begin(), rwho_networks_.end(),
                                [&](const Network& n) { return NetworkContains(n, address); });
-    if (!trusted || from.port != kWhodPort) return refuse("source");
+    if (!trusted || from.port != kWhodPort) return count("source");
     const int64_t now_us = WallUs();
+    const Clock::time_point now = Clock::now();
     auto status = truncated ? Result<WhodStatus>(MakeError(ErrorCode::kCorrupt, "over 2 KiB"))
                             : DecodeWhod(datagram, now_us / 1000000);
     if (!status) {
       if (rwho_malformed_++ % 1000 == 0)
         Log(LogLevel::kWarning, "rwho: a packet from {} left out ({} so far): {}",
             FormatEndpoint(from), rwho_malformed_, status.error().message);
-      return refuse("malformed");
+      return count("malformed");
     }
-    const std::string& name = status->hostname;
-    if (hosts_.contains(name)) {
+    const std::string name = status->hostname;
+    if (FollowedName(name)) {
       // A host the fleet follows is known by its utmpcd: a packet in its name is not taken.
-      if (rwho_warned_.insert(name).second)
-        Log(LogLevel::kWarning, "rwho: a packet from {} names {}, a host followed by its utmpcd: "
-                                "not taken",
-            address, name);
-      return refuse("name");
+      WarnRwho("followed " + name, fmt::format("a packet from {} names {}, a host followed by "
+                                               "its utmpcd: not taken",
+                                               address, name));
+      return count("name");
     }
     auto it = rwho_hosts_.find(name);
     if (it == rwho_hosts_.end() && static_cast<int64_t>(rwho_hosts_.size()) >= config_.rwho_max_hosts) {
-      if (rwho_warned_.insert(name).second)
-        Log(LogLevel::kWarning, "rwho: host {} (from {}) not taken in: [rwho] max_hosts = {} reached",
-            name, address, config_.rwho_max_hosts);
-      return refuse("full");
+      WarnRwho("full", fmt::format("host {} (from {}) not taken in: [rwho] max_hosts = {} "
+                                   "reached (others are counted, not logged)",
+                                   name, address, config_.rwho_max_hosts));
+      return count("full");
     }
-    // rwhod sends every 3 minutes (and once when it starts): more often is a loop or a flood,
-    // and each packet taken costs the store a query.
-    if (it != rwho_hosts_.end() && now_us - it->second.heard_us < kRwhoMinIntervalUs) return refuse("early");
+    if (it != rwho_hosts_.end()) {
+      RwhoHost& h = it->second;
+      // A name is its address's while the host is up: another address may take it only
+      // once it is down (two hosts of one name, or a forged packet, would undo each other's
+      // sessions).
+      if (h.address != address && !h.down) {
+        WarnRwho("moved " + name, fmt::format("a packet from {} names {}, heard from {}: not "
+                                              "taken while {} is up",
+                                              address, name, h.address, h.address));
+        return count("name");
+      }
+      // rwhod sends every 3 minutes (and once when it starts): more often is a loop or a
+      // flood, and each packet taken costs the store a query.
+      if (now - h.heard < std::chrono::seconds(config_.rwho_min_interval_s)) return count("early");
+    }
     if (it == rwho_hosts_.end()) {
       Log(LogLevel::kInfo, "rwho: taking in host {} (from {}), {} session(s)", name, address,
           status->entries.size());
@@ -864,17 +916,31 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     } else if (it->second.down) {
       Log(LogLevel::kInfo, "rwho: host {} heard again (from {})", name, address);
     }
-    it->second.status = *status;
-    it->second.heard_us = now_us;
-    it->second.down = false;
-    refuse("taken");
-    store_worker_->Post([this, status = std::move(*status), now_us] { RwhoStore(status, now_us); });
-    Spool();  // rwho and ruptime see the host now, not at the next round
+    RwhoHost& h = it->second;
+    h.status = *status;
+    h.heard_us = now_us;
+    h.heard = now;
+    h.address = address;
+    h.down = false;
+    count("taken");
+    store_worker_->Post([this, status = *status, now_us] { RwhoStore(status, now_us); });
+    // rwho and ruptime see the host now, not at the next round: its file alone.
+    if (!config_.rwho_spool.empty()) {
+      WhodStatus file = *status;
+      query_worker_->Post([this, dir = config_.rwho_spool, file = std::move(file)] {
+        if (auto written = WriteSpoolFile(dir, "whod." + file.hostname, EncodeWhodSpool(file));
+            !written) {
+          SpoolProblem(dir, written.error().message);
+        }
+      });
+    }
   }
 
   struct RwhoHost {
     WhodStatus status;  // its latest packet
-    int64_t heard_us = 0;
+    int64_t heard_us = 0;  // when (the wall clock: the spool's receive time)
+    Clock::time_point heard;  // when (for intervals)
+    std::string address;   // where from
     bool down = false;  // silent for 11 minutes
   };
 
@@ -935,15 +1001,25 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   // Every 30 s: rwho hosts silent for 11 minutes are down (as ruptime says), and the spool is
   // written.
   void RwhoRound() {
-    const int64_t now_us = WallUs();
-    for (auto& [name, h] : rwho_hosts_) {
-      if (h.down || now_us - h.heard_us <= kRwhoDownUs) continue;
-      h.down = true;
-      Log(LogLevel::kWarning, "rwho: host {}: no packet for 11 minutes: down", name);
-      store_worker_->Post([this, name = name, since = h.heard_us + kRwhoDownUs] {
-        if (write_store_) (void)write_store_->SetHostState(name, "down", "no rwhod packet for 11 minutes", since);
-        rwho_rows_.erase(name);  // read again when it is heard
-      });
+    const Clock::time_point now = Clock::now();
+    for (auto it = rwho_hosts_.begin(); it != rwho_hosts_.end();) {
+      const std::string& name = it->first;
+      RwhoHost& h = it->second;
+      if (h.down && now - h.heard > kRwhoForget) {
+        // Gone for a day: its place (max_hosts) is freed; its row and spool file stay.
+        it = rwho_hosts_.erase(it);
+        continue;
+      }
+      if (!h.down && now - h.heard > kRwhoDown) {
+        h.down = true;
+        Log(LogLevel::kWarning, "rwho: host {}: no packet for 11 minutes: down", name);
+        const int64_t since = h.heard_us + std::chrono::duration_cast<std::chrono::microseconds>(kRwhoDown).count();
+        store_worker_->Post([this, name = name, since] {
+          if (write_store_) (void)write_store_->SetHostState(name, "down", "no rwhod packet for 11 minutes", since);
+          rwho_rows_.erase(name);  // read again when it is heard
+        });
+      }
+      ++it;
     }
     Spool();
     rwho_timer_.After(std::chrono::seconds(30), [this] { RwhoRound(); });
@@ -958,6 +1034,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       return;
     }
     spooling_ = true;
+    last_spool_ = Clock::now();
     const int64_t now_us = WallUs();
     {
       std::vector<WhodStatus> heard;
@@ -965,8 +1042,15 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         heard.push_back(h.status);
         heard.back().recv_s = h.heard_us / 1000000;
       }
-      std::vector<std::string> followed;
-      for (const FleetHostConfig& h : config_.hosts) followed.push_back(h.name);
+      // The followed hosts: this instance's own know their state here (the store may not
+      // have it yet); the others', from the store.
+      std::map<std::string, std::pair<std::string, int64_t>> followed;
+      for (const FleetHostConfig& h : config_.hosts) {
+        auto it = hosts_.find(h.name);
+        bool mine = it != hosts_.end() && held_.contains(h.name);
+        followed[h.name] = mine ? std::make_pair(it->second.state, it->second.state_since_us)
+                                : std::make_pair(std::string(), int64_t{0});
+      }
       query_worker_->Post([this, dir = config_.rwho_spool, url = config_.store_url,
                            heard = std::move(heard), followed = std::move(followed),
                            now_s = now_us / 1000000] {
@@ -979,14 +1063,40 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     }
   }
 
+  // On the query thread: a spool problem, said once until it changes.
+  void SpoolProblem(const std::string& dir, const std::string& what) {
+    if (what != spool_problem_) Log(LogLevel::kWarning, "rwho spool {}: {}", dir, what);
+    spool_problem_ = what;
+  }
+
+  // One spool file, written whole under another name, then renamed: a reader sees the old or
+  // the new. The temporary name is made anew (O_EXCL, no symbolic link followed, nothing that
+  // is not a regular file written to), so that nothing put there beforehand is written through
+  // or blocks the thread.
+  static Result<void> WriteSpoolFile(const std::string& dir, const std::string& file,
+                                     const std::vector<uint8_t>& bytes) {
+    const std::string temp = dir + "/." + file + ".new";
+    ::unlink(temp.c_str());
+    int fd = ::open(temp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) return tl::unexpected(ErrnoError(file, errno));
+    struct stat st;
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::fchmod(fd, 0644) == 0 &&
+              ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    int error = errno;
+    ::close(fd);
+    if (ok && ::rename(temp.c_str(), (dir + "/" + file).c_str()) == 0) return {};
+    if (ok) error = errno;
+    ::unlink(temp.c_str());
+    return tl::unexpected(ErrnoError(file, error));
+  }
+
   // On the query thread: whod.NAME for each host heard by rwho and each host followed (its
   // open sessions and boot, up while its stream is), and no other whod.* file in `dir`.
   void WriteSpool(const std::string& dir, const std::string& url, const std::vector<WhodStatus>& heard,
-                  const std::vector<std::string>& followed, int64_t now_s) {
-    auto problem = [&](const std::string& what) {
-      if (what != spool_problem_) Log(LogLevel::kWarning, "rwho spool {}: {}", dir, what);
-      spool_problem_ = what;
-    };
+                  const std::map<std::string, std::pair<std::string, int64_t>>& followed,
+                  int64_t now_s) {
+    auto problem = [&](const std::string& what) { SpoolProblem(dir, what); };
     if (!query_store_) {
       auto reopened = FleetStore::Open(url, StoreOptions());
       if (!reopened) return problem(reopened.error().message);
@@ -1006,31 +1116,23 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       for (FleetSession& s : *list) by_host[s.hostname].push_back(std::move(s));
     std::map<std::string, std::vector<uint8_t>> files;
     for (const WhodStatus& s : heard) files["whod." + s.hostname] = EncodeWhodSpool(s);
-    std::set<std::string> names(followed.begin(), followed.end());
     // rwho hosts not heard since utmpsd started keep the file of their last packet (ruptime
     // calls them down 11 minutes after it), as rwhod keeps them.
     std::set<std::string> keep;
     for (const FleetHost& h : *rows)
       if (h.history == "rwhod") keep.insert("whod." + h.host);
     for (const FleetHost& h : *rows) {
-      if (!names.contains(h.host) || !SpoolName(h.host) || h.state == "new") continue;
-      int64_t heard_s = h.state == "up" ? now_s : h.state_since_us / 1000000;
+      auto f = followed.find(h.host);
+      if (f == followed.end() || !SpoolName(h.host)) continue;
+      const std::string& state = f->second.first.empty() ? h.state : f->second.first;
+      const int64_t since_us = f->second.first.empty() ? h.state_since_us : f->second.second;
+      if (state == "new") continue;
+      int64_t heard_s = state == "up" ? now_s : since_us / 1000000;
       if (heard_s <= 0) continue;
       files["whod." + h.host] = EncodeWhodSpool(SpoolStatus(h.host, by_host[h.host], now_s, heard_s));
     }
     for (const auto& [file, bytes] : files) {
-      // Written whole under another name, then renamed: a reader sees the old or the new.
-      std::string temp = dir + "/." + file + ".new";
-      int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-      bool ok = fd >= 0 && ::fchmod(fd, 0644) == 0 &&
-                ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-      int error = errno;
-      if (fd >= 0) ::close(fd);
-      if (!ok || ::rename(temp.c_str(), (dir + "/" + file).c_str()) != 0) {
-        if (ok) error = errno;
-        ::unlink(temp.c_str());
-        return problem(fmt::format("{}: {}", file, std::strerror(error)));
-      }
+      if (auto written = WriteSpoolFile(dir, file, bytes); !written) return problem(written.error().message);
     }
     // The spool is utmpsd's: whod.* files of hosts it no longer has go.
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -1045,7 +1147,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     spool_problem_.clear();
   }
 
+  // Hourly, whatever retention_days is now (SIGHUP may set it).
   void Retention() {
+    retention_timer_.After(std::chrono::hours(1), [this] { Retention(); });
     if (config_.retention_days <= 0) return;
     int64_t before = WallUs() - config_.retention_days * 86400LL * 1000000;
     store_worker_->Post([this, before] {
@@ -1054,7 +1158,6 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       if (!gone) Log(LogLevel::kWarning, "retention: {}", gone.error().message);
       loop_.Post([this] { hub_.ForgetPages(); });
     });
-    retention_timer_.After(std::chrono::hours(1), [this] { Retention(); });
   }
 
   void Reload() {
@@ -1107,6 +1210,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     next.rwho_listen = config_.rwho_listen;
     rwho_networks_ = Networks(next.rwho_networks);
     config_ = std::move(next);
+    // A name the configuration now follows is its utmpcd's from now on.
+    std::erase_if(rwho_hosts_, [this](const auto& entry) { return FollowedName(entry.first); });
     api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_, HeardHost()));
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);
@@ -1217,8 +1322,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   static constexpr int64_t kMaxQueuedProxies = 16;
   Timer claim_timer_, poll_timer_, retention_timer_;
   // rwho: the hosts heard (the loop's), what the store has of them (the store thread's).
-  static constexpr int64_t kRwhoDownUs = 11 * 60 * 1000000LL;  // ruptime's "down"
-  static constexpr int64_t kRwhoMinIntervalUs = 5 * 1000000LL;
+  static constexpr auto kRwhoDown = std::chrono::minutes(11);  // ruptime's "down"
+  static constexpr auto kRwhoForget = std::chrono::hours(24);
   std::unique_ptr<DatagramReceiver> rwho_;
   std::vector<Network> rwho_networks_;
   std::map<std::string, RwhoHost> rwho_hosts_;
@@ -1227,13 +1332,16 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::map<std::string, std::optional<RwhoRow>> rwho_rows_;  // the store thread's
   bool spooling_ = false;
   bool spool_again_ = false;
+  bool spool_soon_ = false;
+  Clock::time_point last_spool_{};
   std::string spool_problem_;  // the query thread's
-  Timer rwho_timer_;
+  Timer rwho_timer_, spool_timer_;
   MetricFamily& rwho_packets_ = metrics_->Add(
       "utmpsd_rwho_packets_total",
       "rwhod packets received on [rwho] listen, by what became of them: taken, source (not "
       "from port 513 of a network in [rwho] networks), malformed, name (a followed host's), "
-      "full ([rwho] max_hosts), early (under 5 s after the host's last).",
+      "full ([rwho] max_hosts), early (sooner than [rwho] min_interval_s after the host's "
+      "last).",
       MetricType::kCounter, {"result"});
   MetricFamily& rwho_host_states_ = metrics_->Add(
       "utmpsd_rwho_hosts",

@@ -1,21 +1,23 @@
 #include "utmpsd/rwho_bridge.h"
 
 #include <algorithm>
-#include <set>
-#include <tuple>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace utmpcd {
 namespace {
 
 constexpr int64_t kUs = 1000000;
 
-using Key = std::tuple<std::string, std::string, int64_t>;  // user, tty, login (s)
 
 }  // namespace
 
 std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSession> open,
-                              int64_t last_event_us, int64_t next_seq) {
+                              std::optional<int64_t> open_boot_us, const RwhoRow& row) {
   std::vector<Event> out;
+  int64_t next_seq = row.last_seq + 1;
   auto add = [&](EventKind kind, int64_t time_us, const std::string& user,
                  const std::string& tty) {
     Event e;
@@ -27,35 +29,46 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
     e.source = EventSource::kRwhod;
     out.push_back(std::move(e));
   };
-  std::set<Key> stored;
-  bool booted = status.boot_s > 0 && status.boot_s * kUs > last_event_us;
+  constexpr int64_t kBootJitterS = 120;
+  bool booted = false;
+  if (status.boot_s > 0) {
+    booted = open_boot_us ? status.boot_s > *open_boot_us / kUs + kBootJitterS &&
+                                status.boot_s > row.last_send_s
+                          : status.boot_s * kUs > row.last_event_us;
+  }
+  // tty → (user, login) of what the store has open; the store ends what was open as it
+  // stores a boot (a crash: rwhod says nothing of a shutdown).
+  std::map<std::string, std::pair<std::string, int64_t>> stored;
   if (booted) {
-    // The store ends what was open as it stores the boot (a crash: rwhod says nothing of a
-    // shutdown).
     add(EventKind::kBoot, status.boot_s * kUs, "reboot", "~");
   } else {
     for (const FleetSession& s : open) {
-      if (!s.boot && s.end.empty()) stored.emplace(s.user, s.tty, s.login_us / kUs);
+      if (!s.boot && s.end.empty()) stored[s.tty] = {s.user, s.login_us / kUs};
     }
   }
-  std::set<Key> listed;
-  std::vector<const WhodEntry*> entries;
+  std::map<std::string, const WhodEntry*> listed;  // tty → its newest login
   for (const WhodEntry& e : status.entries) {
-    if (listed.emplace(e.user, e.tty, e.login_s).second) entries.push_back(&e);
+    const WhodEntry*& slot = listed[e.tty];
+    if (slot == nullptr || e.login_s > slot->login_s) slot = &e;
   }
-  // Ends first: a tty used again ends its old session before the new one opens on it.
-  if (status.entries.size() < kWhodMaxEntries) {
-    for (const Key& k : stored) {
-      if (!listed.contains(k)) add(EventKind::kLogout, status.send_s * kUs, std::get<0>(k), std::get<1>(k));
+  // Ends first: a tty's new session opens after its old one ended.
+  if (status.entries.size() < kWhodMaxSent) {
+    for (const auto& [tty, who] : stored) {
+      if (!listed.contains(tty)) {
+        add(EventKind::kLogout, std::max(status.send_s, who.second) * kUs, who.first, tty);
+      }
     }
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const WhodEntry* a, const WhodEntry* b) { return a->login_s < b->login_s; });
-  for (const WhodEntry* e : entries) {
-    if (!stored.contains(Key{e->user, e->tty, e->login_s})) {
-      add(EventKind::kLogin, e->login_s * kUs, e->user, e->tty);
+  std::vector<const WhodEntry*> logins;
+  for (const auto& [tty, e] : listed) {
+    auto it = stored.find(tty);
+    if (it == stored.end() || it->second != std::make_pair(e->user, e->login_s)) {
+      logins.push_back(e);  // a different session on a tty ends the one before (the store)
     }
   }
+  std::stable_sort(logins.begin(), logins.end(),
+                   [](const WhodEntry* a, const WhodEntry* b) { return a->login_s < b->login_s; });
+  for (const WhodEntry* e : logins) add(EventKind::kLogin, e->login_s * kUs, e->user, e->tty);
   return out;
 }
 
@@ -79,7 +92,13 @@ Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& st
   filter.limit = 1000000;
   auto open = store.OpenSessions(filter);
   if (!open) return tl::unexpected(open.error());
-  std::vector<Event> events = RwhoEvents(status, *open, row->last_event_us, row->last_seq + 1);
+  auto boots = store.OpenBoots();
+  if (!boots) return tl::unexpected(boots.error());
+  std::optional<int64_t> open_boot_us;
+  for (const FleetSession& b : *boots)
+    if (b.hostname == name) open_boot_us = b.login_us;
+  std::vector<Event> events = RwhoEvents(status, *open, open_boot_us, *row);
+  row->last_send_s = status.send_s;
   if (events.empty()) return FleetStoreResult{};
   FleetBatch batch{.host = name,
                    .history = "rwhod",
@@ -89,6 +108,12 @@ Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& st
                    .unfollowed = true};
   auto stored = store.Store({&batch, 1}, "");
   if (!stored) return stored;
+  if (stored->skipped > 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{} event(s) at or below the stored seq {}: the host's row is "
+                                 "read again",
+                                 stored->skipped, row->last_seq));
+  }
   row->last_seq = events.back().seq;
   for (const Event& e : events) row->last_event_us = std::max(row->last_event_us, e.time_us);
   return stored;

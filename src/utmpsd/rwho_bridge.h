@@ -3,12 +3,16 @@
 // for a host the fleet follows.
 //
 // A rwhod packet is a snapshot (who is on now), not events. Against the sessions the store has
-// open for the host it becomes events: a boot when the host booted after everything stored of
-// it, a login for each entry the store does not have open, a logout (at the packet's send time,
-// the first moment the host said they were gone) for each open session the packet no longer
-// lists. All of them on the host's clock, so a clock set differently from utmpsd's does not
-// reorder them. A packet holding 42 entries may have left sessions out (rwhod sends no more):
-// it opens sessions and ends none.
+// open for the host it becomes events: a boot when the host booted again, a login for each
+// entry the store does not have open, a logout (at the packet's send time, the first moment
+// the host said they were gone) for each open session the packet no longer lists. All of them
+// on the host's clock, so a clock set differently from utmpsd's does not reorder them.
+// - The store pairs a session's end with its tty: one session a tty, the newest login listed
+//   on it (a stale utmp entry beside it would otherwise open and close both at every packet).
+// - A packet of 41 entries (rwhod sends no more) may have left sessions out: it ends none.
+// - rwhod computes the boot time anew (now minus uptime): it moves by a second, or by a clock
+//   step. A boot is new when none is open and it is after everything stored of the host, or
+//   when it is over 2 minutes after the open one and after the host's previous packet.
 #pragma once
 
 #include <cstdint>
@@ -23,21 +27,23 @@
 
 namespace utmpcd {
 
-// The events `status` brings against `open` (the host's sessions open in the store, boots
-// among them) and the time of its newest stored event; their seqs count from `next_seq`.
-std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSession> open,
-                              int64_t last_event_us, int64_t next_seq);
-
 // Where the store stands for a rwho host: read from its row once, then kept by the caller.
 struct RwhoRow {
   int64_t last_seq = 0, last_event_us = 0;
   bool up = false;
+  int64_t last_send_s = 0;  // the previous packet's (0: none since utmpsd started)
 };
+
+// The events `status` brings against `open` (the host's logins open in the store), its open
+// boot, and `row`; their seqs count from row.last_seq + 1.
+std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSession> open,
+                              std::optional<int64_t> open_boot_us, const RwhoRow& row);
 
 // Stores in `store` what `status` brings (RwhoEvents against the host's open sessions), as one
 // batch of history "rwhod" (its row, when new, not shared out by the leases). `row`: the
 // host's, read from the store when empty (after a restart too, so seqs go on from the stored
-// ones), and brought up to date.
+// ones), and brought up to date. An event the store took for one it had (its seqs ahead of
+// `row`) is an error: the caller reads the row again.
 Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
                                          int64_t received_us, std::optional<RwhoRow>& row);
 

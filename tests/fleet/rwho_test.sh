@@ -110,6 +110,7 @@ max_backoff_s = 1
 listen = ["0.0.0.0:513"]
 networks = ["10.82.1.0/24"]
 spool = "$tmp/spool"
+min_interval_s = 1
 EOF2
 in_fleet "$UTMPSD" -c utmpsd.toml --check >check.out 2>&1 || fail "utmpsd --check: $(cat check.out)"
 ip netns exec "$fleet" "$UTMPSD" -c utmpsd.toml --listen 127.0.0.1:0 2>sd.log &
@@ -178,8 +179,12 @@ jq -e 'any(.sessions[]; .type == "boot" and .end == "running")' history.json >/d
 fleet_rwho() {  # rwho or ruptime with the spool where they read it
   in_fleet unshare --mount bash -c "mount --bind '$tmp/spool' /var/spool/rwho && exec $*"
 }
-wait_for "the spool has oldbox and web1" test -s spool/whod.oldbox -a -s spool/whod.web1
-fleet_rwho rwho -a >rwho.out || fail "rwho: $(cat rwho.out)"
+# The spool follows the store within seconds: until rwho lists all three.
+rwho_lists_all() {
+  fleet_rwho rwho -a >rwho.out && grep -q '^alice ' rwho.out && grep -q '^bob ' rwho.out &&
+    grep -q '^carol ' rwho.out
+}
+wait_for "rwho lists the fleet's users: $(cat rwho.out 2>/dev/null)" rwho_lists_all
 grep -Eq '^alice +oldbox:pts/7 ' rwho.out || fail "rwho: alice on oldbox: $(cat rwho.out)"
 grep -Eq '^bob +oldbox:tty2 ' rwho.out || fail "rwho: bob on oldbox: $(cat rwho.out)"
 grep -Eq '^carol +web1:pts/3 ' rwho.out || fail "rwho: carol on web1: $(cat rwho.out)"
@@ -228,7 +233,7 @@ grep -q "a packet from 10.82.1.2:513 left out (1 so far)" sd.log || fail "the ma
 
 # ---- bob logs out of oldbox: the next packet ends his session ----
 session 3101 pts/7 alice "$(at 600)" | utmpdump -r -o old/utmp >/dev/null 2>&1
-sleep 5  # more than utmpsd's 5 s between two packets of a host
+sleep 1.5  # more than min_interval_s between two packets of a host
 start_rwhod
 bob_ended() {
   fleet_get '/v1/fleet/history?host=oldbox' >history2.json &&

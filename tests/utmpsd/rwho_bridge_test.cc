@@ -75,10 +75,10 @@ TEST(Whod, RefusesWhatRwhodWouldNotSend) {
     EXPECT_THAT(s.error().message, HasSubstr(why));
   };
   refused(std::vector<uint8_t>(good.begin(), good.begin() + 59), "shorter than the 60-byte header");
-  refused(std::vector<uint8_t>(good.begin(), good.end() - 1), "whole entries");
+  refused(std::vector<uint8_t>(good.begin(), good.end() - 1), "83 bytes: not the header and whole");
   auto big = Packet("oldbox", kNow, kNow, {});
   big.resize(60 + 43 * 24, 'a');
-  refused(big, "at most 42");
+  refused(big, "1092 bytes: not the header and whole entries (24 bytes, at most 42)");
   auto p = good;
   p[0] = 2;
   refused(p, "version 2");
@@ -91,7 +91,6 @@ TEST(Whod, RefusesWhatRwhodWouldNotSend) {
   p = good;
   for (size_t i = 12; i < 44; ++i) p[i] = 'a';
   refused(p, "without its terminating NUL");
-  refused(Packet("oldbox", kNow, kNow, {{"pts/0", "ev\x1bil", kNow, 0}}), "entry 1: a byte outside");
   refused(Packet("oldbox", kNow, kNow, {{"pts/0", "", kNow, 0}}), "entry 1: no user");
   // 42 entries is the most and is fine; a header alone is a host nobody is on.
   std::vector<std::tuple<std::string, std::string, uint32_t, uint32_t>> many(42, {"pts/1", "bob", kNow, 0});
@@ -99,6 +98,12 @@ TEST(Whod, RefusesWhatRwhodWouldNotSend) {
   ASSERT_TRUE(full);
   EXPECT_EQ(full->entries.size(), 42u);
   EXPECT_TRUE(DecodeWhod(Packet("oldbox", kNow, kNow, {}), kNow));
+  // A byte no terminal should get (an escape, a space, UTF-8) is read as '?': one odd name
+  // does not cost the host its packet.
+  auto odd = DecodeWhod(Packet("oldbox", kNow, kNow, {{"pts/0", "ev\x1bil", kNow, 0}, {"tty1", "j\xc3\xb6rg", kNow, 0}}), kNow);
+  ASSERT_TRUE(odd) << odd.error().message;
+  EXPECT_EQ(odd->entries[0].user, "ev?il");
+  EXPECT_EQ(odd->entries[1].user, "j??rg");
 }
 
 TEST(Whod, TimesCrossing2038And2106) {
@@ -267,15 +272,59 @@ TEST_F(RwhoStoreTest, ARestartGoesOnFromWhatIsStored) {
 
 TEST_F(RwhoStoreTest, AFullPacketEndsNothing) {
   std::vector<WhodEntry> many;
-  for (int i = 0; i < 42; ++i) many.push_back({"pts/" + std::to_string(i), "u" + std::to_string(i), kNow - i, 0});
-  ASSERT_EQ(Take(Status(kNow, kNow - 1000, many)).size(), 43u);
-  // 42 other sessions: the first 42 may still be on (rwhod sends no more than 42).
+  for (int i = 0; i < 41; ++i) many.push_back({"pts/" + std::to_string(i), "u" + std::to_string(i), kNow - i, 0});
+  ASSERT_EQ(Take(Status(kNow, kNow - 1000, many)).size(), 42u);
+  // 41 other sessions: the first 41 may still be on (rwhod sends no more than 41).
   std::vector<WhodEntry> others;
-  for (int i = 0; i < 42; ++i) others.push_back({"tty" + std::to_string(i), "v" + std::to_string(i), kNow + i, 0});
+  for (int i = 0; i < 41; ++i) others.push_back({"tty" + std::to_string(i), "v" + std::to_string(i), kNow + i, 0});
   auto events = Take(Status(kNow + 180, kNow - 1000, others));
-  EXPECT_EQ(events.size(), 42u);
+  EXPECT_EQ(events.size(), 41u);
   for (const Event& e : events) EXPECT_EQ(e.kind, EventKind::kLogin);
-  EXPECT_EQ(Sessions().size(), 84u);
+  EXPECT_EQ(Sessions().size(), 82u);
+  // One fewer than full: what it does not list has ended.
+  others.pop_back();
+  events = Take(Status(kNow + 360, kNow - 1000, others));
+  EXPECT_EQ(events.size(), 42u);  // the 41 of the first packet and the one left out
+  for (const Event& e : events) EXPECT_EQ(e.kind, EventKind::kLogout);
+}
+
+TEST_F(RwhoStoreTest, OneSessionATty) {
+  // A stale utmp entry on bob's tty beside his: the newest login is the session, once.
+  std::vector<WhodEntry> both = {{"pts/1", "ghost", kNow - 5000, 0}, {"pts/1", "bob", kNow - 60, 0}};
+  auto first = Take(Status(kNow, kNow - 9000, both));
+  ASSERT_EQ(first.size(), 2u);  // the boot, bob
+  EXPECT_EQ(first[1].user, "bob");
+  for (int i = 1; i <= 3; ++i) EXPECT_TRUE(Take(Status(kNow + 180 * i, kNow - 9000, both)).empty());
+  ASSERT_EQ(Sessions().size(), 1u);
+  // Another user on that tty: bob's session ends as hers opens.
+  auto next = Take(Status(kNow + 900, kNow - 9000, {{"pts/1", "carol", kNow + 800, 0}}));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].user, "carol");
+  ASSERT_EQ(Sessions("logout").size(), 1u);
+  EXPECT_EQ(Sessions("logout")[0].user, "bob");
+}
+
+TEST_F(RwhoStoreTest, BootTimeJitterIsNoReboot) {
+  const int64_t boot = kNow - 86400;
+  ASSERT_EQ(Take(Status(kNow, boot, {{"pts/0", "alice", kNow - 60, 0}})).size(), 2u);
+  // rwhod's boot time is now minus uptime: a second off, or a clock step of a minute.
+  EXPECT_TRUE(Take(Status(kNow + 180, boot + 1, {{"pts/0", "alice", kNow - 60, 0}})).empty());
+  EXPECT_TRUE(Take(Status(kNow + 360, boot - 70, {{"pts/0", "alice", kNow - 60, 0}})).empty());
+  EXPECT_EQ(Sessions("crash").size(), 0u);
+  // A boot after the last packet is a reboot, even after a restart of utmpsd.
+  row_.reset();
+  auto rebooted = Take(Status(kNow + 900, kNow + 700, {}));
+  ASSERT_EQ(rebooted.size(), 1u);
+  EXPECT_EQ(rebooted[0].kind, EventKind::kBoot);
+  EXPECT_EQ(Sessions("crash").size(), 1u);
+}
+
+TEST_F(RwhoStoreTest, ALogoutIsNeverBeforeItsLogin) {
+  // The host's clock went back: the session ends when it began, not before.
+  ASSERT_EQ(Take(Status(kNow, kNow - 9000, {{"pts/0", "alice", kNow - 10, 0}})).size(), 2u);
+  auto next = Take(Status(kNow - 3600, kNow - 9000, {}));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].time_us, (kNow - 10) * 1000000);
 }
 
 TEST(RwhoSpool, FollowedHostAsRuptimeReadsIt) {
