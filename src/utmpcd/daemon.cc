@@ -675,7 +675,7 @@ void Daemon::Loop::ApplyRetention() {
   if (config_.retention_days <= 0 || !store_) return;
   auto now = std::chrono::steady_clock::now();
   // At most hourly, and only when something woke the daemon anyway.
-  if (now - last_retention_ < std::chrono::hours(1)) return;
+  if (last_retention_ && now - *last_retention_ < std::chrono::hours(1)) return;
   last_retention_ = now;
   int64_t cutoff_us = (std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch()) -

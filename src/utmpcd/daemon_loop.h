@@ -150,7 +150,9 @@ class Daemon::Loop {
   std::string store_problem_;  // why the store cannot be written now ("" when it can)
   std::unique_ptr<SqliteStore> store_;
   std::vector<std::unique_ptr<Followed>> followed_;
-  std::chrono::steady_clock::time_point last_retention_{};
+  // None yet: the first wake applies it (the steady clock counts from the machine's boot, so
+  // a zero time would skip the first hour after a boot).
+  std::optional<std::chrono::steady_clock::time_point> last_retention_;
   std::optional<InotifyWatch> utmp_watch_;
   std::optional<LogindMonitor> logind_;  // set when live sessions come from logind
   std::unique_ptr<ReadableWait> live_readable_;

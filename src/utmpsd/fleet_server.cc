@@ -196,8 +196,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       // rwhod's 3 minutes).
       auto rows = write_store_->Hosts();
       if (!rows) return tl::unexpected(rows.error());
+      if (auto retired = RetireFollowed(*write_store_, FollowedNames()); !retired) return retired;
       for (const FleetHost& h : *rows) {
-        if (h.history != "rwhod" || h.state != "up" || hosts_.contains(h.host)) continue;
+        if (h.history != "rwhod" || FollowedName(h.host) || h.state != "up") continue;
         if (auto set = write_store_->SetHostState(h.host, "down", "not heard since utmpsd started",
                                                   WallUs());
             !set) {
@@ -507,7 +508,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     size_t pending = 0;        // events received and not yet stored
     bool paused = false;
     std::string state = "new";
-    int64_t state_since_us = 0;
+    int64_t last_up_us = 0;  // when it was last up (0: not since utmpsd started)
     std::string problem;
     uint64_t undecodable = 0;
     std::optional<Clock::time_point> retry_at;
@@ -536,13 +537,11 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void SetState(Host& h, const std::string& state, const std::string& problem) {
     if (h.state == state && h.problem == problem) return;
     bool changed = h.state != state;
+    if (h.state == "up" && state != "up") h.last_up_us = WallUs();
     h.state = state;
     h.problem = problem;
     int64_t since = WallUs();
-    if (changed) {
-      h.state_since_us = since;
-      Spool();  // ruptime sees it up or down now
-    }
+    if (changed) Spool();  // ruptime sees it up or down now
     std::string name = h.config.name;
     store_worker_->Post([this, name, state, problem, since, changed] {
       if (!write_store_) return;
@@ -555,12 +554,15 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     auto it = hosts_.find(name);
     if (it == hosts_.end()) return;
     Host& h = it->second;
-    h.history = row.history;
-    h.committed = row.last_seq;
-    h.from_first = false;
+    // A row that rwho filled (the host ran rwhod before its utmpcd): the host's own events
+    // from its first, stored after those.
+    const bool was_rwho = row.history == "rwhod";
+    h.history = was_rwho ? "" : row.history;
+    h.committed = was_rwho ? 0 : row.last_seq;
+    h.from_first = was_rwho;
     h.paused = false;
     h.retry_at.reset();
-    h.id = follower_->Add(h.config.net, row.last_seq + 1);
+    h.id = follower_->Add(h.config.net, h.committed + 1);
     by_id_[*h.id] = name;
     if (h.state == "new" || h.state == "down") SetState(h, "connecting", h.problem);
   }
@@ -841,17 +843,11 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
 
   // Whether a rwho name is a followed host's: its name, or the name's first label (rwhod
   // sends its host name without the domain), in any case.
-  bool FollowedName(const std::string& name) const {
-    auto lower = [](std::string t) {
-      for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return t;
-    };
-    const std::string n = lower(name);
-    for (const auto& [followed, h] : hosts_) {
-      const std::string f = lower(followed);
-      if (f == n || f.substr(0, f.find('.')) == n) return true;
-    }
-    return false;
+  bool FollowedName(const std::string& name) const { return RwhoNameFollowed(name, FollowedNames()); }
+  std::vector<std::string> FollowedNames() const {
+    std::vector<std::string> names;
+    for (const auto& [followed, h] : hosts_) names.push_back(followed);
+    return names;
   }
 
   // Says `line` unless 64 such lines were said already (a flood of names is counted, not
@@ -899,6 +895,9 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       // A name is its address's while the host is up: another address may take it only
       // once it is down (two hosts of one name, or a forged packet, would undo each other's
       // sessions).
+      if (h.address != address && !h.down && status->send_s == h.status.send_s) {
+        return count("early");  // the same packet from its other interface
+      }
       if (h.address != address && !h.down) {
         WarnRwho("moved " + name, fmt::format("a packet from {} names {}, heard from {}: not "
                                               "taken while {} is up",
@@ -931,6 +930,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         if (auto written = WriteSpoolFile(dir, "whod." + file.hostname, EncodeWhodSpool(file));
             !written) {
           SpoolProblem(dir, written.error().message);
+        } else {
+          SpoolWritten(dir);
         }
       });
     }
@@ -973,12 +974,38 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     return r;
   }
 
+  // rwho hosts now followed under a longer name (web1 for web1.example.org), on the store's
+  // thread or in Open: what they had open ends, and their rows say why they are heard no more.
+  // One followed under its own name is left to Follow (its row is its utmpcd's now).
+  static Result<void> RetireFollowed(FleetStore& store, const std::vector<std::string>& followed) {
+    auto rows = store.Hosts();
+    if (!rows) return tl::unexpected(rows.error());
+    for (const FleetHost& h : *rows) {
+      if (h.history != "rwhod" || !RwhoNameFollowed(h.host, followed)) continue;
+      if (std::find(followed.begin(), followed.end(), h.host) != followed.end()) continue;
+      std::optional<RwhoRow> row;
+      auto retired = RetireRwhoHost(store, h.host, WallUs(), row);
+      if (!retired) return tl::unexpected(retired.error());
+      if (retired->stored > 0) {
+        Log(LogLevel::kInfo, "rwho: host {} is followed by its utmpcd under a longer name: its "
+                             "sessions heard through rwho end",
+            h.host);
+      }
+      if (h.state != "down") {
+        auto set = store.SetHostState(h.host, "down", "followed by its utmpcd under a longer name",
+                                      WallUs());
+        if (!set) return set;
+      }
+    }
+    return {};
+  }
+
   // On the store's thread: the events a packet brings, against what the store has open.
   void RwhoStore(const WhodStatus& status, int64_t received_us) {
     const std::string& name = status.hostname;
     auto fail = [&](const Error& e) {
       Log(LogLevel::kWarning, "rwho: host {}: its packet not stored: {}", name, e.message);
-      rwho_rows_.erase(name);
+      if (auto& row = rwho_rows_[name]) row->reread = true;  // the store's row, read again
     };
     if (!write_store_) return fail(Error{ErrorCode::kIo, "the fleet store is not connected"});
     std::optional<RwhoRow>& row = rwho_rows_[name];
@@ -1016,7 +1043,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         const int64_t since = h.heard_us + std::chrono::duration_cast<std::chrono::microseconds>(kRwhoDown).count();
         store_worker_->Post([this, name = name, since] {
           if (write_store_) (void)write_store_->SetHostState(name, "down", "no rwhod packet for 11 minutes", since);
-          rwho_rows_.erase(name);  // read again when it is heard
+          if (auto& row = rwho_rows_[name]) row->up = false;  // up again when heard
         });
       }
       ++it;
@@ -1043,12 +1070,12 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
         heard.back().recv_s = h.heard_us / 1000000;
       }
       // The followed hosts: this instance's own know their state here (the store may not
-      // have it yet); the others', from the store.
+      // have it yet) and when they were last up; the others', from the store.
       std::map<std::string, std::pair<std::string, int64_t>> followed;
       for (const FleetHostConfig& h : config_.hosts) {
         auto it = hosts_.find(h.name);
         bool mine = it != hosts_.end() && held_.contains(h.name);
-        followed[h.name] = mine ? std::make_pair(it->second.state, it->second.state_since_us)
+        followed[h.name] = mine ? std::make_pair(it->second.state, it->second.last_up_us)
                                 : std::make_pair(std::string(), int64_t{0});
       }
       query_worker_->Post([this, dir = config_.rwho_spool, url = config_.store_url,
@@ -1125,14 +1152,18 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       auto f = followed.find(h.host);
       if (f == followed.end() || !SpoolName(h.host)) continue;
       const std::string& state = f->second.first.empty() ? h.state : f->second.first;
-      const int64_t since_us = f->second.first.empty() ? h.state_since_us : f->second.second;
       if (state == "new") continue;
-      int64_t heard_s = state == "up" ? now_s : since_us / 1000000;
+      // Up: heard now. Else when it was last up, or (not up since utmpsd started) long ago:
+      // ruptime says "down", never "up" for a host whose stream is not.
+      const int64_t last_up_s = f->second.second / 1000000;
+      int64_t heard_s = state == "up" ? now_s : last_up_s > 0 ? last_up_s : 1;
       if (heard_s <= 0) continue;
       files["whod." + h.host] = EncodeWhodSpool(SpoolStatus(h.host, by_host[h.host], now_s, heard_s));
     }
+    std::string failed;  // the first file that could not be written; the others are
     for (const auto& [file, bytes] : files) {
-      if (auto written = WriteSpoolFile(dir, file, bytes); !written) return problem(written.error().message);
+      if (auto written = WriteSpoolFile(dir, file, bytes); !written && failed.empty())
+        failed = written.error().message;
     }
     // The spool is utmpsd's: whod.* files of hosts it no longer has go.
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -1143,6 +1174,12 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       }
       ::closedir(d);
     }
+    if (!failed.empty()) return problem(failed);
+    SpoolWritten(dir);
+  }
+
+  // On the query thread: the spool written without a problem.
+  void SpoolWritten(const std::string& dir) {
     if (!spool_problem_.empty()) Log(LogLevel::kInfo, "rwho spool {}: written again", dir);
     spool_problem_.clear();
   }
@@ -1211,7 +1248,22 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     rwho_networks_ = Networks(next.rwho_networks);
     config_ = std::move(next);
     // A name the configuration now follows is its utmpcd's from now on.
-    std::erase_if(rwho_hosts_, [this](const auto& entry) { return FollowedName(entry.first); });
+    // Followed under its own name, the row is its utmpcd's now (Follow); under a longer one
+    // (web1.example.org for web1), what rwho had open ends.
+    std::vector<std::string> now_followed;
+    std::erase_if(rwho_hosts_, [&](const auto& entry) {
+      if (!FollowedName(entry.first)) return false;
+      now_followed.push_back(entry.first);
+      return true;
+    });
+    if (!config_.rwho_listen.empty()) {
+      store_worker_->Post([this, now_followed, names = FollowedNames()] {
+        for (const std::string& name : now_followed) rwho_rows_.erase(name);
+        if (!write_store_) return;
+        if (auto retired = RetireFollowed(*write_store_, names); !retired)
+          Log(LogLevel::kWarning, "rwho: {}", retired.error().message);
+      });
+    }
     api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_, HeardHost()));
     std::vector<std::string> names;
     for (const FleetHostConfig& h : config_.hosts) names.push_back(h.name);

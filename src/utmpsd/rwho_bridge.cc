@@ -1,6 +1,7 @@
 #include "utmpsd/rwho_bridge.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <utility>
 
@@ -32,9 +33,11 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
   constexpr int64_t kBootJitterS = 120;
   bool booted = false;
   if (status.boot_s > 0) {
-    booted = open_boot_us ? status.boot_s > *open_boot_us / kUs + kBootJitterS &&
-                                status.boot_s > row.last_send_s
-                          : status.boot_s * kUs > row.last_event_us;
+    // After everything stored of the host; with a boot open, also well after it and after
+    // the previous packet (when utmpsd has one since it started).
+    booted = status.boot_s * kUs > row.last_event_us &&
+             (!open_boot_us || (status.boot_s > *open_boot_us / kUs + kBootJitterS &&
+                                status.boot_s > row.last_send_s));
   }
   // tty → (user, login) of what the store has open; the store ends what was open as it
   // stores a boot (a crash: rwhod says nothing of a shutdown).
@@ -62,9 +65,14 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
   std::vector<const WhodEntry*> logins;
   for (const auto& [tty, e] : listed) {
     auto it = stored.find(tty);
-    if (it == stored.end() || it->second != std::make_pair(e->user, e->login_s)) {
-      logins.push_back(e);  // a different session on a tty ends the one before (the store)
+    if (it != stored.end() && it->second == std::make_pair(e->user, e->login_s)) continue;
+    if (it != stored.end()) {
+      // Another session on the tty: the stored one has ended (its end said here, so that it
+      // is never before its login, whatever the new one's login time).
+      add(EventKind::kLogout, std::max(status.send_s, it->second.second) * kUs, it->second.first,
+          tty);
     }
+    logins.push_back(e);
   }
   std::stable_sort(logins.begin(), logins.end(),
                    [](const WhodEntry* a, const WhodEntry* b) { return a->login_s < b->login_s; });
@@ -72,21 +80,59 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
   return out;
 }
 
+namespace {
+
+// The host's row into `row`, unless it is there and need not be read again.
+Result<void> ReadRow(FleetStore& store, const std::string& name, std::optional<RwhoRow>& row) {
+  if (row && !row->reread) return {};
+  auto hosts = store.Hosts();
+  if (!hosts) return tl::unexpected(hosts.error());
+  RwhoRow r;
+  if (row) r.last_send_s = row->last_send_s;
+  for (const FleetHost& h : *hosts) {
+    if (h.host != name) continue;
+    r.last_seq = h.last_seq;
+    r.last_event_us = h.last_event_us;
+    r.up = h.state == "up";
+  }
+  row = r;
+  return {};
+}
+
+}  // namespace
+
+Result<FleetStoreResult> RetireRwhoHost(FleetStore& store, const std::string& name,
+                                        int64_t time_us, std::optional<RwhoRow>& row) {
+  if (auto read = ReadRow(store, name, row); !read) return tl::unexpected(read.error());
+  FleetFilter filter;
+  filter.hosts = {name};
+  auto open = store.OpenSessions(filter);
+  if (!open) return tl::unexpected(open.error());
+  if (open->empty()) return FleetStoreResult{};
+  Event e;
+  e.seq = row->last_seq + 1;
+  e.kind = EventKind::kShutdown;
+  e.time_us = std::max(time_us, row->last_event_us);
+  e.user = "shutdown";
+  e.tty = "~";
+  e.source = EventSource::kRwhod;
+  FleetBatch batch{.host = name,
+                   .history = "rwhod",
+                   .events = {e},
+                   .rebase_to = std::nullopt,
+                   .received_us = 0,
+                   .unfollowed = true};
+  auto stored = store.Store({&batch, 1}, "");
+  if (!stored) return stored;
+  row->last_seq = e.seq;
+  row->last_event_us = e.time_us;
+  return stored;
+}
+
 Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
                                          int64_t received_us, std::optional<RwhoRow>& row) {
   const std::string& name = status.hostname;
-  if (!row) {
-    auto hosts = store.Hosts();
-    if (!hosts) return tl::unexpected(hosts.error());
-    RwhoRow r;
-    for (const FleetHost& h : *hosts) {
-      if (h.host != name) continue;
-      r.last_seq = h.last_seq;
-      r.last_event_us = h.last_event_us;
-      r.up = h.state == "up";
-    }
-    row = r;
-  }
+  if (auto read = ReadRow(store, name, row); !read) return tl::unexpected(read.error());
   FleetFilter filter;
   filter.hosts = {name};
   filter.limit = 1000000;
@@ -154,6 +200,18 @@ WhodStatus SpoolStatus(const std::string& name, std::span<const FleetSession> op
                                   .idle_s = 0});
   }
   return s;
+}
+
+bool RwhoNameFollowed(const std::string& name, const std::vector<std::string>& followed) {
+  auto lower = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
+  const std::string n = lower(name);
+  return std::any_of(followed.begin(), followed.end(), [&](const std::string& f) {
+    const std::string l = lower(f);
+    return l == n || l.substr(0, l.find('.')) == n;
+  });
 }
 
 bool SpoolName(const std::string& name) {

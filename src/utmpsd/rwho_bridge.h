@@ -11,8 +11,8 @@
 //   on it (a stale utmp entry beside it would otherwise open and close both at every packet).
 // - A packet of 41 entries (rwhod sends no more) may have left sessions out: it ends none.
 // - rwhod computes the boot time anew (now minus uptime): it moves by a second, or by a clock
-//   step. A boot is new when none is open and it is after everything stored of the host, or
-//   when it is over 2 minutes after the open one and after the host's previous packet.
+//   step. A boot is new when it is after everything stored of the host and, with a boot
+//   open, over 2 minutes after it and after the host's previous packet.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,7 @@ struct RwhoRow {
   int64_t last_seq = 0, last_event_us = 0;
   bool up = false;
   int64_t last_send_s = 0;  // the previous packet's (0: none since utmpsd started)
+  bool reread = false;      // read last_seq, last_event_us and up again (last_send_s stays)
 };
 
 // The events `status` brings against `open` (the host's logins open in the store), its open
@@ -46,6 +47,16 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
 // `row`) is an error: the caller reads the row again.
 Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
                                          int64_t received_us, std::optional<RwhoRow>& row);
+
+// Whether a rwho name is one of `followed`'s: the same, or its first label (rwhod sends its host
+// name without the domain), in any case.
+bool RwhoNameFollowed(const std::string& name, const std::vector<std::string>& followed);
+
+// A rwho host whose name is now a followed host's (web1 for web1.example.org): what it has open
+// ends ("down", at `time_us`) by a shutdown event, for its utmpcd tells from now on, under the
+// followed name. Nothing is stored when nothing is open.
+Result<FleetStoreResult> RetireRwhoHost(FleetStore& store, const std::string& name,
+                                        int64_t time_us, std::optional<RwhoRow>& row);
 
 // A host the fleet follows, as a spool file gives it to rwho and ruptime: its open sessions
 // (the first 42 by login time, idle 0: the events carry no idle time) and its boot (a boot

@@ -19,6 +19,13 @@ if [[ -f $root/.made ]]; then
 fi
 command -v debootstrap >/dev/null || { echo "debian13_root.sh: needs debootstrap (scripts/deps.sh)" >&2; exit 1; }
 mkdir -p "$cache"
+# Tests run in parallel: one makes the root, the others wait for it (and then find it made).
+exec 9>"$root.lock"
+flock 9
+if [[ -f $root/.made ]]; then
+  echo "$root"
+  exit 0
+fi
 rm -rf "$root.new"
 echo "debian13_root.sh: debootstrap trixie into $root (once; cached)" >&2
 debootstrap --variant=minbase --include="$packages" trixie "$root.new" \

@@ -296,12 +296,42 @@ TEST_F(RwhoStoreTest, OneSessionATty) {
   EXPECT_EQ(first[1].user, "bob");
   for (int i = 1; i <= 3; ++i) EXPECT_TRUE(Take(Status(kNow + 180 * i, kNow - 9000, both)).empty());
   ASSERT_EQ(Sessions().size(), 1u);
-  // Another user on that tty: bob's session ends as hers opens.
-  auto next = Take(Status(kNow + 900, kNow - 9000, {{"pts/1", "carol", kNow + 800, 0}}));
-  ASSERT_EQ(next.size(), 1u);
-  EXPECT_EQ(next[0].user, "carol");
-  ASSERT_EQ(Sessions("logout").size(), 1u);
-  EXPECT_EQ(Sessions("logout")[0].user, "bob");
+  // bob leaves; the stale entry stays: bob's session ends at this packet (never before his
+  // login, though the entry left on his tty is older), and the entry is what is on there now.
+  auto left = Take(Status(kNow + 900, kNow - 9000, {{"pts/1", "ghost", kNow - 5000, 0}}));
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].kind, EventKind::kLogout);
+  EXPECT_EQ(left[0].user, "bob");
+  EXPECT_EQ(left[0].time_us, (kNow + 900) * 1000000);
+  EXPECT_EQ(left[1].user, "ghost");
+  auto ended = Sessions("logout");
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].user, "bob");
+  EXPECT_GE(*ended[0].end_us, ended[0].login_us);
+  EXPECT_TRUE(Take(Status(kNow + 1080, kNow - 9000, {{"pts/1", "ghost", kNow - 5000, 0}})).empty());
+  // Another user on that tty: the one before ends as hers opens.
+  auto next = Take(Status(kNow + 1260, kNow - 9000, {{"pts/1", "carol", kNow + 1200, 0}}));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].user, "ghost");
+  EXPECT_EQ(next[1].user, "carol");
+  ASSERT_EQ(Sessions().size(), 1u);
+  EXPECT_EQ(Sessions()[0].user, "carol");
+}
+
+TEST_F(RwhoStoreTest, RetiredWhenFollowedUnderALongerName) {
+  ASSERT_EQ(Take(Status(kNow, kNow - 9000, {{"pts/0", "alice", kNow - 60, 0}})).size(), 2u);
+  EXPECT_TRUE(RwhoNameFollowed("oldbox", {"OldBox.example.org"}));
+  EXPECT_TRUE(RwhoNameFollowed("oldbox", {"oldbox"}));
+  EXPECT_FALSE(RwhoNameFollowed("oldbox", {"oldbox2.example.org", "example.org"}));
+  auto retired = RetireRwhoHost(*store_, "oldbox", (kNow + 60) * 1000000, row_);
+  ASSERT_TRUE(retired) << retired.error().message;
+  EXPECT_EQ(retired->stored, 1);
+  EXPECT_TRUE(Sessions().empty());
+  ASSERT_EQ(Sessions("down").size(), 1u);
+  // Nothing open: nothing stored again.
+  auto again = RetireRwhoHost(*store_, "oldbox", (kNow + 120) * 1000000, row_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stored, 0);
 }
 
 TEST_F(RwhoStoreTest, BootTimeJitterIsNoReboot) {
