@@ -196,7 +196,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       // rwhod's 3 minutes).
       auto rows = write_store_->Hosts();
       if (!rows) return tl::unexpected(rows.error());
-      if (auto retired = RetireFollowed(*write_store_, FollowedNames()); !retired) return retired;
+      if (auto retired = RetireFollowed(*write_store_, *rows, FollowedNames()); !retired)
+        return retired;
       for (const FleetHost& h : *rows) {
         if (h.history != "rwhod" || FollowedName(h.host) || h.state != "up") continue;
         if (auto set = write_store_->SetHostState(h.host, "down", "not heard since utmpsd started",
@@ -537,10 +538,10 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   void SetState(Host& h, const std::string& state, const std::string& problem) {
     if (h.state == state && h.problem == problem) return;
     bool changed = h.state != state;
-    if (h.state == "up" && state != "up") h.last_up_us = WallUs();
+    int64_t since = WallUs();
+    if (h.state == "up" && state != "up") h.last_up_us = since;
     h.state = state;
     h.problem = problem;
-    int64_t since = WallUs();
     if (changed) Spool();  // ruptime sees it up or down now
     std::string name = h.config.name;
     store_worker_->Post([this, name, state, problem, since, changed] {
@@ -843,7 +844,8 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
 
   // Whether a rwho name is a followed host's: its name, or the name's first label (rwhod
   // sends its host name without the domain), in any case.
-  bool FollowedName(const std::string& name) const { return RwhoNameFollowed(name, FollowedNames()); }
+  // Whether a rwho name is a followed host's (rwho_reserved_, made anew with the hosts).
+  bool FollowedName(const std::string& name) const { return RwhoNameFollowed(name, rwho_reserved_); }
   std::vector<std::string> FollowedNames() const {
     std::vector<std::string> names;
     for (const auto& [followed, h] : hosts_) names.push_back(followed);
@@ -977,11 +979,11 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   // rwho hosts now followed under a longer name (web1 for web1.example.org), on the store's
   // thread or in Open: what they had open ends, and their rows say why they are heard no more.
   // One followed under its own name is left to Follow (its row is its utmpcd's now).
-  static Result<void> RetireFollowed(FleetStore& store, const std::vector<std::string>& followed) {
-    auto rows = store.Hosts();
-    if (!rows) return tl::unexpected(rows.error());
-    for (const FleetHost& h : *rows) {
-      if (h.history != "rwhod" || !RwhoNameFollowed(h.host, followed)) continue;
+  static Result<void> RetireFollowed(FleetStore& store, const std::vector<FleetHost>& rows,
+                                     const std::vector<std::string>& followed) {
+    const std::set<std::string> reserved = RwhoReservedNames(followed);
+    for (const FleetHost& h : rows) {
+      if (h.history != "rwhod" || !RwhoNameFollowed(h.host, reserved)) continue;
       if (std::find(followed.begin(), followed.end(), h.host) != followed.end()) continue;
       std::optional<RwhoRow> row;
       auto retired = RetireRwhoHost(store, h.host, WallUs(), row);
@@ -1247,6 +1249,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
     next.rwho_listen = config_.rwho_listen;
     rwho_networks_ = Networks(next.rwho_networks);
     config_ = std::move(next);
+    rwho_reserved_ = RwhoReservedNames(FollowedNames());
     // A name the configuration now follows is its utmpcd's from now on.
     // Followed under its own name, the row is its utmpcd's now (Follow); under a longer one
     // (web1.example.org for web1), what rwho had open ends.
@@ -1260,8 +1263,10 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
       store_worker_->Post([this, now_followed, names = FollowedNames()] {
         for (const std::string& name : now_followed) rwho_rows_.erase(name);
         if (!write_store_) return;
-        if (auto retired = RetireFollowed(*write_store_, names); !retired)
-          Log(LogLevel::kWarning, "rwho: {}", retired.error().message);
+        auto rows = write_store_->Hosts();
+        auto retired = rows ? RetireFollowed(*write_store_, *rows, names)
+                            : Result<void>(tl::unexpected(rows.error()));
+        if (!retired) Log(LogLevel::kWarning, "rwho: {}", retired.error().message);
       });
     }
     api_ = std::make_shared<const FleetApi>(ApiOptionsOf(config_, options_.version, server_metrics_, HeardHost()));
@@ -1308,6 +1313,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
  public:
   void InitHosts() {
     for (const FleetHostConfig& h : config_.hosts) hosts_[h.name].config = h;
+    rwho_reserved_ = RwhoReservedNames(FollowedNames());
   }
 
  private:
@@ -1380,6 +1386,7 @@ class FleetServer::Impl : public HttpHandler, public EventSink, public SseFeed {
   std::vector<Network> rwho_networks_;
   std::map<std::string, RwhoHost> rwho_hosts_;
   std::set<std::string> rwho_warned_;  // names refused, said once each
+  std::set<std::string> rwho_reserved_;  // the followed hosts' names, for rwho (the loop's)
   uint64_t rwho_malformed_ = 0;
   std::map<std::string, std::optional<RwhoRow>> rwho_rows_;  // the store thread's
   bool spooling_ = false;

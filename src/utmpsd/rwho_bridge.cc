@@ -202,16 +202,27 @@ WhodStatus SpoolStatus(const std::string& name, std::span<const FleetSession> op
   return s;
 }
 
-bool RwhoNameFollowed(const std::string& name, const std::vector<std::string>& followed) {
-  auto lower = [](std::string t) {
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return t;
-  };
-  const std::string n = lower(name);
-  return std::any_of(followed.begin(), followed.end(), [&](const std::string& f) {
-    const std::string l = lower(f);
-    return l == n || l.substr(0, l.find('.')) == n;
-  });
+namespace {
+
+std::string Lower(std::string t) {
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+}  // namespace
+
+std::set<std::string> RwhoReservedNames(const std::vector<std::string>& followed) {
+  std::set<std::string> reserved;
+  for (const std::string& f : followed) {
+    std::string l = Lower(f);
+    reserved.insert(l.substr(0, l.find('.')));
+    reserved.insert(std::move(l));
+  }
+  return reserved;
+}
+
+bool RwhoNameFollowed(const std::string& name, const std::set<std::string>& reserved) {
+  return reserved.contains(Lower(name));
 }
 
 bool SpoolName(const std::string& name) {

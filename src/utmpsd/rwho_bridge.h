@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -48,9 +49,11 @@ std::vector<Event> RwhoEvents(const WhodStatus& status, std::span<const FleetSes
 Result<FleetStoreResult> StoreRwhoStatus(FleetStore& store, const WhodStatus& status,
                                          int64_t received_us, std::optional<RwhoRow>& row);
 
-// Whether a rwho name is one of `followed`'s: the same, or its first label (rwhod sends its host
-// name without the domain), in any case.
-bool RwhoNameFollowed(const std::string& name, const std::vector<std::string>& followed);
+// The names a rwho packet may not take, for the hosts `followed`: each name and its first label
+// (rwhod sends its host name without the domain), in lower case.
+std::set<std::string> RwhoReservedNames(const std::vector<std::string>& followed);
+// Whether `name` is one of `reserved` (RwhoReservedNames), in any case.
+bool RwhoNameFollowed(const std::string& name, const std::set<std::string>& reserved);
 
 // A rwho host whose name is now a followed host's (web1 for web1.example.org): what it has open
 // ends ("down", at `time_us`) by a shutdown event, for its utmpcd tells from now on, under the

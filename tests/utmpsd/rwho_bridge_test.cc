@@ -320,9 +320,9 @@ TEST_F(RwhoStoreTest, OneSessionATty) {
 
 TEST_F(RwhoStoreTest, RetiredWhenFollowedUnderALongerName) {
   ASSERT_EQ(Take(Status(kNow, kNow - 9000, {{"pts/0", "alice", kNow - 60, 0}})).size(), 2u);
-  EXPECT_TRUE(RwhoNameFollowed("oldbox", {"OldBox.example.org"}));
-  EXPECT_TRUE(RwhoNameFollowed("oldbox", {"oldbox"}));
-  EXPECT_FALSE(RwhoNameFollowed("oldbox", {"oldbox2.example.org", "example.org"}));
+  EXPECT_TRUE(RwhoNameFollowed("oldbox", RwhoReservedNames({"OldBox.example.org"})));
+  EXPECT_TRUE(RwhoNameFollowed("OLDBOX", RwhoReservedNames({"oldbox"})));
+  EXPECT_FALSE(RwhoNameFollowed("oldbox", RwhoReservedNames({"oldbox2.example.org", "example.org"})));
   auto retired = RetireRwhoHost(*store_, "oldbox", (kNow + 60) * 1000000, row_);
   ASSERT_TRUE(retired) << retired.error().message;
   EXPECT_EQ(retired->stored, 1);
